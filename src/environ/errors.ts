@@ -1,0 +1,50 @@
+/**
+ * Errors that carry a clear message and an exit code for the CLI (documented in docs/cli.md).
+ * They live at the bottom layer so that every layer can throw them.
+ */
+export const EXIT = {
+  OK: 0,
+  /** The job ran and failed (or was aborted), or `wait` saw a job end unsuccessfully. */
+  JOB_FAILED: 1,
+  /** Bad arguments or bad input (not JSON, missing option, unknown option). */
+  USAGE: 2,
+  /** An id or a name that does not exist. */
+  NOT_FOUND: 3,
+  /** A wait ran out of time. */
+  TIMEOUT: 4,
+  /** Something in the system is wrong (database, permissions, a bug). */
+  INTERNAL: 70,
+} as const;
+
+export class SluiceError extends Error {
+  constructor(message: string, readonly exitCode: number = EXIT.INTERNAL) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input from a person or a program: a clear one-line reason. */
+export class UsageError extends SluiceError {
+  constructor(message: string) {
+    super(message, EXIT.USAGE);
+  }
+}
+
+export class NotFoundError extends SluiceError {
+  constructor(message: string) {
+    super(message, EXIT.NOT_FOUND);
+  }
+}
+
+export class TimeoutError extends SluiceError {
+  constructor(message: string) {
+    super(message, EXIT.TIMEOUT);
+  }
+}
+
+/** Thrown inside a job when its signal fires. */
+export class AbortedError extends SluiceError {
+  constructor(message = 'the job was aborted') {
+    super(message, EXIT.JOB_FAILED);
+  }
+}

@@ -1,0 +1,27 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * A run's private working folder. It is made on first use (a ping never pays for a mkdir) and
+ * removed by `dispose`, which the runner calls whatever way the job ended.
+ */
+export class Workdir {
+  private dir: string | undefined;
+
+  constructor(private readonly parent = process.env.SLUICE_TMPDIR || os.tmpdir()) {}
+
+  get path(): string {
+    this.dir ??= mkdtempSync(path.join(this.parent, 'sluice-'));
+    return this.dir;
+  }
+
+  get created(): boolean {
+    return this.dir !== undefined;
+  }
+
+  dispose(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
+    this.dir = undefined;
+  }
+}

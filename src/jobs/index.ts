@@ -1,0 +1,15 @@
+import { Registry, type RegistryOptions } from '../environ/index.js';
+import { ping } from './ping.js';
+import { system } from './system.js';
+import { jsJob } from './js.js';
+import { JsPool } from './jsPool.js';
+
+/** The pool behind every `js` job of this process. */
+export const jsPool = new JsPool();
+
+/** A registry with the built-in jobs; plugins are found on first use of an unknown name. */
+export function builtinRegistry(options: RegistryOptions = {}): Registry {
+  return new Registry(options).registerJob('ping', ping).registerJob('system', system).registerJob('js', jsJob(jsPool));
+}
+
+export { killTree, descendantsOf } from './killTree.js';

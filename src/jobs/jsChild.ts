@@ -1,0 +1,52 @@
+/**
+ * The child process behind the `js` job. It waits for {type:'run'} messages on the IPC channel, runs
+ * the code as the body of `async function (environ, ctx)` and answers {type:'done'}. It serves one
+ * job at a time and is reused by the pool, so a short js job does not pay for a Node start.
+ */
+import { createRequire } from 'node:module';
+import { chdir } from 'node:process';
+
+type RunMessage = { type: 'run'; code: string; environ: Record<string, unknown>; tmpdir: string };
+
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
+  ...args: string[]
+) => (...args: unknown[]) => Promise<unknown>;
+
+const send = (message: unknown) => process.send?.(message);
+
+process.on('message', (message: RunMessage) => {
+  if (message?.type === 'run') void runOne(message);
+});
+// The worker went away: nothing left to serve.
+process.on('disconnect', () => process.exit(0));
+
+async function runOne({ code, environ, tmpdir }: RunMessage): Promise<void> {
+  try {
+    chdir(tmpdir);
+    (globalThis as Record<string, unknown>).require = createRequire(`${tmpdir}/`);
+    const ctx = {
+      tmpdir,
+      progress: (done: number, total: number, message?: string) => send({ type: 'progress', done, total, message }),
+      status: (text: string) => send({ type: 'status', text: String(text) }),
+    };
+    const fn = new AsyncFunction('environ', 'ctx', code);
+    const value = await fn(environ, ctx);
+    let encoded: string | undefined;
+    try {
+      encoded = value === undefined ? undefined : JSON.stringify(value);
+    } catch (err) {
+      throw new TypeError(`the js job returned a value that is not JSON: ${(err as Error).message}`);
+    }
+    send({ type: 'done', ok: true, value: encoded, environ });
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    send({ type: 'done', ok: false, error: { name: e.name, message: e.message, stack: userStack(e) } });
+  }
+}
+
+/** The stack as the job's author sees it: their frames, not this file's plumbing. */
+function userStack(e: Error): string {
+  const lines = (e.stack ?? `${e.name}: ${e.message}`).split('\n');
+  const cut = lines.findIndex((line) => line.includes('jsChild.js'));
+  return (cut > 0 ? lines.slice(0, cut) : lines).join('\n').replace(/eval at runOne \([^)]*\), /g, '');
+}

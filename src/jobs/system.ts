@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import type { Environ, JobContext } from '../environ/index.js';
+import { AbortedError, UsageError } from '../environ/index.js';
+import { killTree } from './killTree.js';
+
+/** Captured output beyond this is dropped (and said so), so a chatty command cannot flood the store. */
+const DEFAULT_OUTPUT_LIMIT = 1 << 20;
+
+/**
+ * `system`: runs `cmd` with /bin/sh -c in the job's folder (moi's system_call). Sets `stdout`,
+ * `stderr` and `return_code`; a non-zero exit is a FAILURE whose message carries both streams.
+ * An abort kills the whole process tree.
+ */
+export async function system(environ: Environ, ctx: JobContext): Promise<Environ> {
+  const cmd = environ.cmd;
+  if (typeof cmd !== 'string' || cmd === '') throw new UsageError('system job needs "cmd" (a shell command)');
+  const limit = typeof environ.output_limit === 'number' ? environ.output_limit : DEFAULT_OUTPUT_LIMIT;
+  ctx.signal.throwIfAborted?.();
+  const child = spawn('/bin/sh', ['-c', cmd], { cwd: ctx.tmpdir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout = new Capture(limit);
+  const stderr = new Capture(limit);
+  child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));
+  child.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
+  const onAbort = () => child.pid && killTree(child.pid);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    environ.stdout = stdout.text();
+    environ.stderr = stderr.text();
+    environ.return_code = code ?? 128 + signalNumber(signal);
+    if (signal) environ.exit_signal = signal;
+    if (ctx.signal.aborted) throw new AbortedError();
+    if (environ.return_code !== 0) {
+      throw new Error(
+        `command failed with exit code ${environ.return_code}${signal ? ` (${signal})` : ''}: ${cmd}\n` +
+          `stdout:\n${environ.stdout}\nstderr:\n${environ.stderr}`,
+      );
+    }
+    return environ;
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    // Leftovers that outlived the shell (background jobs) must not outlive the job.
+    if (child.pid) killTree(child.pid);
+  }
+}
+
+class Capture {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private dropped = 0;
+
+  constructor(private readonly limit: number) {}
+
+  add(chunk: Buffer): void {
+    const room = this.limit - this.size;
+    if (room <= 0) {
+      this.dropped += chunk.length;
+      return;
+    }
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.chunks.push(kept);
+    this.size += kept.length;
+    this.dropped += chunk.length - kept.length;
+  }
+
+  text(): string {
+    const body = Buffer.concat(this.chunks).toString('utf8');
+    return this.dropped ? `${body}\n[... ${this.dropped} more bytes not kept]` : body;
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal ? (os.constants.signals[signal] ?? 0) : 0;
+}
