@@ -1,10 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { builtFile } from '../environ/paths.js';
 import type { Environ, Report } from '../environ/index.js';
 import { AbortedError } from '../environ/index.js';
 import { killTree } from './killTree.js';
 
-const CHILD = fileURLToPath(new URL('./jsChild.js', import.meta.url));
+const CHILD = builtFile('jobs/jsChild.js');
 
 export interface JsResult {
   value: unknown;
