@@ -44,9 +44,17 @@ async function runOne({ code, environ, tmpdir }: RunMessage): Promise<void> {
   }
 }
 
-/** The stack as the job's author sees it: their frames, not this file's plumbing. */
+/**
+ * The stack as the job's author sees it: frames in their code, with lines counted from the first
+ * line of `cmd` (the function header adds two), and none of this file's plumbing.
+ */
 function userStack(e: Error): string {
   const lines = (e.stack ?? `${e.name}: ${e.message}`).split('\n');
-  const cut = lines.findIndex((line) => line.includes('jsChild.js'));
-  return (cut > 0 ? lines.slice(0, cut) : lines).join('\n').replace(/eval at runOne \([^)]*\), /g, '');
+  const out: string[] = [];
+  for (const line of lines) {
+    const inJob = /<anonymous>:(\d+):(\d+)\)?$/.exec(line);
+    if (inJob && line.includes('eval at runOne')) out.push(`    at the job's code, line ${Number(inJob[1]) - 2}, column ${inJob[2]}`);
+    else if (!line.includes('jsChild.js') && !line.includes('node:internal')) out.push(line);
+  }
+  return out.join('\n');
 }

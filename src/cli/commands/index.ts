@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
 import { register as batch } from './batch.js';
+import { register as submit } from './submit.js';
+import { register as job } from './job.js';
+import { register as jobs } from './jobs.js';
+import { register as wait } from './wait.js';
+import { register as abort } from './abort.js';
+import { register as users } from './users.js';
+import { register as watch } from './watch.js';
+import { register as worker } from './worker.js';
 
 /** Every command of the CLI, one file each; add a command by adding its register function here. */
-export const commands: Array<(program: Command) => void> = [batch];
+export const commands: Array<(program: Command) => void> = [submit, job, jobs, wait, abort, users, watch, worker, batch];

@@ -1,0 +1,134 @@
+import type { Command } from 'commander';
+import type { Environ } from '../../environ/index.js';
+import { EXIT, UsageError, parseAssignment, parseEnviron } from '../../environ/index.js';
+import type { JobRecord, NodeInfo } from '../../store/index.js';
+import type { LocalService } from '../../service/index.js';
+import { jsPool } from '../../jobs/index.js';
+import { readInput, printJson } from '../io.js';
+import { defaultUser } from '../user.js';
+import { withService } from '../service.js';
+import { formatRecord, liveLine } from '../format.js';
+
+interface SubmitOptions {
+  cmd?: string;
+  cmdType: string;
+  jobType?: string;
+  environ?: string;
+  set: string[];
+  user?: string;
+  name?: string;
+  group?: string;
+  tag: string[];
+  priority?: string;
+  block?: boolean;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function register(program: Command): void {
+  program
+    .command('submit')
+    .description('submit a job: a command (--cmd) or an environ (--job-type, --environ, --set)')
+    .option('--cmd <text>', 'code to run: a js function body, or a shell command with --cmd-type system')
+    .option('--cmd-type <type>', 'js or system', 'js')
+    .option('--job-type <type>', 'the job type of an environ job (ping, system, js, exec, compile, a plugin...)')
+    .option('--environ <file>', 'the environ as JSON, from a file or - for standard input')
+    .option('--set <key=value>', 'set an environ key; the value is parsed as JSON when it parses (repeatable)', collect, [])
+    .option('--user <name>', 'the owner (default: SLUICE_USER, the login name unless root, the host name)')
+    .option('--name <name>', 'a name for the job')
+    .option('--group <path>', 'the group path, e.g. alice/analysis-7 (groups are made on demand)')
+    .option('--tag <tag>', 'a tag (repeatable)', collect, [])
+    .option('--priority <n>', 'an integer; higher runs first (default 0)')
+    .option('--block', 'wait for the job and print its record')
+    .option('--json', 'print JSON')
+    .action(async (opts: SubmitOptions) => {
+      const environ = buildEnviron(opts);
+      const priority = opts.priority === undefined ? undefined : parseInteger(opts.priority, '--priority');
+      await withService(async (service) => {
+        const [id] = await service.submit([
+          {
+            environ,
+            owner: opts.user ?? defaultUser(),
+            ...(opts.name ? { name: opts.name } : {}),
+            ...(opts.group ? { group: opts.group } : {}),
+            ...(opts.tag.length ? { tags: opts.tag } : {}),
+            ...(priority === undefined ? {} : { priority }),
+          },
+        ]);
+        if (!opts.block) {
+          if (opts.json) printJson({ id });
+          else process.stdout.write(`${id}\n`);
+          return;
+        }
+        if (!opts.json) process.stdout.write(`${id}\n`);
+        const record = await blockOn(service, id!);
+        if (opts.json) printJson(record);
+        else process.stdout.write(formatRecord(record));
+        process.exitCode = record.status === 'Success' ? EXIT.OK : EXIT.JOB_FAILED;
+      });
+      jsPool.close();
+    });
+}
+
+function buildEnviron(opts: SubmitOptions): Environ {
+  if (opts.cmd !== undefined && (opts.jobType || opts.environ)) {
+    throw new UsageError('use either --cmd (with --cmd-type) or --job-type/--environ, not both');
+  }
+  let environ: Environ;
+  if (opts.cmd !== undefined) {
+    if (opts.cmdType !== 'js' && opts.cmdType !== 'system') throw new UsageError(`--cmd-type must be js or system, got "${opts.cmdType}"`);
+    environ = { job_type: opts.cmdType, cmd: opts.cmd };
+  } else if (opts.jobType || opts.environ) {
+    environ = opts.environ ? parseEnviron(readInput(opts.environ, 'environ file'), `environ file "${opts.environ}"`) : {};
+    if (opts.jobType) environ.job_type = opts.jobType;
+    if (!environ.job_type) throw new UsageError('the environ has no job_type; give one with --job-type');
+  } else {
+    throw new UsageError('submit needs --cmd, or --job-type and/or --environ');
+  }
+  for (const assignment of opts.set) {
+    const [key, value] = parseAssignment(assignment);
+    environ[key] = value;
+  }
+  return environ;
+}
+
+function parseInteger(text: string, option: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n)) throw new UsageError(`${option} must be an integer, got "${text}"`);
+  return n;
+}
+
+/**
+ * Waits for the job, showing its status: a live line on a terminal, plain lines otherwise. With no
+ * worker alive the job runs here, so a first-time user needs nothing else running.
+ */
+async function blockOn(service: LocalService, id: string): Promise<JobRecord> {
+  const here = (await service.workersAlive()) ? null : service.runHere(id);
+  const tty = process.stderr.isTTY;
+  const started = Date.now();
+  let latest: NodeInfo | undefined;
+  const ticker = tty ? setInterval(() => latest && process.stderr.write(`\r\x1b[K${liveLine(latest, started)}`), 100) : undefined;
+  const onInterrupt = () => {
+    if (tty) process.stderr.write('\n');
+    process.stderr.write(here ? `sluice: interrupted; aborting job ${id}\n` : `sluice: stopped waiting; the job goes on (sluice wait ${id})\n`);
+    const done = () => process.exit(130);
+    if (here) void service.abort(id).then(done, done);
+    else done();
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    const record = await service.wait(id, {
+      onChange: (info) => {
+        latest = info;
+        if (!tty) process.stderr.write(`job ${id}: ${info.status}${info.progress ? ` ${info.progress.done}/${info.progress.total}` : ''}${info.status_text ? ` ${info.status_text}` : ''}\n`);
+      },
+    });
+    await here;
+    return record;
+  } finally {
+    clearInterval(ticker);
+    if (tty) process.stderr.write('\r\x1b[K');
+    process.off('SIGINT', onInterrupt);
+  }
+}

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../environ/index.js';
+import { Worker } from '../../worker/index.js';
+import { openStore } from '../../store/index.js';
+import { builtinRegistry, jsPool } from '../../jobs/index.js';
+
+export function register(program: Command): void {
+  program
+    .command('worker')
+    .description('claim and run jobs until stopped (SIGINT/SIGTERM: finish running units within the grace period, then give them back)')
+    .option('--concurrency <n>', 'units run at once (default: number of cores)')
+    .option('--lease <seconds>', 'how long a claim lasts without a heartbeat (default 15, or SLUICE_LEASE_MS)')
+    .option('--grace <seconds>', 'on stop, how long running units may take to finish (default 10)', '10')
+    .action(async (opts: { concurrency?: string; lease?: string; grace: string }) => {
+      const concurrency = opts.concurrency === undefined ? undefined : positive(opts.concurrency, '--concurrency', true);
+      const leaseMs = opts.lease === undefined ? undefined : positive(opts.lease, '--lease') * 1000;
+      const graceMs = positive(opts.grace, '--grace', false, true) * 1000;
+      const store = await openStore();
+      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      const worker = new Worker({
+        store,
+        registry: builtinRegistry(),
+        log,
+        ...(concurrency === undefined ? {} : { concurrency }),
+        ...(leaseMs === undefined ? {} : { leaseMs }),
+      });
+      await worker.start();
+      log(`worker ${worker.id}: started (concurrency ${worker.concurrency}, lease ${worker.leaseMs / 1000}s)`);
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const onSignal = (signal: string) => {
+          if (stopping) {
+            log(`worker ${worker.id}: second ${signal}, exiting now`);
+            process.exit(130);
+          }
+          stopping = true;
+          log(`worker ${worker.id}: ${signal}: stopping (grace ${graceMs / 1000}s)`);
+          void worker.stop(graceMs).then(resolve, (err) => {
+            log(`worker ${worker.id}: stop failed: ${(err as Error).message}`);
+            resolve();
+          });
+        };
+        process.on('SIGINT', () => onSignal('SIGINT'));
+        process.on('SIGTERM', () => onSignal('SIGTERM'));
+      });
+      jsPool.close();
+      await store.close();
+    });
+}
+
+function positive(text: string, option: string, integer = false, zeroOk = false): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || (zeroOk ? n < 0 : n <= 0) || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${option} must be a ${integer ? 'whole ' : ''}number${zeroOk ? '' : ' above 0'}, got "${text}"`);
+  }
+  return n;
+}

@@ -1,0 +1,47 @@
+import type { JobRecord, NodeInfo } from '../store/index.js';
+
+/** moi's date layout: "2015-06-01 15:46:49.977", in local time. */
+export function formatDate(ms: number | null): string {
+  if (ms === null) return 'None';
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+function show(value: unknown): string {
+  if (value === null || value === undefined) return 'None';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+/** moi's record layout: a banner with the id, sorted `key : value` lines, the result last. */
+export function formatRecord(record: NodeInfo | JobRecord): string {
+  const { result, output: _output, ...rest } = record as JobRecord;
+  const fields: Record<string, string> = {};
+  for (const [key, value] of Object.entries(rest)) {
+    fields[key] = key.startsWith('date_') ? formatDate(value as number | null) : key === 'progress' && value ? progressText(value as NodeInfo['progress']) : show(value);
+  }
+  const keys = Object.keys(fields).sort();
+  const width = Math.max(...keys.map((k) => k.length), 'result'.length);
+  const lines = [`********** ${record.id} **********`];
+  for (const key of keys) lines.push(`${key.padEnd(width)} : ${fields[key]}`);
+  lines.push(`${'result'.padEnd(width)} : ${show(result)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** moi's summary line: date, id, status. */
+export function formatSummary(info: NodeInfo): string {
+  return `date: ${formatDate(info.date_created)}\tid: ${info.id}\tstatus: ${info.status}`;
+}
+
+export function progressText(progress: NodeInfo['progress']): string {
+  if (!progress) return '';
+  return `${progress.done}/${progress.total}${progress.message ? ` ${progress.message}` : ''}`;
+}
+
+/** The one-line live view of a job for `--block` on a terminal. */
+export function liveLine(info: NodeInfo, startedAt: number): string {
+  const elapsed = ((Date.now() - startedAt) / 1000).toFixed(1);
+  const parts = [info.status ?? '', progressText(info.progress), info.status_text ?? '', `${elapsed}s`];
+  return parts.filter(Boolean).join('  ');
+}

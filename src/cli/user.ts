@@ -1,0 +1,16 @@
+import os from 'node:os';
+
+/** The default owner: SLUICE_USER, else the login name unless it is root, else the host name (PARK's usertag). */
+export function defaultUser(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SLUICE_USER) return env.SLUICE_USER;
+  let login = env.LOGNAME || env.USER || '';
+  if (!login) {
+    try {
+      login = os.userInfo().username;
+    } catch {
+      login = '';
+    }
+  }
+  if (login && login !== 'root') return login;
+  return os.hostname();
+}

@@ -1,0 +1,3 @@
+export * from './types.js';
+export { LocalService } from './local.js';
+export { openService } from './open.js';

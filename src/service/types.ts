@@ -1,0 +1,55 @@
+import type { Environ } from '../environ/index.js';
+import type { JobFilter, JobRecord, NodeInfo, StoreEvent } from '../store/index.js';
+
+export interface SubmitRequest {
+  environ: Environ;
+  owner: string;
+  name?: string;
+  group?: string;
+  tags?: string[];
+  priority?: number;
+  maxAttempts?: number;
+}
+
+/** One line of a stream: the current state first (`get`, then one `sync`), then every change. */
+export type StreamItem =
+  | { verb: 'get'; id: string; info: NodeInfo }
+  | { verb: 'sync'; seq: number }
+  | { verb: 'add' | 'update'; seq: number; at: number; id: string; info: NodeInfo };
+
+export interface StreamFilter {
+  owner?: string;
+  job?: string;
+  tag?: string;
+  status?: NodeInfo['status'];
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  /** called with the job's info whenever it changes */
+  onChange?: (info: NodeInfo) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * The one API that the CLI and the HTTP server call. The local service talks to a store; a remote
+ * one (a later issue) talks to a server over HTTP with the same interface.
+ */
+export interface Service {
+  submit(requests: SubmitRequest[]): Promise<string[]>;
+  get(id: string): Promise<JobRecord | NodeInfo>;
+  list(filter?: JobFilter): Promise<NodeInfo[]>;
+  users(): Promise<Array<{ owner: string; group: string | null; jobs: number }>>;
+  /** Resolves with the record once the job has ended; TimeoutError after `timeoutMs`. */
+  wait(id: string, options?: WaitOptions): Promise<JobRecord>;
+  abort(id: string): Promise<JobRecord>;
+  /** Current state of matching jobs, then each change; with `since`, the changes after that seq only. */
+  stream(filter: StreamFilter, options?: { since?: number; signal?: AbortSignal }): AsyncIterable<StreamItem>;
+  /** Whether some worker process is alive to take jobs. */
+  workersAlive(): Promise<boolean>;
+  /** Runs a job's units here, in this process (used by `submit --block` when no worker is alive). */
+  runHere(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type { StoreEvent };
