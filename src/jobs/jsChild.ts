@@ -54,7 +54,7 @@ function userStack(e: Error): string {
   for (const line of lines) {
     const inJob = /<anonymous>:(\d+):(\d+)\)?$/.exec(line);
     if (inJob && line.includes('eval at runOne')) out.push(`    at the job's code, line ${Number(inJob[1]) - 2}, column ${inJob[2]}`);
-    else if (!line.includes('jsChild.js') && !line.includes('node:internal')) out.push(line);
+    else if (!line.includes('jsChild.js') && !/\(node:[a-z_/]+:\d+:\d+\)$/.test(line)) out.push(line);
   }
   return out.join('\n');
 }

@@ -75,10 +75,14 @@ export class SqliteStore implements Store {
     const args: unknown[] = [];
     where.push('type = ?');
     args.push(filter.type ?? 'job');
-    if (filter.owner !== undefined) (where.push('owner = ?'), args.push(filter.owner));
-    if (filter.status !== undefined) (where.push('status = ?'), args.push(filter.status));
-    if (filter.parent !== undefined) (where.push('parent = ?'), args.push(filter.parent));
-    if (filter.tag !== undefined) (where.push('EXISTS (SELECT 1 FROM json_each(nodes.tags) WHERE value = ?)'), args.push(filter.tag));
+    const add = (clause: string, value: unknown) => {
+      where.push(clause);
+      args.push(value);
+    };
+    if (filter.owner !== undefined) add('owner = ?', filter.owner);
+    if (filter.status !== undefined) add('status = ?', filter.status);
+    if (filter.parent !== undefined) add('parent = ?', filter.parent);
+    if (filter.tag !== undefined) add('EXISTS (SELECT 1 FROM json_each(nodes.tags) WHERE value = ?)', filter.tag);
     const limit = filter.limit ? `LIMIT ${Math.floor(filter.limit)}` : '';
     const rows = this.db
       .prepare(`SELECT ${INFO_COLUMNS} FROM nodes WHERE ${where.join(' AND ')} ORDER BY date_created, rowid ${limit}`)
