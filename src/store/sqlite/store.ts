@@ -13,7 +13,7 @@ import { MIGRATIONS } from './schema.js';
 import { ChangeNotifier } from './notifier.js';
 
 type Db = Database.Database;
-type UnitRow = { id: number; job: string; token: number; attempts: number; max_attempts: number; abort_requested: number; idx: number; input: string | null };
+type UnitRow = { id: number; job: string; priority: number; token: number; attempts: number; max_attempts: number; abort_requested: number; idx: number; input: string | null };
 
 const DEFAULT_MAX_ATTEMPTS = 3;
 
@@ -248,6 +248,8 @@ export class SqliteStore implements Store {
 
   /** Marks claimed units' jobs Running (first start only) and hands out their environs. */
   private started(units: UnitRow[], now: number): ClaimedUnit[] {
+    // RETURNING gives no order; hand units out in claim order.
+    units.sort((a, b) => b.priority - a.priority || a.id - b.id);
     return units.map((u) => {
       const node = this.q.startJob.get(now, u.attempts, u.job) as NodeRow | undefined;
       const row = node ?? (this.q.getNode.get(u.job) as NodeRow);
@@ -340,12 +342,12 @@ function prepare(db: Db) {
     claim: db.prepare(
       `UPDATE units SET state = 'running', worker = ?, token = token + 1, lease_until = ?, attempts = attempts + 1
         WHERE id IN (SELECT id FROM units WHERE state = 'queued' ORDER BY priority DESC, id LIMIT ?)
-        RETURNING id, job, token, attempts, max_attempts, abort_requested, idx, input`,
+        RETURNING id, job, priority, token, attempts, max_attempts, abort_requested, idx, input`,
     ),
     claimJob: db.prepare(
       `UPDATE units SET state = 'running', worker = ?, token = token + 1, lease_until = ?, attempts = attempts + 1
         WHERE job = ? AND state = 'queued'
-        RETURNING id, job, token, attempts, max_attempts, abort_requested, idx, input`,
+        RETURNING id, job, priority, token, attempts, max_attempts, abort_requested, idx, input`,
     ),
     startJob: db.prepare(
       `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, ?), attempts = max(attempts, ?)
@@ -353,7 +355,7 @@ function prepare(db: Db) {
     ),
     finishUnit: db.prepare(
       `UPDATE units SET state = ?, lease_until = NULL WHERE id = ? AND token = ? AND state = 'running'
-        RETURNING id, job, token, attempts, max_attempts, abort_requested, idx, input`,
+        RETURNING id, job, priority, token, attempts, max_attempts, abort_requested, idx, input`,
     ),
     finishJob: db.prepare(
       `UPDATE nodes SET status = ?, date_end = ?, output = ?, result = ?, error = ?,
@@ -369,8 +371,8 @@ function prepare(db: Db) {
     ),
     requeueUnit: db.prepare(`UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, token = token + 1 WHERE id = ?`),
     requeueJob: db.prepare(
-      `UPDATE nodes SET status = 'Queued' WHERE id = ? AND status = 'Running'
-          AND NOT EXISTS (SELECT 1 FROM units WHERE job = ? AND state = 'running') RETURNING *`,
+      `UPDATE nodes SET status = 'Queued', attempts = (SELECT max(attempts) FROM units WHERE job = nodes.id)
+        WHERE id = ? AND status = 'Running' AND NOT EXISTS (SELECT 1 FROM units WHERE job = ? AND state = 'running') RETURNING *`,
     ),
     abortUnit: db.prepare(`UPDATE units SET state = 'aborted', lease_until = NULL, token = token + 1 WHERE id = ?`),
     failUnit: db.prepare(`UPDATE units SET state = 'failed', lease_until = NULL, token = token + 1 WHERE id = ?`),
@@ -379,7 +381,7 @@ function prepare(db: Db) {
         WHERE id = ? AND status IN ('Queued', 'Running') RETURNING *`,
     ),
     expired: db.prepare(
-      `SELECT id, job, token, attempts, max_attempts, abort_requested, idx, input FROM units WHERE state = 'running' AND lease_until < ?`,
+      `SELECT id, job, priority, token, attempts, max_attempts, abort_requested, idx, input FROM units WHERE state = 'running' AND lease_until < ?`,
     ),
     setProgress: db.prepare(
       `UPDATE nodes SET progress = ? WHERE id = (SELECT job FROM units WHERE id = ? AND token = ? AND state = 'running') RETURNING *`,

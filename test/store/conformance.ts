@@ -1,0 +1,192 @@
+/**
+ * The store contract, written against the interface: every store implementation runs this suite
+ * (test/store.sqlite.test.ts; PostgreSQL follows). Each test gets a fresh, empty store.
+ */
+import { describe, expect, it, beforeEach, afterEach } from 'vitest';
+import type { Store, JobRecord } from '../../src/store/index.js';
+
+export function storeConformance(name: string, open: () => Promise<Store>): void {
+  describe(`store conformance: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const ping = (owner = 'alice', extra: Record<string, unknown> = {}) => ({ owner, environ: { job_type: 'ping', ping: 1 }, ...extra });
+    const ok = (environ: Record<string, unknown>) => ({ ...environ, result: 'SUCCESS' as const });
+
+    it('submits jobs queued, in a group tree made on demand', async () => {
+      const [a, b] = await store.submit([ping('alice', { group: 'alice/analysis-7', name: 'first', tags: ['x'] }), ping('alice')]);
+      const job = (await store.get(a!)) as JobRecord;
+      expect(job).toMatchObject({ type: 'job', name: 'first', owner: 'alice', status: 'Queued', tags: ['x'], attempts: 0, job_type: 'ping' });
+      expect(job.environ).toEqual({ job_type: 'ping', ping: 1 });
+      expect(job.date_start).toBeNull();
+      const group = await store.get(job.parent!);
+      expect(group).toMatchObject({ type: 'group', name: 'analysis-7' });
+      const root = await store.get(group!.parent!);
+      expect(root).toMatchObject({ type: 'group', name: 'alice', parent: null });
+      // The job without a group sits in the owner's root group; groups are reused, not duplicated.
+      expect((await store.get(b!))!.parent).toBe(root!.id);
+      await store.submit([ping('alice', { group: 'alice/analysis-7' })]);
+      expect(await store.list({ type: 'group' })).toHaveLength(2);
+    });
+
+    it('refuses bad jobs with a reason and stores none of the batch', async () => {
+      await expect(store.submit([ping('alice'), { owner: '', environ: { job_type: 'ping' } }])).rejects.toThrow(/owner/);
+      await expect(store.submit([ping('alice', { priority: 1.5 })])).rejects.toThrow(/priority/);
+      expect(await store.list()).toHaveLength(0);
+    });
+
+    it('lists by date with filters, and users with their root groups', async () => {
+      const ids = await store.submit([ping('alice', { tags: ['t'] }), ping('bob'), ping('alice')]);
+      expect((await store.list()).map((j) => j.id)).toEqual(ids);
+      expect((await store.list({ owner: 'alice' })).map((j) => j.id)).toEqual([ids[0], ids[2]]);
+      expect((await store.list({ tag: 't' })).map((j) => j.id)).toEqual([ids[0]]);
+      expect(await store.list({ status: 'Running' })).toEqual([]);
+      const users = await store.users();
+      expect(users.map((u) => [u.owner, u.jobs])).toEqual([['alice', 2], ['bob', 1]]);
+      expect(users[0]!.group).toBe((await store.get(ids[0]!))!.parent);
+    });
+
+    it('claims by priority, then age, each unit once', async () => {
+      const [low, high, low2] = await store.submit([ping('a'), ping('a', { priority: 5 }), ping('a')]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 4 });
+      const claimed = await store.claim(w, 2, 10_000);
+      expect(claimed.map((c) => c.job)).toEqual([high, low]);
+      expect(claimed[0]!.environ).toEqual({ job_type: 'ping', ping: 1 });
+      expect((await store.claim(w, 5, 10_000)).map((c) => c.job)).toEqual([low2]);
+      expect(await store.claim(w, 5, 10_000)).toEqual([]);
+      expect(await store.get(high!)).toMatchObject({ status: 'Running', attempts: 1 });
+      expect((await store.get(high!))!.date_start).toBeGreaterThan(0);
+    });
+
+    it('records results: SUCCESS is Success with the job value, FAILURE is Failed with the traceback', async () => {
+      const [a, b] = await store.submit([ping(), ping()]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 2 });
+      const [ua, ub] = await store.claim(w, 2, 10_000);
+      const recorded = await store.complete([
+        { unit: ua!.unit, token: ua!.token, output: ok({ job_type: 'ping', ping: 1, pong: 1, worker: 'h' }) },
+        { unit: ub!.unit, token: ub!.token, output: { job_type: 'ping', result: 'FAILURE', exception: 'Error: boom', traceback: 'Error: boom\n  at x' } },
+      ]);
+      expect(recorded).toEqual([true, true]);
+      const ja = (await store.get(a!)) as JobRecord;
+      expect(ja).toMatchObject({ status: 'Success', result: { pong: 1 } });
+      expect(ja.output).toMatchObject({ pong: 1, result: 'SUCCESS' });
+      expect(ja.date_end).toBeGreaterThanOrEqual(ja.date_start!);
+      expect(await store.get(b!)).toMatchObject({ status: 'Failed', result: 'Error: boom\n  at x', error: 'Error: boom' });
+    });
+
+    it('a stale token changes nothing (a worker whose lease was taken away)', async () => {
+      const [id] = await store.submit([ping('a', { maxAttempts: 3 })]);
+      const w1 = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
+      const w2 = await store.registerWorker({ host: 'h', pid: 2, concurrency: 1 });
+      const [first] = await store.claim(w1, 1, 1);
+      await new Promise((r) => setTimeout(r, 10));
+      expect(await store.reapExpired()).toBe(1);
+      expect(await store.get(id!)).toMatchObject({ status: 'Queued', attempts: 1 });
+      const [second] = await store.claim(w2, 1, 10_000);
+      expect(second!.attempt).toBe(2);
+      expect(await store.complete([{ unit: first!.unit, token: first!.token, output: ok({ stale: true }) }])).toEqual([false]);
+      expect(await store.complete([{ unit: second!.unit, token: second!.token, output: ok({ fresh: true }) }])).toEqual([true]);
+      expect(await store.get(id!)).toMatchObject({ status: 'Success', result: { fresh: true }, attempts: 2 });
+      // The first worker's heartbeat says it holds nothing any more.
+      expect((await store.heartbeat(w1, 10_000)).held).toEqual([]);
+    });
+
+    it('fails a job whose attempts are exhausted by lost workers, saying so', async () => {
+      const [id] = await store.submit([ping('a', { maxAttempts: 1 })]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
+      await store.claim(w, 1, 1);
+      await new Promise((r) => setTimeout(r, 10));
+      await store.reapExpired();
+      const job = await store.get(id!);
+      expect(job).toMatchObject({ status: 'Failed', attempts: 1 });
+      expect(job!.error).toMatch(/workers .* stopped answering/);
+      expect(await store.claim(w, 1, 10_000)).toEqual([]);
+    });
+
+    it('heartbeats extend leases, so a live worker keeps its unit', async () => {
+      await store.submit([ping()]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
+      const [u] = await store.claim(w, 1, 30);
+      const beat = await store.heartbeat(w, 10_000);
+      expect(beat.held).toEqual([u!.unit]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await store.reapExpired()).toBe(0);
+      expect((await store.liveWorkers(10_000)).map((x) => x.id)).toEqual([w]);
+      await store.unregisterWorker(w);
+      expect(await store.liveWorkers(10_000)).toEqual([]);
+    });
+
+    it('abort: a queued job never runs; a running one is flagged for its worker and stays Aborted', async () => {
+      const [queued, running] = await store.submit([ping('a', { priority: 0 }), ping('a', { priority: 9 })]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
+      const [u] = await store.claim(w, 1, 10_000);
+      expect(u!.job).toBe(running);
+      expect((await store.abort(queued!)).status).toBe('Aborted');
+      expect(await store.claim(w, 1, 10_000)).toEqual([]);
+      expect((await store.abort(running!)).status).toBe('Aborted');
+      expect(await store.abortRequests(w)).toEqual([u!.unit]);
+      expect((await store.heartbeat(w, 10_000)).abort).toEqual([u!.unit]);
+      await store.complete([{ unit: u!.unit, token: u!.token, output: ok({}), aborted: true }]);
+      expect(await store.get(running!)).toMatchObject({ status: 'Aborted' });
+      // Aborting an ended job changes nothing; unknown ids are a clear error.
+      expect((await store.abort(running!)).status).toBe('Aborted');
+      await expect(store.abort('no-such-id')).rejects.toThrow(/no job with id no-such-id/);
+    });
+
+    it('release gives a unit back without charging an attempt', async () => {
+      const [id] = await store.submit([ping()]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
+      const [u] = await store.claim(w, 1, 10_000);
+      await store.release([{ unit: u!.unit, token: u!.token }]);
+      expect(await store.get(id!)).toMatchObject({ status: 'Queued', attempts: 0 });
+      const [again] = await store.claim(w, 1, 10_000);
+      expect(again!.attempt).toBe(1);
+    });
+
+    it('claimJob takes only that job', async () => {
+      const [, b] = await store.submit([ping(), ping()]);
+      const claimed = await store.claimJob('inline', b!, 10_000);
+      expect(claimed.map((c) => c.job)).toEqual([b]);
+      expect(await store.claimJob('inline', b!, 10_000)).toEqual([]);
+    });
+
+    it('progress and status reports update the job and become events', async () => {
+      const [id] = await store.submit([ping()]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
+      const [u] = await store.claim(w, 1, 10_000);
+      await store.report(u!.unit, u!.token, { kind: 'progress', done: 3, total: 10, message: 'warming up' });
+      await store.report(u!.unit, u!.token, { kind: 'status', text: 'halfway' });
+      await store.report(u!.unit, u!.token + 100, { kind: 'status', text: 'from a stale worker' });
+      expect(await store.get(id!)).toMatchObject({ progress: { done: 3, total: 10, message: 'warming up' }, status_text: 'halfway' });
+      const events = await store.eventsAfter(0);
+      expect(events.filter((e) => e.id === id).map((e) => [e.verb, e.info.status, e.info.status_text])).toEqual([
+        ['add', 'Queued', null],
+        ['update', 'Running', null],
+        ['update', 'Running', null],
+        ['update', 'Running', 'halfway'],
+      ]);
+    });
+
+    it('every change appends an event with a growing sequence number', async () => {
+      const before = await store.lastSeq();
+      const [id] = await store.submit([ping()]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
+      const [u] = await store.claim(w, 1, 10_000);
+      await store.complete([{ unit: u!.unit, token: u!.token, output: ok({ pong: 1 }) }]);
+      const events = await store.eventsAfter(before);
+      const seqs = events.map((e) => e.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      expect(new Set(seqs).size).toBe(seqs.length);
+      const mine = events.filter((e) => e.id === id);
+      expect(mine.map((e) => e.info.status)).toEqual(['Queued', 'Running', 'Success']);
+      expect(await store.lastSeq()).toBe(seqs.at(-1));
+      expect(await store.eventsAfter(seqs.at(-1)!)).toEqual([]);
+      expect((await store.eventsAfter(before, 2)).length).toBe(2);
+    });
+  });
+}
