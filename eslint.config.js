@@ -11,6 +11,7 @@ export default tseslint.config(
         process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly',
         clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly',
         setImmediate: 'readonly', URL: 'readonly', AbortController: 'readonly', fetch: 'readonly',
+        performance: 'readonly', structuredClone: 'readonly',
       },
     },
     rules: {

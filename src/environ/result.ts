@@ -10,7 +10,7 @@ export function resultOf(input: Environ, output: Environ): unknown {
   const changed: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(output)) {
     if (BOOKKEEPING_KEYS.has(key)) continue;
-    if (key in input && JSON.stringify(input[key]) === JSON.stringify(value)) continue;
+    if (key in input && (input[key] === value || JSON.stringify(input[key]) === JSON.stringify(value))) continue;
     changed[key] = value;
   }
   return changed;

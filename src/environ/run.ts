@@ -24,9 +24,11 @@ const NEVER = new AbortController().signal;
  * Runs one environ (sioworkers' runner.run): prefilters, the job, postfilters; `result` is SUCCESS
  * or FAILURE, with `exception` and `traceback` on failure. It never throws for a job's trouble
  * (unknown job type or filter included): only an input that is not an object is refused.
+ * The input object itself is not modified; the returned environ is a new object.
  */
 export async function run(input: unknown, options: RunOptions): Promise<Environ> {
-  let environ = assertEnviron(input);
+  // A shallow copy: the caller's object stays as it was given (the worker compares against it).
+  let environ: Environ = { ...assertEnviron(input) };
   const workdir = new Workdir();
   const signal = options.signal ?? NEVER;
   const report = options.report ?? (() => {});

@@ -9,10 +9,10 @@ import path from 'node:path';
 export class Workdir {
   private dir: string | undefined;
 
-  constructor(private readonly parent = process.env.SLUICE_TMPDIR || os.tmpdir()) {}
+  constructor(private readonly parent?: string) {}
 
   get path(): string {
-    this.dir ??= mkdtempSync(path.join(this.parent, 'sluice-'));
+    this.dir ??= mkdtempSync(path.join(this.parent ?? (process.env.SLUICE_TMPDIR || os.tmpdir()), 'sluice-'));
     return this.dir;
   }
 

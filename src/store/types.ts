@@ -79,6 +79,8 @@ export interface UnitOutcome {
   token: number;
   /** the environ the runner returned */
   output: Environ;
+  /** the job's result for its record (environ/result.ts `resultOf`); a FAILURE records its traceback instead */
+  result?: unknown;
   /** set when the worker stopped the unit because of an abort */
   aborted?: boolean;
 }
@@ -132,6 +134,8 @@ export interface Store {
   claimJob(worker: string, job: string, leaseMs: number): Promise<ClaimedUnit[]>;
   /** Records results; a stale token changes nothing. Returns, per outcome, whether it was recorded. */
   complete(outcomes: UnitOutcome[]): Promise<boolean[]>;
+  /** complete() then claim() in one transaction: the worker's hot path. */
+  completeAndClaim(worker: string, finished: UnitOutcome[], limit: number, leaseMs: number): Promise<{ recorded: boolean[]; claimed: ClaimedUnit[] }>;
   /** Gives units back to the queue without charging an attempt (graceful shutdown). */
   release(units: Array<{ unit: number; token: number }>): Promise<void>;
   /** Records a progress or status report from a running unit. */

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Environ, FileAccess, Registry } from '../environ/index.js';
-import { run } from '../environ/index.js';
+import { resultOf, run } from '../environ/index.js';
 import type { ClaimedUnit, Store, UnitOutcome } from '../store/index.js';
 
 export interface WorkerOptions {
@@ -104,13 +104,19 @@ export class Worker {
   private async loop(): Promise<void> {
     const { store, onlyJob } = this.options;
     while (!this.stopping) {
-      await this.flush();
       const free = this.concurrency - this.running.size;
       let claimed: ClaimedUnit[] = [];
-      if (free > 0) {
-        claimed = onlyJob ? await store.claimJob(this.id, onlyJob, this.leaseMs) : await store.claim(this.id, free, this.leaseMs);
-        for (const unit of claimed) this.startUnit(unit);
+      if (onlyJob) {
+        await this.flush();
+        claimed = await store.claimJob(this.id, onlyJob, this.leaseMs);
+      } else {
+        // Results of the units that finished and the next claim share one transaction.
+        const finished = this.takeOutcomes();
+        const answer = await store.completeAndClaim(this.id, finished, free, this.leaseMs);
+        this.noteUnrecorded(finished, answer.recorded);
+        claimed = answer.claimed;
       }
+      for (const unit of claimed) this.startUnit(unit);
       if (onlyJob && claimed.length === 0 && this.running.size === 0 && this.outcomes.length === 0) return;
       if (claimed.length === 0 || this.running.size >= this.concurrency) await this.sleep();
       if (this.running.size) await this.checkAborts();
@@ -146,7 +152,9 @@ export class Worker {
       report: (r) => void this.options.store.report(unit.unit, unit.token, r).catch((err) => this.log(`report failed: ${err.message}`)),
     });
     this.running.delete(unit.unit);
-    if (!entry.released) this.outcomes.push({ unit: unit.unit, token: unit.token, output, ...(entry.aborted ? { aborted: true } : {}) });
+    if (!entry.released) {
+      this.outcomes.push({ unit: unit.unit, token: unit.token, output, result: resultOf(unit.environ, output), ...(entry.aborted ? { aborted: true } : {}) });
+    }
     this.kick();
   }
 
@@ -160,11 +168,18 @@ export class Worker {
     });
   }
 
-  private async flush(): Promise<void> {
-    if (!this.outcomes.length) return;
+  private takeOutcomes(): UnitOutcome[] {
     const batch = this.outcomes;
     this.outcomes = [];
-    const recorded = await this.options.store.complete(batch);
+    return batch;
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.takeOutcomes();
+    if (batch.length) this.noteUnrecorded(batch, await this.options.store.complete(batch));
+  }
+
+  private noteUnrecorded(batch: UnitOutcome[], recorded: boolean[]): void {
     recorded.forEach((ok, i) => {
       if (!ok) this.log(`unit ${batch[i]!.unit}: result not recorded (the unit was taken back or aborted meanwhile)`);
     });

@@ -68,7 +68,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 2 });
       const [ua, ub] = await store.claim(w, 2, 10_000);
       const recorded = await store.complete([
-        { unit: ua!.unit, token: ua!.token, output: ok({ job_type: 'ping', ping: 1, pong: 1, worker: 'h' }) },
+        { unit: ua!.unit, token: ua!.token, output: ok({ job_type: 'ping', ping: 1, pong: 1, worker: 'h' }), result: { pong: 1 } },
         { unit: ub!.unit, token: ub!.token, output: { job_type: 'ping', result: 'FAILURE', exception: 'Error: boom', traceback: 'Error: boom\n  at x' } },
       ]);
       expect(recorded).toEqual([true, true]);
@@ -90,7 +90,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       const [second] = await store.claim(w2, 1, 10_000);
       expect(second!.attempt).toBe(2);
       expect(await store.complete([{ unit: first!.unit, token: first!.token, output: ok({ stale: true }) }])).toEqual([false]);
-      expect(await store.complete([{ unit: second!.unit, token: second!.token, output: ok({ fresh: true }) }])).toEqual([true]);
+      expect(await store.complete([{ unit: second!.unit, token: second!.token, output: ok({ fresh: true }), result: { fresh: true } }])).toEqual([true]);
       expect(await store.get(id!)).toMatchObject({ status: 'Success', result: { fresh: true }, attempts: 2 });
       // The first worker's heartbeat says it holds nothing any more.
       expect((await store.heartbeat(w1, 10_000)).held).toEqual([]);

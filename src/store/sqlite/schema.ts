@@ -33,7 +33,6 @@ export const MIGRATIONS: string[] = [
   CREATE UNIQUE INDEX nodes_group_path ON nodes (coalesce(parent, ''), name) WHERE type = 'group';
   CREATE INDEX nodes_owner ON nodes (owner, date_created);
   CREATE INDEX nodes_parent ON nodes (parent);
-  CREATE INDEX nodes_created ON nodes (date_created);
 
   -- Units are what workers claim: one per job (one per input for map jobs).
   -- token fences a claim: it changes at every claim, and only its holder may finish the unit.
@@ -53,7 +52,6 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX units_queue ON units (priority DESC, id) WHERE state = 'queued';
   CREATE INDEX units_running ON units (worker) WHERE state = 'running';
-  CREATE INDEX units_lease ON units (lease_until) WHERE state = 'running';
   CREATE INDEX units_job ON units (job);
 
   -- Every change appends an event in the same transaction; seq is the global order.

@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { uuid7 } from '../ids.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Environ, Report } from '../../environ/index.js';
-import { NotFoundError, UsageError, resultOf } from '../../environ/index.js';
+import { NotFoundError, UsageError } from '../../environ/index.js';
 import type {
   ClaimedUnit, HeartbeatAnswer, JobFilter, JobRecord, NewJob, NodeInfo, Store, StoreEvent, UnitOutcome, WorkerInfo,
 } from '../types.js';
@@ -33,6 +34,9 @@ export class SqliteStore implements Store {
     this.db = new Database(file, { timeout: 10_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // A bigger page cache and memory-mapped reads: lookups by id stay in memory instead of read() calls.
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('mmap_size = 1073741824');
     migrate(this.db);
     this.q = prepare(this.db);
     const version = this.db.prepare('PRAGMA data_version').pluck();
@@ -44,24 +48,23 @@ export class SqliteStore implements Store {
     const now = Date.now();
     return this.write(() => {
       const groups = new Map<string, string>();
-      return jobs.map((job) => {
-        const parent = this.ensureGroups(job.owner, job.group, now, groups);
-        const id = randomUUID();
-        const tags = JSON.stringify(job.tags ?? []);
-        const priority = job.priority ?? 0;
-        const maxAttempts = job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-        const name = job.name ?? defaultName(job.owner, job.environ);
-        const jobType = typeof job.environ.job_type === 'string' ? job.environ.job_type : null;
-        this.q.insertJob.run(id, name, parent, job.owner, jobType, tags, priority, maxAttempts, now, JSON.stringify(job.environ));
-        this.q.insertUnit.run(id, 0, priority, maxAttempts, null);
-        const info: NodeInfo = {
-          id, type: 'job', name, parent, owner: job.owner, status: 'Queued', status_text: null, job_type: jobType,
-          tags: job.tags ?? [], priority, progress: null, attempts: 0, max_attempts: maxAttempts,
-          date_created: now, date_start: null, date_end: null, result: null, error: null,
-        };
-        this.q.insertEvent.run(now, 'add', id, job.owner, JSON.stringify(info));
-        return id;
-      });
+      const rows = jobs.map((job) => ({
+        id: uuid7(now),
+        name: job.name ?? defaultName(job.owner, job.environ),
+        parent: this.ensureGroups(job.owner, job.group, now, groups),
+        owner: job.owner,
+        job_type: typeof job.environ.job_type === 'string' ? job.environ.job_type : null,
+        tags: job.tags ?? [],
+        priority: job.priority ?? 0,
+        max: job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        environ: job.environ,
+      }));
+      // One statement per table for the whole batch: the rows travel as one JSON array.
+      const batch = encodeBatch(rows);
+      this.q.insertJobs.run({ now, batch });
+      this.q.insertUnits.run({ batch });
+      this.q.insertEventsFor.run({ now, verb: 'add', ids: JSON.stringify(rows.map((r) => r.id)) });
+      return rows.map((r) => r.id);
     });
   }
 
@@ -146,8 +149,19 @@ export class SqliteStore implements Store {
 
   async claim(worker: string, limit: number, leaseMs: number): Promise<ClaimedUnit[]> {
     if (limit <= 0) return [];
+    return this.write(() => this.claimNow(worker, limit, leaseMs, Date.now()));
+  }
+
+  async completeAndClaim(worker: string, finished: UnitOutcome[], limit: number, leaseMs: number): Promise<{ recorded: boolean[]; claimed: ClaimedUnit[] }> {
     const now = Date.now();
-    return this.write(() => this.started(this.q.claim.all(worker, now + leaseMs, limit) as UnitRow[], now));
+    return this.write(() => ({
+      recorded: this.completeNow(finished, now),
+      claimed: limit > 0 ? this.claimNow(worker, limit, leaseMs, now) : [],
+    }));
+  }
+
+  private claimNow(worker: string, limit: number, leaseMs: number, now: number): ClaimedUnit[] {
+    return this.started(this.q.claim.all(worker, now + leaseMs, limit) as UnitRow[], now);
   }
 
   async claimJob(worker: string, job: string, leaseMs: number): Promise<ClaimedUnit[]> {
@@ -157,29 +171,35 @@ export class SqliteStore implements Store {
 
   async complete(outcomes: UnitOutcome[]): Promise<boolean[]> {
     if (!outcomes.length) return [];
-    const now = Date.now();
-    return this.write(() =>
-      outcomes.map((o) => {
-        const ok = o.output.result === 'SUCCESS';
-        const unit = this.q.finishUnit.get(o.aborted ? 'aborted' : ok ? 'done' : 'failed', o.unit, o.token) as UnitRow | undefined;
-        if (!unit) return false; // a stale worker: the unit was taken back or aborted meanwhile
-        const node = this.q.getNode.get(unit.job) as NodeRow;
-        const environ = JSON.parse(node.environ ?? '{}') as Environ;
-        const aborted = o.aborted || unit.abort_requested === 1 || node.status === 'Aborted';
-        const failed = !ok && !aborted;
-        const done = (node.units_done ?? 0) + 1;
-        const allDone = done >= (node.units_total ?? 1);
-        const status = node.status === 'Aborted' || aborted ? 'Aborted' : !allDone ? node.status : failed || (node.units_failed ?? 0) > 0 ? 'Failed' : 'Success';
-        const result = failed ? (o.output.traceback ?? o.output.exception ?? null) : resultOf(environ, o.output);
-        const error = failed ? (o.output.exception ?? 'failed') : node.error;
-        const updated = this.q.finishJob.get(
-          status, allDone || status === 'Aborted' ? (node.date_end ?? now) : null, JSON.stringify(o.output),
-          JSON.stringify(result ?? null), error, failed ? 1 : 0, unit.job,
-        ) as NodeRow;
-        this.event(now, 'update', updated);
-        return true;
-      }),
-    );
+    return this.write(() => this.completeNow(outcomes, Date.now()));
+  }
+
+  private completeNow(outcomes: UnitOutcome[], now: number): boolean[] {
+    if (!outcomes.length) return [];
+    const states = outcomes.map((o) => ({ unit: o.unit, token: o.token, state: o.aborted ? 'aborted' : o.output.result === 'SUCCESS' ? 'done' : 'failed' }));
+    // Units whose token is stale (taken back, or aborted meanwhile) are not in the answer: nothing is recorded for them.
+    const finished = this.q.finishUnits.all({ outcomes: JSON.stringify(states) }) as Array<{ id: number; job: string; abort_requested: number }>;
+    const byUnit = new Map(outcomes.map((o) => [o.unit, o]));
+    const jobs = new Map<string, { job: string; done: number; failed: number; aborted: number; output: unknown; result: unknown; error: string | null }>();
+    for (const unit of finished) {
+      const o = byUnit.get(unit.id)!;
+      const aborted = o.aborted || unit.abort_requested === 1;
+      const failed = o.output.result !== 'SUCCESS' && !aborted;
+      const entry = jobs.get(unit.job) ?? { job: unit.job, done: 0, failed: 0, aborted: 0, output: null, result: null, error: null };
+      entry.done += 1;
+      entry.failed += failed ? 1 : 0;
+      entry.aborted = entry.aborted || aborted ? 1 : 0;
+      entry.output = o.output;
+      entry.result = failed ? (o.output.traceback ?? o.output.exception ?? null) : (o.result ?? null);
+      if (failed) entry.error = o.output.exception ?? 'failed';
+      jobs.set(unit.job, entry);
+    }
+    if (jobs.size) {
+      this.q.finishJobs.run({ now, jobs: JSON.stringify([...jobs.values()]) });
+      this.q.insertEventsFor.run({ now, verb: 'update', ids: JSON.stringify([...jobs.keys()]) });
+    }
+    const recorded = new Set(finished.map((u) => u.id));
+    return outcomes.map((o) => recorded.has(o.unit));
   }
 
   async release(units: Array<{ unit: number; token: number }>): Promise<void> {
@@ -246,15 +266,16 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
-  /** Marks claimed units' jobs Running (first start only) and hands out their environs. */
+  /** Marks claimed units' jobs Running and hands out their environs, in claim order. */
   private started(units: UnitRow[], now: number): ClaimedUnit[] {
+    if (!units.length) return [];
     // RETURNING gives no order; hand units out in claim order.
     units.sort((a, b) => b.priority - a.priority || a.id - b.id);
+    const rows = this.q.startJobs.all({ now, units: JSON.stringify(units.map((u) => ({ job: u.job, a: u.attempts }))) }) as Array<{ id: string; environ: string }>;
+    const environs = new Map(rows.map((r) => [r.id, r.environ]));
+    this.q.insertEventsFor.run({ now, verb: 'update', ids: JSON.stringify([...new Set(units.map((u) => u.job))]) });
     return units.map((u) => {
-      const node = this.q.startJob.get(now, u.attempts, u.job) as NodeRow | undefined;
-      const row = node ?? (this.q.getNode.get(u.job) as NodeRow);
-      if (node) this.event(now, 'update', node);
-      const environ = JSON.parse(row.environ ?? '{}') as Environ;
+      const environ = JSON.parse(environs.get(u.job) ?? (this.q.getEnviron.get(u.job) as string | undefined) ?? '{}') as Environ;
       if (u.input !== null) environ.input = JSON.parse(u.input);
       return { unit: u.id, token: u.token, job: u.job, environ, attempt: u.attempts };
     });
@@ -271,7 +292,7 @@ export class SqliteStore implements Store {
         parent = existing.id;
         continue;
       }
-      const id = randomUUID();
+      const id = uuid7(now);
       this.q.insertGroup.run(id, name, parent, owner, now);
       const info: NodeInfo = {
         id, type: 'group', name, parent, owner, status: null, status_text: null, job_type: null, tags: [], priority: 0,
@@ -302,6 +323,23 @@ export function splitGroupPath(text: string): string[] {
   return parts;
 }
 
+/** The batch as one JSON text; an environ that cannot be JSON is refused naming the job. */
+function encodeBatch(rows: Array<{ environ: unknown }>): string {
+  try {
+    return JSON.stringify(rows);
+  } catch {
+    const bad = rows.findIndex((r) => {
+      try {
+        JSON.stringify(r.environ);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    throw new UsageError(`the environ of job ${bad + 1} of ${rows.length} cannot be stored as JSON`);
+  }
+}
+
 function validateNewJob(job: NewJob): void {
   if (typeof job.owner !== 'string' || job.owner === '' || job.owner.includes('/')) {
     throw new UsageError(`owner must be a non-empty name without "/", got ${JSON.stringify(job.owner)}`);
@@ -325,16 +363,59 @@ function migrate(db: Db): void {
   apply.immediate();
 }
 
+/** A node's info as JSON, built by SQLite (the same shape as info.ts `infoOf`). */
+const INFO_JSON = `json_object('id', n.id, 'type', n.type, 'name', n.name, 'parent', n.parent, 'owner', n.owner, 'status', n.status,
+  'status_text', n.status_text, 'job_type', n.job_type, 'tags', json(n.tags), 'priority', n.priority, 'progress', json(n.progress),
+  'attempts', n.attempts, 'max_attempts', n.max_attempts, 'date_created', n.date_created, 'date_start', n.date_start,
+  'date_end', n.date_end, 'result', json(n.result), 'error', n.error)`;
+
 const INFO_COLUMNS =
   'id, type, name, parent, owner, status, status_text, job_type, tags, priority, progress, attempts, max_attempts, date_created, date_start, date_end, result, error';
 
 function prepare(db: Db) {
   return {
-    insertJob: db.prepare(
+    insertJobs: db.prepare(
       `INSERT INTO nodes (id, type, name, parent, owner, status, job_type, tags, priority, max_attempts, date_created, environ, units_total)
-       VALUES (?, 'job', ?, ?, ?, 'Queued', ?, ?, ?, ?, ?, ?, 1)`,
+       SELECT j.value ->> 'id', 'job', j.value ->> 'name', j.value ->> 'parent', j.value ->> 'owner', 'Queued', j.value ->> 'job_type',
+              j.value -> 'tags', j.value ->> 'priority', j.value ->> 'max', :now, j.value -> 'environ', 1
+         FROM json_each(:batch) AS j ORDER BY j.key`,
     ),
-    insertUnit: db.prepare(`INSERT INTO units (job, idx, state, priority, max_attempts, input) VALUES (?, ?, 'queued', ?, ?, ?)`),
+    insertUnits: db.prepare(
+      `INSERT INTO units (job, idx, state, priority, max_attempts)
+       SELECT j.value ->> 'id', 0, 'queued', j.value ->> 'priority', j.value ->> 'max' FROM json_each(:batch) AS j ORDER BY j.key`,
+    ),
+    /** One event per node named in :ids (a JSON array), in that order, carrying the node's info as it is now. */
+    insertEventsFor: db.prepare(
+      `INSERT INTO events (at, verb, node, owner, info)
+       SELECT :now, :verb, n.id, n.owner, ${INFO_JSON} FROM json_each(:ids) AS j JOIN nodes AS n ON n.id = j.value ORDER BY j.key`,
+    ),
+    getEnviron: db.prepare(`SELECT environ FROM nodes WHERE id = ?`).pluck(),
+    startJobs: db.prepare(
+      `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, :now), attempts = max(attempts, j.value ->> 'a')
+         FROM json_each(:units) AS j
+        WHERE nodes.id = j.value ->> 'job' AND nodes.status IN ('Queued', 'Running')
+        RETURNING nodes.id, nodes.environ`,
+    ),
+    finishUnits: db.prepare(
+      `UPDATE units SET state = j.value ->> 'state', lease_until = NULL
+         FROM json_each(:outcomes) AS j
+        WHERE units.id = j.value ->> 'unit' AND units.token = j.value ->> 'token' AND units.state = 'running'
+        RETURNING units.id, units.job, units.abort_requested`,
+    ),
+    // Right-hand sides see the row as it was: units_done + done is the count after this batch.
+    finishJobs: db.prepare(
+      `UPDATE nodes SET
+          status = CASE WHEN status = 'Aborted' OR j.value ->> 'aborted' THEN 'Aborted'
+                        WHEN units_done + (j.value ->> 'done') < units_total THEN status
+                        WHEN j.value ->> 'failed' OR units_failed > 0 THEN 'Failed' ELSE 'Success' END,
+          date_end = CASE WHEN date_end IS NOT NULL THEN date_end
+                          WHEN j.value ->> 'aborted' OR units_done + (j.value ->> 'done') >= units_total THEN :now END,
+          output = j.value -> 'output', result = j.value -> 'result',
+          error = coalesce(j.value ->> 'error', error),
+          units_done = units_done + (j.value ->> 'done'), units_failed = units_failed + (j.value ->> 'failed')
+         FROM json_each(:jobs) AS j
+        WHERE nodes.id = j.value ->> 'job'`,
+    ),
     insertGroup: db.prepare(`INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES (?, 'group', ?, ?, ?, ?)`),
     findGroup: db.prepare(`SELECT id FROM nodes WHERE type = 'group' AND coalesce(parent, '') = ? AND name = ?`),
     insertEvent: db.prepare(`INSERT INTO events (at, verb, node, owner, info) VALUES (?, ?, ?, ?, ?)`),
@@ -348,19 +429,6 @@ function prepare(db: Db) {
       `UPDATE units SET state = 'running', worker = ?, token = token + 1, lease_until = ?, attempts = attempts + 1
         WHERE job = ? AND state = 'queued'
         RETURNING id, job, priority, token, attempts, max_attempts, abort_requested, idx, input`,
-    ),
-    startJob: db.prepare(
-      `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, ?), attempts = max(attempts, ?)
-        WHERE id = ? AND status IN ('Queued', 'Running') RETURNING *`,
-    ),
-    finishUnit: db.prepare(
-      `UPDATE units SET state = ?, lease_until = NULL WHERE id = ? AND token = ? AND state = 'running'
-        RETURNING id, job, priority, token, attempts, max_attempts, abort_requested, idx, input`,
-    ),
-    finishJob: db.prepare(
-      `UPDATE nodes SET status = ?, date_end = ?, output = ?, result = ?, error = ?,
-              units_done = units_done + 1, units_failed = units_failed + ?
-        WHERE id = ? RETURNING *`,
     ),
     abortQueuedUnits: db.prepare(`UPDATE units SET state = 'aborted' WHERE job = ? AND state = 'queued'`),
     flagRunningUnits: db.prepare(`UPDATE units SET abort_requested = 1 WHERE job = ? AND state = 'running'`),
