@@ -1,12 +1,25 @@
 // Compiles the C helpers in src/native/ with the system C compiler (see docs/sandbox.md).
 // Missing compiler: a clear message, and the build goes on (sandboxed jobs then report SE).
+// sluice-seccomp.c needs libseccomp-dev; it is built and run once to write dist/native/seccomp.bpf
+// (the sandbox's syscall deny-list). Without libseccomp-dev the build says so and goes on: exec
+// then runs without the seccomp layer, and `sluice doctor` shows it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const src = 'src/native';
 const out = 'dist/native';
 const sources = existsSync(src) ? readdirSync(src).filter((f) => f.endsWith('.c')) : [];
+
+/** Extra link flags and what to do with the result, per source file. */
+const special = {
+  'sluice-seccomp.c': {
+    libs: ['-lseccomp'],
+    missing: 'libseccomp-dev is not installed, so the sandbox has no seccomp filter (apt-get install libseccomp-dev, then npm run build)',
+    then: (exe) => execFileSync(exe, [path.join(out, 'seccomp.bpf')], { stdio: 'inherit' }),
+  },
+};
+
 if (sources.length) {
   const cc = process.env.CC || 'cc';
   try {
@@ -18,6 +31,18 @@ if (sources.length) {
   mkdirSync(out, { recursive: true });
   for (const file of sources) {
     const target = path.join(out, path.basename(file, '.c'));
-    execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-o', target, path.join(src, file)], { stdio: 'inherit' });
+    const extra = special[file];
+    const args = ['-O2', '-Wall', '-Wextra', '-o', target, path.join(src, file), ...(extra?.libs ?? [])];
+    if (!extra) {
+      execFileSync(cc, args, { stdio: 'inherit' });
+      continue;
+    }
+    try {
+      execFileSync(cc, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      extra.then(target);
+    } catch {
+      rmSync(path.join(out, 'seccomp.bpf'), { force: true });
+      console.warn(`sluice: ${extra.missing}`);
+    }
   }
 }

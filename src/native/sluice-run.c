@@ -1,0 +1,844 @@
+/*
+ * sluice-run: runs one program under limits and reports one JSON line on fd 3 (see docs/sandbox.md).
+ *
+ *   sluice-run [options] -- /path/to/program [args...]
+ *
+ * It becomes a child subreaper, forks, and the child (own process group; per-run cgroups joined;
+ * rlimits set; stdio and extra fds placed; optionally a lower uid) execs the program, usually
+ * bwrap. The parent enforces CPU (whole tree, polled every few ms), wall and output limits, kills
+ * and reaps every descendant, then reports rusage and cgroup figures. It never decides verdicts:
+ * that is sandbox/verdict.ts's job.
+ *
+ * Options (sizes in bytes unless the name says kb, times in ms; 0 = no limit):
+ *   --cpu-ms N --wall-ms N --mem-kb N (RSS; cgroup limit + check) --cg-slack-kb N (cgroup extra)
+ *   --as-kb N --fsize N --stack-kb N --nofile N --procs N (pids.max, else RLIMIT_NPROC)
+ *   --stdin PATH --stdout PATH (created, O_APPEND) --stderr PATH | --stderr-to-stdout
+ *   --output-limit N (kill when the stdout file grows beyond N)
+ *   --cg-v1 DIR (a parent folder in a v1 hierarchy; repeat for memory, pids, cpuacct)
+ *   --cg-v2 DIR (a parent folder in the unified hierarchy)  --cg-name NAME
+ *   --uid N --gid N (drop to these host ids before exec; needs root)
+ *   --rfd N=PATH (file opened read-only as fd N)  --dfd N=PATH (folder opened O_PATH as fd N)
+ *   --status-pipe N (a pipe as fd N; what the program writes there is reported as "status_text")
+ *   --poll-rss (no memory cgroup: poll the tree's RSS and kill above --mem-kb)
+ *   --chdir DIR  --env K=V (the environment is exactly the --env values)
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CG 4
+#define MAX_FDS 8
+#define MAX_ENV 32
+#define POLL_NS 10000000L /* 10 ms */
+
+enum cg_kind { CG_MEMORY = 1, CG_PIDS = 2, CG_CPU = 4 };
+
+struct cgroup {
+  char dir[PATH_MAX];
+  int v2;
+  int kinds; /* what this folder is used for */
+  int cpu_fd;
+};
+
+struct fdspec {
+  int target;
+  int fd;
+};
+
+static struct {
+  long long cpu_ms, wall_ms, mem_kb, slack_kb, as_kb, fsize, stack_kb, nofile, procs, output_limit;
+  const char *stdin_path, *stdout_path, *stderr_path, *chdir_to, *cg_name;
+  int stderr_to_stdout, poll_rss, drop;
+  uid_t uid;
+  gid_t gid;
+  struct cgroup cg[MAX_CG];
+  int ncg;
+  struct fdspec fds[MAX_FDS];
+  int nfds;
+  int status_target, status_read;
+  char *env[MAX_ENV + 1];
+  int nenv;
+  char **argv;
+} o;
+
+static int report_fd = 3;
+static char report_prefix[128] = "{"; /* "{" or, for a served run, "{"id":"...", */
+static char errbuf[1024];
+
+/* ---------- small utilities ---------- */
+
+static long long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p < 0x20 || *p >= 0x7f) fprintf(f, "\\u%04x", *p);
+    else fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+/* Writes {"error": ...} and exits: the caller turns it into SE. */
+static void die(const char *fmt, ...) {
+  char msg[900];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (f) {
+    fputs(report_prefix, f);
+    fputs("\"error\":", f);
+    json_str(f, msg);
+    fputs("}\n", f);
+    fclose(f);
+    if (write(report_fd, buf, len) < 0) { /* nothing more to do */ }
+  }
+  exit(70);
+}
+
+static long long num(const char *opt, const char *s) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || *end || v < 0) die("option %s: not a number: %s", opt, s);
+  return v;
+}
+
+static int write_file(const char *dir, const char *name, const char *value) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, value, strlen(value));
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return n == (ssize_t)strlen(value) ? 0 : -1;
+}
+
+/* Reads a small file into buf; returns its length or -1. */
+static ssize_t read_file(const char *dir, const char *name, char *buf, size_t size) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buf[n] = 0;
+  return n;
+}
+
+/* The number after `key` in a "key value" listing (memory.events, oom_control, cpu.stat). */
+static long long field(const char *text, const char *key) {
+  size_t k = strlen(key);
+  for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+    if (!strncmp(p, key, k) && p[k] == ' ') return atoll(p + k + 1);
+  }
+  return -1;
+}
+
+/* ---------- options ---------- */
+
+static void parse(int argc, char **argv) {
+  o.status_target = -1;
+  o.status_read = -1;
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--")) { i++; break; }
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NUM(name, field_)                     \
+  if (!strcmp(a, name)) {                     \
+    if (!v) die("option %s needs a value", a); \
+    o.field_ = num(a, v);                      \
+    i++;                                       \
+    continue;                                  \
+  }
+#define STR(name, field_)                     \
+  if (!strcmp(a, name)) {                     \
+    if (!v) die("option %s needs a value", a); \
+    o.field_ = v;                              \
+    i++;                                       \
+    continue;                                  \
+  }
+    NUM("--cpu-ms", cpu_ms) NUM("--wall-ms", wall_ms) NUM("--mem-kb", mem_kb) NUM("--cg-slack-kb", slack_kb)
+    NUM("--as-kb", as_kb) NUM("--fsize", fsize) NUM("--stack-kb", stack_kb) NUM("--nofile", nofile)
+    NUM("--procs", procs) NUM("--output-limit", output_limit)
+    STR("--stdin", stdin_path) STR("--stdout", stdout_path) STR("--stderr", stderr_path)
+    STR("--chdir", chdir_to) STR("--cg-name", cg_name)
+#undef NUM
+#undef STR
+    if (!strcmp(a, "--stderr-to-stdout")) { o.stderr_to_stdout = 1; continue; }
+    if (!strcmp(a, "--poll-rss")) { o.poll_rss = 1; continue; }
+    if (!v) die("unknown option or missing value: %s", a);
+    i++;
+    if (!strcmp(a, "--uid")) { o.uid = (uid_t)num(a, v); o.drop = 1; continue; }
+    if (!strcmp(a, "--gid")) { o.gid = (gid_t)num(a, v); o.drop = 1; continue; }
+    if (!strcmp(a, "--cg-v1") || !strcmp(a, "--cg-v2")) {
+      if (o.ncg == MAX_CG) die("too many cgroups");
+      struct cgroup *c = &o.cg[o.ncg++];
+      snprintf(c->dir, sizeof c->dir, "%s", v); /* the parent for now; the run's name is added later */
+      c->v2 = a[6] == '2';
+      c->cpu_fd = -1;
+      continue;
+    }
+    if (!strcmp(a, "--rfd") || !strcmp(a, "--dfd")) {
+      if (o.nfds == MAX_FDS) die("too many fds");
+      char *eq = strchr(v, '=');
+      if (!eq) die("%s expects N=PATH", a);
+      *eq = 0;
+      int target = (int)num(a, v);
+      if (target < 3 || target > 64) die("%s: fd %d must be between 3 and 64", a, target);
+      int fd = a[2] == 'r' ? open(eq + 1, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+                           : open(eq + 1, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd < 0) die("cannot open %s: %s", eq + 1, strerror(errno));
+      o.fds[o.nfds++] = (struct fdspec){target, fd};
+      continue;
+    }
+    if (!strcmp(a, "--status-pipe")) {
+      int p[2];
+      o.status_target = (int)num(a, v);
+      if (pipe2(p, O_CLOEXEC)) die("pipe: %s", strerror(errno));
+      if (o.nfds == MAX_FDS) die("too many fds");
+      o.status_read = p[0];
+      o.fds[o.nfds++] = (struct fdspec){o.status_target, p[1]};
+      continue;
+    }
+    if (!strcmp(a, "--env")) {
+      if (o.nenv == MAX_ENV) die("too many --env");
+      o.env[o.nenv++] = (char *)v;
+      continue;
+    }
+    die("unknown option: %s", a);
+  }
+  if (i >= argc) die("no program given (expected -- PROGRAM ARGS...)");
+  o.argv = argv + i;
+}
+
+/* ---------- cgroups ---------- */
+
+static void cg_setup(void) {
+  char name[64];
+  if (o.cg_name) snprintf(name, sizeof name, "%s", o.cg_name);
+  else snprintf(name, sizeof name, "sluice-%d", (int)getpid());
+  for (int i = 0; i < o.ncg; i++) {
+    struct cgroup *c = &o.cg[i];
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", c->dir);
+    if ((size_t)snprintf(c->dir, sizeof c->dir, "%s/%s", parent, name) >= sizeof c->dir) die("cgroup path too long");
+    if (mkdir(c->dir, 0755) && errno != EEXIST) die("cannot create cgroup %s: %s", c->dir, strerror(errno));
+    char probe[64];
+    char value[64];
+    /* What this folder can do decides what it is used for. */
+    if (c->v2) {
+      c->kinds = CG_CPU;
+      if (read_file(c->dir, "memory.max", probe, sizeof probe) >= 0) c->kinds |= CG_MEMORY;
+      if (read_file(c->dir, "pids.max", probe, sizeof probe) >= 0) c->kinds |= CG_PIDS;
+    } else {
+      if (read_file(c->dir, "memory.limit_in_bytes", probe, sizeof probe) >= 0) c->kinds |= CG_MEMORY;
+      if (read_file(c->dir, "pids.max", probe, sizeof probe) >= 0) c->kinds |= CG_PIDS;
+      if (read_file(c->dir, "cpuacct.usage", probe, sizeof probe) >= 0) c->kinds |= CG_CPU;
+    }
+    if ((c->kinds & CG_MEMORY) && o.mem_kb) {
+      snprintf(value, sizeof value, "%lld", (o.mem_kb + o.slack_kb) * 1024);
+      if (c->v2) {
+        if (write_file(c->dir, "memory.max", value)) die("cannot set %s/memory.max: %s", c->dir, strerror(errno));
+        write_file(c->dir, "memory.swap.max", "0");
+      } else {
+        if (write_file(c->dir, "memory.limit_in_bytes", value))
+          die("cannot set %s/memory.limit_in_bytes: %s", c->dir, strerror(errno));
+        write_file(c->dir, "memory.memsw.limit_in_bytes", value); /* no swapping around the limit, where accounted */
+      }
+    }
+    if ((c->kinds & CG_PIDS) && o.procs) {
+      snprintf(value, sizeof value, "%lld", o.procs);
+      if (write_file(c->dir, "pids.max", value)) die("cannot set %s/pids.max: %s", c->dir, strerror(errno));
+    }
+    if (c->kinds & CG_CPU) {
+      char path[PATH_MAX];
+      snprintf(path, sizeof path, "%s/%s", c->dir, c->v2 ? "cpu.stat" : "cpuacct.usage");
+      c->cpu_fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+  }
+}
+
+static int cg_has(int kind) {
+  for (int i = 0; i < o.ncg; i++)
+    if (o.cg[i].kinds & kind) return 1;
+  return 0;
+}
+
+/* CPU time of the cgroup in ns, or -1. */
+static long long cg_cpu_ns(void) {
+  for (int i = 0; i < o.ncg; i++) {
+    struct cgroup *c = &o.cg[i];
+    if (c->cpu_fd < 0) continue;
+    char buf[512];
+    ssize_t n = pread(c->cpu_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) continue;
+    buf[n] = 0;
+    if (!c->v2) return atoll(buf);
+    long long us = field(buf, "usage_usec");
+    if (us >= 0) return us * 1000;
+  }
+  return -1;
+}
+
+/* Kills every process in the run's cgroups; returns how many were found. */
+static int cg_kill(void) {
+  int found = 0;
+  for (int i = 0; i < o.ncg; i++) {
+    struct cgroup *c = &o.cg[i];
+    if (c->v2) write_file(c->dir, "cgroup.kill", "1");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/cgroup.procs", c->dir);
+    FILE *f = fopen(path, "re");
+    if (!f) continue;
+    int pid;
+    while (fscanf(f, "%d", &pid) == 1) {
+      kill(pid, SIGKILL);
+      found++;
+    }
+    fclose(f);
+  }
+  return found;
+}
+
+static void cg_remove(void) {
+  for (int i = 0; i < o.ncg; i++) {
+    struct cgroup *c = &o.cg[i];
+    if (c->cpu_fd >= 0) close(c->cpu_fd);
+    /* The last task may still be leaving the group right after it was reaped. */
+    for (int tries = 0; tries < 200 && rmdir(c->dir) && errno == EBUSY; tries++) {
+      cg_kill();
+      usleep(500);
+    }
+  }
+}
+
+/* ---------- the process tree ---------- */
+
+/* Pids of the children of every thread of `pid` (needs CONFIG_PROC_CHILDREN). */
+static int children_of(int pid, int *out, int max) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", pid);
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < max) {
+    if (e->d_name[0] == '.') continue;
+    char file[128];
+    snprintf(file, sizeof file, "/proc/%d/task/%d/children", pid, atoi(e->d_name));
+    FILE *f = fopen(file, "re");
+    if (!f) continue;
+    int c;
+    while (n < max && fscanf(f, "%d", &c) == 1) out[n++] = c;
+    fclose(f);
+  }
+  closedir(d);
+  return n;
+}
+
+/* Every live descendant of this helper, breadth first (bounded). */
+static int descendants(int *out, int max) {
+  int n = children_of(getpid(), out, max);
+  for (int i = 0; i < n && n < max; i++) n += children_of(out[i], out + n, max - n);
+  return n;
+}
+
+/* Sums utime+stime+cutime+cstime (ms) and finds the largest RSS (kB) over the live tree. */
+static void tree_usage(long long *cpu_ms, long long *max_rss_kb) {
+  static long ticks = 0, page_kb = 0;
+  if (!ticks) ticks = sysconf(_SC_CLK_TCK), page_kb = sysconf(_SC_PAGESIZE) / 1024;
+  int pids[4096];
+  int n = descendants(pids, 4096);
+  long long ticks_sum = 0, rss = 0;
+  for (int i = 0; i < n; i++) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pids[i]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0) continue;
+    buf[len] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p) continue;
+    /* fields after ")": state(3) ... utime(14) stime(15) cutime(16) cstime(17) ... rss(24) */
+    long long f[25] = {0};
+    int idx = 3;
+    for (char *tok = strtok(p + 2, " "); tok && idx < 25; tok = strtok(NULL, " "), idx++) f[idx] = atoll(tok);
+    ticks_sum += f[14] + f[15] + f[16] + f[17];
+    if (f[24] * page_kb > rss) rss = f[24] * page_kb;
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_CHILDREN, &ru);
+  long long reaped = ru.ru_utime.tv_sec * 1000LL + ru.ru_utime.tv_usec / 1000 + ru.ru_stime.tv_sec * 1000LL +
+                     ru.ru_stime.tv_usec / 1000;
+  *cpu_ms = reaped + ticks_sum * 1000 / ticks;
+  *max_rss_kb = rss;
+}
+
+static void kill_all(pid_t child, int child_alive) {
+  if (child_alive) {
+    kill(-child, SIGKILL);
+    kill(child, SIGKILL);
+  }
+  cg_kill();
+  int pids[4096];
+  int n = descendants(pids, 4096);
+  for (int i = 0; i < n; i++) kill(pids[i], SIGKILL);
+}
+
+/* ---------- the child ---------- */
+
+static void child_fail(int errfd, const char *what, const char *arg) {
+  char msg[600];
+  int len = snprintf(msg, sizeof msg, "%s %s: %s", what, arg, strerror(errno));
+  if (write(errfd, msg, (size_t)len) < 0) { /* the parent sees an empty message */ }
+  _exit(127);
+}
+
+static void set_limit(int errfd, int resource, const char *name, rlim_t soft, rlim_t hard) {
+  struct rlimit rl = {soft, hard};
+  if (setrlimit(resource, &rl)) child_fail(errfd, "cannot set", name);
+}
+
+static int count_own_processes(void) {
+  DIR *d = opendir("/proc");
+  if (!d) return 0;
+  int n = 0;
+  uid_t me = getuid();
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    struct stat st;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", atoi(e->d_name));
+    if (!stat(path, &st) && st.st_uid == me) n++;
+  }
+  closedir(d);
+  return n;
+}
+
+static void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL); /* Node ignores SIGPIPE; ignored signals survive exec */
+  setpgid(0, 0);
+
+  for (int i = 0; i < o.ncg; i++) {
+    struct cgroup *c = &o.cg[i];
+    if (!c->kinds) continue;
+    if (write_file(c->dir, "cgroup.procs", "0")) child_fail(errfd, "cannot join cgroup", c->dir);
+  }
+
+  set_limit(errfd, RLIMIT_CORE, "RLIMIT_CORE", 0, 0);
+  if (o.cpu_ms) {
+    rlim_t s = (rlim_t)((o.cpu_ms + 999) / 1000 + 1); /* whole seconds: only a backstop to the polling */
+    set_limit(errfd, RLIMIT_CPU, "RLIMIT_CPU", s, s + 1);
+  }
+  if (o.fsize) set_limit(errfd, RLIMIT_FSIZE, "RLIMIT_FSIZE", (rlim_t)o.fsize, (rlim_t)o.fsize);
+  if (o.stack_kb) set_limit(errfd, RLIMIT_STACK, "RLIMIT_STACK", (rlim_t)o.stack_kb * 1024, (rlim_t)o.stack_kb * 1024);
+  if (o.as_kb) set_limit(errfd, RLIMIT_AS, "RLIMIT_AS", (rlim_t)o.as_kb * 1024, (rlim_t)o.as_kb * 1024);
+  if (o.nofile) set_limit(errfd, RLIMIT_NOFILE, "RLIMIT_NOFILE", (rlim_t)o.nofile, (rlim_t)o.nofile);
+  if (o.procs && !cg_has(CG_PIDS)) {
+    /* RLIMIT_NPROC counts every process of the (real) user, and root is exempt: under a dedicated
+       uid it limits the run; under the service's own uid it can only allow what exists plus N. */
+    rlim_t n = (rlim_t)o.procs;
+    if (!o.drop) n += (rlim_t)count_own_processes();
+    set_limit(errfd, RLIMIT_NPROC, "RLIMIT_NPROC", n, n);
+  }
+
+  if (in_fd >= 0 && dup2(in_fd, 0) < 0) child_fail(errfd, "dup2", "stdin");
+  if (out_fd >= 0 && dup2(out_fd, 1) < 0) child_fail(errfd, "dup2", "stdout");
+  if (o.stderr_to_stdout) {
+    if (dup2(1, 2) < 0) child_fail(errfd, "dup2", "stderr");
+  } else if (err_fd >= 0 && dup2(err_fd, 2) < 0) child_fail(errfd, "dup2", "stderr");
+
+  /* Extra fds: first moved above every target, then placed, so no target overwrites a source. */
+  for (int i = 0; i < o.nfds; i++) {
+    int fd = fcntl(o.fds[i].fd, F_DUPFD_CLOEXEC, 100);
+    if (fd < 0) child_fail(errfd, "fcntl", "F_DUPFD");
+    o.fds[i].fd = fd;
+  }
+  for (int i = 0; i < o.nfds; i++)
+    if (dup2(o.fds[i].fd, o.fds[i].target) < 0) child_fail(errfd, "dup2", "extra fd");
+  /* Everything else is closed at exec (all our own fds are O_CLOEXEC); close strays inherited from the caller. */
+  for (int fd = 3; fd < 100; fd++) {
+    int keep = fd == errfd;
+    for (int i = 0; i < o.nfds; i++) keep |= o.fds[i].target == fd;
+    if (!keep) close(fd);
+  }
+
+  if (o.drop) {
+    if (setgroups(0, NULL) && errno != EPERM) child_fail(errfd, "setgroups", "");
+    if (setresgid(o.gid, o.gid, o.gid)) child_fail(errfd, "cannot switch to gid", "");
+    if (setresuid(o.uid, o.uid, o.uid)) child_fail(errfd, "cannot switch to uid", "");
+  }
+  /* After the uid change, which clears it: the program dies with this helper. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
+  if (o.chdir_to && chdir(o.chdir_to)) child_fail(errfd, "cannot chdir to", o.chdir_to);
+  execve(o.argv[0], o.argv, o.env);
+  child_fail(errfd, "cannot execute", o.argv[0]);
+}
+
+/* ---------- the parent ---------- */
+
+static int open_out(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) die("cannot open %s: %s", path, strerror(errno));
+  return fd;
+}
+
+static long long out_size(int fd) {
+  struct stat st;
+  return fd >= 0 && !fstat(fd, &st) ? (long long)st.st_size : 0;
+}
+
+static int run_one(int argc, char **argv) {
+  parse(argc, argv);
+  o.env[o.nenv] = NULL;
+
+  int in_fd = -1, out_fd = -1, err_fd = -1;
+  if (o.stdin_path) {
+    in_fd = open(o.stdin_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in_fd < 0) die("cannot open %s: %s", o.stdin_path, strerror(errno));
+  }
+  if (o.stdout_path) out_fd = open_out(o.stdout_path);
+  if (o.stderr_path) {
+    err_fd = !strcmp(o.stderr_path, "/dev/null") ? open("/dev/null", O_WRONLY | O_CLOEXEC) : open_out(o.stderr_path);
+    if (err_fd < 0) die("cannot open %s: %s", o.stderr_path, strerror(errno));
+  }
+
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1)) die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+  cg_setup();
+
+  sigset_t mask, old;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigprocmask(SIG_BLOCK, &mask, &old);
+
+  int errpipe[2];
+  if (pipe2(errpipe, O_CLOEXEC)) die("pipe: %s", strerror(errno));
+  pid_t parent = getpid();
+  long long start = now_ns();
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    close(errpipe[0]);
+    if (o.status_read >= 0) close(o.status_read);
+    child(errpipe[1], in_fd, out_fd, err_fd, parent);
+  }
+  close(errpipe[1]);
+  for (int i = 0; i < o.nfds; i++) close(o.fds[i].fd);
+  if (in_fd >= 0) close(in_fd);
+  if (err_fd >= 0) close(err_fd);
+
+  /* Blocks until the child has exec'd (EOF thanks to O_CLOEXEC) or failed (a message). */
+  ssize_t elen;
+  while ((elen = read(errpipe[0], errbuf, sizeof errbuf - 1)) < 0 && errno == EINTR) {}
+  close(errpipe[0]);
+  if (elen > 0) errbuf[elen] = 0;
+
+  int status = 0, child_alive = 1;
+  const char *killed_by = NULL;
+  long long poll_cpu = 0, poll_rss = 0;
+  int use_cg_cpu = cg_has(CG_CPU);
+  while (child_alive) {
+    pid_t p;
+    int st;
+    while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
+      if (p == pid) status = st, child_alive = 0;
+    if (!child_alive || elen > 0) break;
+    long long elapsed = now_ns() - start;
+    if (o.wall_ms && elapsed >= o.wall_ms * 1000000LL) { killed_by = "wall"; break; }
+    long long cpu_ms = -1, tree_cpu = -1;
+    if (o.poll_rss || (o.cpu_ms && !use_cg_cpu)) tree_usage(&tree_cpu, &poll_rss);
+    if (o.cpu_ms && use_cg_cpu) {
+      long long ns = cg_cpu_ns();
+      cpu_ms = ns >= 0 ? ns / 1000000 : -1;
+    } else {
+      cpu_ms = tree_cpu;
+    }
+    if (cpu_ms > poll_cpu) poll_cpu = cpu_ms;
+    if (o.cpu_ms && cpu_ms >= o.cpu_ms) { killed_by = "cpu"; break; }
+    if (o.poll_rss && o.mem_kb && poll_rss > o.mem_kb) { killed_by = "memory"; break; }
+    if (o.output_limit && out_size(out_fd) > o.output_limit) { killed_by = "output"; break; }
+    /* Sleep until a child changes state, a signal arrives, or the next check is due. */
+    long long wait_ns = POLL_NS;
+    if (o.cpu_ms && cpu_ms >= 0 && (o.cpu_ms - cpu_ms) * 1000000LL < 2 * POLL_NS) wait_ns = POLL_NS / 5;
+    if (o.wall_ms) {
+      long long left = o.wall_ms * 1000000LL - (now_ns() - start);
+      if (left < wait_ns) wait_ns = left > 100000 ? left : 100000;
+    }
+    struct timespec ts = {wait_ns / 1000000000LL, wait_ns % 1000000000LL};
+    siginfo_t si;
+    int sig = sigtimedwait(&mask, &si, &ts);
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) { killed_by = "terminated"; break; }
+  }
+  long long wall_end = now_ns();
+
+  /* Kill and reap every descendant: orphans re-parent to us (subreaper), so none can hide. */
+  for (int rounds = 0;; rounds++) {
+    kill_all(pid, child_alive);
+    pid_t p;
+    int st;
+    while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
+      if (p == pid) status = st, child_alive = 0;
+    if (p < 0 && errno == ECHILD) break;
+    struct timespec ts = {0, rounds < 100 ? 1000000L : 10000000L};
+    siginfo_t si;
+    sigtimedwait(&mask, &si, &ts);
+  }
+
+  struct rusage ru;
+  getrusage(RUSAGE_CHILDREN, &ru);
+  long long user_us = ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
+  long long sys_us = ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
+
+  long long cg_cpu = cg_cpu_ns(), cg_peak_kb = -1, oom_kill = -1;
+  char buf[4096];
+  for (int i = 0; i < o.ncg; i++) {
+    struct cgroup *c = &o.cg[i];
+    if (!(c->kinds & CG_MEMORY)) continue;
+    if (c->v2) {
+      if (read_file(c->dir, "memory.peak", buf, sizeof buf) > 0) cg_peak_kb = atoll(buf) / 1024;
+      if (read_file(c->dir, "memory.events", buf, sizeof buf) > 0) oom_kill = field(buf, "oom_kill");
+    } else {
+      if (read_file(c->dir, "memory.max_usage_in_bytes", buf, sizeof buf) > 0) cg_peak_kb = atoll(buf) / 1024;
+      if (read_file(c->dir, "memory.oom_control", buf, sizeof buf) > 0) oom_kill = field(buf, "oom_kill");
+    }
+  }
+  cg_remove();
+
+  char status_text[512] = ""; /* keeps the report under PIPE_BUF for the served mode's relay */
+  if (o.status_read >= 0) {
+    fcntl(o.status_read, F_SETFL, O_NONBLOCK);
+    ssize_t n, total = 0;
+    while (total < (ssize_t)sizeof status_text - 1 &&
+           (n = read(o.status_read, status_text + total, sizeof status_text - 1 - total)) > 0)
+      total += n;
+    status_text[total] = 0;
+  }
+
+  char *out = NULL;
+  size_t outlen = 0;
+  FILE *f = open_memstream(&out, &outlen);
+  if (!f) die("out of memory");
+  fputs(report_prefix, f);
+  if (elen > 0) {
+    fputs("\"error\":", f);
+    json_str(f, errbuf);
+    fputs(",", f);
+  }
+  if (WIFSIGNALED(status)) fprintf(f, "\"signal\":%d,", WTERMSIG(status));
+  else fprintf(f, "\"exit_code\":%d,", WEXITSTATUS(status));
+  double cpu = (user_us + sys_us) / 1000.0;
+  if (cg_cpu >= 0 && cg_cpu / 1e6 > cpu) cpu = cg_cpu / 1e6;
+  if (poll_cpu > cpu) cpu = (double)poll_cpu;
+  fprintf(f, "\"cpu_ms\":%.3f,\"user_ms\":%.3f,\"sys_ms\":%.3f,\"wall_ms\":%.3f,\"max_rss_kb\":%ld", cpu,
+          user_us / 1000.0, sys_us / 1000.0, (wall_end - start) / 1e6, ru.ru_maxrss);
+  if (poll_rss) fprintf(f, ",\"polled_rss_kb\":%lld", poll_rss);
+  if (cg_cpu >= 0) fprintf(f, ",\"cg_cpu_ms\":%.3f", cg_cpu / 1e6);
+  if (cg_peak_kb >= 0) fprintf(f, ",\"cg_peak_kb\":%lld", cg_peak_kb);
+  if (oom_kill >= 0) fprintf(f, ",\"oom_kill\":%lld", oom_kill);
+  if (out_fd >= 0) fprintf(f, ",\"output_bytes\":%lld", out_size(out_fd));
+  if (killed_by) {
+    fputs(",\"killed_by\":", f);
+    json_str(f, killed_by);
+  }
+  if (o.status_read >= 0) {
+    fputs(",\"status_text\":", f);
+    json_str(f, status_text);
+  }
+  fputs("}\n", f);
+  fclose(f);
+  if (write(report_fd, out, outlen) < 0) return 70;
+  return 0;
+}
+
+/* ---------- served mode ---------- */
+
+/*
+ * `sluice-run --serve`: one long-lived helper per Node process, so a run costs a fork of this small
+ * process instead of a Node spawn plus an exec. Requests arrive on stdin as frames: a 4-byte
+ * little-endian length, then NUL-terminated strings: the run's id, then the options and program as
+ * for a single run. For each, a forked supervisor runs it exactly as `sluice-run OPTIONS` would;
+ * stdout gets `{"id":ID,"pid":N}` when it starts and the report, with `"id"` first, when it ends.
+ * Reports travel through one pipe (atomic writes under PIPE_BUF) and are copied to stdout here.
+ * End of stdin ends the server; supervisors then get SIGTERM and stop their runs.
+ */
+#include <poll.h>
+#include <sys/signalfd.h>
+
+static int write_all(int fd, const char *buf, size_t len) {
+  while (len) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static void supervise(char *frame, size_t len, int relay, int devnull) {
+  char *args[512];
+  int n = 0;
+  for (size_t i = 0; i < len && n < 511; i += strlen(frame + i) + 1) args[n++] = frame + i;
+  args[n] = NULL;
+  /* The run's own stdio must not be the server's pipes. */
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  report_fd = relay;
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  char id[64];
+  snprintf(id, sizeof id, "%s", n ? args[0] : "");
+  for (char *c = id; *c; c++)
+    if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = '_';
+  snprintf(report_prefix, sizeof report_prefix, "{\"id\":\"%s\",", id);
+  /* args[0] (the id) stands where argv[0] would be. */
+  exit(n ? run_one(n, args) : 70);
+}
+
+/* Copies whatever reports are waiting in the relay pipe to stdout. */
+static int relay_out(int fd, char *buf, size_t size) {
+  ssize_t got;
+  while ((got = read(fd, buf, size)) > 0)
+    if (write_all(1, buf, (size_t)got)) return -1;
+  return 0;
+}
+
+struct run_entry {
+  pid_t pid;
+  char id[64];
+};
+
+static int serve(void) {
+  struct run_entry *runs = NULL;
+  int nruns = 0, cap_runs = 0;
+  signal(SIGPIPE, SIG_IGN);
+  int relay[2];
+  if (pipe2(relay, O_CLOEXEC)) die("pipe: %s", strerror(errno));
+  fcntl(relay[0], F_SETFL, O_NONBLOCK);
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  size_t cap = 1 << 16, have = 0;
+  char *buf = malloc(cap);
+  char out[1 << 16];
+  if (!buf || sfd < 0 || devnull < 0) die("cannot start the server");
+  for (;;) {
+    struct pollfd fds[3] = {{0, POLLIN, 0}, {relay[0], POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 70;
+    }
+    if (fds[1].revents && relay_out(relay[0], out, sizeof out)) return 0;
+    if (fds[2].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {}
+      int st;
+      pid_t pid;
+      while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        /* A report written before the exit is in the relay pipe now: pass it on first, so the
+           exit notice only matters for a supervisor that died without one. */
+        if (relay_out(relay[0], out, sizeof out)) return 0;
+        for (int i = 0; i < nruns; i++) {
+          if (runs[i].pid != pid) continue;
+          char line[128];
+          int len = snprintf(line, sizeof line, "{\"id\":\"%s\",\"exited\":%d}\n", runs[i].id, st);
+          if (write_all(1, line, (size_t)len)) return 0;
+          runs[i] = runs[--nruns];
+          break;
+        }
+      }
+    }
+    if (fds[0].revents) {
+      if (have == cap) return 70; /* a frame larger than 64 KiB: not ours */
+      ssize_t got = read(0, buf + have, cap - have);
+      if (got <= 0) return 0; /* the caller went away: supervisors get SIGTERM */
+      have += (size_t)got;
+      while (have >= 4) {
+        uint32_t flen = (uint32_t)(unsigned char)buf[0] | (uint32_t)(unsigned char)buf[1] << 8 |
+                        (uint32_t)(unsigned char)buf[2] << 16 | (uint32_t)(unsigned char)buf[3] << 24;
+        if (flen > cap - 4) return 70;
+        if (have < 4 + flen) break;
+        pid_t pid = fork();
+        if (pid == 0) {
+          close(sfd);
+          close(relay[0]);
+          sigprocmask(SIG_UNBLOCK, &mask, NULL);
+          signal(SIGPIPE, SIG_DFL);
+          supervise(buf + 4, flen, relay[1], devnull);
+        }
+        char line[128];
+        char id[64];
+        snprintf(id, sizeof id, "%s", buf + 4);
+        for (char *c = id; *c; c++)
+          if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = '_';
+        int len = pid > 0 ? snprintf(line, sizeof line, "{\"id\":\"%s\",\"pid\":%d}\n", id, (int)pid)
+                          : snprintf(line, sizeof line, "{\"id\":\"%s\",\"error\":\"fork: %s\"}\n", id, strerror(errno));
+        if (pid > 0) {
+          if (nruns == cap_runs) {
+            cap_runs = cap_runs ? 2 * cap_runs : 16;
+            runs = realloc(runs, cap_runs * sizeof *runs);
+            if (!runs) return 70;
+          }
+          runs[nruns].pid = pid;
+          memcpy(runs[nruns].id, id, sizeof id);
+          nruns++;
+        }
+        if (write_all(1, line, (size_t)len)) return 0;
+        memmove(buf, buf + 4 + flen, have - 4 - flen);
+        have -= 4 + flen;
+      }
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && !strcmp(argv[1], "--serve")) {
+    report_fd = 1;
+    return serve();
+  }
+  if (fcntl(report_fd, F_GETFD) < 0) report_fd = 2;
+  else fcntl(report_fd, F_SETFD, FD_CLOEXEC);
+  return run_one(argc, argv);
+}
