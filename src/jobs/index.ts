@@ -4,6 +4,9 @@ import { system } from './system.js';
 import { jsJob } from './js.js';
 import { JsPool } from './jsPool.js';
 
+/** Job types whose units must run alone on an exclusive-capable worker, so that their timing is not disturbed. */
+export const EXCLUSIVE_JOB_TYPES: ReadonlySet<string> = new Set(['cpu-exec']);
+
 /** The pool behind every `js` job of this process. */
 export const jsPool = new JsPool();
 
