@@ -1,5 +1,5 @@
 import type { Environ } from '../environ/index.js';
-import type { JobRecord, JobStatus, NodeInfo } from './types.js';
+import type { JobRecord, JobStatus, NodeInfo, UnitClass } from './types.js';
 
 /** A node row as both stores keep it (JSON columns as text). */
 export interface NodeRow {
@@ -13,6 +13,7 @@ export interface NodeRow {
   job_type: string | null;
   tags: string;
   priority: number;
+  class: UnitClass;
   progress: string | null;
   attempts: number;
   max_attempts: number;
@@ -40,6 +41,7 @@ export function infoOf(row: NodeRow): NodeInfo {
     job_type: row.job_type,
     tags: JSON.parse(row.tags) as string[],
     priority: row.priority,
+    class: row.class,
     progress: row.progress ? JSON.parse(row.progress) : null,
     attempts: row.attempts,
     max_attempts: row.max_attempts,

@@ -10,6 +10,9 @@ import type { Environ, Report } from '../environ/index.js';
 export type JobStatus = 'Queued' | 'Running' | 'Success' | 'Failed' | 'Aborted';
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['Success', 'Failed', 'Aborted']);
 
+/** Priority classes (schedule/ gives them their weights and charges). */
+export type UnitClass = 'nice' | 'normal' | 'urgent';
+
 /** A node of the tree (moi's info record): a job, or a group holding jobs and groups. */
 export interface NodeInfo {
   id: string;
@@ -24,6 +27,8 @@ export interface NodeInfo {
   job_type: string | null;
   tags: string[];
   priority: number;
+  class: UnitClass;
+  /** the job's own report, or k of n units done for a map job */
   progress: { done: number; total: number; message?: string } | null;
   attempts: number;
   max_attempts: number;
@@ -31,9 +36,9 @@ export interface NodeInfo {
   date_created: number;
   date_start: number | null;
   date_end: number | null;
-  /** the job's value (see environ/result.ts), or the failure's traceback text */
+  /** the job's value (see environ/result.ts), a map job's list of unit results, or a failure's traceback */
   result: unknown;
-  /** why a job failed or waits, in one line */
+  /** why a job failed, or why a queued job cannot run, in one line */
   error: string | null;
 }
 
@@ -41,6 +46,24 @@ export interface NodeInfo {
 export interface JobRecord extends NodeInfo {
   environ: Environ;
   output: Environ | null;
+}
+
+export type UnitState = 'queued' | 'delayed' | 'running' | 'done' | 'failed' | 'aborted';
+
+/** One unit of a job (one per input of a map job). */
+export interface UnitInfo {
+  id: number;
+  job: string;
+  idx: number;
+  state: UnitState;
+  input: unknown;
+  attempts: number;
+  worker: string | null;
+  run_after: number | null;
+  started_at: number | null;
+  ended_at: number | null;
+  result: unknown;
+  error: string | null;
 }
 
 export interface NewJob {
@@ -51,8 +74,21 @@ export interface NewJob {
   group?: string;
   tags?: string[];
   priority?: number;
-  /** how many times a unit may be started before its job fails (lost workers count) */
+  class?: UnitClass;
+  /** how many times a unit may be started before its job fails (lost workers count); default 3 + retries */
   maxAttempts?: number;
+  /** a map job: one unit per input, each run with the environ plus `input` */
+  inputs?: unknown[];
+  /** a map job: abort the other units at the first failure */
+  failFast?: boolean;
+  /** run a failed unit again this many times, with exponential backoff */
+  retries?: number;
+  /** do not start before this time (ms since the epoch) */
+  runAfter?: number;
+  /** RAM a unit needs, MiB (placement) */
+  ramMb?: number;
+  /** units must run alone on an exclusive-capable worker (cpu-exec) */
+  exclusive?: boolean;
 }
 
 export interface JobFilter {
@@ -72,6 +108,18 @@ export interface ClaimedUnit {
   job: string;
   environ: Environ;
   attempt: number;
+  owner: string;
+  class: UnitClass;
+  ramMb: number;
+  exclusive: boolean;
+}
+
+/** What a worker asks for: the planner's picks, in order, within what the worker has free. */
+export interface ClaimRequest {
+  picks: Array<{ owner: string; class: UnitClass; exclusive: boolean; count: number }>;
+  /** MiB free on the worker: units that need more are skipped */
+  freeRamMb: number;
+  leaseMs: number;
 }
 
 export interface UnitOutcome {
@@ -83,13 +131,18 @@ export interface UnitOutcome {
   result?: unknown;
   /** set when the worker stopped the unit because of an abort */
   aborted?: boolean;
+  /** usage to charge the owner, in seconds (CPU or wall, times the class charge) */
+  charge?: number;
 }
 
+/** A worker's offer, for placement. */
 export interface WorkerInfo {
   id: string;
   host: string;
   pid: number;
   concurrency: number;
+  ram_mb: number;
+  exclusive: boolean;
   started_at: number;
   heartbeat_at: number;
 }
@@ -111,15 +164,26 @@ export interface HeartbeatAnswer {
   abort: number[];
 }
 
+/** What the fair-share planner needs, read in one go. */
+export interface QueueSnapshot {
+  /** non-empty queues: runnable units per (owner, class, exclusive) */
+  queues: Array<{ owner: string; class: UnitClass; exclusive: boolean; queued: number; since: number }>;
+  /** owners with queued or running units, with their decayed usage as stored (value at `usage_at`) */
+  owners: Array<{ owner: string; share: number; usage: number; usage_at: number; running: number; running_ms: number }>;
+}
+
 export interface Store {
   /** Adds jobs (groups made on demand) in one transaction; returns their ids in order. */
   submit(jobs: NewJob[]): Promise<string[]>;
   get(id: string): Promise<JobRecord | NodeInfo | null>;
   list(filter?: JobFilter): Promise<NodeInfo[]>;
+  units(job: string): Promise<UnitInfo[]>;
   /** Owners with their root group id and job count. */
   users(): Promise<Array<{ owner: string; group: string | null; jobs: number }>>;
   /** Aborts a job: queued units never run, running ones are flagged for their worker to kill. */
   abort(id: string): Promise<JobRecord>;
+  /** Sets an owner's fair share (default 1). */
+  setShare(owner: string, share: number): Promise<void>;
 
   registerWorker(info: Omit<WorkerInfo, 'id' | 'started_at' | 'heartbeat_at'> & { id?: string }): Promise<string>;
   unregisterWorker(id: string): Promise<void>;
@@ -128,19 +192,24 @@ export interface Store {
   liveWorkers(withinMs: number): Promise<WorkerInfo[]>;
   /** Running units of this worker whose job was aborted (a cheap read, for prompt kills). */
   abortRequests(worker: string): Promise<number[]>;
-  /** Takes up to `limit` runnable units for `worker`, in order (priority, then age). */
-  claim(worker: string, limit: number, leaseMs: number): Promise<ClaimedUnit[]>;
+  /** The queues and owners the fair-share planner ranks. */
+  queueSnapshot(): Promise<QueueSnapshot>;
+  /** Takes the head units of the picked queues, in order, within the worker's free RAM. */
+  claim(worker: string, request: ClaimRequest): Promise<ClaimedUnit[]>;
   /** Takes the units of one job (to run it in-process when no worker is alive). */
   claimJob(worker: string, job: string, leaseMs: number): Promise<ClaimedUnit[]>;
   /** Records results; a stale token changes nothing. Returns, per outcome, whether it was recorded. */
   complete(outcomes: UnitOutcome[]): Promise<boolean[]>;
   /** complete() then claim() in one transaction: the worker's hot path. */
-  completeAndClaim(worker: string, finished: UnitOutcome[], limit: number, leaseMs: number): Promise<{ recorded: boolean[]; claimed: ClaimedUnit[] }>;
+  completeAndClaim(worker: string, finished: UnitOutcome[], request: ClaimRequest | null): Promise<{ recorded: boolean[]; claimed: ClaimedUnit[] }>;
   /** Gives units back to the queue without charging an attempt (graceful shutdown). */
   release(units: Array<{ unit: number; token: number }>): Promise<void>;
   /** Records a progress or status report from a running unit. */
   report(unit: number, token: number, report: Report): Promise<void>;
-  /** Re-queues units whose lease ran out (or fails their job when attempts are exhausted). */
+  /**
+   * Housekeeping any worker runs now and then: re-queues units whose lease ran out (or fails their
+   * job when attempts are exhausted), and notes on queued jobs that no live worker could hold them.
+   */
   reapExpired(): Promise<number>;
 
   /** Events after `seq`, oldest first. */
@@ -150,3 +219,6 @@ export interface Store {
   waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Usage decays with this half-life unless configured (SLUICE_HALF_LIFE_HOURS). */
+export const DEFAULT_HALF_LIFE_MS = (Number(process.env.SLUICE_HALF_LIFE_HOURS) || 24) * 3600_000;

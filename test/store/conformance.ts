@@ -3,7 +3,19 @@
  * (test/store.sqlite.test.ts; PostgreSQL follows). Each test gets a fresh, empty store.
  */
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
-import type { Store, JobRecord } from '../../src/store/index.js';
+import type { Store, JobRecord, ClaimedUnit } from '../../src/store/index.js';
+
+/** Claims up to n units for the worker from every queue, one owner after another (no fair-share planner here). */
+export async function take(store: Store, worker: string, n: number, leaseMs = 10_000, freeRamMb = 1 << 20): Promise<ClaimedUnit[]> {
+  const { queues } = await store.queueSnapshot();
+  const claimed: ClaimedUnit[] = [];
+  for (const q of queues.sort((a, b) => a.owner.localeCompare(b.owner) || a.class.localeCompare(b.class))) {
+    if (claimed.length >= n) break;
+    const pick = { owner: q.owner, class: q.class, exclusive: q.exclusive, count: n - claimed.length };
+    claimed.push(...(await store.claim(worker, { picks: [pick], freeRamMb, leaseMs })));
+  }
+  return claimed;
+}
 
 export function storeConformance(name: string, open: () => Promise<Store>): void {
   describe(`store conformance: ${name}`, () => {
@@ -53,20 +65,20 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
 
     it('claims by priority, then age, each unit once', async () => {
       const [low, high, low2] = await store.submit([ping('a'), ping('a', { priority: 5 }), ping('a')]);
-      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 4 });
-      const claimed = await store.claim(w, 2, 10_000);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 4, ram_mb: 4096, exclusive: false });
+      const claimed = await take(store, w, 2, 10_000);
       expect(claimed.map((c) => c.job)).toEqual([high, low]);
       expect(claimed[0]!.environ).toEqual({ job_type: 'ping', ping: 1 });
-      expect((await store.claim(w, 5, 10_000)).map((c) => c.job)).toEqual([low2]);
-      expect(await store.claim(w, 5, 10_000)).toEqual([]);
+      expect((await take(store, w, 5, 10_000)).map((c) => c.job)).toEqual([low2]);
+      expect(await take(store, w, 5, 10_000)).toEqual([]);
       expect(await store.get(high!)).toMatchObject({ status: 'Running', attempts: 1 });
       expect((await store.get(high!))!.date_start).toBeGreaterThan(0);
     });
 
     it('records results: SUCCESS is Success with the job value, FAILURE is Failed with the traceback', async () => {
       const [a, b] = await store.submit([ping(), ping()]);
-      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 2 });
-      const [ua, ub] = await store.claim(w, 2, 10_000);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 2, ram_mb: 4096, exclusive: false });
+      const [ua, ub] = await take(store, w, 2, 10_000);
       const recorded = await store.complete([
         { unit: ua!.unit, token: ua!.token, output: ok({ job_type: 'ping', ping: 1, pong: 1, worker: 'h' }), result: { pong: 1 } },
         { unit: ub!.unit, token: ub!.token, output: { job_type: 'ping', result: 'FAILURE', exception: 'Error: boom', traceback: 'Error: boom\n  at x' } },
@@ -81,13 +93,13 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
 
     it('a stale token changes nothing (a worker whose lease was taken away)', async () => {
       const [id] = await store.submit([ping('a', { maxAttempts: 3 })]);
-      const w1 = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
-      const w2 = await store.registerWorker({ host: 'h', pid: 2, concurrency: 1 });
-      const [first] = await store.claim(w1, 1, 1);
+      const w1 = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 4096, exclusive: false });
+      const w2 = await store.registerWorker({ host: 'h', pid: 2, concurrency: 1, ram_mb: 4096, exclusive: false });
+      const [first] = await take(store, w1, 1, 1);
       await new Promise((r) => setTimeout(r, 10));
       expect(await store.reapExpired()).toBe(1);
       expect(await store.get(id!)).toMatchObject({ status: 'Queued', attempts: 1 });
-      const [second] = await store.claim(w2, 1, 10_000);
+      const [second] = await take(store, w2, 1, 10_000);
       expect(second!.attempt).toBe(2);
       expect(await store.complete([{ unit: first!.unit, token: first!.token, output: ok({ stale: true }) }])).toEqual([false]);
       expect(await store.complete([{ unit: second!.unit, token: second!.token, output: ok({ fresh: true }), result: { fresh: true } }])).toEqual([true]);
@@ -98,20 +110,20 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
 
     it('fails a job whose attempts are exhausted by lost workers, saying so', async () => {
       const [id] = await store.submit([ping('a', { maxAttempts: 1 })]);
-      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
-      await store.claim(w, 1, 1);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 4096, exclusive: false });
+      await take(store, w, 1, 1);
       await new Promise((r) => setTimeout(r, 10));
       await store.reapExpired();
       const job = await store.get(id!);
       expect(job).toMatchObject({ status: 'Failed', attempts: 1 });
       expect(job!.error).toMatch(/workers .* stopped answering/);
-      expect(await store.claim(w, 1, 10_000)).toEqual([]);
+      expect(await take(store, w, 1, 10_000)).toEqual([]);
     });
 
     it('heartbeats extend leases, so a live worker keeps its unit', async () => {
       await store.submit([ping()]);
-      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
-      const [u] = await store.claim(w, 1, 30);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 4096, exclusive: false });
+      const [u] = await take(store, w, 1, 30);
       const beat = await store.heartbeat(w, 10_000);
       expect(beat.held).toEqual([u!.unit]);
       await new Promise((r) => setTimeout(r, 50));
@@ -123,11 +135,11 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
 
     it('abort: a queued job never runs; a running one is flagged for its worker and stays Aborted', async () => {
       const [queued, running] = await store.submit([ping('a', { priority: 0 }), ping('a', { priority: 9 })]);
-      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
-      const [u] = await store.claim(w, 1, 10_000);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 4096, exclusive: false });
+      const [u] = await take(store, w, 1, 10_000);
       expect(u!.job).toBe(running);
       expect((await store.abort(queued!)).status).toBe('Aborted');
-      expect(await store.claim(w, 1, 10_000)).toEqual([]);
+      expect(await take(store, w, 1, 10_000)).toEqual([]);
       expect((await store.abort(running!)).status).toBe('Aborted');
       expect(await store.abortRequests(w)).toEqual([u!.unit]);
       expect((await store.heartbeat(w, 10_000)).abort).toEqual([u!.unit]);
@@ -140,11 +152,11 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
 
     it('release gives a unit back without charging an attempt', async () => {
       const [id] = await store.submit([ping()]);
-      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
-      const [u] = await store.claim(w, 1, 10_000);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 4096, exclusive: false });
+      const [u] = await take(store, w, 1, 10_000);
       await store.release([{ unit: u!.unit, token: u!.token }]);
       expect(await store.get(id!)).toMatchObject({ status: 'Queued', attempts: 0 });
-      const [again] = await store.claim(w, 1, 10_000);
+      const [again] = await take(store, w, 1, 10_000);
       expect(again!.attempt).toBe(1);
     });
 
@@ -157,8 +169,8 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
 
     it('progress and status reports update the job and become events', async () => {
       const [id] = await store.submit([ping()]);
-      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
-      const [u] = await store.claim(w, 1, 10_000);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 4096, exclusive: false });
+      const [u] = await take(store, w, 1, 10_000);
       await store.report(u!.unit, u!.token, { kind: 'progress', done: 3, total: 10, message: 'warming up' });
       await store.report(u!.unit, u!.token, { kind: 'status', text: 'halfway' });
       await store.report(u!.unit, u!.token + 100, { kind: 'status', text: 'from a stale worker' });
@@ -175,8 +187,8 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     it('every change appends an event with a growing sequence number', async () => {
       const before = await store.lastSeq();
       const [id] = await store.submit([ping()]);
-      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1 });
-      const [u] = await store.claim(w, 1, 10_000);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 4096, exclusive: false });
+      const [u] = await take(store, w, 1, 10_000);
       await store.complete([{ unit: u!.unit, token: u!.token, output: ok({ pong: 1 }) }]);
       const events = await store.eventsAfter(before);
       const seqs = events.map((e) => e.seq);
@@ -187,6 +199,127 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(await store.lastSeq()).toBe(seqs.at(-1));
       expect(await store.eventsAfter(seqs.at(-1)!)).toEqual([]);
       expect((await store.eventsAfter(before, 2)).length).toBe(2);
+    });
+
+    const worker = (ram = 4096, exclusive = false) => store.registerWorker({ host: 'h', pid: 1, concurrency: 8, ram_mb: ram, exclusive });
+    const success = (u: ClaimedUnit, result: unknown, charge?: number) => ({ unit: u.unit, token: u.token, output: ok({ ...u.environ }), result, ...(charge ? { charge } : {}) });
+    const failure = (u: ClaimedUnit) => ({ unit: u.unit, token: u.token, output: { ...u.environ, result: 'FAILURE' as const, exception: 'Error: no', traceback: 'Error: no\n  at t' } });
+
+    it('map jobs: one unit per input, progress k of n, results in input order', async () => {
+      const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'js', cmd: 'x' }, inputs: [10, { n: 20 }, 'thirty'] }]);
+      expect((await store.units(id!)).map((u) => [u.idx, u.state, u.input])).toEqual([[0, 'queued', 10], [1, 'queued', { n: 20 }], [2, 'queued', 'thirty']]);
+      const w = await worker();
+      const units = await take(store, w, 3);
+      expect(units.map((u) => u.environ.input)).toEqual([10, { n: 20 }, 'thirty']);
+      expect(units.every((u) => u.environ.cmd === 'x')).toBe(true);
+      await store.complete([success(units[1]!, 'B')]);
+      expect(await store.get(id!)).toMatchObject({ status: 'Running', progress: { done: 1, total: 3 } });
+      await store.complete([success(units[0]!, 'A'), success(units[2]!, 'C')]);
+      expect(await store.get(id!)).toMatchObject({ status: 'Success', progress: { done: 3, total: 3 }, result: ['A', 'B', 'C'] });
+      expect((await store.units(id!)).map((u) => [u.state, u.result])).toEqual([['done', 'A'], ['done', 'B'], ['done', 'C']]);
+    });
+
+    it('a map job with a failed unit ends Failed; with failFast the other units stop at once', async () => {
+      const [plain, fast] = await store.submit([
+        { owner: 'a', environ: { job_type: 'js' }, inputs: [1, 2] },
+        { owner: 'b', environ: { job_type: 'js' }, inputs: [1, 2, 3], failFast: true },
+      ]);
+      const w = await worker();
+      const [p1, p2] = await take(store, w, 2);
+      await store.complete([failure(p1!)]);
+      expect(await store.get(plain!)).toMatchObject({ status: 'Running' });
+      await store.complete([success(p2!, 'fine')]);
+      expect(await store.get(plain!)).toMatchObject({ status: 'Failed', error: 'Error: no', result: ['Error: no\n  at t', 'fine'] });
+      const [f1] = await take(store, w, 1);
+      expect(f1!.job).toBe(fast);
+      await store.complete([failure(f1!)]);
+      const job = await store.get(fast!);
+      expect(job).toMatchObject({ status: 'Failed' });
+      expect(job!.date_end).not.toBeNull();
+      expect((await store.units(fast!)).map((u) => u.state)).toEqual(['failed', 'aborted', 'aborted']);
+      expect(await take(store, w, 5)).toEqual([]);
+    });
+
+    it('retries: a failed unit waits for its backoff, runs again, and fails the job only when retries run out', async () => {
+      const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'js' }, retries: 1 }]);
+      const w = await worker();
+      const [first] = await take(store, w, 1);
+      await store.complete([failure(first!)]);
+      const waiting = await store.get(id!);
+      expect(waiting).toMatchObject({ status: 'Queued' });
+      expect(waiting!.error).toMatch(/Error: no \(retrying at /);
+      expect((await store.units(id!))[0]).toMatchObject({ state: 'delayed' });
+      expect(await take(store, w, 1)).toEqual([]);
+      await new Promise((r) => setTimeout(r, 1100));
+      const [second] = await take(store, w, 1);
+      expect(second!.attempt).toBe(2);
+      await store.complete([failure(second!)]);
+      expect(await store.get(id!)).toMatchObject({ status: 'Failed', attempts: 2 });
+    });
+
+    it('delayed start: a job is not claimed before its start time', async () => {
+      const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, runAfter: Date.now() + 300 }]);
+      const w = await worker();
+      expect(await take(store, w, 1)).toEqual([]);
+      expect((await store.units(id!))[0]!.state).toBe('delayed');
+      await new Promise((r) => setTimeout(r, 350));
+      expect((await take(store, w, 1)).map((u) => u.job)).toEqual([id]);
+    });
+
+    it('the queue snapshot counts runnable units per queue, running units and charged usage per owner', async () => {
+      await store.submit([
+        { owner: 'alice', environ: { job_type: 'ping' } },
+        { owner: 'alice', environ: { job_type: 'ping' } },
+        { owner: 'bob', environ: { job_type: 'ping' }, class: 'urgent' },
+      ]);
+      const before = await store.queueSnapshot();
+      expect(before.queues.map((q) => [q.owner, q.class, q.exclusive, q.queued]).sort()).toEqual([['alice', 'normal', false, 2], ['bob', 'urgent', false, 1]]);
+      const w = await worker();
+      const [u] = await store.claim(w, { picks: [{ owner: 'alice', class: 'normal', exclusive: false, count: 1 }], freeRamMb: 4096, leaseMs: 10_000 });
+      const during = await store.queueSnapshot();
+      expect(during.queues.find((q) => q.owner === 'alice')).toMatchObject({ queued: 1 });
+      expect(during.owners.find((o) => o.owner === 'alice')).toMatchObject({ running: 1, usage: 0, share: 1 });
+      await store.complete([success(u!, null, 5)]);
+      const after = await store.queueSnapshot();
+      expect(after.owners.find((o) => o.owner === 'alice')).toMatchObject({ running: 0, usage: 5 });
+      await store.setShare('alice', 2);
+      expect((await store.queueSnapshot()).owners.find((o) => o.owner === 'alice')!.share).toBe(2);
+      await expect(store.setShare('alice', 0)).rejects.toThrow(/share must be a number above 0/);
+    });
+
+    it("placement: a unit that needs more RAM than is free is skipped; a batch is trimmed to the worker's RAM", async () => {
+      const [big, mid1, mid2] = await store.submit([
+        { owner: 'a', environ: { job_type: 'ping' }, ramMb: 8000 },
+        { owner: 'a', environ: { job_type: 'ping' }, ramMb: 3000 },
+        { owner: 'a', environ: { job_type: 'ping' }, ramMb: 3000 },
+      ]);
+      const w = await worker();
+      const claimed = await store.claim(w, { picks: [{ owner: 'a', class: 'normal', exclusive: false, count: 3 }], freeRamMb: 4000, leaseMs: 10_000 });
+      expect(claimed.map((u) => [u.job, u.ramMb])).toEqual([[mid1, 3000]]);
+      expect((await store.get(mid2!))!.status).toBe('Queued');
+      expect((await store.get(big!))!.status).toBe('Queued');
+      expect((await store.queueSnapshot()).queues[0]).toMatchObject({ queued: 2 });
+    });
+
+    it('exclusive units form their own queue', async () => {
+      await store.submit([{ owner: 'a', environ: { job_type: 'cpu-exec' }, exclusive: true }, { owner: 'a', environ: { job_type: 'ping' } }]);
+      const { queues } = await store.queueSnapshot();
+      expect(queues.map((q) => q.exclusive).sort()).toEqual([false, true]);
+      const w = await worker(4096, true);
+      const [u] = await store.claim(w, { picks: [{ owner: 'a', class: 'normal', exclusive: true, count: 5 }], freeRamMb: 4096, leaseMs: 10_000 });
+      expect(u).toMatchObject({ exclusive: true });
+    });
+
+    it('housekeeping notes on queued jobs that no live worker could hold, and why', async () => {
+      const [big, excl] = await store.submit([
+        { owner: 'a', environ: { job_type: 'ping' }, ramMb: 16384 },
+        { owner: 'a', environ: { job_type: 'cpu-exec' }, exclusive: true },
+      ]);
+      await worker(8192, false);
+      await store.reapExpired();
+      expect((await store.get(big!))!.error).toBe('cannot run yet: needs 16384 MiB of RAM; the largest live worker offers 8192 MiB');
+      expect((await store.get(excl!))!.error).toMatch(/needs an exclusive-capable worker/);
+      expect((await store.get(big!))!.status).toBe('Queued');
     });
   });
 }

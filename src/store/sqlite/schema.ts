@@ -16,6 +16,7 @@ export const MIGRATIONS: string[] = [
     job_type TEXT,
     tags TEXT NOT NULL DEFAULT '[]',
     priority INTEGER NOT NULL DEFAULT 0,
+    class TEXT NOT NULL DEFAULT 'normal',
     progress TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     max_attempts INTEGER NOT NULL DEFAULT 3,
@@ -28,31 +29,81 @@ export const MIGRATIONS: string[] = [
     error TEXT,
     units_total INTEGER NOT NULL DEFAULT 0,
     units_done INTEGER NOT NULL DEFAULT 0,
-    units_failed INTEGER NOT NULL DEFAULT 0
+    units_failed INTEGER NOT NULL DEFAULT 0,
+    fail_fast INTEGER NOT NULL DEFAULT 0
   );
   CREATE UNIQUE INDEX nodes_group_path ON nodes (coalesce(parent, ''), name) WHERE type = 'group';
   CREATE INDEX nodes_owner ON nodes (owner, date_created);
   CREATE INDEX nodes_parent ON nodes (parent);
+  CREATE INDEX nodes_status ON nodes (status) WHERE type = 'job';
 
-  -- Units are what workers claim: one per job (one per input for map jobs).
+  -- Units are what workers claim: one per job, or one per input of a map job.
   -- token fences a claim: it changes at every claim, and only its holder may finish the unit.
+  -- A queue is (owner, class, exclusive): the fair-share planner ranks queues, and a claim takes
+  -- the head of a queue (highest priority, then oldest) through units_queue.
   CREATE TABLE units (
     id INTEGER PRIMARY KEY,
     job TEXT NOT NULL,
     idx INTEGER NOT NULL DEFAULT 0,
-    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'aborted')),
+    owner TEXT NOT NULL,
+    class TEXT NOT NULL DEFAULT 'normal',
+    exclusive INTEGER NOT NULL DEFAULT 0,
+    ram_mb INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'delayed', 'running', 'done', 'failed', 'aborted')),
     priority INTEGER NOT NULL DEFAULT 0,
+    queued_at INTEGER NOT NULL,
+    run_after INTEGER,
     worker TEXT,
     token INTEGER NOT NULL DEFAULT 0,
     lease_until INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0,
     max_attempts INTEGER NOT NULL,
+    retries_left INTEGER NOT NULL DEFAULT 0,
     abort_requested INTEGER NOT NULL DEFAULT 0,
-    input TEXT
+    started_at INTEGER,
+    ended_at INTEGER,
+    input TEXT,
+    result TEXT,
+    error TEXT
   );
-  CREATE INDEX units_queue ON units (priority DESC, id) WHERE state = 'queued';
+  CREATE INDEX units_queue ON units (owner, class, exclusive, priority DESC, id) WHERE state = 'queued';
+  CREATE INDEX units_big ON units (ram_mb) WHERE state = 'queued';
+  CREATE INDEX units_delayed ON units (run_after) WHERE state = 'delayed';
   CREATE INDEX units_running ON units (worker) WHERE state = 'running';
-  CREATE INDEX units_job ON units (job);
+  CREATE INDEX units_job ON units (job, idx);
+
+  -- Runnable units per queue, kept by triggers so that the planner reads a few rows, not the units.
+  -- since = when the queue was last served, or became non-empty: how long it has waited.
+  CREATE TABLE queues (
+    owner TEXT NOT NULL,
+    class TEXT NOT NULL,
+    exclusive INTEGER NOT NULL,
+    queued INTEGER NOT NULL DEFAULT 0,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (owner, class, exclusive)
+  ) WITHOUT ROWID;
+  CREATE INDEX queues_active ON queues (queued) WHERE queued > 0;
+
+  CREATE TRIGGER units_enqueued AFTER INSERT ON units WHEN NEW.state = 'queued' BEGIN
+    INSERT INTO queues (owner, class, exclusive, queued, since) VALUES (NEW.owner, NEW.class, NEW.exclusive, 1, NEW.queued_at)
+      ON CONFLICT DO UPDATE SET since = CASE WHEN queued = 0 THEN excluded.since ELSE since END, queued = queued + 1;
+  END;
+  CREATE TRIGGER units_left_queue AFTER UPDATE OF state ON units WHEN OLD.state = 'queued' AND NEW.state <> 'queued' BEGIN
+    UPDATE queues SET queued = queued - 1, since = CASE WHEN NEW.state = 'running' THEN NEW.started_at ELSE since END
+      WHERE owner = NEW.owner AND class = NEW.class AND exclusive = NEW.exclusive;
+  END;
+  CREATE TRIGGER units_requeued AFTER UPDATE OF state ON units WHEN OLD.state <> 'queued' AND NEW.state = 'queued' BEGIN
+    INSERT INTO queues (owner, class, exclusive, queued, since) VALUES (NEW.owner, NEW.class, NEW.exclusive, 1, NEW.queued_at)
+      ON CONFLICT DO UPDATE SET since = CASE WHEN queued = 0 THEN excluded.since ELSE since END, queued = queued + 1;
+  END;
+
+  -- Fair share: each owner's share and decayed usage (seconds, as of usage_at).
+  CREATE TABLE owners (
+    owner TEXT PRIMARY KEY,
+    share REAL NOT NULL DEFAULT 1,
+    usage REAL NOT NULL DEFAULT 0,
+    usage_at INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
 
   -- Every change appends an event in the same transaction; seq is the global order.
   CREATE TABLE events (
@@ -69,6 +120,8 @@ export const MIGRATIONS: string[] = [
     host TEXT NOT NULL,
     pid INTEGER NOT NULL,
     concurrency INTEGER NOT NULL,
+    ram_mb INTEGER NOT NULL,
+    exclusive INTEGER NOT NULL DEFAULT 0,
     started_at INTEGER NOT NULL,
     heartbeat_at INTEGER NOT NULL
   );

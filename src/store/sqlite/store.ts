@@ -1,22 +1,23 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { uuid7 } from '../ids.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Environ, Report } from '../../environ/index.js';
 import { NotFoundError, UsageError } from '../../environ/index.js';
 import type {
-  ClaimedUnit, HeartbeatAnswer, JobFilter, JobRecord, NewJob, NodeInfo, Store, StoreEvent, UnitOutcome, WorkerInfo,
+  ClaimedUnit, ClaimRequest, HeartbeatAnswer, JobFilter, JobRecord, NewJob, NodeInfo, QueueSnapshot, Store, StoreEvent,
+  UnitClass, UnitInfo, UnitOutcome, WorkerInfo,
 } from '../types.js';
-import { TERMINAL } from '../types.js';
+import { DEFAULT_HALF_LIFE_MS, TERMINAL } from '../types.js';
 import { defaultName, infoOf, recordOf, type NodeRow } from '../info.js';
+import { uuid7 } from '../ids.js';
+import { backoffMs, validateNewJob, DEFAULT_MAX_ATTEMPTS } from '../rules.js';
 import { MIGRATIONS } from './schema.js';
+import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
 import { ChangeNotifier } from './notifier.js';
 
 type Db = Database.Database;
-type UnitRow = { id: number; job: string; priority: number; token: number; attempts: number; max_attempts: number; abort_requested: number; idx: number; input: string | null };
-
-const DEFAULT_MAX_ATTEMPTS = 3;
+type ClaimedRow = { id: number; job: string; priority: number; token: number; attempts: number; input: string | null; owner: string; class: UnitClass; ram_mb: number; exclusive: number };
 
 /**
  * The embedded store: one SQLite file in WAL mode, shared by any number of processes on one machine.
@@ -27,9 +28,12 @@ const DEFAULT_MAX_ATTEMPTS = 3;
 export class SqliteStore implements Store {
   readonly db: Db;
   private readonly notifier: ChangeNotifier;
-  private readonly q: ReturnType<typeof prepare>;
+  private readonly q: Statements;
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    private readonly halfLifeMs = DEFAULT_HALF_LIFE_MS,
+  ) {
     mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file, { timeout: 10_000 });
     this.db.pragma('journal_mode = WAL');
@@ -48,23 +52,41 @@ export class SqliteStore implements Store {
     const now = Date.now();
     return this.write(() => {
       const groups = new Map<string, string>();
-      const rows = jobs.map((job) => ({
-        id: uuid7(now),
-        name: job.name ?? defaultName(job.owner, job.environ),
-        parent: this.ensureGroups(job.owner, job.group, now, groups),
-        owner: job.owner,
-        job_type: typeof job.environ.job_type === 'string' ? job.environ.job_type : null,
-        tags: job.tags ?? [],
-        priority: job.priority ?? 0,
-        max: job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-        environ: job.environ,
-      }));
+      const nodes: Array<Record<string, unknown> & { id: string; environ: unknown }> = [];
+      const units: Array<Record<string, unknown>> = [];
+      for (const job of jobs) {
+        const id = uuid7(now);
+        const retries = job.retries ?? 0;
+        const max = job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS + retries;
+        const common = { id, owner: job.owner, class: job.class ?? 'normal', priority: job.priority ?? 0, max };
+        const inputs = job.inputs ?? [undefined];
+        nodes.push({
+          ...common,
+          name: job.name ?? defaultName(job.owner, job.environ),
+          parent: this.ensureGroups(job.owner, job.group, now, groups),
+          job_type: typeof job.environ.job_type === 'string' ? job.environ.job_type : null,
+          tags: job.tags ?? [],
+          environ: job.environ,
+          units: inputs.length,
+          failFast: job.failFast ? 1 : 0,
+        });
+        inputs.forEach((input, idx) =>
+          units.push({
+            ...common,
+            idx,
+            input: job.inputs ? JSON.stringify(input ?? null) : null,
+            exclusive: job.exclusive ? 1 : 0,
+            ram: job.ramMb ?? 0,
+            retries,
+            runAfter: job.runAfter ?? null,
+          }),
+        );
+      }
       // One statement per table for the whole batch: the rows travel as one JSON array.
-      const batch = encodeBatch(rows);
-      this.q.insertJobs.run({ now, batch });
-      this.q.insertUnits.run({ batch });
-      this.q.insertEventsFor.run({ now, verb: 'add', ids: JSON.stringify(rows.map((r) => r.id)) });
-      return rows.map((r) => r.id);
+      this.q.insertJobs.run({ now, batch: encodeBatch(nodes) });
+      this.q.insertUnits.run({ now, batch: JSON.stringify(units) });
+      this.events(now, 'add', nodes.map((n) => n.id));
+      return nodes.map((n) => n.id);
     });
   }
 
@@ -74,10 +96,8 @@ export class SqliteStore implements Store {
   }
 
   async list(filter: JobFilter = {}): Promise<NodeInfo[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    where.push('type = ?');
-    args.push(filter.type ?? 'job');
+    const where = ['type = ?'];
+    const args: unknown[] = [filter.type ?? 'job'];
     const add = (clause: string, value: unknown) => {
       where.push(clause);
       args.push(value);
@@ -93,15 +113,13 @@ export class SqliteStore implements Store {
     return rows.map(infoOf);
   }
 
+  async units(job: string): Promise<UnitInfo[]> {
+    const rows = this.q.units.all(job) as Array<UnitInfo & { input: string | null; result: string | null }>;
+    return rows.map((r) => ({ ...r, input: r.input === null ? null : JSON.parse(r.input), result: r.result === null ? null : JSON.parse(r.result) }));
+  }
+
   async users(): Promise<Array<{ owner: string; group: string | null; jobs: number }>> {
-    return this.db
-      .prepare(
-        `SELECT o.owner AS owner,
-                (SELECT id FROM nodes g WHERE g.type = 'group' AND g.parent IS NULL AND g.name = o.owner) AS "group",
-                (SELECT count(*) FROM nodes j WHERE j.type = 'job' AND j.owner = o.owner) AS jobs
-           FROM (SELECT DISTINCT owner FROM nodes) o ORDER BY o.owner`,
-      )
-      .all() as Array<{ owner: string; group: string | null; jobs: number }>;
+    return this.q.users.all() as Array<{ owner: string; group: string | null; jobs: number }>;
   }
 
   async abort(id: string): Promise<JobRecord> {
@@ -113,16 +131,21 @@ export class SqliteStore implements Store {
       if (row.status && TERMINAL.has(row.status)) return;
       this.q.abortQueuedUnits.run(id);
       this.q.flagRunningUnits.run(id);
-      const updated = this.q.setAborted.get(now, 'aborted by request', id) as NodeRow;
-      this.event(now, 'update', updated);
+      this.q.setAborted.run(now, 'aborted by request', id);
+      this.events(now, 'update', [id]);
     });
     return (await this.get(id)) as JobRecord;
+  }
+
+  async setShare(owner: string, share: number): Promise<void> {
+    if (!(share > 0) || !Number.isFinite(share)) throw new UsageError(`a share must be a number above 0, got ${share}`);
+    this.write(() => this.q.setShare.run(owner, share));
   }
 
   async registerWorker(info: Omit<WorkerInfo, 'id' | 'started_at' | 'heartbeat_at'> & { id?: string }): Promise<string> {
     const id = info.id ?? `${info.host}:${info.pid}:${randomUUID().slice(0, 8)}`;
     const now = Date.now();
-    this.write(() => this.q.insertWorker.run(id, info.host, info.pid, info.concurrency, now, now));
+    this.write(() => this.q.insertWorker.run(id, info.host, info.pid, info.concurrency, info.ram_mb, info.exclusive ? 1 : 0, now, now));
     return id;
   }
 
@@ -140,33 +163,57 @@ export class SqliteStore implements Store {
   }
 
   async liveWorkers(withinMs: number): Promise<WorkerInfo[]> {
-    return this.q.liveWorkers.all(Date.now() - withinMs) as WorkerInfo[];
+    const rows = this.q.liveWorkers.all(Date.now() - withinMs) as Array<Omit<WorkerInfo, 'exclusive'> & { exclusive: number }>;
+    return rows.map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
   }
 
   async abortRequests(worker: string): Promise<number[]> {
     return this.q.abortRequests.all(worker) as number[];
   }
 
-  async claim(worker: string, limit: number, leaseMs: number): Promise<ClaimedUnit[]> {
-    if (limit <= 0) return [];
-    return this.write(() => this.claimNow(worker, limit, leaseMs, Date.now()));
+  async queueSnapshot(): Promise<QueueSnapshot> {
+    const now = Date.now();
+    // Delayed units whose time has come join their queues first (a cheap index probe when none has).
+    if (this.q.anyDue.get(now)) this.write(() => this.q.promoteDelayed.run(now));
+    return this.db.transaction(() => {
+      const queues = (this.q.activeQueues.all() as Array<{ owner: string; class: UnitClass; exclusive: number; queued: number; since: number }>).map((r) => ({
+        ...r,
+        exclusive: r.exclusive === 1,
+      }));
+      const running = this.q.runningByOwner.all({ now }) as Array<{ owner: string; running: number; running_ms: number }>;
+      const names = [...new Set([...queues.map((r) => r.owner), ...running.map((r) => r.owner)])];
+      const stored = new Map((this.q.ownersIn.all(JSON.stringify(names)) as Array<{ owner: string; share: number; usage: number; usage_at: number }>).map((o) => [o.owner, o]));
+      const runningBy = new Map(running.map((r) => [r.owner, r]));
+      const owners = names.map((owner) => ({
+        owner,
+        share: stored.get(owner)?.share ?? 1,
+        usage: stored.get(owner)?.usage ?? 0,
+        usage_at: stored.get(owner)?.usage_at ?? now,
+        running: runningBy.get(owner)?.running ?? 0,
+        running_ms: runningBy.get(owner)?.running_ms ?? 0,
+      }));
+      return { queues, owners };
+    })();
   }
 
-  async completeAndClaim(worker: string, finished: UnitOutcome[], limit: number, leaseMs: number): Promise<{ recorded: boolean[]; claimed: ClaimedUnit[] }> {
+  async claim(worker: string, request: ClaimRequest): Promise<ClaimedUnit[]> {
+    return this.write(() => this.claimNow(worker, request, Date.now()));
+  }
+
+  async completeAndClaim(worker: string, finished: UnitOutcome[], request: ClaimRequest | null): Promise<{ recorded: boolean[]; claimed: ClaimedUnit[] }> {
     const now = Date.now();
     return this.write(() => ({
       recorded: this.completeNow(finished, now),
-      claimed: limit > 0 ? this.claimNow(worker, limit, leaseMs, now) : [],
+      claimed: request ? this.claimNow(worker, request, now) : [],
     }));
-  }
-
-  private claimNow(worker: string, limit: number, leaseMs: number, now: number): ClaimedUnit[] {
-    return this.started(this.q.claim.all(worker, now + leaseMs, limit) as UnitRow[], now);
   }
 
   async claimJob(worker: string, job: string, leaseMs: number): Promise<ClaimedUnit[]> {
     const now = Date.now();
-    return this.write(() => this.started(this.q.claimJob.all(worker, now + leaseMs, job) as UnitRow[], now));
+    return this.write(() => {
+      this.q.promoteDelayed.run(now);
+      return this.started(this.q.claimJob.all({ worker, lease: now + leaseMs, now, job }) as ClaimedRow[], now);
+    });
   }
 
   async complete(outcomes: UnitOutcome[]): Promise<boolean[]> {
@@ -174,43 +221,16 @@ export class SqliteStore implements Store {
     return this.write(() => this.completeNow(outcomes, Date.now()));
   }
 
-  private completeNow(outcomes: UnitOutcome[], now: number): boolean[] {
-    if (!outcomes.length) return [];
-    const states = outcomes.map((o) => ({ unit: o.unit, token: o.token, state: o.aborted ? 'aborted' : o.output.result === 'SUCCESS' ? 'done' : 'failed' }));
-    // Units whose token is stale (taken back, or aborted meanwhile) are not in the answer: nothing is recorded for them.
-    const finished = this.q.finishUnits.all({ outcomes: JSON.stringify(states) }) as Array<{ id: number; job: string; abort_requested: number }>;
-    const byUnit = new Map(outcomes.map((o) => [o.unit, o]));
-    const jobs = new Map<string, { job: string; done: number; failed: number; aborted: number; output: unknown; result: unknown; error: string | null }>();
-    for (const unit of finished) {
-      const o = byUnit.get(unit.id)!;
-      const aborted = o.aborted || unit.abort_requested === 1;
-      const failed = o.output.result !== 'SUCCESS' && !aborted;
-      const entry = jobs.get(unit.job) ?? { job: unit.job, done: 0, failed: 0, aborted: 0, output: null, result: null, error: null };
-      entry.done += 1;
-      entry.failed += failed ? 1 : 0;
-      entry.aborted = entry.aborted || aborted ? 1 : 0;
-      entry.output = o.output;
-      entry.result = failed ? (o.output.traceback ?? o.output.exception ?? null) : (o.result ?? null);
-      if (failed) entry.error = o.output.exception ?? 'failed';
-      jobs.set(unit.job, entry);
-    }
-    if (jobs.size) {
-      this.q.finishJobs.run({ now, jobs: JSON.stringify([...jobs.values()]) });
-      this.q.insertEventsFor.run({ now, verb: 'update', ids: JSON.stringify([...jobs.keys()]) });
-    }
-    const recorded = new Set(finished.map((u) => u.id));
-    return outcomes.map((o) => recorded.has(o.unit));
-  }
-
   async release(units: Array<{ unit: number; token: number }>): Promise<void> {
     const now = Date.now();
     this.write(() => {
+      const jobs = new Set<string>();
       for (const u of units) {
-        const row = this.q.releaseUnit.get(u.unit, u.token) as { job: string } | undefined;
-        if (!row) continue;
-        const updated = this.q.requeueJob.get(row.job, row.job) as NodeRow | undefined;
-        if (updated) this.event(now, 'update', updated);
+        const row = this.q.releaseUnit.get(now, u.unit, u.token) as { job: string } | undefined;
+        if (row) jobs.add(row.job);
       }
+      for (const job of jobs) this.q.requeueJob.run(job);
+      this.events(now, 'update', [...jobs]);
     });
   }
 
@@ -221,29 +241,31 @@ export class SqliteStore implements Store {
         report.kind === 'progress'
           ? this.q.setProgress.get(JSON.stringify({ done: report.done, total: report.total, ...(report.message === undefined ? {} : { message: report.message }) }), unit, token)
           : this.q.setStatusText.get(report.text, unit, token)
-      ) as NodeRow | undefined;
-      if (updated) this.event(now, 'update', updated);
+      ) as { id: string } | undefined;
+      if (updated) this.events(now, 'update', [updated.id]);
     });
   }
 
   async reapExpired(): Promise<number> {
     const now = Date.now();
     return this.write(() => {
-      const expired = this.q.expired.all(now) as UnitRow[];
+      const expired = this.q.expired.all(now) as Array<{ id: number; job: string; attempts: number; max_attempts: number; abort_requested: number }>;
+      const touched = new Set<string>();
       for (const unit of expired) {
+        touched.add(unit.job);
         if (unit.abort_requested) {
           this.q.abortUnit.run(unit.id);
         } else if (unit.attempts >= unit.max_attempts) {
-          this.q.failUnit.run(unit.id);
           const reason = `lost: the workers running this job stopped answering ${unit.attempts} time(s); no attempts left`;
-          const updated = this.q.failJob.get(now, JSON.stringify(reason), reason, unit.job) as NodeRow | undefined;
-          if (updated) this.event(now, 'update', updated);
+          this.q.failUnit.run(reason, now, unit.id);
+          this.q.failJob.run(now, JSON.stringify(reason), reason, unit.job);
         } else {
-          this.q.requeueUnit.run(unit.id);
-          const updated = this.q.requeueJob.get(unit.job, unit.job) as NodeRow | undefined;
-          if (updated) this.event(now, 'update', updated);
+          this.q.requeueUnit.run(now, unit.id);
+          this.q.requeueJob.run(unit.job);
         }
       }
+      this.noteUnplaceable(now, touched);
+      this.events(now, 'update', [...touched]);
       return expired.length;
     });
   }
@@ -266,19 +288,119 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
+  /** Takes the head units of each picked queue, in pick order, while they fit the worker's free RAM. */
+  private claimNow(worker: string, request: ClaimRequest, now: number): ClaimedUnit[] {
+    this.q.promoteDelayed.run(now);
+    let freeRam = request.freeRamMb;
+    const claimed: ClaimedRow[] = [];
+    for (const pick of request.picks) {
+      if (pick.count <= 0 || freeRam < 0) continue;
+      const rows = this.q.claimFromQueue.all({
+        worker, lease: now + request.leaseMs, now, owner: pick.owner, class: pick.class, exclusive: pick.exclusive ? 1 : 0,
+        ram: freeRam, count: pick.count,
+      }) as ClaimedRow[];
+      rows.sort(claimOrder);
+      for (const row of rows) {
+        // Each unit fits alone; together they may not: give back what does not fit.
+        if (row.ram_mb <= freeRam) {
+          freeRam -= row.ram_mb;
+          claimed.push(row);
+        } else {
+          this.q.unclaim.run(row.id);
+        }
+      }
+    }
+    return this.started(claimed, now);
+  }
+
   /** Marks claimed units' jobs Running and hands out their environs, in claim order. */
-  private started(units: UnitRow[], now: number): ClaimedUnit[] {
+  private started(units: ClaimedRow[], now: number): ClaimedUnit[] {
     if (!units.length) return [];
-    // RETURNING gives no order; hand units out in claim order.
-    units.sort((a, b) => b.priority - a.priority || a.id - b.id);
     const rows = this.q.startJobs.all({ now, units: JSON.stringify(units.map((u) => ({ job: u.job, a: u.attempts }))) }) as Array<{ id: string; environ: string }>;
     const environs = new Map(rows.map((r) => [r.id, r.environ]));
-    this.q.insertEventsFor.run({ now, verb: 'update', ids: JSON.stringify([...new Set(units.map((u) => u.job))]) });
+    this.events(now, 'update', [...new Set(units.map((u) => u.job))]);
     return units.map((u) => {
       const environ = JSON.parse(environs.get(u.job) ?? (this.q.getEnviron.get(u.job) as string | undefined) ?? '{}') as Environ;
       if (u.input !== null) environ.input = JSON.parse(u.input);
-      return { unit: u.id, token: u.token, job: u.job, environ, attempt: u.attempts };
+      return { unit: u.id, token: u.token, job: u.job, environ, attempt: u.attempts, owner: u.owner, class: u.class, ramMb: u.ram_mb, exclusive: u.exclusive === 1 };
     });
+  }
+
+  private completeNow(outcomes: UnitOutcome[], now: number): boolean[] {
+    if (!outcomes.length) return [];
+    const states = outcomes.map((o) => {
+      const failed = !o.aborted && o.output.result !== 'SUCCESS';
+      return {
+        unit: o.unit,
+        token: o.token,
+        state: o.aborted ? 'aborted' : failed ? 'failed' : 'done',
+        result: failed ? (o.output.traceback ?? o.output.exception ?? null) : (o.result ?? null),
+        error: failed ? (o.output.exception ?? 'failed') : null,
+      };
+    });
+    // Units whose token is stale (taken back, or aborted meanwhile) are not in the answer: nothing is recorded for them.
+    const finished = this.q.finishUnits.all({ now, outcomes: JSON.stringify(states) }) as Array<{
+      id: number; job: string; abort_requested: number; retries_left: number; attempts: number; owner: string;
+    }>;
+    const byUnit = new Map(outcomes.map((o, i) => [o.unit, { o, s: states[i]! }]));
+    const jobs = new Map<string, { job: string; done: number; failed: number; aborted: number; output: unknown; result: unknown; error: string | null }>();
+    const charges = new Map<string, number>();
+    const retried: Array<{ job: string; error: string; at: number }> = [];
+    for (const unit of finished) {
+      const { o, s } = byUnit.get(unit.id)!;
+      if (o.charge) charges.set(unit.owner, (charges.get(unit.owner) ?? 0) + o.charge);
+      const aborted = o.aborted || unit.abort_requested === 1;
+      const failed = s.state === 'failed' && !aborted;
+      if (failed && unit.retries_left > 0) {
+        const at = now + backoffMs(unit.attempts);
+        this.q.retryUnit.run({ unit: unit.id, runAfter: at });
+        retried.push({ job: unit.job, error: s.error ?? 'failed', at });
+        continue;
+      }
+      const entry = jobs.get(unit.job) ?? { job: unit.job, done: 0, failed: 0, aborted: 0, output: null, result: null, error: null };
+      entry.done += 1;
+      entry.failed += failed ? 1 : 0;
+      entry.aborted = entry.aborted || aborted ? 1 : 0;
+      entry.output = o.output;
+      entry.result = s.result;
+      if (failed) entry.error = s.error;
+      jobs.set(unit.job, entry);
+    }
+    for (const r of retried) {
+      this.q.noteRetry.run(`${r.error} (retrying at ${new Date(r.at).toISOString()})`, r.job);
+    }
+    if (jobs.size) {
+      const ended = this.q.finishJobs.all({ now, jobs: JSON.stringify([...jobs.values()]) }) as Array<{ id: string; status: string; fail_fast: number }>;
+      for (const job of ended) {
+        if (job.status === 'Failed' && job.fail_fast) {
+          this.q.stopOtherUnits.run(job.id);
+          this.q.flagRunningUnits.run(job.id);
+        }
+      }
+    }
+    if (charges.size) {
+      this.q.charge.run({ now, halfLife: this.halfLifeMs, charges: JSON.stringify([...charges].map(([owner, seconds]) => ({ owner, seconds }))) });
+    }
+    this.events(now, 'update', [...new Set([...jobs.keys(), ...retried.map((r) => r.job)])]);
+    const recorded = new Set(finished.map((u) => u.id));
+    return outcomes.map((o) => recorded.has(o.unit));
+  }
+
+  /** Notes on queued jobs that no live worker could hold them (cleared when they start). */
+  private noteUnplaceable(now: number, touched: Set<string>): void {
+    const workers = this.q.liveWorkers.all(now - 60_000) as Array<{ ram_mb: number; exclusive: number }>;
+    if (!workers.length) return; // with no worker alive, nothing can be said about fit
+    const maxRam = Math.max(...workers.map((w) => w.ram_mb));
+    for (const row of this.q.tooBig.all(maxRam) as Array<{ job: string; ram_mb: number }>) {
+      const reason = `cannot run yet: needs ${row.ram_mb} MiB of RAM; the largest live worker offers ${maxRam} MiB`;
+      if (this.q.setError.run(reason, row.job, reason).changes) touched.add(row.job);
+    }
+    if (!workers.some((w) => w.exclusive === 1)) {
+      const reason = 'cannot run yet: needs an exclusive-capable worker (sluice worker --exclusive); none is alive';
+      for (const job of this.q.exclusiveQueued.pluck().all() as string[]) {
+        if (this.q.setError.run(reason, job, reason).changes) touched.add(job);
+      }
+    }
   }
 
   private ensureGroups(owner: string, group: string | undefined, now: number, cache: Map<string, string>): string {
@@ -286,6 +408,7 @@ export class SqliteStore implements Store {
     const cached = cache.get(pathText);
     if (cached) return cached;
     let parent: string | null = null;
+    const made: string[] = [];
     for (const name of splitGroupPath(pathText)) {
       const existing = this.q.findGroup.get(parent ?? '', name) as { id: string } | undefined;
       if (existing) {
@@ -294,24 +417,26 @@ export class SqliteStore implements Store {
       }
       const id = uuid7(now);
       this.q.insertGroup.run(id, name, parent, owner, now);
-      const info: NodeInfo = {
-        id, type: 'group', name, parent, owner, status: null, status_text: null, job_type: null, tags: [], priority: 0,
-        progress: null, attempts: 0, max_attempts: 0, date_created: now, date_start: null, date_end: null, result: null, error: null,
-      };
-      this.q.insertEvent.run(now, 'add', id, owner, JSON.stringify(info));
+      made.push(id);
       parent = id;
     }
+    this.events(now, 'add', made);
     cache.set(pathText, parent!);
     return parent!;
   }
 
-  private event(now: number, verb: 'add' | 'update', row: NodeRow): void {
-    this.q.insertEvent.run(now, verb, row.id, row.owner, JSON.stringify(infoOf(row)));
+  /** Appends one event per node, carrying its info as it is now. */
+  private events(now: number, verb: 'add' | 'update', ids: string[]): void {
+    if (ids.length) this.q.insertEventsFor.run({ now, verb, ids: JSON.stringify(ids) });
   }
 
   private write<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }
+}
+
+function claimOrder(a: ClaimedRow, b: ClaimedRow): number {
+  return b.priority - a.priority || a.id - b.id;
 }
 
 export function splitGroupPath(text: string): string[] {
@@ -340,17 +465,6 @@ function encodeBatch(rows: Array<{ environ: unknown }>): string {
   }
 }
 
-function validateNewJob(job: NewJob): void {
-  if (typeof job.owner !== 'string' || job.owner === '' || job.owner.includes('/')) {
-    throw new UsageError(`owner must be a non-empty name without "/", got ${JSON.stringify(job.owner)}`);
-  }
-  if (job.priority !== undefined && !Number.isInteger(job.priority)) throw new UsageError(`priority must be an integer, got ${job.priority}`);
-  if (job.maxAttempts !== undefined && (!Number.isInteger(job.maxAttempts) || job.maxAttempts < 1)) {
-    throw new UsageError(`max attempts must be a positive integer, got ${job.maxAttempts}`);
-  }
-  if (job.tags !== undefined && !job.tags.every((t) => typeof t === 'string')) throw new UsageError('tags must be strings');
-}
-
 function migrate(db: Db): void {
   const apply = db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
@@ -361,109 +475,4 @@ function migrate(db: Db): void {
     db.pragma(`user_version = ${MIGRATIONS.length}`);
   });
   apply.immediate();
-}
-
-/** A node's info as JSON, built by SQLite (the same shape as info.ts `infoOf`). */
-const INFO_JSON = `json_object('id', n.id, 'type', n.type, 'name', n.name, 'parent', n.parent, 'owner', n.owner, 'status', n.status,
-  'status_text', n.status_text, 'job_type', n.job_type, 'tags', json(n.tags), 'priority', n.priority, 'progress', json(n.progress),
-  'attempts', n.attempts, 'max_attempts', n.max_attempts, 'date_created', n.date_created, 'date_start', n.date_start,
-  'date_end', n.date_end, 'result', json(n.result), 'error', n.error)`;
-
-const INFO_COLUMNS =
-  'id, type, name, parent, owner, status, status_text, job_type, tags, priority, progress, attempts, max_attempts, date_created, date_start, date_end, result, error';
-
-function prepare(db: Db) {
-  return {
-    insertJobs: db.prepare(
-      `INSERT INTO nodes (id, type, name, parent, owner, status, job_type, tags, priority, max_attempts, date_created, environ, units_total)
-       SELECT j.value ->> 'id', 'job', j.value ->> 'name', j.value ->> 'parent', j.value ->> 'owner', 'Queued', j.value ->> 'job_type',
-              j.value -> 'tags', j.value ->> 'priority', j.value ->> 'max', :now, j.value -> 'environ', 1
-         FROM json_each(:batch) AS j ORDER BY j.key`,
-    ),
-    insertUnits: db.prepare(
-      `INSERT INTO units (job, idx, state, priority, max_attempts)
-       SELECT j.value ->> 'id', 0, 'queued', j.value ->> 'priority', j.value ->> 'max' FROM json_each(:batch) AS j ORDER BY j.key`,
-    ),
-    /** One event per node named in :ids (a JSON array), in that order, carrying the node's info as it is now. */
-    insertEventsFor: db.prepare(
-      `INSERT INTO events (at, verb, node, owner, info)
-       SELECT :now, :verb, n.id, n.owner, ${INFO_JSON} FROM json_each(:ids) AS j JOIN nodes AS n ON n.id = j.value ORDER BY j.key`,
-    ),
-    getEnviron: db.prepare(`SELECT environ FROM nodes WHERE id = ?`).pluck(),
-    startJobs: db.prepare(
-      `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, :now), attempts = max(attempts, j.value ->> 'a')
-         FROM json_each(:units) AS j
-        WHERE nodes.id = j.value ->> 'job' AND nodes.status IN ('Queued', 'Running')
-        RETURNING nodes.id, nodes.environ`,
-    ),
-    finishUnits: db.prepare(
-      `UPDATE units SET state = j.value ->> 'state', lease_until = NULL
-         FROM json_each(:outcomes) AS j
-        WHERE units.id = j.value ->> 'unit' AND units.token = j.value ->> 'token' AND units.state = 'running'
-        RETURNING units.id, units.job, units.abort_requested`,
-    ),
-    // Right-hand sides see the row as it was: units_done + done is the count after this batch.
-    finishJobs: db.prepare(
-      `UPDATE nodes SET
-          status = CASE WHEN status = 'Aborted' OR j.value ->> 'aborted' THEN 'Aborted'
-                        WHEN units_done + (j.value ->> 'done') < units_total THEN status
-                        WHEN j.value ->> 'failed' OR units_failed > 0 THEN 'Failed' ELSE 'Success' END,
-          date_end = CASE WHEN date_end IS NOT NULL THEN date_end
-                          WHEN j.value ->> 'aborted' OR units_done + (j.value ->> 'done') >= units_total THEN :now END,
-          output = j.value -> 'output', result = j.value -> 'result',
-          error = coalesce(j.value ->> 'error', error),
-          units_done = units_done + (j.value ->> 'done'), units_failed = units_failed + (j.value ->> 'failed')
-         FROM json_each(:jobs) AS j
-        WHERE nodes.id = j.value ->> 'job'`,
-    ),
-    insertGroup: db.prepare(`INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES (?, 'group', ?, ?, ?, ?)`),
-    findGroup: db.prepare(`SELECT id FROM nodes WHERE type = 'group' AND coalesce(parent, '') = ? AND name = ?`),
-    insertEvent: db.prepare(`INSERT INTO events (at, verb, node, owner, info) VALUES (?, ?, ?, ?, ?)`),
-    getNode: db.prepare(`SELECT * FROM nodes WHERE id = ?`),
-    claim: db.prepare(
-      `UPDATE units SET state = 'running', worker = ?, token = token + 1, lease_until = ?, attempts = attempts + 1
-        WHERE id IN (SELECT id FROM units WHERE state = 'queued' ORDER BY priority DESC, id LIMIT ?)
-        RETURNING id, job, priority, token, attempts, max_attempts, abort_requested, idx, input`,
-    ),
-    claimJob: db.prepare(
-      `UPDATE units SET state = 'running', worker = ?, token = token + 1, lease_until = ?, attempts = attempts + 1
-        WHERE job = ? AND state = 'queued'
-        RETURNING id, job, priority, token, attempts, max_attempts, abort_requested, idx, input`,
-    ),
-    abortQueuedUnits: db.prepare(`UPDATE units SET state = 'aborted' WHERE job = ? AND state = 'queued'`),
-    flagRunningUnits: db.prepare(`UPDATE units SET abort_requested = 1 WHERE job = ? AND state = 'running'`),
-    setAborted: db.prepare(`UPDATE nodes SET status = 'Aborted', date_end = ?, error = ? WHERE id = ? RETURNING *`),
-    releaseUnit: db.prepare(
-      `UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1
-        WHERE id = ? AND token = ? AND state = 'running' RETURNING job`,
-    ),
-    requeueUnit: db.prepare(`UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, token = token + 1 WHERE id = ?`),
-    requeueJob: db.prepare(
-      `UPDATE nodes SET status = 'Queued', attempts = (SELECT max(attempts) FROM units WHERE job = nodes.id)
-        WHERE id = ? AND status = 'Running' AND NOT EXISTS (SELECT 1 FROM units WHERE job = ? AND state = 'running') RETURNING *`,
-    ),
-    abortUnit: db.prepare(`UPDATE units SET state = 'aborted', lease_until = NULL, token = token + 1 WHERE id = ?`),
-    failUnit: db.prepare(`UPDATE units SET state = 'failed', lease_until = NULL, token = token + 1 WHERE id = ?`),
-    failJob: db.prepare(
-      `UPDATE nodes SET status = 'Failed', date_end = ?, result = ?, error = ?, units_done = units_done + 1, units_failed = units_failed + 1
-        WHERE id = ? AND status IN ('Queued', 'Running') RETURNING *`,
-    ),
-    expired: db.prepare(
-      `SELECT id, job, priority, token, attempts, max_attempts, abort_requested, idx, input FROM units WHERE state = 'running' AND lease_until < ?`,
-    ),
-    setProgress: db.prepare(
-      `UPDATE nodes SET progress = ? WHERE id = (SELECT job FROM units WHERE id = ? AND token = ? AND state = 'running') RETURNING *`,
-    ),
-    setStatusText: db.prepare(
-      `UPDATE nodes SET status_text = ? WHERE id = (SELECT job FROM units WHERE id = ? AND token = ? AND state = 'running') RETURNING *`,
-    ),
-    insertWorker: db.prepare(`INSERT INTO workers (id, host, pid, concurrency, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)`),
-    deleteWorker: db.prepare(`DELETE FROM workers WHERE id = ?`),
-    touchWorker: db.prepare(`UPDATE workers SET heartbeat_at = ? WHERE id = ?`),
-    extendLeases: db.prepare(`UPDATE units SET lease_until = ? WHERE worker = ? AND state = 'running' RETURNING id, abort_requested`),
-    abortRequests: db.prepare(`SELECT id FROM units WHERE worker = ? AND state = 'running' AND abort_requested = 1`).pluck(),
-    liveWorkers: db.prepare(`SELECT * FROM workers WHERE heartbeat_at >= ? ORDER BY started_at`),
-    eventsAfter: db.prepare(`SELECT seq, at, verb, node, owner, info FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),
-    lastSeq: db.prepare(`SELECT max(seq) FROM events`).pluck(),
-  };
 }

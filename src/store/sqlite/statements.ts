@@ -1,0 +1,181 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Every SQL statement of the SQLite store, prepared once. Batches travel as one JSON array bound to
+ * a parameter and are expanded with json_each, so a batch of n rows is one statement, not n.
+ */
+
+/** A node's info as JSON, built by SQLite (the same shape as info.ts `infoOf`). */
+const INFO_JSON = `json_object('id', n.id, 'type', n.type, 'name', n.name, 'parent', n.parent, 'owner', n.owner, 'status', n.status,
+  'status_text', n.status_text, 'job_type', n.job_type, 'tags', json(n.tags), 'priority', n.priority, 'class', n.class,
+  'progress', json(n.progress), 'attempts', n.attempts, 'max_attempts', n.max_attempts, 'date_created', n.date_created,
+  'date_start', n.date_start, 'date_end', n.date_end, 'result', json(n.result), 'error', n.error)`;
+
+export const INFO_COLUMNS =
+  'id, type, name, parent, owner, status, status_text, job_type, tags, priority, class, progress, attempts, max_attempts, date_created, date_start, date_end, result, error';
+
+const UNIT_CLAIMED = 'id, job, priority, token, attempts, input, owner, class, ram_mb, exclusive';
+
+export function prepare(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    // --- submitting
+    insertJobs: p(
+      `INSERT INTO nodes (id, type, name, parent, owner, status, job_type, tags, priority, class, max_attempts, date_created, environ, units_total, fail_fast)
+       SELECT j.value ->> 'id', 'job', j.value ->> 'name', j.value ->> 'parent', j.value ->> 'owner', 'Queued', j.value ->> 'job_type',
+              j.value -> 'tags', j.value ->> 'priority', j.value ->> 'class', j.value ->> 'max', :now, j.value -> 'environ',
+              j.value ->> 'units', j.value ->> 'failFast'
+         FROM json_each(:batch) AS j ORDER BY j.key`,
+    ),
+    /** :batch rows: {id, idx, input (JSON text or null), owner, class, exclusive, ram, priority, max, retries, runAfter}. */
+    insertUnits: p(
+      `INSERT INTO units (job, idx, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, input)
+       SELECT j.value ->> 'id', j.value ->> 'idx', j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ram',
+              CASE WHEN j.value ->> 'runAfter' > :now THEN 'delayed' ELSE 'queued' END, j.value ->> 'priority', :now,
+              j.value ->> 'runAfter', j.value ->> 'max', j.value ->> 'retries', j.value ->> 'input'
+         FROM json_each(:batch) AS j ORDER BY j.key`,
+    ),
+    insertGroup: p(`INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES (?, 'group', ?, ?, ?, ?)`),
+    findGroup: p(`SELECT id FROM nodes WHERE type = 'group' AND coalesce(parent, '') = ? AND name = ?`),
+
+    // --- events
+    /** One event per node named in :ids (a JSON array), in that order, carrying the node's info as it is now. */
+    insertEventsFor: p(
+      `INSERT INTO events (at, verb, node, owner, info)
+       SELECT :now, :verb, n.id, n.owner, ${INFO_JSON} FROM json_each(:ids) AS j JOIN nodes AS n ON n.id = j.value ORDER BY j.key`,
+    ),
+    eventsAfter: p(`SELECT seq, at, verb, node, owner, info FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),
+    lastSeq: p(`SELECT max(seq) FROM events`).pluck(),
+
+    // --- reading
+    getNode: p(`SELECT * FROM nodes WHERE id = ?`),
+    getEnviron: p(`SELECT environ FROM nodes WHERE id = ?`).pluck(),
+    units: p(`SELECT id, job, idx, state, input, attempts, worker, run_after, started_at, ended_at, result, error FROM units WHERE job = ? ORDER BY idx`),
+    users: p(
+      `SELECT o.owner AS owner,
+              (SELECT id FROM nodes g WHERE g.type = 'group' AND g.parent IS NULL AND g.name = o.owner) AS "group",
+              (SELECT count(*) FROM nodes j WHERE j.type = 'job' AND j.owner = o.owner) AS jobs
+         FROM (SELECT DISTINCT owner FROM nodes) o ORDER BY o.owner`,
+    ),
+
+    // --- fair share
+    activeQueues: p(`SELECT owner, class, exclusive, queued, since FROM queues WHERE queued > 0`),
+    runningByOwner: p(`SELECT owner, count(*) AS running, sum(:now - started_at) AS running_ms FROM units WHERE state = 'running' GROUP BY owner`),
+    ownersIn: p(`SELECT owner, share, usage, usage_at FROM owners WHERE owner IN (SELECT value FROM json_each(?))`),
+    setShare: p(`INSERT INTO owners (owner, share) VALUES (?, ?) ON CONFLICT DO UPDATE SET share = excluded.share`),
+    /** :charges rows: {owner, seconds}; usage decays to :now with :halfLife, then the charge is added. */
+    charge: p(
+      `INSERT INTO owners (owner, usage, usage_at) SELECT j.value ->> 'owner', j.value ->> 'seconds', :now FROM json_each(:charges) AS j WHERE true
+         ON CONFLICT DO UPDATE SET usage = usage * pow(0.5, max(0, :now - usage_at) / :halfLife) + excluded.usage, usage_at = :now`,
+    ),
+
+    // --- claiming
+    anyDue: p(`SELECT 1 FROM units WHERE state = 'delayed' AND run_after <= ? LIMIT 1`).pluck(),
+    promoteDelayed: p(`UPDATE units SET state = 'queued', queued_at = run_after WHERE state = 'delayed' AND run_after <= ?`),
+    claimFromQueue: p(
+      `UPDATE units SET state = 'running', worker = :worker, token = token + 1, lease_until = :lease, attempts = attempts + 1, started_at = :now
+        WHERE id IN (SELECT id FROM units WHERE state = 'queued' AND owner = :owner AND class = :class AND exclusive = :exclusive
+                        AND ram_mb <= :ram ORDER BY priority DESC, id LIMIT :count)
+        RETURNING ${UNIT_CLAIMED}`,
+    ),
+    claimJob: p(
+      `UPDATE units SET state = 'running', worker = :worker, token = token + 1, lease_until = :lease, attempts = attempts + 1, started_at = :now
+        WHERE job = :job AND state = 'queued' RETURNING ${UNIT_CLAIMED}`,
+    ),
+    /** Undo a claim inside the claiming transaction (the batch did not fit the worker's RAM). */
+    unclaim: p(`UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1 WHERE id = ?`),
+    startJobs: p(
+      `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, :now), attempts = max(attempts, j.value ->> 'a'),
+              error = CASE WHEN status = 'Queued' THEN NULL ELSE error END
+         FROM json_each(:units) AS j
+        WHERE nodes.id = j.value ->> 'job' AND nodes.status IN ('Queued', 'Running')
+        RETURNING nodes.id, nodes.environ`,
+    ),
+
+    // --- finishing
+    /** :outcomes rows: {unit, token, state, result, error}; a stale token matches nothing. */
+    finishUnits: p(
+      `UPDATE units SET state = j.value ->> 'state', lease_until = NULL, ended_at = :now, result = j.value -> 'result', error = j.value ->> 'error'
+         FROM json_each(:outcomes) AS j
+        WHERE units.id = j.value ->> 'unit' AND units.token = j.value ->> 'token' AND units.state = 'running'
+        RETURNING units.id, units.job, units.abort_requested, units.retries_left, units.attempts, units.owner`,
+    ),
+    /** A failed unit with retries left waits for its backoff instead of failing the job. */
+    retryUnit: p(
+      `UPDATE units SET state = 'delayed', run_after = :runAfter, retries_left = retries_left - 1, worker = NULL, token = token + 1 WHERE id = :unit`,
+    ),
+    /**
+     * :jobs rows: {job, done, failed, aborted, output, result, error, retrying}. Right-hand sides see
+     * the row as it was, so units_done + done is the count after this batch.
+     */
+    finishJobs: p(
+      `UPDATE nodes SET
+          status = CASE WHEN status = 'Aborted' OR j.value ->> 'aborted' THEN 'Aborted'
+                        WHEN status = 'Failed' THEN 'Failed'
+                        WHEN (j.value ->> 'failed') > 0 AND fail_fast THEN 'Failed'
+                        WHEN units_done + (j.value ->> 'done') < units_total THEN
+                          CASE WHEN EXISTS (SELECT 1 FROM units u WHERE u.job = nodes.id AND u.state = 'running') THEN 'Running' ELSE 'Queued' END
+                        WHEN (j.value ->> 'failed') > 0 OR units_failed > 0 THEN 'Failed' ELSE 'Success' END,
+          date_end = CASE WHEN date_end IS NOT NULL THEN date_end
+                          WHEN j.value ->> 'aborted' OR units_done + (j.value ->> 'done') >= units_total
+                               OR ((j.value ->> 'failed') > 0 AND fail_fast) THEN :now END,
+          output = CASE WHEN units_total = 1 THEN j.value -> 'output' ELSE output END,
+          result = CASE WHEN units_total = 1 THEN j.value -> 'result'
+                        WHEN units_done + (j.value ->> 'done') >= units_total
+                          THEN (SELECT json_group_array(json(coalesce(u.result, 'null'))) FROM (SELECT result FROM units u WHERE u.job = nodes.id ORDER BY idx) u)
+                        ELSE result END,
+          progress = CASE WHEN units_total > 1 THEN json_object('done', units_done + (j.value ->> 'done'), 'total', units_total) ELSE progress END,
+          error = coalesce(j.value ->> 'error', error),
+          units_done = units_done + (j.value ->> 'done'), units_failed = units_failed + (j.value ->> 'failed')
+         FROM json_each(:jobs) AS j
+        WHERE nodes.id = j.value ->> 'job'
+        RETURNING nodes.id, nodes.status, nodes.fail_fast`,
+    ),
+    /** A map job that failed fast: its other units stop. */
+    stopOtherUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state IN ('queued', 'delayed')`),
+    flagRunningUnits: p(`UPDATE units SET abort_requested = 1 WHERE job = ? AND state = 'running'`),
+    noteRetry: p(`UPDATE nodes SET error = ?, status = CASE WHEN status = 'Running' AND NOT EXISTS (SELECT 1 FROM units WHERE job = nodes.id AND state = 'running') THEN 'Queued' ELSE status END WHERE id = ?`),
+
+    // --- aborting, releasing, reaping
+    abortQueuedUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state IN ('queued', 'delayed')`),
+    setAborted: p(`UPDATE nodes SET status = 'Aborted', date_end = ?, error = ? WHERE id = ?`),
+    releaseUnit: p(
+      `UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1, queued_at = ?
+        WHERE id = ? AND token = ? AND state = 'running' RETURNING job`,
+    ),
+    requeueUnit: p(`UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, token = token + 1, queued_at = ? WHERE id = ?`),
+    requeueJob: p(
+      `UPDATE nodes SET status = 'Queued', attempts = (SELECT max(attempts) FROM units WHERE job = nodes.id)
+        WHERE id = ? AND status = 'Running' AND NOT EXISTS (SELECT 1 FROM units WHERE job = nodes.id AND state = 'running')`,
+    ),
+    abortUnit: p(`UPDATE units SET state = 'aborted', lease_until = NULL, token = token + 1 WHERE id = ?`),
+    failUnit: p(`UPDATE units SET state = 'failed', lease_until = NULL, token = token + 1, error = ?, ended_at = ? WHERE id = ?`),
+    failJob: p(
+      `UPDATE nodes SET status = 'Failed', date_end = ?, result = ?, error = ?, units_done = units_done + 1, units_failed = units_failed + 1
+        WHERE id = ? AND status IN ('Queued', 'Running')`,
+    ),
+    expired: p(`SELECT id, job, attempts, max_attempts, abort_requested FROM units WHERE state = 'running' AND lease_until < ?`),
+    /** Queued units that need more RAM than any live worker offers. */
+    tooBig: p(`SELECT DISTINCT job, ram_mb FROM units WHERE state = 'queued' AND ram_mb > ? LIMIT 1000`),
+    /** Jobs with queued exclusive units (found through the queues, not by scanning units). */
+    exclusiveQueued: p(
+      `SELECT DISTINCT u.job FROM queues q JOIN units u ON u.owner = q.owner AND u.class = q.class AND u.exclusive = 1 AND u.state = 'queued'
+        WHERE q.exclusive = 1 AND q.queued > 0 LIMIT 1000`,
+    ),
+    setError: p(`UPDATE nodes SET error = ? WHERE id = ? AND status = 'Queued' AND coalesce(error, '') <> ?`),
+
+    // --- running jobs' reports
+    setProgress: p(`UPDATE nodes SET progress = ? WHERE id = (SELECT job FROM units WHERE id = ? AND token = ? AND state = 'running') RETURNING id`),
+    setStatusText: p(`UPDATE nodes SET status_text = ? WHERE id = (SELECT job FROM units WHERE id = ? AND token = ? AND state = 'running') RETURNING id`),
+
+    // --- workers
+    insertWorker: p(`INSERT INTO workers (id, host, pid, concurrency, ram_mb, exclusive, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    deleteWorker: p(`DELETE FROM workers WHERE id = ?`),
+    touchWorker: p(`UPDATE workers SET heartbeat_at = ? WHERE id = ?`),
+    extendLeases: p(`UPDATE units SET lease_until = ? WHERE worker = ? AND state = 'running' RETURNING id, abort_requested`),
+    abortRequests: p(`SELECT id FROM units WHERE worker = ? AND state = 'running' AND abort_requested = 1`).pluck(),
+    liveWorkers: p(`SELECT * FROM workers WHERE heartbeat_at >= ? ORDER BY started_at`),
+  };
+}
+
+export type Statements = ReturnType<typeof prepare>;
