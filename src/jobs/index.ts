@@ -3,6 +3,9 @@ import { ping } from './ping.js';
 import { system } from './system.js';
 import { jsJob } from './js.js';
 import { JsPool } from './jsPool.js';
+import { exec, cpuExec } from './exec.js';
+import { unsafeExec } from './unsafeExec.js';
+import { compile } from './compile.js';
 
 /** Job types whose units must run alone on an exclusive-capable worker, so that their timing is not disturbed. */
 export const EXCLUSIVE_JOB_TYPES: ReadonlySet<string> = new Set(['cpu-exec']);
@@ -12,7 +15,14 @@ export const jsPool = new JsPool();
 
 /** A registry with the built-in jobs; plugins are found on first use of an unknown name. */
 export function builtinRegistry(options: RegistryOptions = {}): Registry {
-  return new Registry(options).registerJob('ping', ping).registerJob('system', system).registerJob('js', jsJob(jsPool));
+  return new Registry(options)
+    .registerJob('ping', ping)
+    .registerJob('system', system)
+    .registerJob('js', jsJob(jsPool))
+    .registerJob('exec', exec)
+    .registerJob('cpu-exec', cpuExec)
+    .registerJob('unsafe-exec', unsafeExec)
+    .registerJob('compile', compile);
 }
 
 export { killTree, descendantsOf } from './killTree.js';

@@ -21,6 +21,8 @@
  *   --status-pipe N (a pipe as fd N; what the program writes there is reported as "status_text")
  *   --poll-rss (no memory cgroup: poll the tree's RSS and kill above --mem-kb)
  *   --chdir DIR  --env K=V (the environment is exactly the --env values)
+ *   --spare-depth N (on a limit, first kill only processes deeper than N below the child, so that
+ *                   bwrap's pid 1 reaps the program and its usage reaches our rusage; then the rest)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -65,7 +67,7 @@ struct fdspec {
 static struct {
   long long cpu_ms, wall_ms, mem_kb, slack_kb, as_kb, fsize, stack_kb, nofile, procs, output_limit;
   const char *stdin_path, *stdout_path, *stderr_path, *chdir_to, *cg_name;
-  int stderr_to_stdout, poll_rss, drop;
+  int stderr_to_stdout, poll_rss, drop, spare_depth;
   uid_t uid;
   gid_t gid;
   struct cgroup cg[MAX_CG];
@@ -165,9 +167,7 @@ static long long field(const char *text, const char *key) {
 
 /* ---------- options ---------- */
 
-static void parse(int argc, char **argv) {
-  o.status_target = -1;
-  o.status_read = -1;
+static void parse(int argc, char **argv, int need_program) {
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -196,6 +196,12 @@ static void parse(int argc, char **argv) {
 #undef STR
     if (!strcmp(a, "--stderr-to-stdout")) { o.stderr_to_stdout = 1; continue; }
     if (!strcmp(a, "--poll-rss")) { o.poll_rss = 1; continue; }
+    if (!strcmp(a, "--spare-depth")) {
+      if (!v) die("option %s needs a value", a);
+      o.spare_depth = (int)num(a, v) + 1;
+      i++;
+      continue;
+    }
     if (!v) die("unknown option or missing value: %s", a);
     i++;
     if (!strcmp(a, "--uid")) { o.uid = (uid_t)num(a, v); o.drop = 1; continue; }
@@ -227,6 +233,7 @@ static void parse(int argc, char **argv) {
       if (pipe2(p, O_CLOEXEC)) die("pipe: %s", strerror(errno));
       if (o.nfds == MAX_FDS) die("too many fds");
       o.status_read = p[0];
+      fcntl(p[0], F_SETFL, O_NONBLOCK);
       o.fds[o.nfds++] = (struct fdspec){o.status_target, p[1]};
       continue;
     }
@@ -237,13 +244,16 @@ static void parse(int argc, char **argv) {
     }
     die("unknown option: %s", a);
   }
+  if (!need_program) return;
   if (i >= argc) die("no program given (expected -- PROGRAM ARGS...)");
   o.argv = argv + i;
 }
 
 /* ---------- cgroups ---------- */
 
-static void cg_setup(void) {
+/* Creates this run's groups (a served run does it before its request arrives). Returns NULL or why not. */
+static const char *cg_create(void) {
+  static char why[PATH_MAX + 64];
   char name[64];
   if (o.cg_name) snprintf(name, sizeof name, "%s", o.cg_name);
   else snprintf(name, sizeof name, "sluice-%d", (int)getpid());
@@ -251,10 +261,13 @@ static void cg_setup(void) {
     struct cgroup *c = &o.cg[i];
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", c->dir);
-    if ((size_t)snprintf(c->dir, sizeof c->dir, "%s/%s", parent, name) >= sizeof c->dir) die("cgroup path too long");
-    if (mkdir(c->dir, 0755) && errno != EEXIST) die("cannot create cgroup %s: %s", c->dir, strerror(errno));
+    if ((size_t)snprintf(c->dir, sizeof c->dir, "%s/%s", parent, name) >= sizeof c->dir) return "cgroup path too long";
+    if (mkdir(c->dir, 0755) && errno != EEXIST) {
+      snprintf(why, sizeof why, "cannot create cgroup %s: %s", c->dir, strerror(errno));
+      o.ncg = i; /* only the ones made are removed */
+      return why;
+    }
     char probe[64];
-    char value[64];
     /* What this folder can do decides what it is used for. */
     if (c->v2) {
       c->kinds = CG_CPU;
@@ -265,6 +278,19 @@ static void cg_setup(void) {
       if (read_file(c->dir, "pids.max", probe, sizeof probe) >= 0) c->kinds |= CG_PIDS;
       if (read_file(c->dir, "cpuacct.usage", probe, sizeof probe) >= 0) c->kinds |= CG_CPU;
     }
+    if (c->kinds & CG_CPU) {
+      char path[PATH_MAX];
+      snprintf(path, sizeof path, "%s/%s", c->dir, c->v2 ? "cpu.stat" : "cpuacct.usage");
+      c->cpu_fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+  }
+  return NULL;
+}
+
+static void cg_limit(void) {
+  char value[64];
+  for (int i = 0; i < o.ncg; i++) {
+    struct cgroup *c = &o.cg[i];
     if ((c->kinds & CG_MEMORY) && o.mem_kb) {
       snprintf(value, sizeof value, "%lld", (o.mem_kb + o.slack_kb) * 1024);
       if (c->v2) {
@@ -279,11 +305,6 @@ static void cg_setup(void) {
     if ((c->kinds & CG_PIDS) && o.procs) {
       snprintf(value, sizeof value, "%lld", o.procs);
       if (write_file(c->dir, "pids.max", value)) die("cannot set %s/pids.max: %s", c->dir, strerror(errno));
-    }
-    if (c->kinds & CG_CPU) {
-      char path[PATH_MAX];
-      snprintf(path, sizeof path, "%s/%s", c->dir, c->v2 ? "cpu.stat" : "cpuacct.usage");
-      c->cpu_fd = open(path, O_RDONLY | O_CLOEXEC);
     }
   }
 }
@@ -406,6 +427,20 @@ static void tree_usage(long long *cpu_ms, long long *max_rss_kb) {
   *max_rss_kb = rss;
 }
 
+/* Kills the descendants more than `depth` levels below this helper's children (0 = grandchildren). */
+static void kill_deeper(int depth) {
+  int pids[4096];
+  int n = children_of(getpid(), pids, 4096), level_start = 0, level = 0;
+  while (level_start < n && n < 4096) {
+    int level_end = n;
+    for (int i = level_start; i < level_end && n < 4096; i++) n += children_of(pids[i], pids + n, 4096 - n);
+    level_start = level_end;
+    level++;
+    if (level > depth)
+      for (int i = level_start; i < n; i++) kill(pids[i], SIGKILL);
+  }
+}
+
 static void kill_all(pid_t child, int child_alive) {
   if (child_alive) {
     kill(-child, SIGKILL);
@@ -415,6 +450,66 @@ static void kill_all(pid_t child, int child_alive) {
   int pids[4096];
   int n = descendants(pids, 4096);
   for (int i = 0; i < n; i++) kill(pids[i], SIGKILL);
+}
+
+/* ---------- the sandbox's own processes ---------- */
+
+/* With --spare-depth, our child is bwrap's monitor and its child bwrap's pid 1: their own CPU
+   (exec, namespace and mount setup: ~5 ms here) is not the program's, so it is measured from
+   /proc/PID/schedstat (ns) while they live and as zombies, and subtracted. */
+static struct {
+  pid_t pid;
+  long long ns;
+} sbx[2];
+static char status_text[512]; /* small: keeps the report under PIPE_BUF for the served mode's relay */
+static size_t status_len;
+
+static void read_status(void) {
+  if (o.status_read < 0) return;
+  ssize_t n;
+  while (status_len < sizeof status_text - 1 &&
+         (n = read(o.status_read, status_text + status_len, sizeof status_text - 1 - status_len)) > 0)
+    status_len += (size_t)n;
+  status_text[status_len] = 0;
+  if (!sbx[1].pid) {
+    char *p = strstr(status_text, "\"child-pid\":");
+    if (p) sbx[1].pid = atoi(p + 12);
+  }
+}
+
+static long long runtime_ns(pid_t pid) {
+  char path[64], buf[128];
+  snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  return atoll(buf);
+}
+
+static long long sandbox_ns(void) {
+  if (!o.spare_depth) return 0;
+  read_status();
+  for (int i = 0; i < 2; i++) {
+    if (!sbx[i].pid) continue;
+    long long ns = runtime_ns(sbx[i].pid);
+    if (ns > sbx[i].ns) sbx[i].ns = ns;
+  }
+  return sbx[0].ns + sbx[1].ns;
+}
+
+/* Reaps every child that has ended, noting the sandbox processes' CPU while they are zombies. */
+static void reap(pid_t main_child, int *status, int *alive) {
+  for (;;) {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 || !si.si_pid) return;
+    sandbox_ns();
+    int st;
+    if (waitpid(si.si_pid, &st, WNOHANG | __WALL) == main_child) *status = st, *alive = 0;
+  }
 }
 
 /* ---------- the child ---------- */
@@ -525,8 +620,21 @@ static long long out_size(int fd) {
   return fd >= 0 && !fstat(fd, &st) ? (long long)st.st_size : 0;
 }
 
+static void defaults(void) {
+  o.status_target = -1;
+  o.status_read = -1;
+}
+
+static int run_body(const char *cg_error);
+
 static int run_one(int argc, char **argv) {
-  parse(argc, argv);
+  defaults();
+  parse(argc, argv, 1);
+  return run_body(cg_create());
+}
+
+static int run_body(const char *cg_error) {
+  if (cg_error) die("%s", cg_error);
   o.env[o.nenv] = NULL;
 
   int in_fd = -1, out_fd = -1, err_fd = -1;
@@ -541,7 +649,7 @@ static int run_one(int argc, char **argv) {
   }
 
   if (prctl(PR_SET_CHILD_SUBREAPER, 1)) die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
-  cg_setup();
+  cg_limit();
 
   sigset_t mask, old;
   sigemptyset(&mask);
@@ -577,11 +685,9 @@ static int run_one(int argc, char **argv) {
   const char *killed_by = NULL;
   long long poll_cpu = 0, poll_rss = 0;
   int use_cg_cpu = cg_has(CG_CPU);
+  sbx[0].pid = pid;
   while (child_alive) {
-    pid_t p;
-    int st;
-    while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
-      if (p == pid) status = st, child_alive = 0;
+    reap(pid, &status, &child_alive);
     if (!child_alive || elen > 0) break;
     long long elapsed = now_ns() - start;
     if (o.wall_ms && elapsed >= o.wall_ms * 1000000LL) { killed_by = "wall"; break; }
@@ -594,6 +700,7 @@ static int run_one(int argc, char **argv) {
       cpu_ms = tree_cpu;
     }
     if (cpu_ms > poll_cpu) poll_cpu = cpu_ms;
+    if (cpu_ms >= 0) cpu_ms -= sandbox_ns() / 1000000;
     if (o.cpu_ms && cpu_ms >= o.cpu_ms) { killed_by = "cpu"; break; }
     if (o.poll_rss && o.mem_kb && poll_rss > o.mem_kb) { killed_by = "memory"; break; }
     if (o.output_limit && out_size(out_fd) > o.output_limit) { killed_by = "output"; break; }
@@ -611,14 +718,15 @@ static int run_one(int argc, char **argv) {
   }
   long long wall_end = now_ns();
 
-  /* Kill and reap every descendant: orphans re-parent to us (subreaper), so none can hide. */
+  /* Kill and reap every descendant: orphans re-parent to us (subreaper), so none can hide. When a
+     limit stopped the run, the program goes first: killing bwrap's pid 1 would make the kernel
+     reap the program without accounting (a dying pid namespace ignores SIGCHLD). */
+  long long gentle_until = killed_by && o.spare_depth ? now_ns() + 200000000LL : 0;
   for (int rounds = 0;; rounds++) {
-    kill_all(pid, child_alive);
-    pid_t p;
-    int st;
-    while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
-      if (p == pid) status = st, child_alive = 0;
-    if (p < 0 && errno == ECHILD) break;
+    if (child_alive && now_ns() < gentle_until) kill_deeper(o.spare_depth - 1);
+    else kill_all(pid, child_alive);
+    reap(pid, &status, &child_alive);
+    if (waitid(P_ALL, 0, &(siginfo_t){0}, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 && errno == ECHILD) break;
     struct timespec ts = {0, rounds < 100 ? 1000000L : 10000000L};
     siginfo_t si;
     sigtimedwait(&mask, &si, &ts);
@@ -642,17 +750,9 @@ static int run_one(int argc, char **argv) {
       if (read_file(c->dir, "memory.oom_control", buf, sizeof buf) > 0) oom_kill = field(buf, "oom_kill");
     }
   }
-  cg_remove();
 
-  char status_text[512] = ""; /* keeps the report under PIPE_BUF for the served mode's relay */
-  if (o.status_read >= 0) {
-    fcntl(o.status_read, F_SETFL, O_NONBLOCK);
-    ssize_t n, total = 0;
-    while (total < (ssize_t)sizeof status_text - 1 &&
-           (n = read(o.status_read, status_text + total, sizeof status_text - 1 - total)) > 0)
-      total += n;
-    status_text[total] = 0;
-  }
+  read_status();
+  long long sandbox = o.spare_depth ? sbx[0].ns + sbx[1].ns : 0;
 
   char *out = NULL;
   size_t outlen = 0;
@@ -669,9 +769,11 @@ static int run_one(int argc, char **argv) {
   double cpu = (user_us + sys_us) / 1000.0;
   if (cg_cpu >= 0 && cg_cpu / 1e6 > cpu) cpu = cg_cpu / 1e6;
   if (poll_cpu > cpu) cpu = (double)poll_cpu;
+  cpu = cpu > sandbox / 1e6 ? cpu - sandbox / 1e6 : 0;
   fprintf(f, "\"cpu_ms\":%.3f,\"user_ms\":%.3f,\"sys_ms\":%.3f,\"wall_ms\":%.3f,\"max_rss_kb\":%ld", cpu,
           user_us / 1000.0, sys_us / 1000.0, (wall_end - start) / 1e6, ru.ru_maxrss);
   if (poll_rss) fprintf(f, ",\"polled_rss_kb\":%lld", poll_rss);
+  if (o.spare_depth) fprintf(f, ",\"sandbox_cpu_ms\":%.3f", sandbox / 1e6);
   if (cg_cpu >= 0) fprintf(f, ",\"cg_cpu_ms\":%.3f", cg_cpu / 1e6);
   if (cg_peak_kb >= 0) fprintf(f, ",\"cg_peak_kb\":%lld", cg_peak_kb);
   if (oom_kill >= 0) fprintf(f, ",\"oom_kill\":%lld", oom_kill);
@@ -686,20 +788,24 @@ static int run_one(int argc, char **argv) {
   }
   fputs("}\n", f);
   fclose(f);
-  if (write(report_fd, out, outlen) < 0) return 70;
-  return 0;
+  int rc = write(report_fd, out, outlen) < 0 ? 70 : 0;
+  /* After the report: removing memory cgroups takes a while and nobody needs to wait for it. */
+  cg_remove();
+  return rc;
 }
 
 /* ---------- served mode ---------- */
 
 /*
- * `sluice-run --serve`: one long-lived helper per Node process, so a run costs a fork of this small
- * process instead of a Node spawn plus an exec. Requests arrive on stdin as frames: a 4-byte
- * little-endian length, then NUL-terminated strings: the run's id, then the options and program as
- * for a single run. For each, a forked supervisor runs it exactly as `sluice-run OPTIONS` would;
- * stdout gets `{"id":ID,"pid":N}` when it starts and the report, with `"id"` first, when it ends.
- * Reports travel through one pipe (atomic writes under PIPE_BUF) and are copied to stdout here.
- * End of stdin ends the server; supervisors then get SIGTERM and stop their runs.
+ * `sluice-run --serve [OPTIONS]`: one long-lived helper per Node process, so a run costs a fork of
+ * this small process instead of a Node spawn plus an exec. OPTIONS (e.g. the cgroup parents) apply
+ * to every run. Requests arrive on stdin as frames: a 4-byte little-endian length, then
+ * NUL-terminated strings: the run's id, then the options and program as for a single run. A spare
+ * supervisor is always forked in advance, its cgroups already made; a request goes to it and the
+ * next spare is forked. stdout gets `{"id":ID,"pid":N}` when a run starts, its report (with "id"
+ * first, written by the supervisor itself: one write under PIPE_BUF, which neither a pipe nor a
+ * socketpair interleaves), and `{"id":ID,"exited":STATUS}` when its supervisor is gone (the caller
+ * ignores it after a report). End of stdin ends the server; supervisors then get SIGTERM.
  */
 #include <poll.h>
 #include <sys/signalfd.h>
@@ -715,31 +821,47 @@ static int write_all(int fd, const char *buf, size_t len) {
   return 0;
 }
 
-static void supervise(char *frame, size_t len, int relay, int devnull) {
-  char *args[512];
-  int n = 0;
-  for (size_t i = 0; i < len && n < 511; i += strlen(frame + i) + 1) args[n++] = frame + i;
-  args[n] = NULL;
-  /* The run's own stdio must not be the server's pipes. */
-  dup2(devnull, 0);
-  dup2(devnull, 1);
-  report_fd = relay;
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
-  char id[64];
-  snprintf(id, sizeof id, "%s", n ? args[0] : "");
-  for (char *c = id; *c; c++)
+static void sanitize_id(char *dst, size_t size, const char *src) {
+  snprintf(dst, size, "%s", src);
+  for (char *c = dst; *c; c++)
     if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = '_';
-  snprintf(report_prefix, sizeof report_prefix, "{\"id\":\"%s\",", id);
-  /* args[0] (the id) stands where argv[0] would be. */
-  exit(n ? run_one(n, args) : 70);
 }
 
-/* Copies whatever reports are waiting in the relay pipe to stdout. */
-static int relay_out(int fd, char *buf, size_t size) {
+/* A spare supervisor: makes its cgroups, waits for one frame on `req`, runs it. */
+static void spare(int req, int report, int devnull) {
+  dup2(devnull, 0);
+  dup2(devnull, 1); /* the run's own stdio must not be the server's pipes */
+  report_fd = report;
+  const char *cg_error = cg_create(); /* the server's options are already parsed into `o` */
+  size_t cap = 1 << 16, have = 0;
+  char *frame = malloc(cap + 1);
+  if (!frame) _exit(70);
   ssize_t got;
-  while ((got = read(fd, buf, size)) > 0)
-    if (write_all(1, buf, (size_t)got)) return -1;
-  return 0;
+  while (have < cap && (got = read(req, frame + have, cap - have)) != 0) {
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    have += (size_t)got;
+  }
+  if (have <= 4) { /* the server went away before giving us a run */
+    cg_remove();
+    _exit(0);
+  }
+  close(req);
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  frame[have] = 0;
+  char *body = frame + 4, *args[512];
+  size_t len = have - 4;
+  int n = 0;
+  for (size_t i = 0; i < len && n < 511; i += strlen(body + i) + 1) args[n++] = body + i;
+  args[n] = NULL;
+  char id[64];
+  sanitize_id(id, sizeof id, n ? args[0] : "");
+  snprintf(report_prefix, sizeof report_prefix, "{\"id\":\"%s\",", id);
+  /* args[0] (the id) stands where argv[0] would be. */
+  parse(n, args, 1);
+  exit(run_body(cg_error));
 }
 
 struct run_entry {
@@ -747,13 +869,11 @@ struct run_entry {
   char id[64];
 };
 
-static int serve(void) {
+static int serve(int argc, char **argv) {
   struct run_entry *runs = NULL;
   int nruns = 0, cap_runs = 0;
   signal(SIGPIPE, SIG_IGN);
-  int relay[2];
-  if (pipe2(relay, O_CLOEXEC)) die("pipe: %s", strerror(errno));
-  fcntl(relay[0], F_SETFL, O_NONBLOCK);
+  int report = fcntl(1, F_DUPFD_CLOEXEC, 10);
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   sigset_t mask;
   sigemptyset(&mask);
@@ -762,24 +882,76 @@ static int serve(void) {
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   size_t cap = 1 << 16, have = 0;
   char *buf = malloc(cap);
-  char out[1 << 16];
-  if (!buf || sfd < 0 || devnull < 0) die("cannot start the server");
+  if (!buf || sfd < 0 || devnull < 0 || report < 0) die("cannot start the server");
+  /* argv[1] is --serve: the options for every run are argv[2..] (parsed once, here; spares inherit them). */
+  defaults();
+  parse(argc - 1, argv + 1, 0);
+  pid_t spare_pid = 0;
+  int spare_fd = -1;
+
   for (;;) {
-    struct pollfd fds[3] = {{0, POLLIN, 0}, {relay[0], POLLIN, 0}, {sfd, POLLIN, 0}};
-    if (poll(fds, 3, -1) < 0) {
+    if (!spare_pid) {
+      int p[2];
+      if (pipe2(p, O_CLOEXEC)) return 70;
+      spare_pid = fork();
+      if (spare_pid == 0) {
+        close(p[1]);
+        close(sfd);
+        sigprocmask(SIG_UNBLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        spare(p[0], report, devnull);
+      }
+      close(p[0]);
+      if (spare_pid < 0) {
+        close(p[1]);
+        spare_pid = 0;
+      } else {
+        spare_fd = p[1];
+      }
+    }
+    if (spare_pid && have >= 4) {
+      uint32_t flen = (uint32_t)(unsigned char)buf[0] | (uint32_t)(unsigned char)buf[1] << 8 |
+                      (uint32_t)(unsigned char)buf[2] << 16 | (uint32_t)(unsigned char)buf[3] << 24;
+      if (flen > cap - 4) return 70; /* a frame larger than 64 KiB: not ours */
+      if (have >= 4 + flen) {
+        char id[64], line[160];
+        sanitize_id(id, sizeof id, buf + 4);
+        int ok = !write_all(spare_fd, buf, 4 + flen);
+        close(spare_fd);
+        int len = ok ? snprintf(line, sizeof line, "{\"id\":\"%s\",\"pid\":%d}\n", id, (int)spare_pid)
+                     : snprintf(line, sizeof line, "{\"id\":\"%s\",\"error\":\"the supervisor is gone\"}\n", id);
+        if (ok) {
+          if (nruns == cap_runs) {
+            cap_runs = cap_runs ? 2 * cap_runs : 16;
+            runs = realloc(runs, (size_t)cap_runs * sizeof *runs);
+            if (!runs) return 70;
+          }
+          runs[nruns].pid = spare_pid;
+          memcpy(runs[nruns].id, id, sizeof id);
+          nruns++;
+        }
+        spare_pid = 0;
+        if (write_all(1, line, (size_t)len)) return 0;
+        memmove(buf, buf + 4 + flen, have - 4 - flen);
+        have -= 4 + flen;
+        continue; /* fork the next spare, then look for the next frame */
+      }
+    }
+    struct pollfd fds[2] = {{0, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return 70;
     }
-    if (fds[1].revents && relay_out(relay[0], out, sizeof out)) return 0;
-    if (fds[2].revents) {
+    if (fds[1].revents) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) > 0) {}
       int st;
       pid_t pid;
       while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-        /* A report written before the exit is in the relay pipe now: pass it on first, so the
-           exit notice only matters for a supervisor that died without one. */
-        if (relay_out(relay[0], out, sizeof out)) return 0;
+        if (pid == spare_pid) { /* died before its run: the next loop forks another */
+          close(spare_fd);
+          spare_pid = 0;
+        }
         for (int i = 0; i < nruns; i++) {
           if (runs[i].pid != pid) continue;
           char line[128];
@@ -790,54 +962,16 @@ static int serve(void) {
         }
       }
     }
-    if (fds[0].revents) {
-      if (have == cap) return 70; /* a frame larger than 64 KiB: not ours */
-      ssize_t got = read(0, buf + have, cap - have);
-      if (got <= 0) return 0; /* the caller went away: supervisors get SIGTERM */
-      have += (size_t)got;
-      while (have >= 4) {
-        uint32_t flen = (uint32_t)(unsigned char)buf[0] | (uint32_t)(unsigned char)buf[1] << 8 |
-                        (uint32_t)(unsigned char)buf[2] << 16 | (uint32_t)(unsigned char)buf[3] << 24;
-        if (flen > cap - 4) return 70;
-        if (have < 4 + flen) break;
-        pid_t pid = fork();
-        if (pid == 0) {
-          close(sfd);
-          close(relay[0]);
-          sigprocmask(SIG_UNBLOCK, &mask, NULL);
-          signal(SIGPIPE, SIG_DFL);
-          supervise(buf + 4, flen, relay[1], devnull);
-        }
-        char line[128];
-        char id[64];
-        snprintf(id, sizeof id, "%s", buf + 4);
-        for (char *c = id; *c; c++)
-          if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = '_';
-        int len = pid > 0 ? snprintf(line, sizeof line, "{\"id\":\"%s\",\"pid\":%d}\n", id, (int)pid)
-                          : snprintf(line, sizeof line, "{\"id\":\"%s\",\"error\":\"fork: %s\"}\n", id, strerror(errno));
-        if (pid > 0) {
-          if (nruns == cap_runs) {
-            cap_runs = cap_runs ? 2 * cap_runs : 16;
-            runs = realloc(runs, cap_runs * sizeof *runs);
-            if (!runs) return 70;
-          }
-          runs[nruns].pid = pid;
-          memcpy(runs[nruns].id, id, sizeof id);
-          nruns++;
-        }
-        if (write_all(1, line, (size_t)len)) return 0;
-        memmove(buf, buf + 4 + flen, have - 4 - flen);
-        have -= 4 + flen;
-      }
-    }
+    if (!fds[0].revents) continue;
+    if (have == cap) return 70;
+    ssize_t got = read(0, buf + have, cap - have);
+    if (got <= 0) return 0; /* the caller went away: the spare sees EOF, supervisors get SIGTERM */
+    have += (size_t)got;
   }
 }
 
 int main(int argc, char **argv) {
-  if (argc == 2 && !strcmp(argv[1], "--serve")) {
-    report_fd = 1;
-    return serve();
-  }
+  if (argc >= 2 && !strcmp(argv[1], "--serve")) return serve(argc, argv);
   if (fcntl(report_fd, F_GETFD) < 0) report_fd = 2;
   else fcntl(report_fd, F_SETFD, FD_CLOEXEC);
   return run_one(argc, argv);

@@ -1,0 +1,122 @@
+import { lstat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Environ, JobContext } from '../environ/index.js';
+import { SluiceError, UsageError } from '../environ/index.js';
+import {
+  capabilities,
+  findCompiler,
+  limitsFrom,
+  outputText,
+  readBoxFile,
+  RunDir,
+  runProgram,
+  Staging,
+  type Compiler,
+  type Limits,
+} from '../sandbox/index.js';
+
+/** sioworkers' compile defaults (notes §3.4): 30 s, 512 MiB, 5 KiB of compiler output kept. */
+const COMPILE_DEFAULTS: Limits = { timeMs: 30_000, realTimeMs: 0, memKb: 512 * 1024, outputBytes: 5 * 1024, processes: 64 };
+const DEFAULT_RESULT_SIZE = 10 * 1024 * 1024;
+/** Room for the compiler's temporary files and its messages beyond the result size (RLIMIT_FSIZE is per file). */
+const FILE_SLACK = 16 * 1024 * 1024;
+
+/** A value given as a string, a list, or an object by language code (`{c: ..., cpp: ...}`). */
+function perLanguage(value: unknown, language: string, key: string): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+  if (typeof value === 'object' && !Array.isArray(value)) return perLanguage((value as Record<string, unknown>)[language], language, key);
+  throw new UsageError(`environ "${key}" must be a string, a list of strings, or an object by language`);
+}
+
+function compileArgs(value: unknown, language: string): string[] {
+  return perLanguage(value, language, 'extra_compilation_args').flatMap((a) => a.split(/\s+/).filter(Boolean));
+}
+
+/**
+ * `compile` (sioworkers' compile job): compiles `source_file` inside the sandbox with the compiler
+ * named by `compiler` (or chosen by the extension), and stores the result as `out_file`.
+ * `result_code` is OK or CE, with `compiler_output` (truncated, valid UTF-8). An unknown compiler, a
+ * missing tool or a sandbox that cannot run is a FAILURE (the system's trouble, not a CE).
+ */
+export async function compile(environ: Environ, ctx: JobContext): Promise<Environ> {
+  const source = environ.source_file;
+  if (typeof source !== 'string' || !source) throw new UsageError('compile needs "source_file"');
+  if (typeof environ.out_file !== 'string' || !environ.out_file) throw new UsageError('compile needs "out_file"');
+  const found = findCompiler(typeof environ.compiler === 'string' && environ.compiler ? environ.compiler : undefined, source);
+  if (found === 'output-only') {
+    Object.assign(environ, {
+      result_code: 'OK',
+      compiler_output: 'Compilation omitted (output provided).',
+      exec_info: { mode: 'output-only' },
+      out_file: source,
+    });
+    return environ;
+  }
+  const compiler: Compiler = found;
+  const caps = await capabilities();
+  const staging = new Staging(ctx, environ);
+  const run = await RunDir.create(ctx.tmpdir, 'compile', caps.config?.dropTo);
+  const sourceName = `a.${compiler.extension}`;
+  await staging.fetch('source_file', run.boxFile(sourceName));
+  for (const name of perLanguage(environ.additional_includes, compiler.language, 'additional_includes')) {
+    await staging.fetchName(name, run.boxFile(path.basename(name)));
+  }
+  const more: string[] = [];
+  for (const name of perLanguage(environ.additional_sources, compiler.language, 'additional_sources')) {
+    more.push(path.basename(name));
+    await staging.fetchName(name, run.boxFile(path.basename(name)));
+  }
+  const extra = environ.extra_files ?? {};
+  if (typeof extra !== 'object' || Array.isArray(extra)) throw new UsageError('extra_files must be an object {name: file}');
+  for (const [name, file] of Object.entries(extra as Record<string, unknown>)) {
+    if (typeof file !== 'string') throw new UsageError(`extra_files.${name} must name a file`);
+    await staging.fetchName(file, run.boxFile(name));
+  }
+
+  const limits = limitsFrom(environ, 'compilation_', COMPILE_DEFAULTS);
+  const keepOutput = limits.outputBytes;
+  const resultLimit = Number(environ.compilation_result_size_limit) > 0 ? Number(environ.compilation_result_size_limit) : DEFAULT_RESULT_SIZE;
+  const [program, ...args] = compiler.command(sourceName, 'a.out', compileArgs(environ.extra_compilation_args, compiler.language), more);
+  const { verdict } = await runProgram(
+    {
+      isolation: 'sandbox',
+      box: run.box,
+      program: program!,
+      args,
+      stdout: run.file('output'),
+      stderr: 'stdout',
+      // The compiler's messages are cut when read, not by killing it: only the file size is limited.
+      limits: { ...limits, outputBytes: 0 },
+      fileSizeBytes: resultLimit + FILE_SLACK,
+    },
+    ctx.signal,
+  );
+  if (verdict.result_code === 'SE') throw new SluiceError(`the compiler could not run: ${verdict.result_string}`);
+
+  const messages = (await readBoxFile(run.file('output'), keepOutput + 4))?.data ?? Buffer.alloc(0);
+  let compilerOutput = outputText(messages, keepOutput);
+  const produced = await lstat(run.boxFile('a.out')).catch(() => undefined);
+  const fail = (reason?: string) => {
+    if (reason) compilerOutput = compilerOutput ? `${compilerOutput}\n${reason}` : reason;
+    Object.assign(environ, { result_code: 'CE', compiler_output: compilerOutput });
+    return environ;
+  };
+  if (produced && produced.size > resultLimit) return fail('Compiled file size limit exceeded.');
+  if (verdict.result_code === 'TLE') return fail(`Compilation time limit exceeded (${verdict.result_string}).`);
+  if (verdict.result_code === 'MLE') return fail('Compilation memory limit exceeded.');
+  if (verdict.result_code !== 'OK') return fail();
+  const binary = await readBoxFile(run.boxFile('a.out'), resultLimit + 1);
+  if (!binary) return fail('The compiler produced no a.out.');
+  if (binary.size > resultLimit) return fail('Compiled file size limit exceeded.');
+  const result = run.file('a.out');
+  await writeFile(result, binary.data, { mode: 0o755 });
+  Object.assign(environ, {
+    result_code: 'OK',
+    compiler_output: compilerOutput,
+    exec_info: { mode: 'executable' },
+    out_file: await staging.store('out_file', result),
+  });
+  return environ;
+}

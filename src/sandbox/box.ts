@@ -1,0 +1,74 @@
+import { constants } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, open } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * One run's folder inside the job's tmpdir: `box/` is what the program sees as /box (its only
+ * writable place); files the host keeps for itself (stdin, stdout, stderr) live next to it, out of
+ * the program's reach. Every run gets a fresh folder, so a symlink a program plants can only point
+ * the host at files it wrote before that run; and the host reads box files only through
+ * `readBoxFile`, which refuses symlinks, FIFOs and devices.
+ */
+export class RunDir {
+  private constructor(readonly dir: string, readonly box: string) {}
+
+  /** Makes `<parent>/<name>-XXXXXX/box`; with `owner`, the box belongs to that uid (the sandbox's). */
+  static async create(parent: string, name: string, owner?: number): Promise<RunDir> {
+    const dir = await mkdtemp(path.join(parent, `${name}-`));
+    const box = path.join(dir, 'box');
+    await mkdir(box, { mode: 0o700 });
+    if (owner !== undefined) {
+      // The helper drops to `owner` before starting bwrap, which must reach the box by path.
+      await chmod(parent, 0o711);
+      await chmod(dir, 0o711);
+      await chown(box, owner, owner);
+    }
+    return new RunDir(dir, box);
+  }
+
+  /** A host-side file of this run (not visible to the program). */
+  file(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  /** A file in the box. */
+  boxFile(name: string): string {
+    const target = path.join(this.box, name);
+    if (path.dirname(target) !== this.box) throw new Error(`not a plain file name for the box: ${JSON.stringify(name)}`);
+    return target;
+  }
+}
+
+/** Thrown when a file the host wants to read is not a regular file (a planted symlink, a FIFO...). */
+export class UnsafeFileError extends Error {}
+
+/**
+ * Reads at most `maxBytes` of a regular file without following a symlink or blocking on a FIFO.
+ * Returns undefined when the file does not exist; `size` is the whole file's size.
+ */
+export async function readBoxFile(file: string, maxBytes: number): Promise<{ data: Buffer; size: number } | undefined> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw new UnsafeFileError(`${path.basename(file)} is a symbolic link`);
+    throw err;
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new UnsafeFileError(`${path.basename(file)} is not a regular file`);
+    const want = Math.min(st.size, maxBytes);
+    const data = Buffer.alloc(want);
+    let got = 0;
+    while (got < want) {
+      const { bytesRead } = await handle.read(data, got, want - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return { data: data.subarray(0, got), size: st.size };
+  } finally {
+    await handle.close();
+  }
+}

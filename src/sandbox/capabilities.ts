@@ -1,0 +1,201 @@
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { builtFile } from '../environ/index.js';
+import { helperArgs, type RunConfig, type RunSpec } from './args.js';
+import { RunDir, readBoxFile } from './box.js';
+import { planCgroups, type CgroupPlan } from './cgroups.js';
+import { HELPER_PATH, runHelperOnce } from './helper.js';
+import { programEnd, type HelperReport } from './report.js';
+
+export type ExecutorName = 'exec' | 'cpu-exec' | 'unsafe-exec';
+
+export interface Check {
+  ok: boolean;
+  detail: string;
+}
+
+/** What this machine supports, probed once per process (`sluice doctor` prints it). */
+export interface Capabilities {
+  /**
+   * A: bwrap isolation with cgroup memory and pids limits. B: bwrap isolation, limits by rlimits and
+   * polling. C: no isolation possible (only unsafe-exec). D: the helper is not built (nothing runs).
+   */
+  tier: 'A' | 'B' | 'C' | 'D';
+  helper: Check & { path: string };
+  bwrap: Check & { path?: string; version?: string };
+  userNamespaces: Check;
+  seccomp: Check & { filter?: string };
+  cgroups: Check & { plan: CgroupPlan };
+  uid: Check & { sandboxUid?: number };
+  executors: Record<ExecutorName, Check>;
+  /** The command-line settings runs use (undefined when nothing can run). */
+  config?: RunConfig;
+  probeMs: number;
+}
+
+let cached: Promise<Capabilities> | undefined;
+
+/** The probe's result for this process (computed on first call). */
+export function capabilities(): Promise<Capabilities> {
+  return (cached ??= probe());
+}
+
+/** Forgets the cached probe (tests that change the environment). */
+export function resetCapabilities(): void {
+  cached = undefined;
+}
+
+function findBwrap(): string | undefined {
+  if (process.env.SLUICE_BWRAP) return process.env.SLUICE_BWRAP;
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/bin']) {
+    if (!dir) continue;
+    const candidate = path.join(dir, 'bwrap');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** `/bin`, `/lib`...: symlinks into /usr on a merged-/usr system, else read-only binds. Nothing else of `/`. */
+function rootLinks(): RunConfig['rootLinks'] {
+  const out: RunConfig['rootLinks'] = [];
+  for (const name of ['/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32']) {
+    try {
+      const st = lstatSync(name);
+      if (st.isSymbolicLink()) out.push(['symlink', readlinkSync(name), name]);
+      else if (st.isDirectory()) out.push(['bind', name, name]);
+    } catch {
+      // absent on this machine
+    }
+  }
+  return out;
+}
+
+function seccompKernel(): string | undefined {
+  try {
+    if (!/^Seccomp:/m.test(readFileSync('/proc/self/status', 'utf8'))) return undefined;
+    return readFileSync('/proc/sys/kernel/seccomp/actions_avail', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `/usr/bin/true` once the way a job would, so the probe tests the real thing. */
+async function trial(config: RunConfig, isolation: RunSpec['isolation'], scratch: string): Promise<{ report: HelperReport; message?: string }> {
+  const run = await RunDir.create(scratch, isolation, isolation === 'sandbox' ? config.dropTo : undefined);
+  const spec: RunSpec = {
+    isolation,
+    box: run.box,
+    program: '/usr/bin/true',
+    stderr: run.file('stderr'),
+    limits: { timeMs: 5000, realTimeMs: 10_000, memKb: 64 * 1024, outputBytes: 4096, processes: 8 },
+  };
+  const report = await runHelperOnce(helperArgs(spec, config), { watchdogMs: 15_000 });
+  const end = programEnd(report, isolation === 'sandbox');
+  if (!report.error && end.exitCode === 0) return { report };
+  const stderr = (await readBoxFile(run.file('stderr'), 2000).catch(() => undefined))?.data.toString('utf8').trim();
+  const message = report.error ?? [end.setupError ?? `/usr/bin/true ended with ${JSON.stringify(end)}`, stderr].filter(Boolean).join(': ');
+  return { report, message };
+}
+
+async function probe(): Promise<Capabilities> {
+  const started = performance.now();
+  const helperBuilt = existsSync(HELPER_PATH);
+  const helper = { path: HELPER_PATH, ok: helperBuilt, detail: helperBuilt ? HELPER_PATH : `not built (${HELPER_PATH}): install gcc and run npm run build` };
+  const bwrapPath = findBwrap();
+  let version: string | undefined;
+  if (bwrapPath) version = spawnSync(bwrapPath, ['--version'], { encoding: 'utf8' }).stdout?.trim() || undefined;
+  const bwrap = {
+    ok: Boolean(bwrapPath && version),
+    path: bwrapPath,
+    version,
+    detail: bwrapPath ? `${bwrapPath}${version ? ` (${version})` : ' (does not run)'}` : 'not found: apt-get install bubblewrap',
+  };
+  const kernel = seccompKernel();
+  const filter = builtFile('native/seccomp.bpf');
+  const haveFilter = existsSync(filter);
+  const seccomp = {
+    ok: Boolean(kernel && haveFilter),
+    filter: haveFilter ? filter : undefined,
+    detail: !kernel
+      ? 'the kernel has no seccomp'
+      : haveFilter
+        ? `filter ${filter}; kernel actions: ${kernel}`
+        : 'no filter built: libseccomp-dev was missing at build time (apt-get install libseccomp-dev; npm run build); exec runs without the seccomp layer',
+  };
+  const root = process.getuid?.() === 0;
+  const dropTo = root ? Number(process.env.SLUICE_SANDBOX_UID ?? 65534) : undefined;
+  const uid = {
+    ok: true,
+    sandboxUid: dropTo,
+    detail: root
+      ? `running as root: programs run as host uid ${dropTo} (RLIMIT_NPROC applies)`
+      : `running as uid ${process.getuid?.()}: programs run under this uid inside a user namespace`,
+  };
+  let plan = planCgroups();
+  const config: RunConfig = { bwrap: bwrapPath ?? '/usr/bin/bwrap', seccompFilter: seccomp.filter, cgroups: plan, dropTo, rootLinks: rootLinks() };
+
+  let unsafe: Check = { ok: false, detail: helper.detail };
+  let sandbox: Check = { ok: false, detail: helper.ok ? bwrap.detail : helper.detail };
+  let userNamespaces: Check = { ok: false, detail: 'not tried' };
+  if (helperBuilt) {
+    const scratch = mkdtempSync(path.join(process.env.SLUICE_TMPDIR || os.tmpdir(), 'sluice-probe-'));
+    try {
+      let t = await trial(config, 'none', scratch);
+      if (t.message && /cgroup/.test(t.message) && (plan.v1.length || plan.v2)) {
+        // cgroups that looked usable but are not: run without them, and say so.
+        plan = { v1: [], problems: [...plan.problems, t.message] };
+        config.cgroups = plan;
+        t = await trial(config, 'none', scratch);
+      }
+      unsafe = t.message ? { ok: false, detail: t.message } : { ok: true, detail: `rlimits${plan.memory || plan.pids ? ' and cgroups' : ''}, no isolation: trusted code only` };
+      if (bwrap.ok) {
+        let s = await trial(config, 'sandbox', scratch);
+        if (s.message && config.seccompFilter) {
+          const without = await trial({ ...config, seccompFilter: undefined }, 'sandbox', scratch);
+          if (!without.message) {
+            seccomp.ok = false;
+            seccomp.detail = `bwrap refused the filter (${s.message}); exec runs without the seccomp layer`;
+            config.seccompFilter = undefined;
+            seccomp.filter = undefined;
+            s = without;
+          }
+        }
+        userNamespaces = s.message
+          ? { ok: false, detail: s.message }
+          : { ok: true, detail: `a sandboxed /usr/bin/true ran in ${s.report.wall_ms.toFixed(1)} ms` };
+        sandbox = s.message
+          ? { ok: false, detail: `isolation unavailable: ${s.message}` }
+          : { ok: true, detail: `bwrap namespaces${config.seccompFilter ? ' + seccomp' : ' (no seccomp filter)'}, uid ${dropTo ?? 'own'}, ${plan.memory && plan.pids ? 'cgroup limits' : 'rlimit/polling limits'}` };
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  const cgroups = {
+    ok: Boolean(plan.memory && plan.pids && plan.cpu),
+    plan,
+    detail:
+      [plan.memory && `memory ${plan.memory}`, plan.pids && `pids ${plan.pids}`, plan.cpu && `cpu ${plan.cpu}`].filter(Boolean).join(', ') +
+      (plan.problems.length ? `${plan.memory || plan.pids || plan.cpu ? '; ' : ''}${plan.problems.join('; ')}` : ''),
+  };
+  const tier = !helperBuilt || !unsafe.ok ? 'D' : !sandbox.ok ? 'C' : plan.memory && plan.pids ? 'A' : 'B';
+  return {
+    tier,
+    helper,
+    bwrap,
+    userNamespaces,
+    seccomp,
+    cgroups,
+    uid,
+    executors: { exec: sandbox, 'cpu-exec': sandbox, 'unsafe-exec': unsafe },
+    config: helperBuilt ? config : undefined,
+    probeMs: performance.now() - started,
+  };
+}

@@ -1,0 +1,74 @@
+import { copyFile, readFile } from 'node:fs/promises';
+import type { Environ } from '../environ/index.js';
+import { UsageError } from '../environ/index.js';
+import { RunDir, readBoxFile } from './box.js';
+import { readCheckerOutput } from './checkerProtocol.js';
+import { compareOutputs } from './compare.js';
+import { runProgram } from './executor.js';
+import { CHECKER_DEFAULTS, limitsFrom } from './limits.js';
+import type { Staging } from './staging.js';
+import { capResultString } from './text.js';
+
+export interface CheckResult {
+  result_code: 'OK' | 'WA' | 'SE';
+  /** Replaces the run's result_string when set. */
+  result_string?: string;
+  result_percentage: [number, number];
+}
+
+export interface CheckFiles {
+  /** The test's input, the program's output and the job's folder (host paths). */
+  input: string;
+  output: string;
+  tmpdir: string;
+  /** The uid sandboxed runs use (the box must belong to it). */
+  sandboxUid?: number;
+}
+
+/**
+ * Checks an OK run's output: with `chk_file`, the checker runs sandboxed as `chk in out hint`
+ * (checkerProtocol.ts reads what it prints); without, the output is compared with the hint the
+ * way oicompare does (compare.ts). A checker that crashes, exits 2 or more, or exceeds its limits
+ * gives SE with the reason, never a verdict against the program.
+ */
+export async function checkOutput(environ: Environ, staging: Staging, files: CheckFiles, signal?: AbortSignal): Promise<CheckResult> {
+  if (typeof environ.hint_file !== 'string' || !environ.hint_file) throw new UsageError('check_output needs "hint_file" (the expected output)');
+  if (typeof environ.chk_file !== 'string' || !environ.chk_file) {
+    const hint = await staging.fetch('hint_file', `${files.tmpdir}/hint`);
+    const { ok, message } = compareOutputs(await readFile(hint), await readFile(files.output));
+    return ok ? { result_code: 'OK', result_percentage: [100, 1] } : { result_code: 'WA', result_string: message, result_percentage: [0, 1] };
+  }
+
+  const run = await RunDir.create(files.tmpdir, 'checker', files.sandboxUid);
+  await staging.fetch('chk_file', run.boxFile('chk'), 0o755);
+  await staging.fetch('hint_file', run.boxFile('hint'));
+  await copyFile(files.input, run.boxFile('in'));
+  await copyFile(files.output, run.boxFile('out'));
+  const limits = limitsFrom(environ, 'checker_', CHECKER_DEFAULTS);
+  const { verdict } = await runProgram(
+    {
+      isolation: 'sandbox',
+      box: run.box,
+      program: '/box/chk',
+      args: ['in', 'out', 'hint'],
+      stdout: run.file('stdout'),
+      stderr: run.file('stderr'),
+      limits,
+    },
+    signal,
+  );
+  const exitCode = verdict.result_code === 'OK' ? 0 : verdict.result_code === 'RE' && verdict.return_code === 1 ? 1 : undefined;
+  if (exitCode === undefined) {
+    const why = verdict.result_code === 'RE' && verdict.return_code !== undefined ? `checker exited with code ${verdict.return_code}` : `checker: ${verdict.result_string}`;
+    return { result_code: 'SE', result_string: capResultString(why), result_percentage: [0, 1] };
+  }
+  const stdout = (await readBoxFile(run.file('stdout'), 64 * 1024))?.data ?? Buffer.alloc(0);
+  const said = readCheckerOutput(stdout, exitCode);
+  if (said.result === 'SE') return { result_code: 'SE', result_string: capResultString(said.reason), result_percentage: [0, 1] };
+  return {
+    result_code: said.result,
+    // sioworkers: on OK a non-empty comment replaces "ok"; on WA the comment is the result string.
+    result_string: said.result === 'WA' || said.comment ? said.comment : undefined,
+    result_percentage: said.percentage,
+  };
+}

@@ -1,0 +1,14 @@
+export { capabilities, resetCapabilities, type Capabilities, type ExecutorName } from './capabilities.js';
+export { runProgram, type RunResult } from './executor.js';
+export type { RunSpec } from './args.js';
+export { RunDir, readBoxFile, UnsafeFileError } from './box.js';
+export { Staging } from './staging.js';
+export { checkOutput, type CheckResult } from './checker.js';
+export { compareOutputs } from './compare.js';
+export { readCheckerOutput } from './checkerProtocol.js';
+export { parseFraction } from './fraction.js';
+export { deriveVerdict, type Verdict, type ResultCode } from './verdict.js';
+export { EXEC_DEFAULTS, CHECKER_DEFAULTS, limitsFrom, realTimeFor, type Limits } from './limits.js';
+export { COMPILERS, findCompiler, compilerNames, type Compiler } from './compilers.js';
+export { capResultString, outputText } from './text.js';
+export { helperServer } from './helper.js';

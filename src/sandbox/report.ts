@@ -1,0 +1,55 @@
+/** The JSON line the native helper (src/native/sluice-run.c) writes for one run. */
+export interface HelperReport {
+  /** The helper could not start or run the program (a bad option, a cgroup it cannot write, exec failed). */
+  error?: string;
+  /** How the helper's direct child ended: the program itself, or bwrap for a sandboxed run. */
+  exit_code?: number;
+  signal?: number;
+  /** CPU time of the whole tree: the larger of rusage (all reaped descendants), cgroup usage, polling. */
+  cpu_ms: number;
+  user_ms: number;
+  sys_ms: number;
+  /** From fork to the end of the child, on the helper's monotonic clock. */
+  wall_ms: number;
+  /** Largest peak resident set of any one process of the tree (ru_maxrss of RUSAGE_CHILDREN). */
+  max_rss_kb: number;
+  /** Largest resident set seen while polling (only without a memory cgroup). */
+  polled_rss_kb?: number;
+  cg_cpu_ms?: number;
+  /** The memory cgroup's peak (includes page cache and tmpfs: shown, not judged). */
+  cg_peak_kb?: number;
+  /** OOM kills inside the run's memory cgroup. */
+  oom_kill?: number;
+  /** Size of the stdout file at the end. */
+  output_bytes?: number;
+  /** Which limit made the helper kill the run. */
+  killed_by?: 'cpu' | 'wall' | 'memory' | 'output' | 'terminated';
+  /** What bwrap wrote on its --json-status-fd. */
+  status_text?: string;
+}
+
+/** The program's own ending, with bwrap's encoding undone. */
+export interface ProgramEnd {
+  exitCode?: number;
+  signal?: number;
+  /** Set when the sandbox itself failed before the program started. */
+  setupError?: string;
+}
+
+/**
+ * bwrap reports the program's status as `{ "exit-code": N }` on its status fd, and only once the
+ * sandbox was set up and the program exec'd; a signal death is reported as 128+N (like a shell), so
+ * an `exit(139)` reads as SIGSEGV: an ambiguity Sluice accepts (docs/sandbox.md).
+ */
+export function programEnd(report: HelperReport, sandboxed: boolean): ProgramEnd {
+  if (!sandboxed) return { exitCode: report.exit_code, signal: report.signal };
+  const match = /"exit-code"\s*:\s*(-?\d+)/.exec(report.status_text ?? '');
+  if (!match) {
+    if (report.killed_by) return { signal: 9 };
+    const how = report.signal !== undefined ? `was killed by signal ${report.signal}` : `exited with code ${report.exit_code}`;
+    return { setupError: `the sandbox (bwrap) ${how} before starting the program` };
+  }
+  const code = Number(match[1]);
+  if (code > 128 && code <= 128 + 64) return { signal: code - 128 };
+  return { exitCode: code };
+}
