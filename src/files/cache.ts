@@ -148,6 +148,11 @@ export class FileCache {
     return { sha256: row.sha256, size: row.size, file: this.blobPath(row.sha256) };
   }
 
+  /** Whether `path@version` is cached, without marking it as used. */
+  has(p: string, version: number): boolean {
+    return this.q.lookup.get(p, version) !== undefined;
+  }
+
   /** The cached content with this digest (any name), marked as just used. */
   lookupBlob(sha256: string): CacheEntry | undefined {
     const row = this.q.blob.get(sha256);

@@ -51,6 +51,8 @@ export interface ClientOptions {
 
 export class FilesClient {
   readonly base: URL;
+  /** The path the routes are mounted under ('' at the root). */
+  readonly prefix: string;
   /** Requests sent so far (tests use it to prove a cache hit made none). */
   requests = 0;
   private readonly token: string | undefined;
@@ -67,8 +69,8 @@ export class FilesClient {
       throw new UsageError(`the file store URL "${options.url}" is not a URL`);
     }
     if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError(`the file store URL "${options.url}" must be http:// or https://`);
-    base.pathname = base.pathname.replace(/\/+$/, '');
     this.base = base;
+    this.prefix = base.pathname.replace(/\/+$/, '');
     this.token = options.token ?? (process.env.SLUICE_FILES_TOKEN || undefined);
     const hostname = base.hostname.replace(/^\[|\]$/g, '');
     const env = process.env.SLUICE_FILES_GZIP;
@@ -224,7 +226,7 @@ export class FilesClient {
   /** Sends one request; resolves with a 2xx response, or throws the server's reason as an error. */
   private send(method: string, route: string, options: { headers?: http.OutgoingHttpHeaders; body?: Readable } = {}, redirects = 0): Promise<IncomingMessage> {
     this.requests++;
-    const url = `${this.base.origin}${this.base.pathname}${route}`;
+    const url = `${this.base.origin}${this.prefix}${route}`;
     const headers: http.OutgoingHttpHeaders = { ...options.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -235,7 +237,7 @@ export class FilesClient {
           res.resume();
           // Filetracker's migration server answers HEAD with a redirect; follow it (same method).
           const target = new URL(res.headers.location, url);
-          return resolve(this.send(method, target.pathname.slice(this.base.pathname.length) + target.search, options, redirects + 1));
+          return resolve(this.send(method, target.pathname.slice(this.prefix.length) + target.search, options, redirects + 1));
         }
         readText(res, 16 * 1024).then(
           (text) => reject(errorFor(status, reasonOf(text, res), method, route, this.base)),

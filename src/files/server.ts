@@ -42,7 +42,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
   // Loaded here, not at import: clients and jobs that import files/ never pay for fastify.
   const { default: Fastify } = await import('fastify');
   const storage = new FileStorage(options.root, options);
-  const app = Fastify({ logger: options.logger ? { level: 'info' } : false });
+  const app = Fastify({ logger: options.logger ? { level: 'info' } : false, forceCloseConnections: true });
   try {
     await app.register(filesRoutes, { storage, ...(token ? { token } : {}) });
     await app.listen({ host, port: options.port ?? 9999 });

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFileServer, type FileServer, type FileServerOptions } from '../../src/files/index.js';
@@ -69,4 +69,52 @@ export function treeOf(dir: string): string[] {
 /** The version an HTTP date header denotes. */
 export function versionOf(res: RawResponse): number {
   return Math.floor(Date.parse(String(res.headers['last-modified'])) / 1000);
+}
+
+/** A file server in a child process (the built dist/files/server.js), so that it can be SIGKILLed and measured. */
+export interface ChildServer {
+  url: string;
+  pid: number;
+  child: import('node:child_process').ChildProcess;
+  /** Peak resident memory of the child so far, in bytes (VmHWM). */
+  peakRss(): number;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function childServer(root: string, options: { fsync?: boolean } = {}): Promise<ChildServer> {
+  const { spawn } = await import('node:child_process');
+  const { builtFile } = await import('../../src/environ/index.js');
+  const script = `
+    const { startFileServer } = await import(${JSON.stringify(builtFile('files/server.js'))});
+    const server = await startFileServer({ root: process.argv[1], port: 0, fsync: ${options.fsync ?? true} });
+    process.stdout.write(server.url + '\\n');
+    process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, root], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`file server exited (${code}) before listening: ${err}`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    child,
+    peakRss() {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      return Number(m?.[1] ?? 0) * 1024;
+    },
+    kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      });
+    },
+  };
 }
