@@ -1,9 +1,12 @@
 import type { Registry } from '../environ/index.js';
 import { NotFoundError, TimeoutError } from '../environ/index.js';
-import type { JobFilter, JobRecord, NodeInfo, Store } from '../store/index.js';
-import { TERMINAL } from '../store/index.js';
+import type { JobFilter, JobRecord, NodeInfo, Store, UnitInfo } from '../store/index.js';
+import { TERMINAL, DEFAULT_HALF_LIFE_MS } from '../store/index.js';
+import { ramNeedMb } from '../schedule/index.js';
+import { EXCLUSIVE_JOB_TYPES } from '../jobs/index.js';
 import { Worker, DEFAULT_LEASE_MS, type WorkerOptions } from '../worker/index.js';
-import type { Service, StreamFilter, StreamItem, SubmitRequest, WaitOptions } from './types.js';
+import type { FairshareRow, Service, StreamFilter, StreamItem, SubmitRequest, WaitOptions } from './types.js';
+import { fairshareRows, waitReasons } from './queueView.js';
 
 /** How long a worker may be silent and still count as alive (three heartbeats). */
 const ALIVE_MS = DEFAULT_LEASE_MS;
@@ -17,7 +20,31 @@ export class LocalService implements Service {
   ) {}
 
   submit(requests: SubmitRequest[]): Promise<string[]> {
-    return this.store.submit(requests);
+    return this.store.submit(
+      requests.map((r) => ({
+        ...r,
+        ramMb: r.ramMb ?? ramNeedMb(r.environ),
+        exclusive: typeof r.environ.job_type === 'string' && EXCLUSIVE_JOB_TYPES.has(r.environ.job_type),
+      })),
+    );
+  }
+
+  async units(id: string): Promise<UnitInfo[]> {
+    const record = await this.get(id);
+    if (record.type !== 'job') throw new NotFoundError(`${id} is a group, not a job`);
+    return this.store.units(id);
+  }
+
+  async waitReasons(infos: NodeInfo[]): Promise<Map<string, string>> {
+    return waitReasons(this.store, infos, ALIVE_MS, DEFAULT_HALF_LIFE_MS);
+  }
+
+  async fairshare(): Promise<FairshareRow[]> {
+    return fairshareRows(await this.store.queueSnapshot(), Date.now(), DEFAULT_HALF_LIFE_MS);
+  }
+
+  setShare(owner: string, share: number): Promise<void> {
+    return this.store.setShare(owner, share);
   }
 
   async get(id: string): Promise<JobRecord | NodeInfo> {

@@ -1,5 +1,5 @@
 import type { Environ } from '../environ/index.js';
-import type { JobFilter, JobRecord, NodeInfo, StoreEvent } from '../store/index.js';
+import type { JobFilter, JobRecord, NodeInfo, StoreEvent, UnitClass, UnitInfo } from '../store/index.js';
 
 export interface SubmitRequest {
   environ: Environ;
@@ -8,7 +8,27 @@ export interface SubmitRequest {
   group?: string;
   tags?: string[];
   priority?: number;
+  class?: UnitClass;
   maxAttempts?: number;
+  /** a map job: one unit per input */
+  inputs?: unknown[];
+  failFast?: boolean;
+  retries?: number;
+  /** do not start before this time (ms since the epoch) */
+  runAfter?: number;
+  /** RAM a unit needs, MiB; default from the environ as sioworkersd computes it */
+  ramMb?: number;
+}
+
+/** One line of `sluice fairshare`. */
+export interface FairshareRow {
+  owner: string;
+  share: number;
+  /** decayed usage now, seconds */
+  usage: number;
+  factor: number;
+  running: number;
+  queued: number;
 }
 
 /** One line of a stream: the current state first (`get`, then one `sync`), then every change. */
@@ -45,6 +65,11 @@ export interface Service {
   abort(id: string): Promise<JobRecord>;
   /** Current state of matching jobs, then each change; with `since`, the changes after that seq only. */
   stream(filter: StreamFilter, options?: { since?: number; signal?: AbortSignal }): AsyncIterable<StreamItem>;
+  units(id: string): Promise<UnitInfo[]>;
+  /** Why each queued job of `infos` waits (behind whom, for what), by job id. */
+  waitReasons(infos: NodeInfo[]): Promise<Map<string, string>>;
+  fairshare(): Promise<FairshareRow[]>;
+  setShare(owner: string, share: number): Promise<void>;
   /** Whether some worker process is alive to take jobs. */
   workersAlive(): Promise<boolean>;
   /** Runs a job's units here, in this process (used by `submit --block` when no worker is alive). */

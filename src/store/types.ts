@@ -196,8 +196,8 @@ export interface Store {
   queueSnapshot(): Promise<QueueSnapshot>;
   /** Takes the head units of the picked queues, in order, within the worker's free RAM. */
   claim(worker: string, request: ClaimRequest): Promise<ClaimedUnit[]>;
-  /** Takes the units of one job (to run it in-process when no worker is alive). */
-  claimJob(worker: string, job: string, leaseMs: number): Promise<ClaimedUnit[]>;
+  /** Takes up to `limit` units of one job, in input order (to run it in-process when no worker is alive). */
+  claimJob(worker: string, job: string, limit: number, leaseMs: number): Promise<ClaimedUnit[]>;
   /** Records results; a stale token changes nothing. Returns, per outcome, whether it was recorded. */
   complete(outcomes: UnitOutcome[]): Promise<boolean[]>;
   /** complete() then claim() in one transaction: the worker's hot path. */

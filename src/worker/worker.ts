@@ -1,7 +1,10 @@
 import os from 'node:os';
 import type { Environ, FileAccess, Registry } from '../environ/index.js';
 import { resultOf, run } from '../environ/index.js';
-import type { ClaimedUnit, Store, UnitOutcome } from '../store/index.js';
+import type { ClaimedUnit, ClaimRequest, QueueSnapshot, Store, UnitOutcome } from '../store/index.js';
+import { DEFAULT_HALF_LIFE_MS, TERMINAL } from '../store/index.js';
+import { CLASS_CHARGE, DEFAULT_POLICY, type Policy } from '../schedule/index.js';
+import { planPicks } from './plan.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -12,6 +15,12 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** File access for runs (default: local paths). */
   files?: (workdir: () => string, environ: Environ) => FileAccess;
+  /** RAM this worker offers to units, MiB (default: the machine's memory). */
+  ramMb?: number;
+  /** Whether this worker may run exclusive units (cpu-exec), each alone. */
+  exclusive?: boolean;
+  /** The fair-share policy (default: schedule/'s DEFAULT_POLICY with the store's half-life). */
+  policy?: Policy;
   /** Run only this job's units, unregistered, and stop when none is left (in-process `--block`). */
   onlyJob?: string;
   log?: (line: string) => void;
@@ -24,11 +33,14 @@ interface Running {
   /** given back to the queue: its outcome must not be recorded */
   released: boolean;
   done: Promise<void>;
+  startedAt: number;
 }
 
 export const DEFAULT_LEASE_MS = Number(process.env.SLUICE_LEASE_MS) || 15_000;
 /** How often a busy worker looks for abort requests even without a wake-up. */
 const ABORT_POLL_MS = 250;
+/** How old the planner's view of the queues may get before it is read again. */
+const SNAPSHOT_MS = 50;
 
 /**
  * Claims units from the store, runs them through the environ runner, records results.
@@ -41,7 +53,13 @@ const ABORT_POLL_MS = 250;
 export class Worker {
   readonly concurrency: number;
   readonly leaseMs: number;
+  readonly ramMb: number;
   id = '';
+  private readonly policy: Policy;
+  private usedRamMb = 0;
+  private exclusiveRunning = false;
+  private snapshot: QueueSnapshot | undefined;
+  private snapshotAt = 0;
   private readonly running = new Map<number, Running>();
   private outcomes: UnitOutcome[] = [];
   private stopping = false;
@@ -54,13 +72,17 @@ export class Worker {
   constructor(private readonly options: WorkerOptions) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? os.availableParallelism()));
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.ramMb = Math.floor(options.ramMb ?? os.totalmem() / 2 ** 20);
+    this.policy = options.policy ?? { ...DEFAULT_POLICY, halfLifeMs: DEFAULT_HALF_LIFE_MS };
   }
 
   async start(): Promise<void> {
     const { store } = this.options;
     this.id = this.options.onlyJob
       ? `inline:${os.hostname()}:${process.pid}`
-      : await store.registerWorker({ host: os.hostname(), pid: process.pid, concurrency: this.concurrency });
+      : await store.registerWorker({
+          host: os.hostname(), pid: process.pid, concurrency: this.concurrency, ram_mb: this.ramMb, exclusive: this.options.exclusive ?? false,
+        });
     this.heartbeatTimer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.leaseMs / 3)));
     this.heartbeatTimer.unref();
     this.loopDone = this.loop();
@@ -104,42 +126,89 @@ export class Worker {
   private async loop(): Promise<void> {
     const { store, onlyJob } = this.options;
     while (!this.stopping) {
-      const free = this.concurrency - this.running.size;
       let claimed: ClaimedUnit[] = [];
       if (onlyJob) {
         await this.flush();
-        claimed = await store.claimJob(this.id, onlyJob, this.leaseMs);
+        claimed = await store.claimJob(this.id, onlyJob, this.freeSlots(), this.leaseMs);
       } else {
         // Results of the units that finished and the next claim share one transaction.
         const finished = this.takeOutcomes();
-        const answer = await store.completeAndClaim(this.id, finished, free, this.leaseMs);
+        const request = await this.plan();
+        const answer = await store.completeAndClaim(this.id, finished, request);
         this.noteUnrecorded(finished, answer.recorded);
         claimed = answer.claimed;
+        if (request) this.noteClaimed(request, claimed);
       }
       for (const unit of claimed) this.startUnit(unit);
-      if (onlyJob && claimed.length === 0 && this.running.size === 0 && this.outcomes.length === 0) return;
-      if (claimed.length === 0 || this.running.size >= this.concurrency) await this.sleep();
+      // An in-process run ends with its job (a unit waiting for a retry keeps it going).
+      if (onlyJob && claimed.length === 0 && this.running.size === 0 && this.outcomes.length === 0 && (await this.jobEnded(onlyJob))) return;
+      if (claimed.length === 0 || this.freeSlots() === 0) {
+        // Woken by another process's change: the planner's view of the queues is out of date.
+        if ((await this.sleep()) === 'change') this.snapshot = undefined;
+      }
       if (this.running.size) await this.checkAborts();
     }
   }
 
-  /** Waits for a unit to finish, a change in the store, or the poll interval. */
-  private async sleep(): Promise<void> {
+  private async jobEnded(id: string): Promise<boolean> {
+    const status = (await this.options.store.get(id))?.status;
+    return !status || TERMINAL.has(status);
+  }
+
+  private freeSlots(): number {
+    return this.exclusiveRunning ? 0 : this.concurrency - this.running.size;
+  }
+
+  /** What to ask the store for: the fair-share planner's picks for the free slots. */
+  private async plan(): Promise<ClaimRequest | null> {
+    const slots = this.freeSlots();
+    if (slots <= 0) return null;
+    const now = Date.now();
+    if (!this.snapshot || now - this.snapshotAt > SNAPSHOT_MS) {
+      this.snapshot = await this.options.store.queueSnapshot();
+      this.snapshotAt = now;
+    }
+    const exclusiveFree = (this.options.exclusive ?? false) && this.running.size === 0;
+    const picks = planPicks(this.snapshot, slots, now, exclusiveFree, this.policy);
+    return picks.length ? { picks, freeRamMb: this.ramMb - this.usedRamMb, leaseMs: this.leaseMs } : null;
+  }
+
+  /** Keeps the cached view of the queues roughly true between reads: served queues shrink, empty ones go. */
+  private noteClaimed(request: ClaimRequest, claimed: ClaimedUnit[]): void {
+    const snapshot = this.snapshot;
+    if (!snapshot) return;
+    const now = Date.now();
+    for (const pick of request.picks) {
+      const got = claimed.filter((u) => u.owner === pick.owner && u.class === pick.class && u.exclusive === pick.exclusive).length;
+      const queue = snapshot.queues.find((q) => q.owner === pick.owner && q.class === pick.class && q.exclusive === pick.exclusive);
+      if (!queue) continue;
+      queue.queued = got < pick.count ? 0 : Math.max(0, queue.queued - got);
+      if (got) queue.since = now;
+      const owner = snapshot.owners.find((o) => o.owner === pick.owner);
+      if (owner) owner.running += got;
+    }
+  }
+
+  /** Waits for a unit to finish ('kick'), a change in the store or the poll interval ('change'). */
+  private async sleep(): Promise<'kick' | 'change'> {
     const cancel = new AbortController();
     const onStop = () => cancel.abort();
     this.stopSignal.signal.addEventListener('abort', onStop, { once: true });
-    await Promise.race([
-      new Promise<void>((resolve) => (this.wakeLoop = resolve)),
-      this.options.store.waitForChange(this.running.size ? ABORT_POLL_MS : 1000, cancel.signal),
+    const why = await Promise.race([
+      new Promise<'kick'>((resolve) => (this.wakeLoop = () => resolve('kick'))),
+      this.options.store.waitForChange(this.running.size ? ABORT_POLL_MS : 1000, cancel.signal).then(() => 'change' as const),
     ]);
     cancel.abort();
     this.stopSignal.signal.removeEventListener('abort', onStop);
     this.wakeLoop = undefined;
+    return why;
   }
 
   private startUnit(unit: ClaimedUnit): void {
-    const entry: Running = { unit, abort: new AbortController(), aborted: false, released: false, done: Promise.resolve() };
+    const entry: Running = { unit, abort: new AbortController(), aborted: false, released: false, done: Promise.resolve(), startedAt: Date.now() };
     this.running.set(unit.unit, entry);
+    this.usedRamMb += unit.ramMb;
+    if (unit.exclusive) this.exclusiveRunning = true;
     entry.done = this.runUnit(entry);
   }
 
@@ -152,8 +221,15 @@ export class Worker {
       report: (r) => void this.options.store.report(unit.unit, unit.token, r).catch((err) => this.log(`report failed: ${err.message}`)),
     });
     this.running.delete(unit.unit);
+    this.usedRamMb -= unit.ramMb;
+    if (unit.exclusive) this.exclusiveRunning = false;
     if (!entry.released) {
-      this.outcomes.push({ unit: unit.unit, token: unit.token, output, result: resultOf(unit.environ, output), ...(entry.aborted ? { aborted: true } : {}) });
+      // Usage is CPU time where the job measured it (exec's time_used), else wall time; urgent work costs more.
+      const ms = typeof output.time_used === 'number' ? output.time_used : Date.now() - entry.startedAt;
+      this.outcomes.push({
+        unit: unit.unit, token: unit.token, output, result: resultOf(unit.environ, output), charge: (ms / 1000) * CLASS_CHARGE[unit.class],
+        ...(entry.aborted ? { aborted: true } : {}),
+      });
     }
     this.kick();
   }

@@ -162,9 +162,9 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
 
     it('claimJob takes only that job', async () => {
       const [, b] = await store.submit([ping(), ping()]);
-      const claimed = await store.claimJob('inline', b!, 10_000);
+      const claimed = await store.claimJob('inline', b!, 5, 10_000);
       expect(claimed.map((c) => c.job)).toEqual([b]);
-      expect(await store.claimJob('inline', b!, 10_000)).toEqual([]);
+      expect(await store.claimJob('inline', b!, 5, 10_000)).toEqual([]);
     });
 
     it('progress and status reports update the job and become events', async () => {

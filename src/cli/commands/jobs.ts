@@ -24,8 +24,11 @@ export function register(program: Command): void {
           ...(status ? { status } : {}),
           ...(opts.tag ? { tag: opts.tag } : {}),
         });
-        if (opts.json) return printJson(jobs);
-        for (const info of jobs) process.stdout.write(opts.summary ? `${formatSummary(info)}\n` : `${formatRecord(info)}\n`);
+        const waiting = await service.waitReasons(jobs);
+        if (opts.json) return printJson(jobs.map((j) => (waiting.has(j.id) ? { ...j, waiting: waiting.get(j.id) } : j)));
+        for (const info of jobs) {
+          process.stdout.write(opts.summary ? `${formatSummary(info, waiting.get(info.id))}\n` : `${formatRecord(info, waiting.get(info.id))}\n`);
+        }
       });
     });
 }

@@ -8,6 +8,8 @@ import { readInput, printJson } from '../io.js';
 import { defaultUser } from '../user.js';
 import { withService } from '../service.js';
 import { formatRecord, liveLine } from '../format.js';
+import { parseDuration, parseTime } from '../time.js';
+import { parseClass, parseRam } from '../../schedule/index.js';
 
 interface SubmitOptions {
   cmd?: string;
@@ -20,6 +22,13 @@ interface SubmitOptions {
   group?: string;
   tag: string[];
   priority?: string;
+  class?: string;
+  inputs?: string;
+  failFast?: boolean;
+  retries?: string;
+  delay?: string;
+  at?: string;
+  ram?: string;
   block?: boolean;
   json?: boolean;
 }
@@ -39,12 +48,26 @@ export function register(program: Command): void {
     .option('--name <name>', 'a name for the job')
     .option('--group <path>', 'the group path, e.g. alice/analysis-7 (groups are made on demand)')
     .option('--tag <tag>', 'a tag (repeatable)', collect, [])
-    .option('--priority <n>', 'an integer; higher runs first (default 0)')
+    .option('--priority <n>', "an integer; higher runs first among the owner's units (default 0)")
+    .option('--class <class>', 'nice (idle capacity), normal (default) or urgent (first, charged double)')
+    .option('--inputs <file>', 'a map job: one unit per line of JSON values in the file (- for standard input)')
+    .option('--fail-fast', 'a map job: abort the other units at the first failure')
+    .option('--retries <n>', 'run a failed unit again up to n times, waiting 1 s, 2 s, 4 s, ... between tries')
+    .option('--delay <duration>', 'start no sooner than this from now (30s, 5m, 2h)')
+    .option('--at <time>', 'start no sooner than this time (ISO 8601, or HH:MM)')
+    .option('--ram <size>', 'RAM one unit needs (512M, 2G); default from the environ (exec_mem_limit...)')
     .option('--block', 'wait for the job and print its record')
     .option('--json', 'print JSON')
     .action(async (opts: SubmitOptions) => {
       const environ = buildEnviron(opts);
       const priority = opts.priority === undefined ? undefined : parseInteger(opts.priority, '--priority');
+      const retries = opts.retries === undefined ? undefined : parseInteger(opts.retries, '--retries');
+      if (retries !== undefined && retries < 0) throw new UsageError(`--retries must be 0 or more, got ${retries}`);
+      if (opts.delay && opts.at) throw new UsageError('use either --delay or --at, not both');
+      const runAfter = opts.delay ? Date.now() + parseDuration(opts.delay, '--delay') : opts.at ? parseTime(opts.at, '--at') : undefined;
+      if (opts.inputs === '-' && opts.environ === '-') throw new UsageError('--inputs and --environ cannot both read standard input');
+      const inputs = opts.inputs === undefined ? undefined : parseInputs(readInput(opts.inputs, 'inputs file'), opts.inputs);
+      if (opts.failFast && !inputs) throw new UsageError('--fail-fast is for map jobs (with --inputs)');
       await withService(async (service) => {
         const [id] = await service.submit([
           {
@@ -54,6 +77,12 @@ export function register(program: Command): void {
             ...(opts.group ? { group: opts.group } : {}),
             ...(opts.tag.length ? { tags: opts.tag } : {}),
             ...(priority === undefined ? {} : { priority }),
+            ...(opts.class ? { class: parseClass(opts.class) } : {}),
+            ...(inputs ? { inputs } : {}),
+            ...(opts.failFast ? { failFast: true } : {}),
+            ...(retries === undefined ? {} : { retries }),
+            ...(runAfter === undefined ? {} : { runAfter }),
+            ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
           },
         ]);
         if (!opts.block) {
@@ -91,6 +120,21 @@ function buildEnviron(opts: SubmitOptions): Environ {
     environ[key] = value;
   }
   return environ;
+}
+
+/** JSON lines: one value per non-empty line; a bad line is named by its number. */
+function parseInputs(text: string, file: string): unknown[] {
+  const values: unknown[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      values.push(JSON.parse(line));
+    } catch (err) {
+      throw new UsageError(`inputs file "${file}", line ${i + 1}: not JSON (${(err as Error).message})`);
+    }
+  });
+  if (!values.length) throw new UsageError(`inputs file "${file}" has no inputs`);
+  return values;
 }
 
 function parseInteger(text: string, option: string): number {

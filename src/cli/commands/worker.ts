@@ -3,6 +3,7 @@ import { UsageError } from '../../environ/index.js';
 import { Worker } from '../../worker/index.js';
 import { openStore } from '../../store/index.js';
 import { builtinRegistry, jsPool } from '../../jobs/index.js';
+import { parseRam } from '../../schedule/index.js';
 
 export function register(program: Command): void {
   program
@@ -11,7 +12,9 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'units run at once (default: number of cores)')
     .option('--lease <seconds>', 'how long a claim lasts without a heartbeat (default 15, or SLUICE_LEASE_MS)')
     .option('--grace <seconds>', 'on stop, how long running units may take to finish (default 10)', '10')
-    .action(async (opts: { concurrency?: string; lease?: string; grace: string }) => {
+    .option('--ram <size>', "RAM this worker offers to units (8G, 512M; default: the machine's memory)")
+    .option('--exclusive', 'may run exclusive units (cpu-exec), each alone on this worker')
+    .action(async (opts: { concurrency?: string; lease?: string; grace: string; ram?: string; exclusive?: boolean }) => {
       const concurrency = opts.concurrency === undefined ? undefined : positive(opts.concurrency, '--concurrency', true);
       const leaseMs = opts.lease === undefined ? undefined : positive(opts.lease, '--lease') * 1000;
       const graceMs = positive(opts.grace, '--grace', false, true) * 1000;
@@ -23,9 +26,11 @@ export function register(program: Command): void {
         log,
         ...(concurrency === undefined ? {} : { concurrency }),
         ...(leaseMs === undefined ? {} : { leaseMs }),
+        ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
+        ...(opts.exclusive ? { exclusive: true } : {}),
       });
       await worker.start();
-      log(`worker ${worker.id}: started (concurrency ${worker.concurrency}, lease ${worker.leaseMs / 1000}s)`);
+      log(`worker ${worker.id}: started (concurrency ${worker.concurrency}, ${worker.ramMb} MiB${opts.exclusive ? ', exclusive work' : ''}, lease ${worker.leaseMs / 1000}s)`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const onSignal = (signal: string) => {

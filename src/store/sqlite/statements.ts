@@ -1,5 +1,9 @@
 import type Database from 'better-sqlite3';
 
+/** A prepared statement (an interface of our own, so that declaration files can name it). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface Statement extends Database.Statement<unknown[], unknown> {}
+
 /**
  * Every SQL statement of the SQLite store, prepared once. Batches travel as one JSON array bound to
  * a parameter and are expanded with json_each, so a batch of n rows is one statement, not n.
@@ -17,7 +21,7 @@ export const INFO_COLUMNS =
 const UNIT_CLAIMED = 'id, job, priority, token, attempts, input, owner, class, ram_mb, exclusive';
 
 export function prepare(db: Database.Database) {
-  const p = (sql: string) => db.prepare(sql);
+  const p = (sql: string): Statement => db.prepare(sql) as Statement;
   return {
     // --- submitting
     insertJobs: p(
@@ -80,7 +84,7 @@ export function prepare(db: Database.Database) {
     ),
     claimJob: p(
       `UPDATE units SET state = 'running', worker = :worker, token = token + 1, lease_until = :lease, attempts = attempts + 1, started_at = :now
-        WHERE job = :job AND state = 'queued' RETURNING ${UNIT_CLAIMED}`,
+        WHERE id IN (SELECT id FROM units WHERE job = :job AND state = 'queued' ORDER BY idx LIMIT :count) RETURNING ${UNIT_CLAIMED}`,
     ),
     /** Undo a claim inside the claiming transaction (the batch did not fit the worker's RAM). */
     unclaim: p(`UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1 WHERE id = ?`),

@@ -208,11 +208,13 @@ export class SqliteStore implements Store {
     }));
   }
 
-  async claimJob(worker: string, job: string, leaseMs: number): Promise<ClaimedUnit[]> {
+  async claimJob(worker: string, job: string, limit: number, leaseMs: number): Promise<ClaimedUnit[]> {
+    if (limit <= 0) return [];
     const now = Date.now();
     return this.write(() => {
       this.q.promoteDelayed.run(now);
-      return this.started(this.q.claimJob.all({ worker, lease: now + leaseMs, now, job }) as ClaimedRow[], now);
+      const rows = this.q.claimJob.all({ worker, lease: now + leaseMs, now, job, count: limit }) as ClaimedRow[];
+      return this.started(rows.sort((a, b) => a.id - b.id), now);
     });
   }
 

@@ -1,0 +1,34 @@
+// `npm run bench`: every benchmark of the project, side by side with its peers, written to
+// bench/RESULTS.md with the machine it ran on. Each part is also runnable alone (node bench/<part>.mjs).
+import { existsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const parts = ['core', 'claim', 'schedule', 'sandbox', 'files'];
+const sections = [];
+for (const part of parts) {
+  const file = path.join(here, `${part}.mjs`);
+  if (!existsSync(file)) continue;
+  process.stderr.write(`bench: ${part}...\n`);
+  const started = Date.now();
+  try {
+    const { main } = await import(file);
+    sections.push(await main());
+  } catch (err) {
+    sections.push(`## ${part}\n\nFAILED: ${err.message}\n`);
+    process.exitCode = 1;
+  }
+  process.stderr.write(`bench: ${part} took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const header = [
+  '# Benchmark results',
+  '',
+  `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}.`,
+  'Each figure is from the run that wrote this file; the machine is shared and noisy, so runs differ by 10-20 %.',
+  '',
+].join('\n');
+writeFileSync(path.join(here, 'RESULTS.md'), `${header}\n${sections.join('\n')}`);
+process.stderr.write('bench: wrote bench/RESULTS.md\n');

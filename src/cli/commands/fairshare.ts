@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../environ/index.js';
+import { withService } from '../service.js';
+import { printJson } from '../io.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function register(program: Command): void {
+  program
+    .command('fairshare')
+    .description("each active owner's share, decayed usage, fair-share factor, running and queued units")
+    .option('--share <owner=share>', "set an owner's share (default 1; repeatable)", collect, [])
+    .option('--json', 'print JSON')
+    .action(async (opts: { share: string[]; json?: boolean }) => {
+      await withService(async (service) => {
+        for (const text of opts.share) {
+          const [owner, value] = text.split('=');
+          const share = Number(value);
+          if (!owner || value === undefined || !(share > 0)) throw new UsageError(`--share expects owner=number above 0, got "${text}"`);
+          await service.setShare(owner, share);
+        }
+        const rows = await service.fairshare();
+        if (opts.json) return printJson(rows);
+        if (!rows.length) return void process.stdout.write('no owner has queued or running units\n');
+        const header = ['owner', 'share', 'usage (s)', 'factor', 'running', 'queued'];
+        const lines = rows.map((r) => [r.owner, String(r.share), r.usage.toFixed(1), r.factor.toFixed(3), String(r.running), String(r.queued)]);
+        const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+        for (const line of [header, ...lines]) process.stdout.write(`${line.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}\n`);
+      });
+    });
+}

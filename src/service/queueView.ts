@@ -1,0 +1,75 @@
+import type { NodeInfo, QueueSnapshot, Store } from '../store/index.js';
+import { DEFAULT_POLICY, decayed, ownerFactors, score, type OwnerState } from '../schedule/index.js';
+import type { FairshareRow } from './types.js';
+
+/** Fair-share state as people read it: each owner's share, decayed usage, factor, running and queued units. */
+export function fairshareRows(snapshot: QueueSnapshot, now: number, halfLifeMs: number): FairshareRow[] {
+  const policy = { ...DEFAULT_POLICY, halfLifeMs };
+  const states = ownerStates(snapshot, policy.estimateSeconds);
+  const factors = ownerFactors(states, now, policy);
+  return states
+    .map((o) => ({
+      owner: o.owner,
+      share: o.share,
+      usage: decayed(o.usage, now, halfLifeMs) + o.runningSeconds,
+      factor: factors.get(o.owner) ?? 1,
+      running: snapshot.owners.find((x) => x.owner === o.owner)?.running ?? 0,
+      queued: snapshot.queues.filter((q) => q.owner === o.owner).reduce((n, q) => n + q.queued, 0),
+    }))
+    .sort((a, b) => b.factor - a.factor || a.owner.localeCompare(b.owner));
+}
+
+function ownerStates(snapshot: QueueSnapshot, estimateSeconds: number): OwnerState[] {
+  return snapshot.owners.map((o) => ({
+    owner: o.owner,
+    share: o.share,
+    usage: { value: o.usage, at: o.usage_at },
+    runningSeconds: Math.max(o.running_ms / 1000, o.running * estimateSeconds),
+  }));
+}
+
+/**
+ * Why each queued job waits, in one line: a reason the store noted (no worker could hold it), a
+ * start time in the future (a delay or a retry's backoff), no live worker, or the units ranked
+ * ahead of its queue by the fair-share order.
+ */
+export async function waitReasons(store: Store, infos: NodeInfo[], aliveMs: number, halfLifeMs: number): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const queued = infos.filter((i) => i.type === 'job' && i.status === 'Queued');
+  if (!queued.length) return out;
+  const now = Date.now();
+  const [workers, snapshot] = await Promise.all([store.liveWorkers(aliveMs), store.queueSnapshot()]);
+  const policy = { ...DEFAULT_POLICY, halfLifeMs };
+  const factors = ownerFactors(ownerStates(snapshot, policy.estimateSeconds), now, policy);
+  const scored = snapshot.queues.map((q) => ({ q, s: score(q, factors.get(q.owner) ?? 1, now, policy) }));
+  for (const info of queued) {
+    if (info.error) {
+      out.set(info.id, info.error);
+      continue;
+    }
+    const later = (await store.units(info.id)).filter((u) => u.state === 'delayed' && u.run_after !== null && u.run_after > now);
+    if (later.length) {
+      out.set(info.id, `delayed until ${new Date(Math.min(...later.map((u) => u.run_after!))).toISOString()}`);
+      continue;
+    }
+    if (!workers.length) {
+      out.set(info.id, 'no worker is running (start one with: sluice worker)');
+      continue;
+    }
+    const mine = scored.find((x) => x.q.owner === info.owner && x.q.class === info.class);
+    if (!mine) {
+      out.set(info.id, 'about to start');
+      continue;
+    }
+    const ahead = scored.filter((x) => x !== mine && x.s > mine.s);
+    const units = ahead.reduce((n, x) => n + x.q.queued, 0);
+    const factor = (factors.get(info.owner) ?? 1).toFixed(2);
+    out.set(
+      info.id,
+      ahead.length
+        ? `behind ${units} unit(s) of ${new Set(ahead.map((x) => x.q.owner)).size} owner(s) ranked ahead (fair-share factor ${factor}, class ${info.class})`
+        : `next in the fair-share order (factor ${factor}, class ${info.class}); waiting for a free worker slot`,
+    );
+  }
+  return out;
+}
