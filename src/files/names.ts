@@ -108,9 +108,12 @@ export function nowVersion(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** Encodes a path for a URL, one component at a time (so `@`, `%`, `?`, `#` survive). */
+/** Encodes a name for a URL, one component at a time (`%`, `?`, `#` are escaped; the version's `@` stays readable). */
 export function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
+  return path
+    .split('/')
+    .map((part) => encodeURIComponent(part).replace(/%40/g, '@'))
+    .join('/');
 }
 
 function shorten(text: string): string {
