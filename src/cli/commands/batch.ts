@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseEnviron, run, UsageError } from '../../environ/index.js';
 import { builtinRegistry, jsPool } from '../../jobs/index.js';
+import { fileAccessFor } from '../../files/index.js';
 
 /**
  * `sluice batch [JOB_TYPE]`, exactly as sio-batch: the environ is JSON in the environment variable
@@ -21,7 +22,7 @@ export function register(program: Command): void {
         const extra = (process.env[key] ?? '').split(/\s+/).filter(Boolean);
         if (extra.length) environ[key] = [...(Array.isArray(environ[key]) ? environ[key] : []), ...extra];
       }
-      const out = await run(environ, { registry: builtinRegistry() });
+      const out = await run(environ, { registry: builtinRegistry(), files: fileAccessFor });
       jsPool.close();
       process.stdout.write(`--- BEGIN ENVIRON ---\n${JSON.stringify(out)}\n--- END ENVIRON ---\n`);
       // As sio-batch: once the environ is printed the command succeeded, whatever the job's result.

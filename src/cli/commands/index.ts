@@ -8,9 +8,10 @@ import { register as abort } from './abort.js';
 import { register as users } from './users.js';
 import { register as watch } from './watch.js';
 import { register as worker } from './worker.js';
+import { register as files } from './files.js';
 import { register as fairshare } from './fairshare.js';
 import { register as doctor } from './doctor.js';
 import { register as compile } from './compile.js';
 
 /** Every command of the CLI, one file each; add a command by adding its register function here. */
-export const commands: Array<(program: Command) => void> = [submit, job, jobs, wait, abort, users, watch, worker, fairshare, batch, doctor, compile];
+export const commands: Array<(program: Command) => void> = [submit, job, jobs, wait, abort, users, watch, worker, fairshare, files, batch, doctor, compile];
