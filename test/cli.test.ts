@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, exited, freshHome, sluice, startWorker, until } from './helpers/cli.js';
+import { requireProgram } from './helpers/require.js';
 
 const { env, home, cleanup } = freshHome();
 afterAll(cleanup);
@@ -53,6 +54,24 @@ describe('the moi scenario, end to end through the built bin', () => {
     const r = await sluice(['submit', '--cmd', "echo 'hello from moi'", '--cmd-type', 'system', '--block', '--json'], env);
     const record = JSON.parse(r.stdout);
     expect(record).toMatchObject({ status: 'Success', result: { stdout: 'hello from moi\n', stderr: '', return_code: 0 } });
+  });
+});
+
+describe('submit --block on a terminal', () => {
+  it('shows a live line with status, progress k of n and elapsed time', async () => {
+    requireProgram('script', 'util-linux');
+    const cmd = 'ctx.progress(1, 2, "half"); await new Promise((r) => setTimeout(r, 500)); ctx.progress(2, 2); await new Promise((r) => setTimeout(r, 300)); return 1';
+    const line = `${process.execPath} ${BIN} submit --block --cmd '${cmd}'`;
+    // script(1) gives the command a pseudo-terminal, as a person's shell would.
+    const r = await new Promise<string>((resolve) => {
+      const child = spawn('script', ['-qfec', line, '/dev/null'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('close', () => resolve(out));
+    });
+    expect(r).toMatch(/\r\x1b\[KRunning {2}1\/2 half {2}\d+\.\ds/);
+    expect(r).toMatch(/\r\x1b\[KRunning {2}2\/2 {2}\d+\.\ds/);
+    expect(r).toMatch(/status\s+: Success/);
   });
 });
 

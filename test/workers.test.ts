@@ -86,7 +86,8 @@ describe('workers', () => {
     expect(pids.every(alive)).toBe(true);
     const aborted = await sluice(['abort', id], env);
     expect(aborted).toMatchObject({ code: 0, stdout: `job ${id} aborted\n` });
-    await until(() => (pids.some(alive) ? undefined : true), 3_000, 'the children to be killed');
+    // Within a second of the abort, wherever the worker runs (here: another process).
+    await until(() => (pids.some(alive) ? undefined : true), 1_000, 'the children to be killed');
     const record = JSON.parse((await sluice(['job', id, '--json'], env)).stdout);
     expect(record.status).toBe('Aborted');
   }, 30_000);
