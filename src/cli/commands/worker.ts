@@ -4,6 +4,7 @@ import { Worker } from '../../worker/index.js';
 import { openStore } from '../../store/index.js';
 import { builtinRegistry, jsPool } from '../../jobs/index.js';
 import { parseRam } from '../../schedule/index.js';
+import { closeTrackers, fileAccessFor } from '../../files/index.js';
 
 export function register(program: Command): void {
   program
@@ -23,6 +24,7 @@ export function register(program: Command): void {
       const worker = new Worker({
         store,
         registry: builtinRegistry(),
+        files: fileAccessFor,
         log,
         ...(concurrency === undefined ? {} : { concurrency }),
         ...(leaseMs === undefined ? {} : { leaseMs }),
@@ -49,6 +51,7 @@ export function register(program: Command): void {
         process.on('SIGTERM', () => onSignal('SIGTERM'));
       });
       jsPool.close();
+      closeTrackers();
       await store.close();
     });
 }
