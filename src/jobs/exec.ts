@@ -51,6 +51,8 @@ export function execJob(kind: ExecKind): JobFn {
     const output = run.file('out');
     if (environ.in_file !== undefined && environ.in_file !== null) await staging.fetchUnzipped('in_file', input);
     else await writeFile(input, '', { mode: 0o600 });
+    // The output exists even when the program never runs (SE), so out_file is always stored.
+    await writeFile(output, '', { mode: 0o600 });
 
     let verdict: Verdict;
     if (mode === 'output-only') {

@@ -123,6 +123,8 @@ function bwrapArgs(spec: RunSpec, config: RunConfig, env: Record<string, string>
   if (spec.limits.memKb) b.push('--size', String(spec.limits.memKb * 1024));
   b.push('--tmpfs', '/tmp');
   b.push('--bind-fd', String(BOX_FD), '/box', '--chdir', '/box');
+  // bwrap's root is a tmpfs the program could write to; only /box and /tmp stay writable.
+  b.push('--remount-ro', '/');
   b.push('--clearenv');
   for (const [k, v] of Object.entries(env)) b.push('--setenv', k, v);
   b.push('--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID));

@@ -1,4 +1,4 @@
-import { copyFile, readFile } from 'node:fs/promises';
+import { chmod, copyFile, readFile } from 'node:fs/promises';
 import type { Environ } from '../environ/index.js';
 import { UsageError } from '../environ/index.js';
 import { RunDir, readBoxFile } from './box.js';
@@ -42,8 +42,10 @@ export async function checkOutput(environ: Environ, staging: Staging, files: Che
   const run = await RunDir.create(files.tmpdir, 'checker', files.sandboxUid);
   await staging.fetch('chk_file', run.boxFile('chk'), 0o755);
   await staging.fetch('hint_file', run.boxFile('hint'));
-  await copyFile(files.input, run.boxFile('in'));
-  await copyFile(files.output, run.boxFile('out'));
+  for (const [from, name] of [[files.input, 'in'], [files.output, 'out']] as const) {
+    await copyFile(from, run.boxFile(name));
+    await chmod(run.boxFile(name), 0o644); // the checker runs as the sandbox's uid
+  }
   const limits = limitsFrom(environ, 'checker_', CHECKER_DEFAULTS);
   const { verdict } = await runProgram(
     {

@@ -1,0 +1,5 @@
+/* abort() (SIGABRT). */
+#include <stdlib.h>
+int main(void) {
+  abort();
+}

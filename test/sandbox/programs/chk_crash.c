@@ -1,0 +1,5 @@
+/* Checker that crashes. */
+int main(void) {
+  volatile int *p = 0;
+  return *p;
+}

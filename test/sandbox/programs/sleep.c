@@ -1,0 +1,5 @@
+/* Sleeps forever without using CPU. */
+#include <unistd.h>
+int main(void) {
+  for (;;) pause();
+}
