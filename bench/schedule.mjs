@@ -119,13 +119,21 @@ function simulationRows() {
 function starvationRows() {
   const d = 60_000;
   const rows = [];
-  for (const [label, niceOwner] of [['the streaming owner itself', 'b'], ['another owner, no usage', 'a']]) {
-    const jobs = [{ owner: 'b', at: 0, units: 10, durationMs: d }];
-    for (let t = 0; t < 20 * HOUR; t += 10_000) jobs.push({ owner: 'b', at: t, durationMs: d });
-    jobs.push({ owner: niceOwner, class: 'nice', at: 0, durationMs: d });
-    const r = simulate({ slots: 4, jobs, until: 20 * HOUR });
+  const cases = [
+    ['the streaming owner itself', 'b', 0],
+    ['another owner, no usage', 'a', 0],
+    ['another owner who ran all 4 slots for the 2 h before', 'a', 2],
+    ['another owner who ran all 4 slots for the 10 h before', 'a', 10],
+  ];
+  for (const [label, niceOwner, historyHours] of cases) {
+    const t0 = historyHours * HOUR;
+    const jobs = historyHours ? [{ owner: 'a', at: 0, units: historyHours * 60 * 4, durationMs: d }] : [];
+    jobs.push({ owner: 'b', at: t0, units: 10, durationMs: d });
+    for (let t = t0; t < t0 + 40 * HOUR; t += 10_000) jobs.push({ owner: 'b', at: t, durationMs: d });
+    jobs.push({ owner: niceOwner, class: 'nice', at: t0, durationMs: d });
+    const r = simulate({ slots: 4, jobs, until: t0 + 40 * HOUR });
     const u = r.started.find((x) => x.class === 'nice');
-    rows.push(`| ${label} | ${u ? fmt(u.startedAt / HOUR, 2) + ' h' : 'not within 20 h'} |`);
+    rows.push(`| ${label} | ${u ? fmt((u.startedAt - t0) / HOUR, 2) + ' h' : 'not within 40 h'} |`);
   }
   return rows;
 }
@@ -147,9 +155,9 @@ export async function main() {
     '|---|---|---|---|---|',
     ...simulationRows(),
     '',
-    'A nice unit queued at t = 0 behind a stream of normal units (one every 10 s, 60 s each, 4 slots, so the normal backlog never empties): when it starts.',
+    'A nice unit queued behind a stream of normal units of owner b (one every 10 s, 60 s each, 4 slots, so the normal backlog never empties): how long it waits.',
     '',
-    '| nice unit owned by | starts at |',
+    '| nice unit owned by | waits |',
     '|---|---|',
     ...starvationRows(),
     '',
