@@ -4,6 +4,7 @@ import type { Environ, JobContext } from '../environ/index.js';
 import { SluiceError, UsageError } from '../environ/index.js';
 import {
   capabilities,
+  cutUtf8,
   findCompiler,
   limitsFrom,
   outputText,
@@ -99,7 +100,8 @@ export async function compile(environ: Environ, ctx: JobContext): Promise<Enviro
   let compilerOutput = outputText(messages, keepOutput);
   const produced = await lstat(run.boxFile('a.out')).catch(() => undefined);
   const fail = (reason?: string) => {
-    if (reason) compilerOutput = compilerOutput ? `${compilerOutput}\n${reason}` : reason;
+    // The reason is part of the kept output: the compiler's messages are cut to make room for it.
+    if (reason) compilerOutput = `${cutUtf8(compilerOutput, Math.max(0, keepOutput - Buffer.byteLength(reason) - 1))}\n${reason}`.replace(/^\n/, '');
     Object.assign(environ, { result_code: 'CE', compiler_output: compilerOutput });
     return environ;
   };

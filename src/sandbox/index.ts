@@ -10,5 +10,5 @@ export { parseFraction } from './fraction.js';
 export { deriveVerdict, type Verdict, type ResultCode } from './verdict.js';
 export { EXEC_DEFAULTS, CHECKER_DEFAULTS, limitsFrom, realTimeFor, type Limits } from './limits.js';
 export { COMPILERS, findCompiler, compilerNames, type Compiler } from './compilers.js';
-export { capResultString, outputText } from './text.js';
+export { capResultString, cutUtf8, outputText } from './text.js';
 export { helperServer } from './helper.js';
