@@ -23,7 +23,7 @@ async function fill(store, owners, units) {
   }
 }
 
-async function measure(owners, units) {
+export async function measure(owners, units) {
   const home = mkdtempSync(path.join(os.tmpdir(), 'sluice-claim-'));
   const store = new SqliteStore(path.join(home, 'sluice.db'));
   const policy = { ...DEFAULT_POLICY, halfLifeMs: DEFAULT_HALF_LIFE_MS };
@@ -45,7 +45,7 @@ async function measure(owners, units) {
         snapshotAt = t;
       }
       const p0 = now();
-      const picks = planPicks(snapshot, SLOTS, t, false, policy);
+      const picks = planPicks(snapshot, SLOTS, t, { capable: false, idle: false }, policy);
       planMs += now() - p0;
       const finished = running.map((u) => ({ unit: u.unit, token: u.token, output: { ...u.environ, result: 'SUCCESS' }, result: null, charge: 1 }));
       const answer = await store.completeAndClaim(worker, finished, { picks, freeRamMb: 1 << 20, leaseMs: 60_000 });

@@ -1,11 +1,12 @@
 import type { NodeInfo, QueueSnapshot, Store } from '../store/index.js';
-import { DEFAULT_POLICY, decayed, ownerFactors, score, type OwnerState } from '../schedule/index.js';
+import { DEFAULT_POLICY, decayed, ownerFactors, score } from '../schedule/index.js';
+import { ownerStates } from '../worker/plan.js';
 import type { FairshareRow } from './types.js';
 
 /** Fair-share state as people read it: each owner's share, decayed usage, factor, running and queued units. */
 export function fairshareRows(snapshot: QueueSnapshot, now: number, halfLifeMs: number): FairshareRow[] {
   const policy = { ...DEFAULT_POLICY, halfLifeMs };
-  const states = ownerStates(snapshot, policy.estimateSeconds);
+  const states = ownerStates(snapshot, now, policy);
   const factors = ownerFactors(states, now, policy);
   return states
     .map((o) => ({
@@ -17,15 +18,6 @@ export function fairshareRows(snapshot: QueueSnapshot, now: number, halfLifeMs: 
       queued: snapshot.queues.filter((q) => q.owner === o.owner).reduce((n, q) => n + q.queued, 0),
     }))
     .sort((a, b) => b.factor - a.factor || a.owner.localeCompare(b.owner));
-}
-
-function ownerStates(snapshot: QueueSnapshot, estimateSeconds: number): OwnerState[] {
-  return snapshot.owners.map((o) => ({
-    owner: o.owner,
-    share: o.share,
-    usage: { value: o.usage, at: o.usage_at },
-    runningSeconds: Math.max(o.running_ms / 1000, o.running * estimateSeconds),
-  }));
 }
 
 /**
@@ -40,7 +32,7 @@ export async function waitReasons(store: Store, infos: NodeInfo[], aliveMs: numb
   const now = Date.now();
   const [workers, snapshot] = await Promise.all([store.liveWorkers(aliveMs), store.queueSnapshot()]);
   const policy = { ...DEFAULT_POLICY, halfLifeMs };
-  const factors = ownerFactors(ownerStates(snapshot, policy.estimateSeconds), now, policy);
+  const factors = ownerFactors(ownerStates(snapshot, now, policy), now, policy);
   const scored = snapshot.queues.map((q) => ({ q, s: score(q, factors.get(q.owner) ?? 1, now, policy) }));
   for (const info of queued) {
     if (info.error) {

@@ -169,7 +169,9 @@ export interface QueueSnapshot {
   /** non-empty queues: runnable units per (owner, class, exclusive) */
   queues: Array<{ owner: string; class: UnitClass; exclusive: boolean; queued: number; since: number }>;
   /** owners with queued or running units, with their decayed usage as stored (value at `usage_at`) */
-  owners: Array<{ owner: string; share: number; usage: number; usage_at: number; running: number; running_ms: number }>;
+  owners: Array<{ owner: string; share: number; usage: number; usage_at: number; running: number }>;
+  /** every running unit (few: at most the sum of the workers' concurrency), for provisional usage */
+  running: Array<{ owner: string; class: UnitClass; started_at: number }>;
 }
 
 export interface Store {

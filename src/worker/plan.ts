@@ -1,19 +1,30 @@
 import type { ClaimRequest, QueueSnapshot } from '../store/index.js';
-import { planClaims, type OwnerState, type Policy, type QueueState } from '../schedule/index.js';
+import { planClaims, runningSeconds, type OwnerState, type Policy, type QueueState } from '../schedule/index.js';
 
-/**
- * Turns the store's queue snapshot into claim picks with the fair-share planner (schedule/).
- * An empty worker that may run exclusive work takes one exclusive unit first if any waits (as
- * sioworkersd gives real-CPU tasks the empty CPU-capable workers); exclusive units go nowhere else.
- */
-export function planPicks(snapshot: QueueSnapshot, slots: number, now: number, exclusiveFree: boolean, policy: Policy): ClaimRequest['picks'] {
-  if (slots <= 0) return [];
-  const owners: OwnerState[] = snapshot.owners.map((o) => ({
+/** The planner's view of the owners: stored usage plus the provisional charge of their running units. */
+export function ownerStates(snapshot: QueueSnapshot, now: number, policy: Policy): OwnerState[] {
+  return snapshot.owners.map((o) => ({
     owner: o.owner,
     share: o.share,
     usage: { value: o.usage, at: o.usage_at },
-    runningSeconds: Math.max(o.running_ms / 1000, o.running * policy.estimateSeconds),
+    runningSeconds: runningSeconds(
+      snapshot.running.filter((r) => r.owner === o.owner).map((r) => ({ class: r.class, startedAt: r.started_at })),
+      now,
+      policy,
+    ),
   }));
+}
+
+/**
+ * Turns the store's queue snapshot into claim picks with the fair-share planner (schedule/).
+ * Exclusive units (cpu-exec) go only to workers that may run them, and run alone there. While one
+ * waits, such a worker claims nothing else: it drains, then takes the exclusive unit (as sioworkersd
+ * blocks a CPU-capable worker for a waiting real-CPU task), so a stream of ordinary work cannot
+ * keep exclusive units waiting forever.
+ */
+export function planPicks(snapshot: QueueSnapshot, slots: number, now: number, exclusive: { capable: boolean; idle: boolean }, policy: Policy): ClaimRequest['picks'] {
+  if (slots <= 0) return [];
+  const owners = ownerStates(snapshot, now, policy);
   const pick = (exclusive: boolean, n: number) => {
     const queues: QueueState[] = snapshot.queues
       .filter((q) => q.exclusive === exclusive)
@@ -21,9 +32,8 @@ export function planPicks(snapshot: QueueSnapshot, slots: number, now: number, e
     if (!queues.length) return [];
     return group(planClaims(queues, owners, n, now, policy), exclusive);
   };
-  if (exclusiveFree) {
-    const exclusive = pick(true, 1);
-    if (exclusive.length) return exclusive;
+  if (exclusive.capable && snapshot.queues.some((q) => q.exclusive && q.queued > 0)) {
+    return exclusive.idle ? pick(true, 1) : [];
   }
   return pick(false, slots);
 }

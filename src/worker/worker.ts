@@ -168,8 +168,8 @@ export class Worker {
       this.snapshot = await this.options.store.queueSnapshot();
       this.snapshotAt = now;
     }
-    const exclusiveFree = (this.options.exclusive ?? false) && this.running.size === 0;
-    const picks = planPicks(this.snapshot, slots, now, exclusiveFree, this.policy);
+    const exclusive = { capable: this.options.exclusive ?? false, idle: this.running.size === 0 };
+    const picks = planPicks(this.snapshot, slots, now, exclusive, this.policy);
     return picks.length ? { picks, freeRamMb: this.ramMb - this.usedRamMb, leaseMs: this.leaseMs } : null;
   }
 
@@ -184,8 +184,7 @@ export class Worker {
       if (!queue) continue;
       queue.queued = got < pick.count ? 0 : Math.max(0, queue.queued - got);
       if (got) queue.since = now;
-      const owner = snapshot.owners.find((o) => o.owner === pick.owner);
-      if (owner) owner.running += got;
+      for (const u of claimed) snapshot.running.push({ owner: u.owner, class: u.class, started_at: now });
     }
   }
 

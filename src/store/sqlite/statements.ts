@@ -64,7 +64,7 @@ export function prepare(db: Database.Database) {
 
     // --- fair share
     activeQueues: p(`SELECT owner, class, exclusive, queued, since FROM queues WHERE queued > 0`),
-    runningByOwner: p(`SELECT owner, count(*) AS running, sum(:now - started_at) AS running_ms FROM units WHERE state = 'running' GROUP BY owner`),
+    runningUnits: p(`SELECT owner, class, started_at FROM units WHERE state = 'running'`),
     ownersIn: p(`SELECT owner, share, usage, usage_at FROM owners WHERE owner IN (SELECT value FROM json_each(?))`),
     setShare: p(`INSERT INTO owners (owner, share) VALUES (?, ?) ON CONFLICT DO UPDATE SET share = excluded.share`),
     /** :charges rows: {owner, seconds}; usage decays to :now with :halfLife, then the charge is added. */

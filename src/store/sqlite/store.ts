@@ -180,19 +180,17 @@ export class SqliteStore implements Store {
         ...r,
         exclusive: r.exclusive === 1,
       }));
-      const running = this.q.runningByOwner.all({ now }) as Array<{ owner: string; running: number; running_ms: number }>;
+      const running = this.q.runningUnits.all() as QueueSnapshot['running'];
       const names = [...new Set([...queues.map((r) => r.owner), ...running.map((r) => r.owner)])];
       const stored = new Map((this.q.ownersIn.all(JSON.stringify(names)) as Array<{ owner: string; share: number; usage: number; usage_at: number }>).map((o) => [o.owner, o]));
-      const runningBy = new Map(running.map((r) => [r.owner, r]));
       const owners = names.map((owner) => ({
         owner,
         share: stored.get(owner)?.share ?? 1,
         usage: stored.get(owner)?.usage ?? 0,
         usage_at: stored.get(owner)?.usage_at ?? now,
-        running: runningBy.get(owner)?.running ?? 0,
-        running_ms: runningBy.get(owner)?.running_ms ?? 0,
+        running: running.filter((r) => r.owner === owner).length,
       }));
-      return { queues, owners };
+      return { queues, owners, running };
     })();
   }
 
