@@ -148,6 +148,22 @@ describe('placement and fair share in a worker', () => {
     }
   });
 
+  it('an exclusive unit is not starved by a stream of ordinary ones: its worker drains for it', async () => {
+    const registry = new Registry({ nodeModules: [] }).registerJob('cpu-exec', sleepJob(50)).registerJob('quick', sleepJob(40));
+    const { store, service } = setup(registry);
+    const first = await service.submit(Array.from({ length: 6 }, () => ({ owner: 'a', environ: { job_type: 'quick' } })));
+    const worker = new Worker({ store, registry, concurrency: 2, exclusive: true });
+    await worker.start();
+    cleanups.push(() => worker.stop(0));
+    await until(async () => ((await service.get(first[1]!)).status !== 'Queued' ? true : undefined), 10_000, 'ordinary work to start');
+    const [excl] = await service.submit([{ owner: 'a', environ: { job_type: 'cpu-exec' } }]);
+    const later = await service.submit(Array.from({ length: 6 }, () => ({ owner: 'a', environ: { job_type: 'quick' } })));
+    const done = await service.wait(excl!, { timeoutMs: 10_000 });
+    const ordinary = await Promise.all([...first, ...later].map((id) => service.wait(id, { timeoutMs: 10_000 })));
+    expect(ordinary.filter((r) => r.date_start! > done.date_start!).length).toBeGreaterThan(0);
+    for (const other of ordinary) expect(other.date_start! < done.date_end! && done.date_start! < other.date_end!).toBe(false);
+  });
+
   it('a worker that may not run exclusive work leaves exclusive units alone', async () => {
     const registry = new Registry({ nodeModules: [] }).registerJob('cpu-exec', sleepJob(10)).registerJob('quick', sleepJob(10));
     const { store, service } = setup(registry);
