@@ -11,7 +11,7 @@
  * or a crash between unlink and commit) is dropped and counts as a miss.
  */
 import Database from 'better-sqlite3';
-import { chmodSync, constants, copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { removeStaleTmp, tmpName } from './tmpfiles.js';
 
@@ -28,6 +28,8 @@ export interface CacheOptions {
 }
 
 export const DEFAULT_CACHE_BYTES = 10 * 1024 ** 3;
+/** Files up to this size are copied out with one read and one write. */
+const SMALL_FILE = 256 * 1024;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS blobs (
@@ -167,21 +169,33 @@ export class FileCache {
   }
 
   /**
-   * Copies a cached entry to `dest` (a writable copy; reflinked where the file system can). Returns
-   * false, and forgets the entry, when its blob has vanished meanwhile.
+   * Copies a cached entry to `dest` (a writable copy of its own; reflinked where the file system can).
+   * Returns false, and forgets the entry, when its blob has vanished meanwhile.
    */
   copyTo(entry: CacheEntry, dest: string): boolean {
-    const tmp = tmpName(path.dirname(dest));
-    try {
-      copyFileSync(entry.file, tmp, constants.COPYFILE_FICLONE);
-      chmodSync(tmp, 0o644);
-      renameSync(tmp, dest);
-      return true;
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(path.dirname(dest)) === false) throw err;
-      this.txDrop.immediate(entry.sha256);
-      return false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (entry.size <= SMALL_FILE) {
+          // One read and one write beat copy_file_range for small files.
+          writeFileSync(dest, readFileSync(entry.file), { mode: 0o644 });
+        } else {
+          copyFileSync(entry.file, dest, constants.COPYFILE_FICLONE);
+          chmodSync(dest, 0o644);
+        }
+        return true;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && !existsSync(entry.file)) {
+          this.txDrop.immediate(entry.sha256);
+          return false;
+        }
+        // A read-only file already at dest: replace it.
+        if ((code === 'EACCES' || code === 'EPERM') && attempt === 0 && existsSync(dest)) {
+          rmSync(dest, { force: true });
+          continue;
+        }
+        throw err;
+      }
     }
   }
 

@@ -14,7 +14,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -34,6 +34,25 @@ export interface FilesRoutesOptions {
 }
 
 type Params = { '*'?: string };
+
+/** Files up to this size are read into memory and sent in one piece. */
+const SMALL_FILE = 64 * 1024;
+
+/** Reads a whole (small) file from an open descriptor, and closes it. */
+function readWhole(fd: number, size: number): Buffer {
+  try {
+    const data = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, data, done, size - done, done);
+      if (n === 0) throw new Error('a blob is shorter than its recorded size');
+      done += n;
+    }
+    return data;
+  } finally {
+    closeSync(fd);
+  }
+}
 type Query = { last_modified?: string };
 
 /** The filetracker v2 routes. Register with `app.register(filesRoutes, { prefix, storage | root, token })`. */
@@ -89,10 +108,16 @@ export const filesRoutes: FastifyPluginAsync<FilesRoutesOptions> = async (app, o
     handler: async (request, reply) => {
       const { path, version } = nameOf(request);
       const { file, fd } = storage.openRead(path, version);
-      const content = createReadStream('', { fd, highWaterMark: 256 * 1024 });
       fileHeaders(reply, file);
       reply.type('application/octet-stream');
-      if (acceptsGzip(request)) {
+      const gzip = acceptsGzip(request);
+      if (file.size <= SMALL_FILE && !gzip) {
+        // Small files go out as one buffer: cheaper than setting up a stream.
+        const data = readWhole(fd, file.size);
+        return reply.header('content-length', file.size).send(data);
+      }
+      const content = createReadStream('', { fd, highWaterMark: 1024 * 1024 });
+      if (gzip) {
         const gzip = createGzip({ level: gzipLevel });
         // pipeline destroys both streams (closing the descriptor) if the client goes away.
         pipeline(content, gzip).catch(() => {});

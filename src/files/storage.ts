@@ -203,7 +203,8 @@ export class FileStorage {
       }
     };
     try {
-      const sink = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+      // A deep buffer lets the file stream gather socket-sized chunks into one writev.
+      const sink = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 4 * 1024 * 1024 });
       if (options.gzip) await pipeline(body, createGunzip(), count, sink);
       else await pipeline(body, count, sink);
       if (this.fsync) {

@@ -7,6 +7,7 @@
  *  - put(file, name): uploads to the server (unless `toRemote` is false) and keeps a copy in the cache
  *    (unless `toLocal` is false); returns the versioned name.
  */
+import { mkdirSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
@@ -144,7 +145,9 @@ export class FileTracker {
   }
 
   private async deliver(cache: FileCache, entry: { sha256: string; size: number; file: string }, dest: string): Promise<boolean> {
-    await mkdir(path.dirname(dest), { recursive: true });
+    // Synchronous on purpose: a cache hit is a handful of small system calls, and each trip through
+    // libuv's thread pool would cost more than the call itself.
+    mkdirSync(path.dirname(dest), { recursive: true });
     return cache.copyTo(entry, dest);
   }
 }
