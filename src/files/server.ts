@@ -17,7 +17,7 @@ export interface FileServerOptions extends StorageOptions {
   token?: string;
   /** Allow serving on a non-loopback address without a token. */
   insecure?: boolean;
-  /** Log requests (pino, to stderr). */
+  /** Log every request (pino JSON lines on stderr); without it only server errors are logged. */
   logger?: boolean;
 }
 
@@ -42,7 +42,8 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
   // Loaded here, not at import: clients and jobs that import files/ never pay for fastify.
   const { default: Fastify } = await import('fastify');
   const storage = new FileStorage(options.root, options);
-  const app = Fastify({ logger: options.logger ? { level: 'info' } : false, forceCloseConnections: true });
+  // Errors (5xx) are always logged, as JSON lines on stderr; --log adds every request.
+  const app = Fastify({ logger: { level: options.logger ? 'info' : 'error', stream: process.stderr }, forceCloseConnections: true });
   try {
     await app.register(filesRoutes, { storage, ...(token ? { token } : {}) });
     await app.listen({ host, port: options.port ?? 9999 });

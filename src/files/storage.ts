@@ -21,7 +21,7 @@
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -269,6 +269,8 @@ export class FileStorage {
       mkdirSync(path.dirname(blobFile), { recursive: true });
       renameSync(ing.tmp, blobFile);
       moved = true;
+      // The rename must be on disk before the commit that points at it (power cuts).
+      if (this.fsync) fsyncDir(path.dirname(blobFile));
       this.q.putBlob.run(ing.sha256, ing.size, (blob?.refs ?? 0) + 1);
     }
     const collect = current ? this.unref(current.sha256) : undefined;
@@ -391,5 +393,14 @@ export class FileStorage {
 
   close(): void {
     this.db.close();
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
