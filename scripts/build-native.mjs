@@ -4,7 +4,7 @@
 // (the sandbox's syscall deny-list). Without libseccomp-dev the build says so and goes on: exec
 // then runs without the seccomp layer, and `sluice doctor` shows it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const src = 'src/native';
@@ -31,16 +31,21 @@ if (sources.length) {
   mkdirSync(out, { recursive: true });
   for (const file of sources) {
     const target = path.join(out, path.basename(file, '.c'));
+    // Built beside the target and renamed over it: a running helper (a worker's server) keeps its old file.
+    const partial = `${target}.${process.pid}.tmp`;
     const extra = special[file];
-    const args = ['-O2', '-Wall', '-Wextra', '-o', target, path.join(src, file), ...(extra?.libs ?? [])];
+    const args = ['-O2', '-Wall', '-Wextra', '-o', partial, path.join(src, file), ...(extra?.libs ?? [])];
     if (!extra) {
       execFileSync(cc, args, { stdio: 'inherit' });
+      renameSync(partial, target);
       continue;
     }
     try {
       execFileSync(cc, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      renameSync(partial, target);
       extra.then(target);
     } catch {
+      rmSync(partial, { force: true });
       rmSync(path.join(out, 'seccomp.bpf'), { force: true });
       console.warn(`sluice: ${extra.missing}`);
     }

@@ -53,6 +53,7 @@
 enum cg_kind { CG_MEMORY = 1, CG_PIDS = 2, CG_CPU = 4 };
 
 struct cgroup {
+  char parent[PATH_MAX];
   char dir[PATH_MAX];
   int v2;
   int kinds; /* what this folder is used for */
@@ -81,6 +82,11 @@ static struct {
 } o;
 
 static int report_fd = 3;
+/* A served supervisor joins its run's cgroups itself, before its request arrives: joining (a write
+   to cgroup.procs) can wait for an RCU grace period, ~20 ms here when runs are not back to back.
+   Its own CPU since then is subtracted, and the server removes the groups after reaping it. */
+static int self_joined;
+static long long self_cpu_base;
 static char report_prefix[128] = "{"; /* "{" or, for a served run, "{"id":"...", */
 static char errbuf[1024];
 
@@ -259,9 +265,8 @@ static const char *cg_create(void) {
   else snprintf(name, sizeof name, "sluice-%d", (int)getpid());
   for (int i = 0; i < o.ncg; i++) {
     struct cgroup *c = &o.cg[i];
-    char parent[PATH_MAX];
-    snprintf(parent, sizeof parent, "%s", c->dir);
-    if ((size_t)snprintf(c->dir, sizeof c->dir, "%s/%s", parent, name) >= sizeof c->dir) return "cgroup path too long";
+    snprintf(c->parent, sizeof c->parent, "%s", c->dir);
+    if ((size_t)snprintf(c->dir, sizeof c->dir, "%s/%s", c->parent, name) >= sizeof c->dir) return "cgroup path too long";
     if (mkdir(c->dir, 0755) && errno != EEXIST) {
       snprintf(why, sizeof why, "cannot create cgroup %s: %s", c->dir, strerror(errno));
       o.ncg = i; /* only the ones made are removed */
@@ -303,7 +308,7 @@ static void cg_limit(void) {
       }
     }
     if ((c->kinds & CG_PIDS) && o.procs) {
-      snprintf(value, sizeof value, "%lld", o.procs);
+      snprintf(value, sizeof value, "%lld", o.procs + self_joined);
       if (write_file(c->dir, "pids.max", value)) die("cannot set %s/pids.max: %s", c->dir, strerror(errno));
     }
   }
@@ -315,8 +320,22 @@ static int cg_has(int kind) {
   return 0;
 }
 
-/* CPU time of the cgroup in ns, or -1. */
+static long long self_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long cg_cpu_raw(void);
+
+/* CPU time of the run's cgroup in ns (without this supervisor's own), or -1. */
 static long long cg_cpu_ns(void) {
+  long long ns = cg_cpu_raw();
+  if (ns >= 0 && self_joined) ns -= self_cpu_ns() - self_cpu_base;
+  return ns;
+}
+
+static long long cg_cpu_raw(void) {
   for (int i = 0; i < o.ncg; i++) {
     struct cgroup *c = &o.cg[i];
     if (c->cpu_fd < 0) continue;
@@ -336,19 +355,49 @@ static int cg_kill(void) {
   int found = 0;
   for (int i = 0; i < o.ncg; i++) {
     struct cgroup *c = &o.cg[i];
-    if (c->v2) write_file(c->dir, "cgroup.kill", "1");
+    if (c->v2 && !self_joined) write_file(c->dir, "cgroup.kill", "1");
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/cgroup.procs", c->dir);
     FILE *f = fopen(path, "re");
     if (!f) continue;
     int pid;
     while (fscanf(f, "%d", &pid) == 1) {
+      if (pid == getpid()) continue;
       kill(pid, SIGKILL);
       found++;
     }
     fclose(f);
   }
   return found;
+}
+
+/* Moves this process into the run's groups (see self_joined). Returns NULL or why not. */
+static const char *cg_join_self(void) {
+  static char why[PATH_MAX + 64];
+  for (int i = 0; i < o.ncg; i++) {
+    struct cgroup *c = &o.cg[i];
+    if (!c->kinds) continue;
+    if (write_file(c->dir, "cgroup.procs", "0")) {
+      snprintf(why, sizeof why, "cannot join cgroup %s: %s", c->dir, strerror(errno));
+      return why;
+    }
+  }
+  /* Never the OOM killer's choice inside the run's memory group; the child resets it. */
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (write(fd, "-1000", 5) < 0) { /* not root: the supervisor is tiny anyway */ }
+    close(fd);
+  }
+  self_joined = 1;
+  self_cpu_base = self_cpu_ns();
+  return NULL;
+}
+
+/* Moves this process back to the parent groups, so that its own can be removed. */
+static void cg_leave(void) {
+  for (int i = 0; i < o.ncg && self_joined; i++)
+    if (o.cg[i].kinds) write_file(o.cg[i].parent, "cgroup.procs", "0");
+  self_joined = 0;
 }
 
 static void cg_remove(void) {
@@ -550,10 +599,15 @@ static void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
   for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL); /* Node ignores SIGPIPE; ignored signals survive exec */
   setpgid(0, 0);
 
-  for (int i = 0; i < o.ncg; i++) {
+  for (int i = 0; i < o.ncg && !self_joined; i++) {
     struct cgroup *c = &o.cg[i];
     if (!c->kinds) continue;
     if (write_file(c->dir, "cgroup.procs", "0")) child_fail(errfd, "cannot join cgroup", c->dir);
+  }
+  if (self_joined) {
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0 && write(fd, "0", 1) < 0) child_fail(errfd, "cannot reset", "oom_score_adj");
+    if (fd >= 0) close(fd);
   }
 
   set_limit(errfd, RLIMIT_CORE, "RLIMIT_CORE", 0, 0);
@@ -789,8 +843,9 @@ static int run_body(const char *cg_error) {
   fputs("}\n", f);
   fclose(f);
   int rc = write(report_fd, out, outlen) < 0 ? 70 : 0;
-  /* After the report: removing memory cgroups takes a while and nobody needs to wait for it. */
-  cg_remove();
+  /* After the report: removing memory cgroups takes a while and nobody needs to wait for it.
+     A supervisor inside its groups cannot remove them: its server does, once it has exited. */
+  if (!self_joined) cg_remove();
   return rc;
 }
 
@@ -833,6 +888,7 @@ static void spare(int req, int report, int devnull) {
   dup2(devnull, 1); /* the run's own stdio must not be the server's pipes */
   report_fd = report;
   const char *cg_error = cg_create(); /* the server's options are already parsed into `o` */
+  if (!cg_error) cg_error = cg_join_self();
   size_t cap = 1 << 16, have = 0;
   char *frame = malloc(cap + 1);
   if (!frame) _exit(70);
@@ -844,7 +900,8 @@ static void spare(int req, int report, int devnull) {
     }
     have += (size_t)got;
   }
-  if (have <= 4) { /* the server went away before giving us a run */
+  if (have <= 4) { /* the server went away before giving us a run: nobody else will clean up */
+    cg_leave();
     cg_remove();
     _exit(0);
   }
@@ -868,6 +925,38 @@ struct run_entry {
   pid_t pid;
   char id[64];
 };
+
+/* Groups of exited supervisors that could not be removed yet (a task still leaving them). */
+static struct {
+  pid_t pid;
+  int tries;
+} leftovers[64];
+static int nleftovers;
+
+/* Removes the groups a served supervisor made for itself (sluice-PID under each parent). */
+static int remove_groups(pid_t pid) {
+  int busy = 0;
+  for (int i = 0; i < o.ncg; i++) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/sluice-%d", o.cg[i].dir, (int)pid);
+    if (rmdir(dir) && errno == EBUSY) busy = 1;
+  }
+  return busy;
+}
+
+static void reaped(pid_t pid) {
+  if (!remove_groups(pid) || nleftovers == 64) return;
+  leftovers[nleftovers].pid = pid;
+  leftovers[nleftovers].tries = 0;
+  nleftovers++;
+}
+
+static void retry_leftovers(void) {
+  for (int i = 0; i < nleftovers;) {
+    if (!remove_groups(leftovers[i].pid) || ++leftovers[i].tries > 100) leftovers[i] = leftovers[--nleftovers];
+    else i++;
+  }
+}
 
 static int serve(int argc, char **argv) {
   struct run_entry *runs = NULL;
@@ -937,8 +1026,9 @@ static int serve(int argc, char **argv) {
         continue; /* fork the next spare, then look for the next frame */
       }
     }
+    retry_leftovers();
     struct pollfd fds[2] = {{0, POLLIN, 0}, {sfd, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
+    if (poll(fds, 2, nleftovers ? 20 : -1) < 0) {
       if (errno == EINTR) continue;
       return 70;
     }
@@ -948,6 +1038,7 @@ static int serve(int argc, char **argv) {
       int st;
       pid_t pid;
       while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        reaped(pid);
         if (pid == spare_pid) { /* died before its run: the next loop forks another */
           close(spare_fd);
           spare_pid = 0;
@@ -965,7 +1056,7 @@ static int serve(int argc, char **argv) {
     if (!fds[0].revents) continue;
     if (have == cap) return 70;
     ssize_t got = read(0, buf + have, cap - have);
-    if (got <= 0) return 0; /* the caller went away: the spare sees EOF, supervisors get SIGTERM */
+    if (got <= 0) return 0; /* the caller went away: supervisors get SIGTERM, the spare sees EOF */
     have += (size_t)got;
   }
 }

@@ -91,6 +91,11 @@ export class HelperServer {
     });
   }
 
+  /** The server's pid while it runs (tests and diagnostics). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Stops the server (its running supervisors stop their programs). */
   close(): void {
     this.child?.stdin?.end();
