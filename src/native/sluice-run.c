@@ -596,7 +596,10 @@ static void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL); /* Node ignores SIGPIPE; ignored signals survive exec */
+  /* Ignored signals survive exec (Node ignores SIGPIPE; the server too); handlers do not. */
+  static const int reset[] = {SIGPIPE, SIGXFSZ, SIGXCPU, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+                              SIGALRM, SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH};
+  for (unsigned i = 0; i < sizeof reset / sizeof *reset; i++) signal(reset[i], SIG_DFL);
   setpgid(0, 0);
 
   for (int i = 0; i < o.ncg && !self_joined; i++) {
@@ -641,11 +644,24 @@ static void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
   }
   for (int i = 0; i < o.nfds; i++)
     if (dup2(o.fds[i].fd, o.fds[i].target) < 0) child_fail(errfd, "dup2", "extra fd");
-  /* Everything else is closed at exec (all our own fds are O_CLOEXEC); close strays inherited from the caller. */
-  for (int fd = 3; fd < 100; fd++) {
-    int keep = fd == errfd;
-    for (int i = 0; i < o.nfds; i++) keep |= o.fds[i].target == fd;
-    if (!keep) close(fd);
+  /* Everything else is closed at exec (our own fds are O_CLOEXEC); strays inherited from the caller are
+     marked so too, between the fds the program gets (close_range, Linux 5.11; else one by one). */
+  int keep[MAX_FDS + 2], nkeep = 0;
+  keep[nkeep++] = errfd;
+  for (int i = 0; i < o.nfds; i++) keep[nkeep++] = o.fds[i].target;
+  for (int i = 0; i < nkeep; i++) /* sort */
+    for (int j = i + 1; j < nkeep; j++)
+      if (keep[j] < keep[i]) {
+        int t = keep[i];
+        keep[i] = keep[j];
+        keep[j] = t;
+      }
+  unsigned lo = 3;
+  for (int i = 0; i <= nkeep; i++) {
+    unsigned hi = i < nkeep ? (unsigned)keep[i] : ~0U;
+    if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 4 /* CLOSE_RANGE_CLOEXEC */) < 0)
+      for (unsigned fd = lo; fd < hi && fd < 1024; fd++) fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+    if (i < nkeep) lo = (unsigned)keep[i] + 1;
   }
 
   if (o.drop) {
