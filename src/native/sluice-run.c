@@ -753,7 +753,7 @@ static int run_body(const char *cg_error) {
 
   int status = 0, child_alive = 1;
   const char *killed_by = NULL;
-  long long poll_cpu = 0, poll_rss = 0;
+  long long poll_cpu = 0 /* ns */, poll_rss = 0;
   int use_cg_cpu = cg_has(CG_CPU);
   sbx[0].pid = pid;
   while (child_alive) {
@@ -761,22 +761,19 @@ static int run_body(const char *cg_error) {
     if (!child_alive || elen > 0) break;
     long long elapsed = now_ns() - start;
     if (o.wall_ms && elapsed >= o.wall_ms * 1000000LL) { killed_by = "wall"; break; }
-    long long cpu_ms = -1, tree_cpu = -1;
+    /* In ns throughout: the program's CPU = the group's (or the tree's) minus the sandbox's own. */
+    long long raw_ns = -1, tree_cpu = -1;
     if (o.poll_rss || (o.cpu_ms && !use_cg_cpu)) tree_usage(&tree_cpu, &poll_rss);
-    if (o.cpu_ms && use_cg_cpu) {
-      long long ns = cg_cpu_ns();
-      cpu_ms = ns >= 0 ? ns / 1000000 : -1;
-    } else {
-      cpu_ms = tree_cpu;
-    }
-    if (cpu_ms > poll_cpu) poll_cpu = cpu_ms;
-    if (cpu_ms >= 0) cpu_ms -= sandbox_ns() / 1000000;
-    if (o.cpu_ms && cpu_ms >= o.cpu_ms) { killed_by = "cpu"; break; }
+    if (o.cpu_ms && use_cg_cpu) raw_ns = cg_cpu_ns();
+    else if (tree_cpu >= 0) raw_ns = tree_cpu * 1000000LL;
+    if (raw_ns > poll_cpu) poll_cpu = raw_ns;
+    long long prog_ns = raw_ns >= 0 ? raw_ns - sandbox_ns() : -1;
+    if (o.cpu_ms && prog_ns >= o.cpu_ms * 1000000LL) { killed_by = "cpu"; break; }
     if (o.poll_rss && o.mem_kb && poll_rss > o.mem_kb) { killed_by = "memory"; break; }
     if (o.output_limit && out_size(out_fd) > o.output_limit) { killed_by = "output"; break; }
     /* Sleep until a child changes state, a signal arrives, or the next check is due. */
     long long wait_ns = POLL_NS;
-    if (o.cpu_ms && cpu_ms >= 0 && (o.cpu_ms - cpu_ms) * 1000000LL < 2 * POLL_NS) wait_ns = POLL_NS / 5;
+    if (o.cpu_ms && prog_ns >= 0 && o.cpu_ms * 1000000LL - prog_ns < 2 * POLL_NS) wait_ns = POLL_NS / 5;
     if (o.wall_ms) {
       long long left = o.wall_ms * 1000000LL - (now_ns() - start);
       if (left < wait_ns) wait_ns = left > 100000 ? left : 100000;
@@ -838,7 +835,7 @@ static int run_body(const char *cg_error) {
   else fprintf(f, "\"exit_code\":%d,", WEXITSTATUS(status));
   double cpu = (user_us + sys_us) / 1000.0;
   if (cg_cpu >= 0 && cg_cpu / 1e6 > cpu) cpu = cg_cpu / 1e6;
-  if (poll_cpu > cpu) cpu = (double)poll_cpu;
+  if (poll_cpu / 1e6 > cpu) cpu = poll_cpu / 1e6;
   cpu = cpu > sandbox / 1e6 ? cpu - sandbox / 1e6 : 0;
   fprintf(f, "\"cpu_ms\":%.3f,\"user_ms\":%.3f,\"sys_ms\":%.3f,\"wall_ms\":%.3f,\"max_rss_kb\":%ld", cpu,
           user_us / 1000.0, sys_us / 1000.0, (wall_end - start) / 1e6, ru.ru_maxrss);

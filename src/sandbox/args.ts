@@ -40,7 +40,7 @@ const BOX_FD = 5;
 const SECCOMP_FD = 6;
 const STATUS_FD = 7;
 
-const DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom'];
+const DEVICES = ['/dev/null', '/dev/zero', '/dev/random', '/dev/urandom'];
 
 export const DEFAULT_ENV: Record<string, string> = { PATH: '/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', TMPDIR: '/tmp' };
 
