@@ -49,19 +49,23 @@ export function execJob(kind: ExecKind): JobFn {
     const run = await RunDir.create(ctx.tmpdir, kind, uid);
     const input = run.file('in');
     const output = run.file('out');
-    if (environ.in_file !== undefined && environ.in_file !== null) await staging.fetchUnzipped('in_file', input);
-    else await writeFile(input, '', { mode: 0o600 });
-    // The output exists even when the program never runs (SE), so out_file is always stored.
-    await writeFile(output, '', { mode: 0o600 });
+    const staged: Array<Promise<unknown>> = [
+      environ.in_file !== undefined && environ.in_file !== null ? staging.fetchUnzipped('in_file', input) : writeFile(input, '', { mode: 0o600 }),
+    ];
 
     let verdict: Verdict;
     if (mode === 'output-only') {
       // Nothing runs: the submitted file is the output (sioworkers' output-only).
-      await staging.fetch('exe_file', output, 0o600);
+      await Promise.all([...staged, staging.fetch('exe_file', output, 0o600)]);
       verdict = { result_code: 'OK', result_string: 'ok', time_used: 0, real_time_used: 0, mem_used: 0 };
     } else {
-      await staging.fetch('exe_file', run.boxFile('exe'), 0o755);
-      for (const [name, file] of extraFiles(environ.extra_execution_files)) await staging.fetchName(file, run.boxFile(name));
+      staged.push(
+        staging.fetch('exe_file', run.boxFile('exe'), 0o755),
+        ...extraFiles(environ.extra_execution_files).map(([name, file]) => staging.fetchName(file, run.boxFile(name))),
+        // The output exists even when the program never runs (SE), so out_file is always stored.
+        writeFile(output, '', { mode: 0o600 }),
+      );
+      await Promise.all(staged);
       ({ verdict } = await runProgram(
         {
           isolation: sandboxed ? 'sandbox' : 'none',

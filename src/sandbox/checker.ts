@@ -34,18 +34,18 @@ export interface CheckFiles {
 export async function checkOutput(environ: Environ, staging: Staging, files: CheckFiles, signal?: AbortSignal): Promise<CheckResult> {
   if (typeof environ.hint_file !== 'string' || !environ.hint_file) throw new UsageError('check_output needs "hint_file" (the expected output)');
   if (typeof environ.chk_file !== 'string' || !environ.chk_file) {
-    const hint = await staging.fetch('hint_file', `${files.tmpdir}/hint`);
-    const { ok, message } = compareOutputs(await readFile(hint), await readFile(files.output));
+    const [hint, output] = await Promise.all([staging.fetch('hint_file', `${files.tmpdir}/hint`).then((h) => readFile(h)), readFile(files.output)]);
+    const { ok, message } = compareOutputs(hint, output);
     return ok ? { result_code: 'OK', result_percentage: [100, 1] } : { result_code: 'WA', result_string: message, result_percentage: [0, 1] };
   }
 
   const run = await RunDir.create(files.tmpdir, 'checker', files.sandboxUid);
-  await staging.fetch('chk_file', run.boxFile('chk'), 0o755);
-  await staging.fetch('hint_file', run.boxFile('hint'));
-  for (const [from, name] of [[files.input, 'in'], [files.output, 'out']] as const) {
-    await copyFile(from, run.boxFile(name));
-    await chmod(run.boxFile(name), 0o644); // the checker runs as the sandbox's uid
-  }
+  await Promise.all([
+    staging.fetch('chk_file', run.boxFile('chk'), 0o755),
+    staging.fetch('hint_file', run.boxFile('hint')),
+    // The checker runs as the sandbox's uid: its copies must be readable.
+    ...([[files.input, 'in'], [files.output, 'out']] as const).map(([from, name]) => copyFile(from, run.boxFile(name)).then(() => chmod(run.boxFile(name), 0o644))),
+  ]);
   const limits = limitsFrom(environ, 'checker_', CHECKER_DEFAULTS);
   const { verdict } = await runProgram(
     {

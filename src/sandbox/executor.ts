@@ -12,8 +12,8 @@ export interface RunResult {
   end: ProgramEnd;
 }
 
-/** Extra time the Node-side watchdog gives the helper beyond the wall limit. */
-const WATCHDOG_GRACE_MS = 3000;
+/** Extra time the Node-side watchdog gives the helper beyond the wall limit (it then gets SIGTERM, 2 s later SIGKILL). */
+const WATCHDOG_GRACE_MS = 1000;
 
 /**
  * Runs one program under limits and derives its verdict. A sandboxed run on a machine without

@@ -105,7 +105,8 @@ export class HelperServer {
   private start(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return this.child;
     if (!existsSync(this.path)) throw new Error(`the sandbox helper is not built (${this.path}); run npm run build`);
-    const child = spawn(this.path, ['--serve', ...this.options], { stdio: ['pipe', 'pipe', 'ignore'] });
+    // Detached: a terminal's Ctrl-C goes to Node, whose exit closes our stdin, which stops the server cleanly.
+    const child = spawn(this.path, ['--serve', ...this.options], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     this.child = child;
     this.buffered = '';
     child.stdout!.setEncoding('utf8');
