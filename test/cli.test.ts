@@ -69,8 +69,9 @@ describe('submit --block on a terminal', () => {
       child.stdout.on('data', (d) => (out += d));
       child.on('close', () => resolve(out));
     });
-    expect(r).toMatch(/\r\x1b\[KRunning {2}1\/2 half {2}\d+\.\ds/);
-    expect(r).toMatch(/\r\x1b\[KRunning {2}2\/2 {2}\d+\.\ds/);
+    const ESC = String.fromCharCode(27);
+    expect(r).toMatch(new RegExp(`\r${ESC}\\[KRunning {2}1/2 half {2}\\d+\\.\\ds`));
+    expect(r).toMatch(new RegExp(`\r${ESC}\\[KRunning {2}2/2 {2}\\d+\\.\\ds`));
     expect(r).toMatch(/status\s+: Success/);
   });
 });
