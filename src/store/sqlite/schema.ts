@@ -72,7 +72,8 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX units_running ON units (worker) WHERE state = 'running';
   CREATE INDEX units_job ON units (job, idx);
 
-  -- Runnable units per queue, kept by triggers so that the planner reads a few rows, not the units.
+  -- Runnable units per queue, kept by the statements that move units in and out of 'queued'
+  -- (store.ts: queueDelta), so that the planner reads a few rows, not the units.
   -- since = when the queue was last served, or became non-empty: how long it has waited.
   CREATE TABLE queues (
     owner TEXT NOT NULL,
@@ -83,19 +84,6 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (owner, class, exclusive)
   ) WITHOUT ROWID;
   CREATE INDEX queues_active ON queues (queued) WHERE queued > 0;
-
-  CREATE TRIGGER units_enqueued AFTER INSERT ON units WHEN NEW.state = 'queued' BEGIN
-    INSERT INTO queues (owner, class, exclusive, queued, since) VALUES (NEW.owner, NEW.class, NEW.exclusive, 1, NEW.queued_at)
-      ON CONFLICT DO UPDATE SET since = CASE WHEN queued = 0 THEN excluded.since ELSE since END, queued = queued + 1;
-  END;
-  CREATE TRIGGER units_left_queue AFTER UPDATE OF state ON units WHEN OLD.state = 'queued' AND NEW.state <> 'queued' BEGIN
-    UPDATE queues SET queued = queued - 1, since = CASE WHEN NEW.state = 'running' THEN NEW.started_at ELSE since END
-      WHERE owner = NEW.owner AND class = NEW.class AND exclusive = NEW.exclusive;
-  END;
-  CREATE TRIGGER units_requeued AFTER UPDATE OF state ON units WHEN OLD.state <> 'queued' AND NEW.state = 'queued' BEGIN
-    INSERT INTO queues (owner, class, exclusive, queued, since) VALUES (NEW.owner, NEW.class, NEW.exclusive, 1, NEW.queued_at)
-      ON CONFLICT DO UPDATE SET since = CASE WHEN queued = 0 THEN excluded.since ELSE since END, queued = queued + 1;
-  END;
 
   -- Fair share: each owner's share and decayed usage (seconds, as of usage_at).
   CREATE TABLE owners (

@@ -19,6 +19,8 @@ export const INFO_COLUMNS =
   'id, type, name, parent, owner, status, status_text, job_type, tags, priority, class, progress, attempts, max_attempts, date_created, date_start, date_end, result, error';
 
 const UNIT_CLAIMED = 'id, job, priority, token, attempts, input, owner, class, ram_mb, exclusive';
+/** What names a unit's queue. */
+const QUEUE_KEY = 'owner, class, exclusive';
 
 export function prepare(db: Database.Database) {
   const p = (sql: string): Statement => db.prepare(sql) as Statement;
@@ -63,6 +65,17 @@ export function prepare(db: Database.Database) {
     ),
 
     // --- fair share
+    /**
+     * :deltas rows: {owner, class, exclusive, n}; n units joined (n > 0) or left (n < 0) the queue.
+     * A queue that was empty starts waiting now; a claim (:served) marks the queue served now.
+     */
+    queueDelta: p(
+      `INSERT INTO queues (owner, class, exclusive, queued, since)
+       SELECT j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'n', :now FROM json_each(:deltas) AS j WHERE true
+         ON CONFLICT DO UPDATE SET
+           since = CASE WHEN queued = 0 OR :served THEN excluded.since ELSE since END,
+           queued = max(0, queued + excluded.queued)`,
+    ),
     activeQueues: p(`SELECT owner, class, exclusive, queued, since FROM queues WHERE queued > 0`),
     runningUnits: p(`SELECT owner, class, started_at FROM units WHERE state = 'running'`),
     ownersIn: p(`SELECT owner, share, usage, usage_at FROM owners WHERE owner IN (SELECT value FROM json_each(?))`),
@@ -75,7 +88,7 @@ export function prepare(db: Database.Database) {
 
     // --- claiming
     anyDue: p(`SELECT 1 FROM units WHERE state = 'delayed' AND run_after <= ? LIMIT 1`).pluck(),
-    promoteDelayed: p(`UPDATE units SET state = 'queued', queued_at = run_after WHERE state = 'delayed' AND run_after <= ?`),
+    promoteDelayed: p(`UPDATE units SET state = 'queued', queued_at = run_after WHERE state = 'delayed' AND run_after <= ? RETURNING ${QUEUE_KEY}`),
     claimFromQueue: p(
       `UPDATE units SET state = 'running', worker = :worker, token = token + 1, lease_until = :lease, attempts = attempts + 1, started_at = :now
         WHERE id IN (SELECT id FROM units WHERE state = 'queued' AND owner = :owner AND class = :class AND exclusive = :exclusive
@@ -87,7 +100,7 @@ export function prepare(db: Database.Database) {
         WHERE id IN (SELECT id FROM units WHERE job = :job AND state = 'queued' ORDER BY idx LIMIT :count) RETURNING ${UNIT_CLAIMED}`,
     ),
     /** Undo a claim inside the claiming transaction (the batch did not fit the worker's RAM). */
-    unclaim: p(`UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1 WHERE id = ?`),
+    unclaim: p(`UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1 WHERE id = ? RETURNING ${QUEUE_KEY}`),
     startJobs: p(
       `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, :now), attempts = max(attempts, j.value ->> 'a'),
               error = CASE WHEN status = 'Queued' THEN NULL ELSE error END
@@ -136,18 +149,18 @@ export function prepare(db: Database.Database) {
         RETURNING nodes.id, nodes.status, nodes.fail_fast`,
     ),
     /** A map job that failed fast: its other units stop. */
-    stopOtherUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state IN ('queued', 'delayed')`),
+    stopQueuedUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state = 'queued' RETURNING ${QUEUE_KEY}`),
+    stopDelayedUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state = 'delayed'`),
     flagRunningUnits: p(`UPDATE units SET abort_requested = 1 WHERE job = ? AND state = 'running'`),
     noteRetry: p(`UPDATE nodes SET error = ?, status = CASE WHEN status = 'Running' AND NOT EXISTS (SELECT 1 FROM units WHERE job = nodes.id AND state = 'running') THEN 'Queued' ELSE status END WHERE id = ?`),
 
     // --- aborting, releasing, reaping
-    abortQueuedUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state IN ('queued', 'delayed')`),
     setAborted: p(`UPDATE nodes SET status = 'Aborted', date_end = ?, error = ? WHERE id = ?`),
     releaseUnit: p(
       `UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1, queued_at = ?
-        WHERE id = ? AND token = ? AND state = 'running' RETURNING job`,
+        WHERE id = ? AND token = ? AND state = 'running' RETURNING job, ${QUEUE_KEY}`,
     ),
-    requeueUnit: p(`UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, token = token + 1, queued_at = ? WHERE id = ?`),
+    requeueUnit: p(`UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, token = token + 1, queued_at = ? WHERE id = ? RETURNING ${QUEUE_KEY}`),
     requeueJob: p(
       `UPDATE nodes SET status = 'Queued', attempts = (SELECT max(attempts) FROM units WHERE job = nodes.id)
         WHERE id = ? AND status = 'Running' AND NOT EXISTS (SELECT 1 FROM units WHERE job = nodes.id AND state = 'running')`,

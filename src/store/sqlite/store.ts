@@ -17,6 +17,7 @@ import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
 import { ChangeNotifier } from './notifier.js';
 
 type Db = Database.Database;
+type QueueKey = { owner: string; class: string; exclusive: number | boolean };
 type ClaimedRow = { id: number; job: string; priority: number; token: number; attempts: number; input: string | null; owner: string; class: UnitClass; ram_mb: number; exclusive: number };
 
 /**
@@ -85,6 +86,7 @@ export class SqliteStore implements Store {
       // One statement per table for the whole batch: the rows travel as one JSON array.
       this.q.insertJobs.run({ now, batch: encodeBatch(nodes) });
       this.q.insertUnits.run({ now, batch: JSON.stringify(units) });
+      this.queueDelta(units.filter((u) => !((u.runAfter as number | null) && (u.runAfter as number) > now)) as QueueKey[], 1, now);
       this.events(now, 'add', nodes.map((n) => n.id));
       return nodes.map((n) => n.id);
     });
@@ -129,7 +131,7 @@ export class SqliteStore implements Store {
       if (!row) throw new NotFoundError(`no job with id ${id}`);
       if (row.type !== 'job') throw new UsageError(`${id} is a group, not a job`);
       if (row.status && TERMINAL.has(row.status)) return;
-      this.q.abortQueuedUnits.run(id);
+      this.stopWaitingUnits(id, now);
       this.q.flagRunningUnits.run(id);
       this.q.setAborted.run(now, 'aborted by request', id);
       this.events(now, 'update', [id]);
@@ -174,7 +176,7 @@ export class SqliteStore implements Store {
   async queueSnapshot(): Promise<QueueSnapshot> {
     const now = Date.now();
     // Delayed units whose time has come join their queues first (a cheap index probe when none has).
-    if (this.q.anyDue.get(now)) this.write(() => this.q.promoteDelayed.run(now));
+    if (this.q.anyDue.get(now)) this.write(() => this.promoteDue(now));
     return this.db.transaction(() => {
       const queues = (this.q.activeQueues.all() as Array<{ owner: string; class: UnitClass; exclusive: number; queued: number; since: number }>).map((r) => ({
         ...r,
@@ -210,8 +212,9 @@ export class SqliteStore implements Store {
     if (limit <= 0) return [];
     const now = Date.now();
     return this.write(() => {
-      this.q.promoteDelayed.run(now);
+      this.promoteDue(now);
       const rows = this.q.claimJob.all({ worker, lease: now + leaseMs, now, job, count: limit }) as ClaimedRow[];
+      this.queueDelta(rows, -1, now, true);
       return this.started(rows.sort((a, b) => a.id - b.id), now);
     });
   }
@@ -225,10 +228,14 @@ export class SqliteStore implements Store {
     const now = Date.now();
     this.write(() => {
       const jobs = new Set<string>();
+      const back: QueueKey[] = [];
       for (const u of units) {
-        const row = this.q.releaseUnit.get(now, u.unit, u.token) as { job: string } | undefined;
-        if (row) jobs.add(row.job);
+        const row = this.q.releaseUnit.get(now, u.unit, u.token) as (QueueKey & { job: string }) | undefined;
+        if (!row) continue;
+        jobs.add(row.job);
+        back.push(row);
       }
+      this.queueDelta(back, 1, now);
       for (const job of jobs) this.q.requeueJob.run(job);
       this.events(now, 'update', [...jobs]);
     });
@@ -260,7 +267,7 @@ export class SqliteStore implements Store {
           this.q.failUnit.run(reason, now, unit.id);
           this.q.failJob.run(now, JSON.stringify(reason), reason, unit.job);
         } else {
-          this.q.requeueUnit.run(now, unit.id);
+          this.queueDelta([this.q.requeueUnit.get(now, unit.id) as QueueKey], 1, now);
           this.q.requeueJob.run(unit.job);
         }
       }
@@ -290,7 +297,7 @@ export class SqliteStore implements Store {
 
   /** Takes the head units of each picked queue, in pick order, while they fit the worker's free RAM. */
   private claimNow(worker: string, request: ClaimRequest, now: number): ClaimedUnit[] {
-    this.q.promoteDelayed.run(now);
+    this.promoteDue(now);
     let freeRam = request.freeRamMb;
     const claimed: ClaimedRow[] = [];
     for (const pick of request.picks) {
@@ -300,15 +307,18 @@ export class SqliteStore implements Store {
         ram: freeRam, count: pick.count,
       }) as ClaimedRow[];
       rows.sort(claimOrder);
+      let kept = 0;
       for (const row of rows) {
         // Each unit fits alone; together they may not: give back what does not fit.
         if (row.ram_mb <= freeRam) {
           freeRam -= row.ram_mb;
           claimed.push(row);
+          kept += 1;
         } else {
           this.q.unclaim.run(row.id);
         }
       }
+      if (kept) this.q.queueDelta.run({ now, served: 1, deltas: JSON.stringify([{ owner: pick.owner, class: pick.class, exclusive: pick.exclusive ? 1 : 0, n: -kept }]) });
     }
     return this.started(claimed, now);
   }
@@ -373,7 +383,7 @@ export class SqliteStore implements Store {
       const ended = this.q.finishJobs.all({ now, jobs: JSON.stringify([...jobs.values()]) }) as Array<{ id: string; status: string; fail_fast: number }>;
       for (const job of ended) {
         if (job.status === 'Failed' && job.fail_fast) {
-          this.q.stopOtherUnits.run(job.id);
+          this.stopWaitingUnits(job.id, now);
           this.q.flagRunningUnits.run(job.id);
         }
       }
@@ -384,6 +394,31 @@ export class SqliteStore implements Store {
     this.events(now, 'update', [...new Set([...jobs.keys(), ...retried.map((r) => r.job)])]);
     const recorded = new Set(finished.map((u) => u.id));
     return outcomes.map((o) => recorded.has(o.unit));
+  }
+
+  /** Delayed units whose time has come join their queues. */
+  private promoteDue(now: number): void {
+    this.queueDelta(this.q.promoteDelayed.all(now) as QueueKey[], 1, now);
+  }
+
+  /** A job's queued and delayed units will never run. */
+  private stopWaitingUnits(job: string, now: number): void {
+    this.queueDelta(this.q.stopQueuedUnits.all(job) as QueueKey[], -1, now);
+    this.q.stopDelayedUnits.run(job);
+  }
+
+  /** Counts units into (sign 1) or out of (sign -1) their queues, one statement for the lot. */
+  private queueDelta(units: QueueKey[], sign: 1 | -1, now: number, served = false): void {
+    if (!units.length) return;
+    const deltas = new Map<string, { owner: string; class: string; exclusive: number; n: number }>();
+    for (const u of units) {
+      const exclusive = Number(u.exclusive);
+      const key = `${u.owner}\u0000${u.class}\u0000${exclusive}`;
+      const d = deltas.get(key) ?? { owner: u.owner, class: u.class, exclusive, n: 0 };
+      d.n += sign;
+      deltas.set(key, d);
+    }
+    this.q.queueDelta.run({ now, served: served ? 1 : 0, deltas: JSON.stringify([...deltas.values()]) });
   }
 
   /** Notes on queued jobs that no live worker could hold them (cleared when they start). */
