@@ -113,6 +113,19 @@ export async function main({ runs = 200, spreadRuns = 20, loopRuns = 10 } = {}) 
   const sandboxSpec = await prepared(aplusb, 'sandbox');
   const sandboxTimes = await timed(runs, 10, () => check(sandboxSpec));
   add('**`exec` run (served helper + bwrap + seccomp + cgroups)**', sandboxTimes, 'goal ≤ 5 ms median');
+  const paused = async (spec) => {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const t = performance.now();
+    await check(spec);
+    return performance.now() - t;
+  };
+  const pausedRuns = async (spec) => {
+    const out = [];
+    for (let i = 0; i < Math.min(runs, 50); i++) out.push(await paused(spec));
+    return out;
+  };
+  add('`unsafe-exec` run, 100 ms pause before each (time of the run only)', await pausedRuns(unsafeSpec), 'how a worker sees it when idle between units');
+  add('`exec` run, 100 ms pause before each (time of the run only)', await pausedRuns(sandboxSpec), '');
   const onceArgs = helperArgs(sandboxSpec, caps.config);
   add('`exec` run, helper started per run (no server)', await timed(Math.min(runs, 100), 5, () => runHelperOnce(onceArgs, { watchdogMs: 10_000 })), 'for comparison');
   const job = (job_type) => async () => {

@@ -5,9 +5,11 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { Environ } from '../../src/environ/index.js';
 import { PACKAGE_ROOT } from '../../src/environ/index.js';
+import { requireProgram } from '../helpers/require.js';
 import { file, requireSandboxTools, runJob, scratch } from './helpers.js';
 
 requireSandboxTools();
+requireProgram('g++', 'g++');
 
 const dir = scratch();
 let n = 0;
