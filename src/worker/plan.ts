@@ -3,15 +3,17 @@ import { planClaims, runningSeconds, type OwnerState, type Policy, type QueueSta
 
 /** The planner's view of the owners: stored usage plus the provisional charge of their running units. */
 export function ownerStates(snapshot: QueueSnapshot, now: number, policy: Policy): OwnerState[] {
+  const running = new Map<string, Array<{ class: QueueState['class']; startedAt: number }>>();
+  for (const r of snapshot.running) {
+    let list = running.get(r.owner);
+    if (!list) running.set(r.owner, (list = []));
+    list.push({ class: r.class, startedAt: r.started_at });
+  }
   return snapshot.owners.map((o) => ({
     owner: o.owner,
     share: o.share,
     usage: { value: o.usage, at: o.usage_at },
-    runningSeconds: runningSeconds(
-      snapshot.running.filter((r) => r.owner === o.owner).map((r) => ({ class: r.class, startedAt: r.started_at })),
-      now,
-      policy,
-    ),
+    runningSeconds: runningSeconds(running.get(o.owner) ?? [], now, policy),
   }));
 }
 

@@ -95,6 +95,14 @@ export function prepare(db: Database.Database) {
                         AND ram_mb <= :ram ORDER BY priority DESC, id LIMIT :count)
         RETURNING ${UNIT_CLAIMED}`,
     ),
+    /** The head unit of each queue in :picks (a JSON array of {owner, class, exclusive}), in one statement. */
+    claimHeads: p(
+      `UPDATE units SET state = 'running', worker = :worker, token = token + 1, lease_until = :lease, attempts = attempts + 1, started_at = :now
+        WHERE id IN (SELECT (SELECT u.id FROM units u WHERE u.state = 'queued' AND u.owner = j.value ->> 'owner' AND u.class = j.value ->> 'class'
+                               AND u.exclusive = j.value ->> 'exclusive' AND u.ram_mb <= :ram ORDER BY u.priority DESC, u.id LIMIT 1)
+                       FROM json_each(:picks) AS j)
+        RETURNING ${UNIT_CLAIMED}`,
+    ),
     claimJob: p(
       `UPDATE units SET state = 'running', worker = :worker, token = token + 1, lease_until = :lease, attempts = attempts + 1, started_at = :now
         WHERE id IN (SELECT id FROM units WHERE job = :job AND state = 'queued' ORDER BY idx LIMIT :count) RETURNING ${UNIT_CLAIMED}`,

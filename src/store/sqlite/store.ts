@@ -298,28 +298,31 @@ export class SqliteStore implements Store {
   /** Takes the head units of each picked queue, in pick order, while they fit the worker's free RAM. */
   private claimNow(worker: string, request: ClaimRequest, now: number): ClaimedUnit[] {
     this.promoteDue(now);
+    const picks = mergePicks(request.picks);
+    const lease = now + request.leaseMs;
+    // Queues picked once (many owners) are claimed by one statement; a queue picked n times by its own.
+    const single = picks.filter((p) => p.count === 1);
+    const rows: ClaimedRow[] = single.length
+      ? (this.q.claimHeads.all({ worker, lease, now, ram: request.freeRamMb, picks: JSON.stringify(single.map(pickKey)) }) as ClaimedRow[])
+      : [];
+    for (const pick of picks) {
+      if (pick.count === 1) continue;
+      rows.push(...(this.q.claimFromQueue.all({ worker, lease, now, ram: request.freeRamMb, count: pick.count, ...pickKey(pick) }) as ClaimedRow[]));
+    }
+    // Each unit fits the free RAM alone; together they may not: keep them in pick order while they fit.
+    const order = new Map(picks.map((p, i) => [queueKeyOf(p), i]));
+    rows.sort((a, b) => order.get(queueKeyOf(a))! - order.get(queueKeyOf(b))! || claimOrder(a, b));
     let freeRam = request.freeRamMb;
     const claimed: ClaimedRow[] = [];
-    for (const pick of request.picks) {
-      if (pick.count <= 0 || freeRam < 0) continue;
-      const rows = this.q.claimFromQueue.all({
-        worker, lease: now + request.leaseMs, now, owner: pick.owner, class: pick.class, exclusive: pick.exclusive ? 1 : 0,
-        ram: freeRam, count: pick.count,
-      }) as ClaimedRow[];
-      rows.sort(claimOrder);
-      let kept = 0;
-      for (const row of rows) {
-        // Each unit fits alone; together they may not: give back what does not fit.
-        if (row.ram_mb <= freeRam) {
-          freeRam -= row.ram_mb;
-          claimed.push(row);
-          kept += 1;
-        } else {
-          this.q.unclaim.run(row.id);
-        }
+    for (const row of rows) {
+      if (row.ram_mb <= freeRam) {
+        freeRam -= row.ram_mb;
+        claimed.push(row);
+      } else {
+        this.q.unclaim.run(row.id);
       }
-      if (kept) this.q.queueDelta.run({ now, served: 1, deltas: JSON.stringify([{ owner: pick.owner, class: pick.class, exclusive: pick.exclusive ? 1 : 0, n: -kept }]) });
     }
+    this.queueDelta(claimed, -1, now, true);
     return this.started(claimed, now);
   }
 
@@ -468,6 +471,27 @@ export class SqliteStore implements Store {
   private write<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }
+}
+
+/** All picks of one queue as one pick with the summed count, in order of first appearance. */
+function mergePicks(picks: ClaimRequest['picks']): ClaimRequest['picks'] {
+  const merged = new Map<string, ClaimRequest['picks'][number]>();
+  for (const p of picks) {
+    if (p.count <= 0) continue;
+    const key = queueKeyOf(p);
+    const m = merged.get(key);
+    if (m) m.count += p.count;
+    else merged.set(key, { ...p });
+  }
+  return [...merged.values()];
+}
+
+function pickKey(p: ClaimRequest['picks'][number]): { owner: string; class: string; exclusive: number } {
+  return { owner: p.owner, class: p.class, exclusive: p.exclusive ? 1 : 0 };
+}
+
+function queueKeyOf(u: { owner: string; class: string; exclusive: number | boolean }): string {
+  return `${u.owner}\u0000${u.class}\u0000${Number(u.exclusive)}`;
 }
 
 function claimOrder(a: ClaimedRow, b: ClaimedRow): number {
