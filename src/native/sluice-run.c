@@ -575,7 +575,8 @@ static void set_limit(int errfd, int resource, const char *name, rlim_t soft, rl
   if (setrlimit(resource, &rl)) child_fail(errfd, "cannot set", name);
 }
 
-static int count_own_processes(void) {
+/* Tasks (threads count: RLIMIT_NPROC counts tasks) of this real uid, from /proc/PID/stat's num_threads. */
+static int count_own_tasks(void) {
   DIR *d = opendir("/proc");
   if (!d) return 0;
   int n = 0;
@@ -584,9 +585,24 @@ static int count_own_processes(void) {
   while ((e = readdir(d))) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     struct stat st;
-    char path[64];
+    char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d", atoi(e->d_name));
-    if (!stat(path, &st) && st.st_uid == me) n++;
+    if (stat(path, &st) || st.st_uid != me) continue;
+    snprintf(path, sizeof path, "/proc/%d/stat", atoi(e->d_name));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0) continue;
+    buf[len] = 0;
+    char *p = strrchr(buf, ')');
+    int field = 3, threads = 1;
+    for (char *tok = p ? strtok(p + 2, " ") : NULL; tok; tok = strtok(NULL, " "), field++)
+      if (field == 20) {
+        threads = atoi(tok);
+        break;
+      }
+    n += threads;
   }
   closedir(d);
   return n;
@@ -623,10 +639,10 @@ static void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
   if (o.as_kb) set_limit(errfd, RLIMIT_AS, "RLIMIT_AS", (rlim_t)o.as_kb * 1024, (rlim_t)o.as_kb * 1024);
   if (o.nofile) set_limit(errfd, RLIMIT_NOFILE, "RLIMIT_NOFILE", (rlim_t)o.nofile, (rlim_t)o.nofile);
   if (o.procs && !cg_has(CG_PIDS)) {
-    /* RLIMIT_NPROC counts every process of the (real) user, and root is exempt: under a dedicated
-       uid it limits the run; under the service's own uid it can only allow what exists plus N. */
+    /* RLIMIT_NPROC counts every task (thread) of the real user, and root is exempt: under a
+       dedicated uid it limits the run; under the service's own uid it can only allow what exists plus N. */
     rlim_t n = (rlim_t)o.procs;
-    if (!o.drop) n += (rlim_t)count_own_processes();
+    if (!o.drop) n += (rlim_t)count_own_tasks();
     set_limit(errfd, RLIMIT_NPROC, "RLIMIT_NPROC", n, n);
   }
 

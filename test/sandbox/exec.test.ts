@@ -86,13 +86,14 @@ describe('exec: time', () => {
     expect(await exec('burn', { exec_time_limit: 100 }, '150')).toMatchObject({ result_code: 'TLE' });
   });
 
-  it('two threads count twice: 2 × 200 ms is OK under 1000 ms, TLE under 300 ms while the wall clock shows less', async () => {
+  it('two threads count twice: 2 × 200 ms of CPU is OK under 1000 ms and TLE under 300 ms', async () => {
+    // (With two idle cores the TLE comes after ~150 ms of wall time; under load it need not.)
     const ok = await exec('threads', { exec_time_limit: 1000 }, '200');
     expect(ok).toMatchObject({ result_code: 'OK' });
     expect(ok.time_used).toBeGreaterThanOrEqual(390);
     const tle = await exec('threads', { exec_time_limit: 300 }, '200');
     expect(tle).toMatchObject({ result_code: 'TLE', result_string: 'time limit exceeded' });
-    expect(tle.real_time_used).toBeLessThan(300);
+    expect(tle.time_used).toBeLessThan(390);
   });
 
   it('sleeping forever hits the wall limit: TLE "real time limit exceeded"; the default wall limit is generous', async () => {
