@@ -17,11 +17,14 @@ async function exec(name: string, extra: Environ = {}, jobType = 'exec'): Promis
 describe('without cgroups (SLUICE_CGROUPS=off)', () => {
   beforeAll(async () => {
     process.env.SLUICE_CGROUPS = 'off';
+    // RLIMIT_NPROC counts every task of the uid on the host: other test files' runs use 65534.
+    process.env.SLUICE_SANDBOX_UID = '65000';
     resetCapabilities();
     await Promise.all(['aplusb', 'loop', 'burn', 'mem_malloc', 'reserve', 'forkmany'].map((p) => program(p)));
   }, 120_000);
   afterAll(() => {
     delete process.env.SLUICE_CGROUPS;
+    delete process.env.SLUICE_SANDBOX_UID;
     resetCapabilities();
   });
 
