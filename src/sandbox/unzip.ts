@@ -3,6 +3,8 @@ import { inflateRawSync } from 'node:zlib';
 const LOCAL = 0x04034b50;
 const CENTRAL = 0x02014b50;
 const END = 0x06054b50;
+/** A test input larger than this is not unpacked in memory (a corrupt or hostile header). */
+const MAX_MEMBER = 1 << 30;
 
 export function isZip(data: Buffer): boolean {
   return data.length >= 4 && data.readUInt32LE(0) === LOCAL;
@@ -33,6 +35,7 @@ export function onlyMember(data: Buffer, what = 'zip'): Buffer {
   const start = local + 30 + data.readUInt16LE(local + 26) + data.readUInt16LE(local + 28);
   const body = data.subarray(start, start + compressed);
   if (body.length !== compressed) throw new Error(`${what}: truncated member`);
+  if (size > MAX_MEMBER) throw new Error(`${what}: its member is ${size} bytes; at most ${MAX_MEMBER} are unpacked`);
   let out: Buffer;
   if (method === 0) out = Buffer.from(body);
   else if (method === 8) out = inflateRawSync(body, { maxOutputLength: Math.max(size, 1) });
