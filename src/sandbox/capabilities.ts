@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { builtFile } from '../environ/index.js';
+import { NATIVE_SECCOMP_FILTER } from '../native/index.js';
 import { helperArgs, type RunConfig, type RunSpec } from './args.js';
 import { RunDir, readBoxFile } from './box.js';
 import { planCgroups, type CgroupPlan } from './cgroups.js';
@@ -118,7 +119,7 @@ async function probe(): Promise<Capabilities> {
     detail: bwrapPath ? `${bwrapPath}${version ? ` (${version})` : ' (does not run)'}` : 'not found: apt-get install bubblewrap',
   };
   const kernel = seccompKernel();
-  const filter = builtFile('native/seccomp.bpf');
+  const filter = builtFile(NATIVE_SECCOMP_FILTER);
   const haveFilter = existsSync(filter);
   const seccomp = {
     ok: Boolean(kernel && haveFilter),

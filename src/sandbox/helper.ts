@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { builtFile } from '../environ/index.js';
+import { NATIVE_HELPER } from '../native/index.js';
 import type { HelperReport } from './report.js';
 
 /** The native helper, compiled by `npm run build` (scripts/build-native.mjs) from src/native/sluice-run.c. */
-export const HELPER_PATH = builtFile('native/sluice-run');
+export const HELPER_PATH = builtFile(NATIVE_HELPER);
 
 export interface HelperRunOptions {
   /** Fires to stop the run: the helper kills the program and reports `killed_by: "terminated"`. */
