@@ -59,7 +59,7 @@ export async function run(input: unknown, options: RunOptions): Promise<Environ>
     environ.exception = describe(err);
     environ.traceback = traceOf(err);
   } finally {
-    workdir.dispose();
+    await workdir.dispose();
   }
   try {
     for (const name of listOf(environ.postfilters, 'postfilters')) {

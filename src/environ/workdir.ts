@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -20,8 +21,10 @@ export class Workdir {
     return this.dir !== undefined;
   }
 
-  dispose(): void {
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
+  /** Removes the folder without blocking the event loop (other units of the worker go on meanwhile). */
+  async dispose(): Promise<void> {
+    const dir = this.dir;
     this.dir = undefined;
+    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   }
 }

@@ -118,7 +118,8 @@ export async function compile(environ: Environ, ctx: JobContext): Promise<Enviro
     result_code: 'OK',
     compiler_output: compilerOutput,
     exec_info: { mode: 'executable' },
-    out_file: await staging.store('out_file', result),
+    // As sioworkers: a compiled program always goes to the file store, so that any worker can run it.
+    out_file: await staging.store('out_file', result, true),
   });
   return environ;
 }

@@ -35,9 +35,12 @@ export class Staging {
     return target;
   }
 
-  /** Stores `source` (an absolute path inside ctx.tmpdir) under the name in `environ[key]`; returns the stored name. */
-  async store(key: string, source: string): Promise<string> {
-    return this.ctx.files.upload(this.environ, key, this.relative(source), { toRemote: this.environ.upload_out === true });
+  /**
+   * Stores `source` (an absolute path inside ctx.tmpdir) under the name in `environ[key]`; returns
+   * the stored name. `toRemote` false keeps it in this worker's cache only (exec's `upload_out`).
+   */
+  async store(key: string, source: string, toRemote = this.environ.upload_out === true): Promise<string> {
+    return this.ctx.files.upload(this.environ, key, this.relative(source), { toRemote });
   }
 
   private relative(file: string): string {

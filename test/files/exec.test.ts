@@ -127,6 +127,8 @@ it('compile takes its source from the store and stores the binary under a versio
   expect(compiled.result, String(compiled.traceback)).toBe('SUCCESS');
   expect(compiled.result_code, String(compiled.compiler_output)).toBe('OK');
   expect(compiled.out_file).toMatch(/^\/submissions\/44\/exe@\d+$/);
+  // The binary is on the server, not only in this worker's cache: another worker can run it.
+  expect((await raw(server.url, 'GET', `/files${compiled.out_file}`)).status).toBe(200);
   const out = await run(environ({ exe_file: compiled.out_file, out_file: '/submissions/44/1.out' }), { registry: builtinRegistry(), files: fileAccessFor });
   expect(out).toMatchObject({ result: 'SUCCESS', result_code: 'OK' });
   expect((await raw(server.url, 'GET', `/files${out.out_file}`)).text).toBe('10\n');
