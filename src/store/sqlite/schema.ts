@@ -35,7 +35,6 @@ export const MIGRATIONS: string[] = [
   CREATE UNIQUE INDEX nodes_group_path ON nodes (coalesce(parent, ''), name) WHERE type = 'group';
   CREATE INDEX nodes_owner ON nodes (owner, date_created);
   CREATE INDEX nodes_parent ON nodes (parent);
-  CREATE INDEX nodes_status ON nodes (status) WHERE type = 'job';
 
   -- Units are what workers claim: one per job, or one per input of a map job.
   -- token fences a claim: it changes at every claim, and only its holder may finish the unit.
@@ -67,7 +66,6 @@ export const MIGRATIONS: string[] = [
     error TEXT
   );
   CREATE INDEX units_queue ON units (owner, class, exclusive, priority DESC, id) WHERE state = 'queued';
-  CREATE INDEX units_big ON units (ram_mb) WHERE state = 'queued';
   CREATE INDEX units_delayed ON units (run_after) WHERE state = 'delayed';
   CREATE INDEX units_running ON units (worker) WHERE state = 'running';
   CREATE INDEX units_job ON units (job, idx);
@@ -81,6 +79,8 @@ export const MIGRATIONS: string[] = [
     exclusive INTEGER NOT NULL,
     queued INTEGER NOT NULL DEFAULT 0,
     since INTEGER NOT NULL,
+    -- an upper bound of the RAM its queued units need (reset when the queue empties)
+    max_ram INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (owner, class, exclusive)
   ) WITHOUT ROWID;
   CREATE INDEX queues_active ON queues (queued) WHERE queued > 0;

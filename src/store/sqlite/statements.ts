@@ -6,7 +6,8 @@ export interface Statement extends Database.Statement<unknown[], unknown> {}
 
 /**
  * Every SQL statement of the SQLite store, prepared once. Batches travel as one JSON array bound to
- * a parameter and are expanded with json_each, so a batch of n rows is one statement, not n.
+ * a parameter and are expanded with jsonb_each (parsed once into SQLite's binary JSON, so that reading
+ * a field of a row does not parse its text again), so a batch of n rows is one statement, not n.
  */
 
 /** A node's info as JSON, built by SQLite (the same shape as info.ts `infoOf`). */
@@ -20,7 +21,7 @@ export const INFO_COLUMNS =
 
 const UNIT_CLAIMED = 'id, job, priority, token, attempts, input, owner, class, ram_mb, exclusive';
 /** What names a unit's queue. */
-const QUEUE_KEY = 'owner, class, exclusive';
+const QUEUE_KEY = 'owner, class, exclusive, ram_mb';
 
 export function prepare(db: Database.Database) {
   const p = (sql: string): Statement => db.prepare(sql) as Statement;
@@ -31,15 +32,23 @@ export function prepare(db: Database.Database) {
        SELECT j.value ->> 'id', 'job', j.value ->> 'name', j.value ->> 'parent', j.value ->> 'owner', 'Queued', j.value ->> 'job_type',
               j.value -> 'tags', j.value ->> 'priority', j.value ->> 'class', j.value ->> 'max', :now, j.value -> 'environ',
               j.value ->> 'units', j.value ->> 'failFast'
-         FROM json_each(:batch) AS j ORDER BY j.key`,
+         FROM jsonb_each(:batch) AS j ORDER BY j.key`,
     ),
-    /** :batch rows: {id, idx, input (JSON text or null), owner, class, exclusive, ram, priority, max, retries, runAfter}. */
+    /** One unit per job without inputs; the batch is the one insertJobs takes. */
     insertUnits: p(
-      `INSERT INTO units (job, idx, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, input)
-       SELECT j.value ->> 'id', j.value ->> 'idx', j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ram',
+      `INSERT INTO units (job, idx, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left)
+       SELECT j.value ->> 'id', 0, j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ram',
               CASE WHEN j.value ->> 'runAfter' > :now THEN 'delayed' ELSE 'queued' END, j.value ->> 'priority', :now,
-              j.value ->> 'runAfter', j.value ->> 'max', j.value ->> 'retries', j.value ->> 'input'
-         FROM json_each(:batch) AS j ORDER BY j.key`,
+              j.value ->> 'runAfter', j.value ->> 'max', j.value ->> 'retries'
+         FROM jsonb_each(:batch) AS j WHERE j.value ->> 'inputs' IS NULL ORDER BY j.key`,
+    ),
+    /** One unit per input of each map job in the batch. */
+    insertMapUnits: p(
+      `INSERT INTO units (job, idx, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, input)
+       SELECT j.value ->> 'id', i.key, j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ram',
+              CASE WHEN j.value ->> 'runAfter' > :now THEN 'delayed' ELSE 'queued' END, j.value ->> 'priority', :now,
+              j.value ->> 'runAfter', j.value ->> 'max', j.value ->> 'retries', json_quote(i.value)
+         FROM jsonb_each(:batch) AS j, json_each(j.value -> 'inputs') AS i WHERE j.value ->> 'inputs' IS NOT NULL ORDER BY j.key, i.key`,
     ),
     insertGroup: p(`INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES (?, 'group', ?, ?, ?, ?)`),
     findGroup: p(`SELECT id FROM nodes WHERE type = 'group' AND coalesce(parent, '') = ? AND name = ?`),
@@ -70,11 +79,13 @@ export function prepare(db: Database.Database) {
      * A queue that was empty starts waiting now; a claim (:served) marks the queue served now.
      */
     queueDelta: p(
-      `INSERT INTO queues (owner, class, exclusive, queued, since)
-       SELECT j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'n', :now FROM json_each(:deltas) AS j WHERE true
+      `INSERT INTO queues (owner, class, exclusive, queued, since, max_ram)
+       SELECT j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'n', :now, coalesce(j.value ->> 'ram', 0)
+         FROM jsonb_each(:deltas) AS j WHERE true
          ON CONFLICT DO UPDATE SET
            since = CASE WHEN queued = 0 OR :served THEN excluded.since ELSE since END,
-           queued = max(0, queued + excluded.queued)`,
+           queued = max(0, queued + excluded.queued),
+           max_ram = CASE WHEN queued + excluded.queued <= 0 THEN 0 ELSE max(max_ram, excluded.max_ram) END`,
     ),
     activeQueues: p(`SELECT owner, class, exclusive, queued, since FROM queues WHERE queued > 0`),
     runningUnits: p(`SELECT owner, class, started_at FROM units WHERE state = 'running'`),
@@ -82,7 +93,7 @@ export function prepare(db: Database.Database) {
     setShare: p(`INSERT INTO owners (owner, share) VALUES (?, ?) ON CONFLICT DO UPDATE SET share = excluded.share`),
     /** :charges rows: {owner, seconds}; usage decays to :now with :halfLife, then the charge is added. */
     charge: p(
-      `INSERT INTO owners (owner, usage, usage_at) SELECT j.value ->> 'owner', j.value ->> 'seconds', :now FROM json_each(:charges) AS j WHERE true
+      `INSERT INTO owners (owner, usage, usage_at) SELECT j.value ->> 'owner', j.value ->> 'seconds', :now FROM jsonb_each(:charges) AS j WHERE true
          ON CONFLICT DO UPDATE SET usage = usage * pow(0.5, max(0, :now - usage_at) / :halfLife) + excluded.usage, usage_at = :now`,
     ),
 
@@ -100,7 +111,7 @@ export function prepare(db: Database.Database) {
       `UPDATE units SET state = 'running', worker = :worker, token = token + 1, lease_until = :lease, attempts = attempts + 1, started_at = :now
         WHERE id IN (SELECT (SELECT u.id FROM units u WHERE u.state = 'queued' AND u.owner = j.value ->> 'owner' AND u.class = j.value ->> 'class'
                                AND u.exclusive = j.value ->> 'exclusive' AND u.ram_mb <= :ram ORDER BY u.priority DESC, u.id LIMIT 1)
-                       FROM json_each(:picks) AS j)
+                       FROM jsonb_each(:picks) AS j)
         RETURNING ${UNIT_CLAIMED}`,
     ),
     claimJob: p(
@@ -112,7 +123,7 @@ export function prepare(db: Database.Database) {
     startJobs: p(
       `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, :now), attempts = max(attempts, j.value ->> 'a'),
               error = CASE WHEN status = 'Queued' THEN NULL ELSE error END
-         FROM json_each(:units) AS j
+         FROM jsonb_each(:units) AS j
         WHERE nodes.id = j.value ->> 'job' AND nodes.status IN ('Queued', 'Running')
         RETURNING nodes.id, nodes.environ`,
     ),
@@ -121,7 +132,7 @@ export function prepare(db: Database.Database) {
     /** :outcomes rows: {unit, token, state, result, error}; a stale token matches nothing. */
     finishUnits: p(
       `UPDATE units SET state = j.value ->> 'state', lease_until = NULL, ended_at = :now, result = j.value -> 'result', error = j.value ->> 'error'
-         FROM json_each(:outcomes) AS j
+         FROM jsonb_each(:outcomes) AS j
         WHERE units.id = j.value ->> 'unit' AND units.token = j.value ->> 'token' AND units.state = 'running'
         RETURNING units.id, units.job, units.abort_requested, units.retries_left, units.attempts, units.owner`,
     ),
@@ -152,7 +163,7 @@ export function prepare(db: Database.Database) {
           progress = CASE WHEN units_total > 1 THEN json_object('done', units_done + (j.value ->> 'done'), 'total', units_total) ELSE progress END,
           error = coalesce(j.value ->> 'error', error),
           units_done = units_done + (j.value ->> 'done'), units_failed = units_failed + (j.value ->> 'failed')
-         FROM json_each(:jobs) AS j
+         FROM jsonb_each(:jobs) AS j
         WHERE nodes.id = j.value ->> 'job'
         RETURNING nodes.id, nodes.status, nodes.fail_fast`,
     ),
@@ -180,8 +191,11 @@ export function prepare(db: Database.Database) {
         WHERE id = ? AND status IN ('Queued', 'Running')`,
     ),
     expired: p(`SELECT id, job, attempts, max_attempts, abort_requested FROM units WHERE state = 'running' AND lease_until < ?`),
-    /** Queued units that need more RAM than any live worker offers. */
-    tooBig: p(`SELECT DISTINCT job, ram_mb FROM units WHERE state = 'queued' AND ram_mb > ? LIMIT 1000`),
+    /** Queued units that need more RAM than any live worker offers: queues whose largest unit is too big, then their units. */
+    tooBig: p(
+      `SELECT DISTINCT u.job, u.ram_mb FROM queues q JOIN units u ON u.owner = q.owner AND u.class = q.class AND u.exclusive = q.exclusive
+        WHERE q.queued > 0 AND q.max_ram > :ram AND u.state = 'queued' AND u.ram_mb > :ram LIMIT 1000`,
+    ),
     /** Jobs with queued exclusive units (found through the queues, not by scanning units). */
     exclusiveQueued: p(
       `SELECT DISTINCT u.job FROM queues q JOIN units u ON u.owner = q.owner AND u.class = q.class AND u.exclusive = 1 AND u.state = 'queued'

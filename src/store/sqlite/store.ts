@@ -17,7 +17,7 @@ import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
 import { ChangeNotifier } from './notifier.js';
 
 type Db = Database.Database;
-type QueueKey = { owner: string; class: string; exclusive: number | boolean };
+type QueueKey = { owner: string; class: string; exclusive: number | boolean; ram_mb?: number };
 type ClaimedRow = { id: number; job: string; priority: number; token: number; attempts: number; input: string | null; owner: string; class: UnitClass; ram_mb: number; exclusive: number };
 
 /**
@@ -53,42 +53,47 @@ export class SqliteStore implements Store {
     const now = Date.now();
     return this.write(() => {
       const groups = new Map<string, string>();
-      const nodes: Array<Record<string, unknown> & { id: string; environ: unknown }> = [];
-      const units: Array<Record<string, unknown>> = [];
-      for (const job of jobs) {
-        const id = uuid7(now);
+      const queued = new Map<string, QueueKey & { n: number; ram: number }>();
+      const rows = jobs.map((job) => {
         const retries = job.retries ?? 0;
-        const max = job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS + retries;
-        const common = { id, owner: job.owner, class: job.class ?? 'normal', priority: job.priority ?? 0, max };
-        const inputs = job.inputs ?? [undefined];
-        nodes.push({
-          ...common,
+        const units = job.inputs?.length ?? 1;
+        const row = {
+          id: uuid7(now),
+          owner: job.owner,
+          class: job.class ?? 'normal',
+          priority: job.priority ?? 0,
+          max: job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS + retries,
           name: job.name ?? defaultName(job.owner, job.environ),
           parent: this.ensureGroups(job.owner, job.group, now, groups),
           job_type: typeof job.environ.job_type === 'string' ? job.environ.job_type : null,
           tags: job.tags ?? [],
           environ: job.environ,
-          units: inputs.length,
+          units,
+          inputs: job.inputs ?? null,
           failFast: job.failFast ? 1 : 0,
-        });
-        inputs.forEach((input, idx) =>
-          units.push({
-            ...common,
-            idx,
-            input: job.inputs ? JSON.stringify(input ?? null) : null,
-            exclusive: job.exclusive ? 1 : 0,
-            ram: job.ramMb ?? 0,
-            retries,
-            runAfter: job.runAfter ?? null,
-          }),
-        );
-      }
-      // One statement per table for the whole batch: the rows travel as one JSON array.
-      this.q.insertJobs.run({ now, batch: encodeBatch(nodes) });
-      this.q.insertUnits.run({ now, batch: JSON.stringify(units) });
-      this.queueDelta(units.filter((u) => !((u.runAfter as number | null) && (u.runAfter as number) > now)) as QueueKey[], 1, now);
-      this.events(now, 'add', nodes.map((n) => n.id));
-      return nodes.map((n) => n.id);
+          exclusive: job.exclusive ? 1 : 0,
+          ram: job.ramMb ?? 0,
+          retries,
+          runAfter: job.runAfter ?? null,
+        };
+        if (!(row.runAfter !== null && row.runAfter > now)) {
+          const key = `${row.owner}\u0000${row.class}\u0000${row.exclusive}`;
+          const q = queued.get(key) ?? { owner: row.owner, class: row.class, exclusive: row.exclusive, n: 0, ram: 0 };
+          q.n += units;
+          q.ram = Math.max(q.ram, row.ram);
+          queued.set(key, q);
+        }
+        return row;
+      });
+      // One JSON array carries the whole batch; each table gets one statement that expands it.
+      const batch = encodeBatch(rows);
+      this.q.insertJobs.run({ now, batch });
+      this.q.insertUnits.run({ now, batch });
+      this.q.insertMapUnits.run({ now, batch });
+      this.q.queueDelta.run({ now, served: 0, deltas: JSON.stringify([...queued.values()]) });
+      const ids = rows.map((r) => r.id);
+      this.events(now, 'add', ids);
+      return ids;
     });
   }
 
@@ -413,12 +418,13 @@ export class SqliteStore implements Store {
   /** Counts units into (sign 1) or out of (sign -1) their queues, one statement for the lot. */
   private queueDelta(units: QueueKey[], sign: 1 | -1, now: number, served = false): void {
     if (!units.length) return;
-    const deltas = new Map<string, { owner: string; class: string; exclusive: number; n: number }>();
+    const deltas = new Map<string, { owner: string; class: string; exclusive: number; n: number; ram: number }>();
     for (const u of units) {
       const exclusive = Number(u.exclusive);
       const key = `${u.owner}\u0000${u.class}\u0000${exclusive}`;
-      const d = deltas.get(key) ?? { owner: u.owner, class: u.class, exclusive, n: 0 };
+      const d = deltas.get(key) ?? { owner: u.owner, class: u.class, exclusive, n: 0, ram: 0 };
       d.n += sign;
+      if (sign > 0) d.ram = Math.max(d.ram, u.ram_mb ?? 0);
       deltas.set(key, d);
     }
     this.q.queueDelta.run({ now, served: served ? 1 : 0, deltas: JSON.stringify([...deltas.values()]) });
@@ -429,7 +435,7 @@ export class SqliteStore implements Store {
     const workers = this.q.liveWorkers.all(now - 60_000) as Array<{ ram_mb: number; exclusive: number }>;
     if (!workers.length) return; // with no worker alive, nothing can be said about fit
     const maxRam = Math.max(...workers.map((w) => w.ram_mb));
-    for (const row of this.q.tooBig.all(maxRam) as Array<{ job: string; ram_mb: number }>) {
+    for (const row of this.q.tooBig.all({ ram: maxRam }) as Array<{ job: string; ram_mb: number }>) {
       const reason = `cannot run yet: needs ${row.ram_mb} MiB of RAM; the largest live worker offers ${maxRam} MiB`;
       if (this.q.setError.run(reason, row.job, reason).changes) touched.add(row.job);
     }
