@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqliteStore, DEFAULT_HALF_LIFE_MS } from '../dist/store/index.js';
 import { DEFAULT_POLICY } from '../dist/schedule/index.js';
-import { planPicks } from '../dist/worker/plan.js';
+import { PlannerView } from '../dist/worker/plan.js';
 import { fmt, now } from './lib/stats.mjs';
 
 const SLOTS = 50;
@@ -32,30 +32,28 @@ export async function measure(owners, units) {
     await fill(store, owners, units);
     const fillMs = now() - t0;
     const worker = await store.registerWorker({ host: 'bench', pid: process.pid, concurrency: SLOTS, ram_mb: 1 << 20, exclusive: false });
-    let snapshot;
-    let snapshotAt = 0;
+    let view;
+    let viewAt = 0;
     let running = [];
     let claimed = 0;
     let planMs = 0;
     const start = now();
     while (claimed < CLAIMS) {
       const t = Date.now();
-      if (!snapshot || t - snapshotAt > 50) {
-        snapshot = await store.queueSnapshot();
-        snapshotAt = t;
+      if (!view || t - viewAt > 50) {
+        view = new PlannerView(await store.queueSnapshot(), t, policy);
+        viewAt = t;
       }
       const p0 = now();
-      const picks = planPicks(snapshot, SLOTS, t, { capable: false, idle: false }, policy);
+      const picks = view.plan(SLOTS, t, { exclusiveCapable: false, idle: false });
       planMs += now() - p0;
       const finished = running.map((u) => ({ unit: u.unit, token: u.token, output: { ...u.environ, result: 'SUCCESS' }, result: null, charge: 1 }));
-      const answer = await store.completeAndClaim(worker, finished, { picks, freeRamMb: 1 << 20, leaseMs: 60_000 });
+      const request = { picks, freeRamMb: 1 << 20, leaseMs: 60_000 };
+      const answer = await store.completeAndClaim(worker, finished, request);
       running = answer.claimed;
       claimed += running.length;
-      for (const u of running) {
-        const q = snapshot.queues.find((x) => x.owner === u.owner && x.class === u.class);
-        if (q) q.queued -= 1;
-      }
-      if (!running.length) snapshot = undefined;
+      view.noteClaimed(request, running, Date.now());
+      if (!running.length) view = undefined;
     }
     const ms = now() - start;
     return { owners, units, fillMs, perSecond: claimed / (ms / 1000), planUsPerClaim: (planMs * 1000) / claimed };

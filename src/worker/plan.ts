@@ -1,4 +1,4 @@
-import type { ClaimRequest, QueueSnapshot } from '../store/index.js';
+import type { ClaimedUnit, ClaimRequest, QueueSnapshot } from '../store/index.js';
 import { planClaims, runningSeconds, type OwnerState, type Policy, type QueueState } from '../schedule/index.js';
 
 /** The planner's view of the owners: stored usage plus the provisional charge of their running units. */
@@ -17,27 +17,63 @@ export function ownerStates(snapshot: QueueSnapshot, now: number, policy: Policy
   }));
 }
 
+type SnapQueue = QueueSnapshot['queues'][number];
+
 /**
- * Turns the store's queue snapshot into claim picks with the fair-share planner (schedule/).
+ * The planner's view of one snapshot, built once per snapshot read (not per claim): the queues
+ * split by exclusivity, the owners' fair-share state, indexes by name. Between reads it is kept
+ * roughly true by `noteClaimed`.
+ *
  * Exclusive units (cpu-exec) go only to workers that may run them, and run alone there. While one
  * waits, such a worker claims nothing else: it drains, then takes the exclusive unit (as sioworkersd
  * blocks a CPU-capable worker for a waiting real-CPU task), so a stream of ordinary work cannot
  * keep exclusive units waiting forever.
  */
-export function planPicks(snapshot: QueueSnapshot, slots: number, now: number, exclusive: { capable: boolean; idle: boolean }, policy: Policy): ClaimRequest['picks'] {
-  if (slots <= 0) return [];
-  const owners = ownerStates(snapshot, now, policy);
-  const pick = (exclusive: boolean, n: number) => {
-    const queues: QueueState[] = snapshot.queues
-      .filter((q) => q.exclusive === exclusive)
-      .map((q) => ({ owner: q.owner, class: q.class, queued: q.queued, since: q.since }));
-    if (!queues.length) return [];
-    return group(planClaims(queues, owners, n, now, policy), exclusive);
-  };
-  if (exclusive.capable && snapshot.queues.some((q) => q.exclusive && q.queued > 0)) {
-    return exclusive.idle ? pick(true, 1) : [];
+export class PlannerView {
+  private readonly ordinary: SnapQueue[];
+  private readonly exclusive: SnapQueue[];
+  private readonly owners: OwnerState[];
+  private readonly byOwner: Map<string, OwnerState>;
+  private readonly byQueue: Map<string, SnapQueue>;
+
+  constructor(snapshot: QueueSnapshot, now: number, private readonly policy: Policy) {
+    this.ordinary = snapshot.queues.filter((q) => !q.exclusive);
+    this.exclusive = snapshot.queues.filter((q) => q.exclusive);
+    this.owners = ownerStates(snapshot, now, policy);
+    this.byOwner = new Map(this.owners.map((o) => [o.owner, o]));
+    this.byQueue = new Map(snapshot.queues.map((q) => [queueKey(q.owner, q.class, q.exclusive), q]));
   }
-  return pick(false, slots);
+
+  plan(slots: number, now: number, worker: { exclusiveCapable: boolean; idle: boolean }): ClaimRequest['picks'] {
+    if (slots <= 0) return [];
+    if (worker.exclusiveCapable && this.exclusive.some((q) => q.queued > 0)) {
+      return worker.idle ? group(planClaims(this.exclusive, this.owners, 1, now, this.policy), true) : [];
+    }
+    return group(planClaims(this.ordinary, this.owners, slots, now, this.policy), false);
+  }
+
+  /** Served queues shrink (and empty ones go), their owners are charged provisionally for the new units. */
+  noteClaimed(request: ClaimRequest, claimed: ClaimedUnit[], now: number): void {
+    const got = new Map<string, number>();
+    for (const u of claimed) {
+      const key = queueKey(u.owner, u.class, u.exclusive);
+      got.set(key, (got.get(key) ?? 0) + 1);
+      const owner = this.byOwner.get(u.owner);
+      if (owner) owner.runningSeconds += runningSeconds([{ class: u.class, startedAt: now }], now, this.policy);
+    }
+    for (const pick of request.picks) {
+      const key = queueKey(pick.owner, pick.class, pick.exclusive);
+      const queue = this.byQueue.get(key);
+      if (!queue) continue;
+      const n = got.get(key) ?? 0;
+      queue.queued = n < pick.count ? 0 : Math.max(0, queue.queued - n);
+      if (n) queue.since = now;
+    }
+  }
+}
+
+function queueKey(owner: string, cls: string, exclusive: boolean): string {
+  return `${owner}\u0000${cls}\u0000${exclusive ? 1 : 0}`;
 }
 
 /** Consecutive picks of one queue become one pick with a count (one claim statement). */

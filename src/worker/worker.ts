@@ -1,10 +1,10 @@
 import os from 'node:os';
 import type { Environ, FileAccess, Registry } from '../environ/index.js';
 import { resultOf, run } from '../environ/index.js';
-import type { ClaimedUnit, ClaimRequest, QueueSnapshot, Store, UnitOutcome } from '../store/index.js';
+import type { ClaimedUnit, ClaimRequest, Store, UnitOutcome } from '../store/index.js';
 import { DEFAULT_HALF_LIFE_MS, TERMINAL } from '../store/index.js';
 import { CLASS_CHARGE, DEFAULT_POLICY, type Policy } from '../schedule/index.js';
-import { planPicks } from './plan.js';
+import { PlannerView } from './plan.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -58,8 +58,8 @@ export class Worker {
   private readonly policy: Policy;
   private usedRamMb = 0;
   private exclusiveRunning = false;
-  private snapshot: QueueSnapshot | undefined;
-  private snapshotAt = 0;
+  private view: PlannerView | undefined;
+  private viewAt = 0;
   private readonly running = new Map<number, Running>();
   private outcomes: UnitOutcome[] = [];
   private stopping = false;
@@ -144,7 +144,7 @@ export class Worker {
       if (onlyJob && claimed.length === 0 && this.running.size === 0 && this.outcomes.length === 0 && (await this.jobEnded(onlyJob))) return;
       if (claimed.length === 0 || this.freeSlots() === 0) {
         // Woken by another process's change: the planner's view of the queues is out of date.
-        if ((await this.sleep()) === 'change') this.snapshot = undefined;
+        if ((await this.sleep()) === 'change') this.view = undefined;
       }
       if (this.running.size) await this.checkAborts();
     }
@@ -164,28 +164,17 @@ export class Worker {
     const slots = this.freeSlots();
     if (slots <= 0) return null;
     const now = Date.now();
-    if (!this.snapshot || now - this.snapshotAt > SNAPSHOT_MS) {
-      this.snapshot = await this.options.store.queueSnapshot();
-      this.snapshotAt = now;
+    if (!this.view || now - this.viewAt > SNAPSHOT_MS) {
+      this.view = new PlannerView(await this.options.store.queueSnapshot(), now, this.policy);
+      this.viewAt = now;
     }
-    const exclusive = { capable: this.options.exclusive ?? false, idle: this.running.size === 0 };
-    const picks = planPicks(this.snapshot, slots, now, exclusive, this.policy);
+    const picks = this.view.plan(slots, now, { exclusiveCapable: this.options.exclusive ?? false, idle: this.running.size === 0 });
     return picks.length ? { picks, freeRamMb: this.ramMb - this.usedRamMb, leaseMs: this.leaseMs } : null;
   }
 
-  /** Keeps the cached view of the queues roughly true between reads: served queues shrink, empty ones go. */
+  /** Keeps the planner's view roughly true until the next read. */
   private noteClaimed(request: ClaimRequest, claimed: ClaimedUnit[]): void {
-    const snapshot = this.snapshot;
-    if (!snapshot) return;
-    const now = Date.now();
-    for (const pick of request.picks) {
-      const got = claimed.filter((u) => u.owner === pick.owner && u.class === pick.class && u.exclusive === pick.exclusive).length;
-      const queue = snapshot.queues.find((q) => q.owner === pick.owner && q.class === pick.class && q.exclusive === pick.exclusive);
-      if (!queue) continue;
-      queue.queued = got < pick.count ? 0 : Math.max(0, queue.queued - got);
-      if (got) queue.since = now;
-      for (const u of claimed) snapshot.running.push({ owner: u.owner, class: u.class, started_at: now });
-    }
+    this.view?.noteClaimed(request, claimed, Date.now());
   }
 
   /** Waits for a unit to finish ('kick'), a change in the store or the poll interval ('change'). */
