@@ -1,5 +1,8 @@
 // `npm run bench`: every benchmark of the project, side by side with its peers, written to
-// bench/RESULTS.md with the machine it ran on. Each part is also runnable alone (node bench/<part>.mjs).
+// bench/RESULTS.md with the machine it ran on. Each part runs alone in a fresh Node process
+// (`node bench/<part>.mjs` prints its section): a part that leaves a large heap behind must not slow
+// the next (spawning a child from a big process costs more), nor its garbage collection.
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,11 +16,11 @@ for (const part of parts) {
   if (!existsSync(file)) continue;
   process.stderr.write(`bench: ${part}...\n`);
   const started = Date.now();
-  try {
-    const { main } = await import(file);
-    sections.push(await main());
-  } catch (err) {
-    sections.push(`## ${part}\n\nFAILED: ${err.message}\n`);
+  const child = spawnSync(process.execPath, [file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  if (child.status === 0) {
+    sections.push(child.stdout);
+  } else {
+    sections.push(`## ${part}\n\nFAILED (exit ${child.status ?? child.signal}); see the output above.\n`);
     process.exitCode = 1;
   }
   process.stderr.write(`bench: ${part} took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

@@ -21,7 +21,7 @@ export class ChangeNotifier {
     const base = path.basename(dbFile);
     try {
       this.watcher = watch(path.dirname(dbFile), { persistent: false }, (_event, name) => {
-        if (name && String(name).startsWith(base)) this.check();
+        if (name && String(name).startsWith(base)) this.onFileEvent();
       });
       this.watcher.on('error', () => this.watcher?.close());
     } catch {
@@ -41,7 +41,7 @@ export class ChangeNotifier {
         resolve();
       };
       const timer = setTimeout(done, timeoutMs);
-      const poll = setInterval(() => this.check(), this.pollMs);
+      const poll = setInterval(() => void this.check(), this.pollMs);
       signal?.addEventListener('abort', done, { once: true });
       this.waiters.add(done);
     });
@@ -52,8 +52,23 @@ export class ChangeNotifier {
     for (const wake of [...this.waiters]) wake();
   }
 
-  private check(): void {
-    if (this.waiters.size && this.changed()) for (const wake of [...this.waiters]) wake();
+  /**
+   * The WAL is written before the commit is published in the shared index (through mmap, which
+   * inotify does not see), so the event can come before data_version moves: look again a moment
+   * later instead of waiting for the poll.
+   */
+  private onFileEvent(): void {
+    if (!this.waiters.size) return;
+    if (this.check()) return;
+    setTimeout(() => this.check() || setTimeout(() => this.check(), 4), 1);
+  }
+
+  private check(): boolean {
+    if (this.waiters.size && this.changed()) {
+      for (const wake of [...this.waiters]) wake();
+      return true;
+    }
+    return false;
   }
 
   private changed(): boolean {
