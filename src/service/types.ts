@@ -1,24 +1,7 @@
-import type { Environ } from '../environ/index.js';
-import type { JobFilter, JobRecord, NodeInfo, StoreEvent, UnitClass, UnitInfo } from '../store/index.js';
+import type { JobFilter, JobRecord, NewJob, NodeInfo, StoreEvent, UnitInfo } from '../store/index.js';
 
-export interface SubmitRequest {
-  environ: Environ;
-  owner: string;
-  name?: string;
-  group?: string;
-  tags?: string[];
-  priority?: number;
-  class?: UnitClass;
-  maxAttempts?: number;
-  /** a map job: one unit per input */
-  inputs?: unknown[];
-  failFast?: boolean;
-  retries?: number;
-  /** do not start before this time (ms since the epoch) */
-  runAfter?: number;
-  /** RAM a unit needs, MiB; default from the environ as sioworkersd computes it */
-  ramMb?: number;
-}
+/** A job to submit: as the store takes it, except that the service decides exclusivity from the job type. */
+export type SubmitRequest = Omit<NewJob, 'exclusive'>;
 
 /** One line of `sluice fairshare`. */
 export interface FairshareRow {
