@@ -164,6 +164,27 @@ describe('placement and fair share in a worker', () => {
     for (const other of ordinary) expect(other.date_start! < done.date_end! && done.date_start! < other.date_end!).toBe(false);
   });
 
+  it('says whom a queued job waits behind in the fair-share order', async () => {
+    const registry = new Registry({ nodeModules: [] }).registerJob(
+      'long',
+      (_e, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(undefined))),
+    );
+    const { store, service } = setup(registry);
+    const [running] = await service.submit([{ owner: 'alice', environ: { job_type: 'long' } }]);
+    const worker = new Worker({ store, registry, concurrency: 1 });
+    await worker.start();
+    cleanups.push(() => worker.stop(0));
+    await until(async () => ((await service.get(running!)).status === 'Running' ? true : undefined), 10_000, 'the first job to run');
+    const [alices, bobs] = await service.submit([
+      { owner: 'alice', environ: { job_type: 'long' } },
+      { owner: 'bob', environ: { job_type: 'long' } },
+    ]);
+    const reasons = await service.waitReasons(await service.list({ status: 'Queued' }));
+    expect(reasons.get(bobs!)).toMatch(/^next in the fair-share order \(factor [\d.]+, class normal\); waiting for a free worker slot$/);
+    expect(reasons.get(alices!)).toMatch(/^behind 1 unit\(s\) of 1 owner\(s\) ranked ahead \(fair-share factor [\d.]+, class normal\)$/);
+    await service.abort(running!);
+  });
+
   it('a worker that may not run exclusive work leaves exclusive units alone', async () => {
     const registry = new Registry({ nodeModules: [] }).registerJob('cpu-exec', sleepJob(10)).registerJob('quick', sleepJob(10));
     const { store, service } = setup(registry);
