@@ -28,7 +28,12 @@ export class JsJobError extends Error {
 export class JsPool {
   private readonly idle: ChildProcess[] = [];
 
-  constructor(private readonly maxIdle = Number(process.env.SLUICE_JS_POOL_IDLE ?? 4)) {}
+  constructor(private maxIdle = Number(process.env.SLUICE_JS_POOL_IDLE ?? 4)) {}
+
+  /** Keeps at least `n` idle children (a worker running n js units at once reuses all of them). */
+  keepIdle(n: number): void {
+    if (!process.env.SLUICE_JS_POOL_IDLE) this.maxIdle = Math.max(this.maxIdle, n);
+  }
 
   async run(code: string, environ: Environ, tmpdir: string, signal: AbortSignal, report: (r: Report) => void): Promise<JsResult> {
     signal.throwIfAborted();

@@ -31,6 +31,7 @@ export function register(program: Command): void {
         ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
         ...(opts.exclusive ? { exclusive: true } : {}),
       });
+      jsPool.keepIdle(worker.concurrency);
       await worker.start();
       log(`worker ${worker.id}: started (concurrency ${worker.concurrency}, ${worker.ramMb} MiB${opts.exclusive ? ', exclusive work' : ''}, lease ${worker.leaseMs / 1000}s)`);
       await new Promise<void>((resolve) => {
