@@ -73,12 +73,13 @@ export function register(program: Command): void {
         const { orphansRemoved, missing } = server.storage.fsck();
         process.stderr.write(`sluice files: fsck removed ${orphansRemoved} orphan blob(s); ${missing.length} referenced blob(s) missing${missing.length ? `: ${missing.join(' ')}` : ''}\n`);
       }
-      process.stderr.write(`sluice files: serving ${root} at ${server.url}${token ? ' (token required)' : ''}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+      // Listen for the signals before saying so: a SIGTERM that comes right after the line must stop us cleanly.
+      const stopped = new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
       });
+      process.stderr.write(`sluice files: serving ${root} at ${server.url}${token ? ' (token required)' : ''}\n`);
+      await stopped;
       await server.close();
     });
 

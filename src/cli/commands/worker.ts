@@ -32,25 +32,28 @@ export function register(program: Command): void {
         ...(opts.exclusive ? { exclusive: true } : {}),
       });
       jsPool.keepIdle(worker.concurrency);
-      await worker.start();
+      const started = worker.start();
+      // Listen for the signals before the start is announced: a SIGTERM right after it stops us gracefully.
+      let stopping = false;
+      let release: () => void = () => {};
+      const stopped = new Promise<void>((resolve) => (release = resolve));
+      const onSignal = (signal: string) => {
+        if (stopping) {
+          log(`worker ${worker.id}: second ${signal}, exiting now`);
+          process.exit(130);
+        }
+        stopping = true;
+        log(`worker ${worker.id}: ${signal}: stopping (grace ${graceMs / 1000}s)`);
+        void started.then(() => worker.stop(graceMs)).then(release, (err) => {
+          log(`worker ${worker.id}: stop failed: ${(err as Error).message}`);
+          release();
+        });
+      };
+      process.on('SIGINT', () => onSignal('SIGINT'));
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      await started;
       log(`worker ${worker.id}: started (concurrency ${worker.concurrency}, ${worker.ramMb} MiB${opts.exclusive ? ', exclusive work' : ''}, lease ${worker.leaseMs / 1000}s)`);
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const onSignal = (signal: string) => {
-          if (stopping) {
-            log(`worker ${worker.id}: second ${signal}, exiting now`);
-            process.exit(130);
-          }
-          stopping = true;
-          log(`worker ${worker.id}: ${signal}: stopping (grace ${graceMs / 1000}s)`);
-          void worker.stop(graceMs).then(resolve, (err) => {
-            log(`worker ${worker.id}: stop failed: ${(err as Error).message}`);
-            resolve();
-          });
-        };
-        process.on('SIGINT', () => onSignal('SIGINT'));
-        process.on('SIGTERM', () => onSignal('SIGTERM'));
-      });
+      await stopped;
       jsPool.close();
       closeTrackers();
       await store.close();
