@@ -1,15 +1,13 @@
 import type { Registry } from '../environ/index.js';
 import { NotFoundError, TimeoutError } from '../environ/index.js';
 import type { JobFilter, JobRecord, NodeInfo, Store, UnitInfo } from '../store/index.js';
-import { TERMINAL, DEFAULT_HALF_LIFE_MS } from '../store/index.js';
+import { TERMINAL, DEFAULT_HALF_LIFE_MS, LIVE_WORKER_MS } from '../store/index.js';
 import { ramNeedMb } from '../schedule/index.js';
 import { EXCLUSIVE_JOB_TYPES } from '../jobs/index.js';
-import { Worker, DEFAULT_LEASE_MS, type WorkerOptions } from '../worker/index.js';
+import { Worker, type WorkerOptions } from '../worker/index.js';
 import type { FairshareRow, Service, StreamFilter, StreamItem, SubmitRequest, WaitOptions } from './types.js';
 import { fairshareRows, waitReasons } from './queueView.js';
 
-/** How long a worker may be silent and still count as alive (three heartbeats). */
-const ALIVE_MS = DEFAULT_LEASE_MS;
 /** Longest sleep between store reads while following changes (wake-ups usually come sooner). */
 const FOLLOW_POLL_MS = 100;
 
@@ -36,7 +34,7 @@ export class LocalService implements Service {
   }
 
   async waitReasons(infos: NodeInfo[]): Promise<Map<string, string>> {
-    return waitReasons(this.store, infos, ALIVE_MS, DEFAULT_HALF_LIFE_MS);
+    return waitReasons(this.store, infos, LIVE_WORKER_MS, DEFAULT_HALF_LIFE_MS);
   }
 
   async fairshare(): Promise<FairshareRow[]> {
@@ -112,7 +110,7 @@ export class LocalService implements Service {
   }
 
   async workersAlive(): Promise<boolean> {
-    return (await this.store.liveWorkers(ALIVE_MS)).length > 0;
+    return (await this.store.liveWorkers(LIVE_WORKER_MS)).length > 0;
   }
 
   async runHere(id: string): Promise<void> {

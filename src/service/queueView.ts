@@ -8,14 +8,16 @@ export function fairshareRows(snapshot: QueueSnapshot, now: number, halfLifeMs: 
   const policy = { ...DEFAULT_POLICY, halfLifeMs };
   const states = ownerStates(snapshot, now, policy);
   const factors = ownerFactors(states, now, policy);
+  const queued = new Map<string, number>();
+  for (const q of snapshot.queues) queued.set(q.owner, (queued.get(q.owner) ?? 0) + q.queued);
   return states
-    .map((o) => ({
+    .map((o, i) => ({
       owner: o.owner,
       share: o.share,
       usage: decayed(o.usage, now, halfLifeMs) + o.runningSeconds,
       factor: factors.get(o.owner) ?? 1,
-      running: snapshot.owners.find((x) => x.owner === o.owner)?.running ?? 0,
-      queued: snapshot.queues.filter((q) => q.owner === o.owner).reduce((n, q) => n + q.queued, 0),
+      running: snapshot.owners[i]!.running,
+      queued: queued.get(o.owner) ?? 0,
     }))
     .sort((a, b) => b.factor - a.factor || a.owner.localeCompare(b.owner));
 }

@@ -222,5 +222,10 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** A worker's lease (SLUICE_LEASE_MS, default 15 s): its claims lapse when it is silent this long. */
+export const DEFAULT_LEASE_MS = Number(process.env.SLUICE_LEASE_MS) || 15_000;
+/** A worker counts as alive while its last heartbeat is this recent (three heartbeats: one lease). */
+export const LIVE_WORKER_MS = DEFAULT_LEASE_MS;
+
 /** Usage decays with this half-life unless configured (SLUICE_HALF_LIFE_HOURS). */
 export const DEFAULT_HALF_LIFE_MS = (Number(process.env.SLUICE_HALF_LIFE_HOURS) || 24) * 3600_000;

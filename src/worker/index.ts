@@ -1,1 +1,1 @@
-export { Worker, DEFAULT_LEASE_MS, type WorkerOptions } from './worker.js';
+export { Worker, type WorkerOptions } from './worker.js';

@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Environ, FileAccess, Registry } from '../environ/index.js';
 import { resultOf, run } from '../environ/index.js';
 import type { ClaimedUnit, ClaimRequest, Store, UnitOutcome } from '../store/index.js';
-import { DEFAULT_HALF_LIFE_MS, TERMINAL } from '../store/index.js';
+import { DEFAULT_HALF_LIFE_MS, DEFAULT_LEASE_MS, TERMINAL } from '../store/index.js';
 import { CLASS_CHARGE, DEFAULT_POLICY, type Policy } from '../schedule/index.js';
 import { PlannerView } from './plan.js';
 
@@ -36,7 +36,6 @@ interface Running {
   startedAt: number;
 }
 
-export const DEFAULT_LEASE_MS = Number(process.env.SLUICE_LEASE_MS) || 15_000;
 /** How often a busy worker looks for abort requests even without a wake-up. */
 const ABORT_POLL_MS = 250;
 /** How old the planner's view of the queues may get before it is read again. */
@@ -91,10 +90,6 @@ export class Worker {
   /** Resolves when the loop has ended (after stop(), or for an inline worker when its job is done). */
   get finished(): Promise<void> {
     return this.loopDone;
-  }
-
-  get busy(): number {
-    return this.running.size;
   }
 
   /**

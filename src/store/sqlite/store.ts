@@ -8,7 +8,7 @@ import type {
   ClaimedUnit, ClaimRequest, HeartbeatAnswer, JobFilter, JobRecord, NewJob, NodeInfo, QueueSnapshot, Store, StoreEvent,
   UnitClass, UnitInfo, UnitOutcome, WorkerInfo,
 } from '../types.js';
-import { DEFAULT_HALF_LIFE_MS, TERMINAL } from '../types.js';
+import { DEFAULT_HALF_LIFE_MS, LIVE_WORKER_MS, TERMINAL } from '../types.js';
 import { defaultName, infoOf, recordOf, type NodeRow } from '../info.js';
 import { uuid7 } from '../ids.js';
 import { backoffMs, validateNewJob, DEFAULT_MAX_ATTEMPTS } from '../rules.js';
@@ -17,7 +17,8 @@ import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
 import { ChangeNotifier } from './notifier.js';
 
 type Db = Database.Database;
-type QueueKey = { owner: string; class: string; exclusive: number | boolean; ram_mb?: number };
+/** A unit's queue, with how many units (default 1) and the RAM they need. */
+type QueueKey = { owner: string; class: string; exclusive: number | boolean; ram_mb?: number; n?: number };
 type ClaimedRow = { id: number; job: string; priority: number; token: number; attempts: number; input: string | null; owner: string; class: UnitClass; ram_mb: number; exclusive: number };
 
 /**
@@ -53,7 +54,7 @@ export class SqliteStore implements Store {
     const now = Date.now();
     return this.write(() => {
       const groups = new Map<string, string>();
-      const queued = new Map<string, QueueKey & { n: number; ram: number }>();
+      const queued: QueueKey[] = [];
       const rows = jobs.map((job) => {
         const retries = job.retries ?? 0;
         const units = job.inputs?.length ?? 1;
@@ -76,13 +77,8 @@ export class SqliteStore implements Store {
           retries,
           runAfter: job.runAfter ?? null,
         };
-        if (!(row.runAfter !== null && row.runAfter > now)) {
-          const key = `${row.owner}\u0000${row.class}\u0000${row.exclusive}`;
-          const q = queued.get(key) ?? { owner: row.owner, class: row.class, exclusive: row.exclusive, n: 0, ram: 0 };
-          q.n += units;
-          q.ram = Math.max(q.ram, row.ram);
-          queued.set(key, q);
-        }
+        const delayed = row.runAfter !== null && row.runAfter > now;
+        if (!delayed) queued.push({ owner: row.owner, class: row.class, exclusive: row.exclusive, ram_mb: row.ram, n: units });
         return row;
       });
       // One JSON array carries the whole batch; each table gets one statement that expands it.
@@ -90,7 +86,7 @@ export class SqliteStore implements Store {
       this.q.insertJobs.run({ now, batch });
       this.q.insertUnits.run({ now, batch });
       this.q.insertMapUnits.run({ now, batch });
-      this.q.queueDelta.run({ now, served: 0, deltas: JSON.stringify([...queued.values()]) });
+      this.queueDelta(queued, 1, now);
       const ids = rows.map((r) => r.id);
       this.events(now, 'add', ids);
       return ids;
@@ -190,12 +186,14 @@ export class SqliteStore implements Store {
       const running = this.q.runningUnits.all() as QueueSnapshot['running'];
       const names = [...new Set([...queues.map((r) => r.owner), ...running.map((r) => r.owner)])];
       const stored = new Map((this.q.ownersIn.all(JSON.stringify(names)) as Array<{ owner: string; share: number; usage: number; usage_at: number }>).map((o) => [o.owner, o]));
+      const runningBy = new Map<string, number>();
+      for (const r of running) runningBy.set(r.owner, (runningBy.get(r.owner) ?? 0) + 1);
       const owners = names.map((owner) => ({
         owner,
         share: stored.get(owner)?.share ?? 1,
         usage: stored.get(owner)?.usage ?? 0,
         usage_at: stored.get(owner)?.usage_at ?? now,
-        running: running.filter((r) => r.owner === owner).length,
+        running: runningBy.get(owner) ?? 0,
       }));
       return { queues, owners, running };
     })();
@@ -420,10 +418,9 @@ export class SqliteStore implements Store {
     if (!units.length) return;
     const deltas = new Map<string, { owner: string; class: string; exclusive: number; n: number; ram: number }>();
     for (const u of units) {
-      const exclusive = Number(u.exclusive);
-      const key = `${u.owner}\u0000${u.class}\u0000${exclusive}`;
-      const d = deltas.get(key) ?? { owner: u.owner, class: u.class, exclusive, n: 0, ram: 0 };
-      d.n += sign;
+      const key = queueKeyOf(u);
+      const d = deltas.get(key) ?? { owner: u.owner, class: u.class, exclusive: Number(u.exclusive), n: 0, ram: 0 };
+      d.n += sign * (u.n ?? 1);
       if (sign > 0) d.ram = Math.max(d.ram, u.ram_mb ?? 0);
       deltas.set(key, d);
     }
@@ -432,7 +429,7 @@ export class SqliteStore implements Store {
 
   /** Notes on queued jobs that no live worker could hold them (cleared when they start). */
   private noteUnplaceable(now: number, touched: Set<string>): void {
-    const workers = this.q.liveWorkers.all(now - 60_000) as Array<{ ram_mb: number; exclusive: number }>;
+    const workers = this.q.liveWorkers.all(now - LIVE_WORKER_MS) as Array<{ ram_mb: number; exclusive: number }>;
     if (!workers.length) return; // with no worker alive, nothing can be said about fit
     const maxRam = Math.max(...workers.map((w) => w.ram_mb));
     for (const row of this.q.tooBig.all({ ram: maxRam }) as Array<{ job: string; ram_mb: number }>) {
