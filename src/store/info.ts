@@ -1,33 +1,14 @@
 import type { Environ } from '../environ/index.js';
-import type { JobRecord, JobStatus, NodeInfo, UnitClass } from './types.js';
+import type { JobRecord, NodeInfo } from './types.js';
 
-/** A node row as both stores keep it (JSON columns as text). */
-export interface NodeRow {
-  id: string;
-  type: 'job' | 'group';
-  name: string;
-  parent: string | null;
-  owner: string;
-  status: JobStatus | null;
-  status_text: string | null;
-  job_type: string | null;
+/** A node row as both stores keep it: the info's fields, with the JSON ones as text. */
+export type NodeRow = Omit<NodeInfo, 'tags' | 'progress' | 'result'> & {
   tags: string;
-  priority: number;
-  class: UnitClass;
   progress: string | null;
-  attempts: number;
-  max_attempts: number;
-  date_created: number;
-  date_start: number | null;
-  date_end: number | null;
+  result: string | null;
   environ?: string | null;
   output?: string | null;
-  result: string | null;
-  error: string | null;
-  units_total?: number;
-  units_done?: number;
-  units_failed?: number;
-}
+};
 
 export function infoOf(row: NodeRow): NodeInfo {
   return {
