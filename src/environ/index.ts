@@ -6,4 +6,4 @@ export { run, type RunOptions } from './run.js';
 export { Workdir } from './workdir.js';
 export { LocalFiles } from './localFiles.js';
 export { resultOf } from './result.js';
-export { PACKAGE_ROOT, builtFile } from './paths.js';
+export { PACKAGE_ROOT, builtFile, sluiceHome } from './paths.js';

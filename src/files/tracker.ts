@@ -10,9 +10,8 @@
 import { mkdirSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
-import { NotFoundError } from '../environ/index.js';
+import { NotFoundError, sluiceHome } from '../environ/index.js';
 import { DEFAULT_CACHE_BYTES, FileCache } from './cache.js';
 import { FilesClient, sha256File, type ClientOptions } from './client.js';
 import { formatName, nowVersion, parseName } from './names.js';
@@ -34,7 +33,7 @@ export interface GetResult {
 /** `SLUICE_FILES_CACHE`, else `$SLUICE_HOME/cache` (SLUICE_HOME defaults to ~/.sluice). */
 export function defaultCacheDir(): string {
   if (process.env.SLUICE_FILES_CACHE) return path.resolve(process.env.SLUICE_FILES_CACHE);
-  return path.join(process.env.SLUICE_HOME || path.join(os.homedir(), '.sluice'), 'cache');
+  return path.join(sluiceHome(), 'cache');
 }
 
 /** Parses a size such as `10G`, `512M`, `1048576`. */

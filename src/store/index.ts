@@ -1,4 +1,4 @@
 export * from './types.js';
-export { openStore, sluiceHome } from './open.js';
+export { openStore } from './open.js';
 export { SqliteStore } from './sqlite/store.js';
 export { infoOf } from './info.js';

@@ -1,13 +1,7 @@
-import os from 'node:os';
 import path from 'node:path';
 import type { Store } from './types.js';
 import { SqliteStore } from './sqlite/store.js';
-import { UsageError } from '../environ/index.js';
-
-/** Where Sluice keeps its embedded database and caches: SLUICE_HOME, default ~/.sluice. */
-export function sluiceHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SLUICE_HOME || path.join(os.homedir(), '.sluice');
-}
+import { UsageError, sluiceHome } from '../environ/index.js';
 
 /**
  * Opens the store named by SLUICE_STORE: unset → SQLite in SLUICE_HOME; a file path or

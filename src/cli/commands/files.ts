@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { NotFoundError, UsageError } from '../../environ/index.js';
+import { NotFoundError, UsageError, sluiceHome } from '../../environ/index.js';
 import { FileTracker, httpDate, parseVersion, type FileServer } from '../../files/index.js';
 import { printJson } from '../io.js';
 
@@ -11,10 +10,6 @@ const DEFAULT_URL = 'http://127.0.0.1:9999';
 interface ClientOpts {
   url?: string;
   token?: string;
-}
-
-function home(): string {
-  return process.env.SLUICE_HOME || path.join(os.homedir(), '.sluice');
 }
 
 /** A tracker for one command; `--no-cache` (or a command that must see the server) skips the cache. */
@@ -57,7 +52,7 @@ export function register(program: Command): void {
     .action(async (opts: { port: string; host: string; root?: string; token?: string; insecure?: boolean; fsync: boolean; fsck?: boolean; log?: boolean }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${opts.port}"`);
-      const root = path.resolve(opts.root || process.env.SLUICE_FILES_ROOT || path.join(home(), 'files'));
+      const root = path.resolve(opts.root || process.env.SLUICE_FILES_ROOT || path.join(sluiceHome(), 'files'));
       const token = opts.token || process.env.SLUICE_FILES_TOKEN || undefined;
       const { startFileServer } = await import('../../files/server.js');
       const server: FileServer = await startFileServer({
