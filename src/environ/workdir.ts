@@ -17,10 +17,6 @@ export class Workdir {
     return this.dir;
   }
 
-  get created(): boolean {
-    return this.dir !== undefined;
-  }
-
   /** Removes the folder without blocking the event loop (other units of the worker go on meanwhile). */
   async dispose(): Promise<void> {
     const dir = this.dir;
