@@ -443,6 +443,27 @@ static int descendants(int *out, int max) {
   return n;
 }
 
+/*
+ * Reads /proc/PID/stat into f[3..nf-1], numbered as in proc(5) (the command name in parentheses,
+ * which may hold spaces, is skipped). Returns 0, or -1 when the process is gone.
+ */
+static int read_stat(int pid, long long *f, int nf) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t len = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (len <= 0) return -1;
+  buf[len] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return -1;
+  for (int i = 0; i < nf; i++) f[i] = 0;
+  int idx = 3;
+  for (char *tok = strtok(p + 2, " "); tok && idx < nf; tok = strtok(NULL, " "), idx++) f[idx] = atoll(tok);
+  return 0;
+}
+
 /* Sums utime+stime+cutime+cstime (ms) and finds the largest RSS (kB) over the live tree. */
 static void tree_usage(long long *cpu_ms, long long *max_rss_kb) {
   static long ticks = 0, page_kb = 0;
@@ -451,20 +472,9 @@ static void tree_usage(long long *cpu_ms, long long *max_rss_kb) {
   int n = descendants(pids, 4096);
   long long ticks_sum = 0, rss = 0;
   for (int i = 0; i < n; i++) {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pids[i]);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    ssize_t len = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (len <= 0) continue;
-    buf[len] = 0;
-    char *p = strrchr(buf, ')');
-    if (!p) continue;
-    /* fields after ")": state(3) ... utime(14) stime(15) cutime(16) cstime(17) ... rss(24) */
-    long long f[25] = {0};
-    int idx = 3;
-    for (char *tok = strtok(p + 2, " "); tok && idx < 25; tok = strtok(NULL, " "), idx++) f[idx] = atoll(tok);
+    /* utime(14) stime(15) cutime(16) cstime(17) ... rss(24) */
+    long long f[25];
+    if (read_stat(pids[i], f, 25)) continue;
     ticks_sum += f[14] + f[15] + f[16] + f[17];
     if (f[24] * page_kb > rss) rss = f[24] * page_kb;
   }
@@ -585,24 +595,12 @@ static int count_own_tasks(void) {
   while ((e = readdir(d))) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     struct stat st;
-    char path[64], buf[1024];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%d", atoi(e->d_name));
     if (stat(path, &st) || st.st_uid != me) continue;
-    snprintf(path, sizeof path, "/proc/%d/stat", atoi(e->d_name));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    ssize_t len = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (len <= 0) continue;
-    buf[len] = 0;
-    char *p = strrchr(buf, ')');
-    int field = 3, threads = 1;
-    for (char *tok = p ? strtok(p + 2, " ") : NULL; tok; tok = strtok(NULL, " "), field++)
-      if (field == 20) {
-        threads = atoi(tok);
-        break;
-      }
-    n += threads;
+    long long f[21]; /* num_threads(20) */
+    if (read_stat(atoi(e->d_name), f, 21)) continue;
+    n += f[20] > 0 ? (int)f[20] : 1;
   }
   closedir(d);
   return n;
