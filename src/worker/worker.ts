@@ -59,6 +59,7 @@ export class Worker {
   private exclusiveRunning = false;
   private view: PlannerView | undefined;
   private viewAt = 0;
+  private abortsCheckedAt = 0;
   private readonly running = new Map<number, Running>();
   private outcomes: UnitOutcome[] = [];
   private stopping = false;
@@ -137,11 +138,14 @@ export class Worker {
       for (const unit of claimed) this.startUnit(unit);
       // An in-process run ends with its job (a unit waiting for a retry keeps it going).
       if (onlyJob && claimed.length === 0 && this.running.size === 0 && this.outcomes.length === 0 && (await this.jobEnded(onlyJob))) return;
+      let changed = false;
       if (claimed.length === 0 || this.freeSlots() === 0) {
         // Woken by another process's change: the planner's view of the queues is out of date.
-        if ((await this.sleep()) === 'change') this.view = undefined;
+        changed = (await this.sleep()) === 'change';
+        if (changed) this.view = undefined;
       }
-      if (this.running.size) await this.checkAborts();
+      // Aborts come from other processes: look when one wrote, and at least every ABORT_POLL_MS.
+      if (this.running.size && (changed || Date.now() - this.abortsCheckedAt >= ABORT_POLL_MS)) await this.checkAborts();
     }
   }
 
@@ -245,6 +249,7 @@ export class Worker {
   }
 
   private async checkAborts(): Promise<void> {
+    this.abortsCheckedAt = Date.now();
     for (const id of await this.options.store.abortRequests(this.id)) this.abortUnit(id);
   }
 
