@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Environ, FileAccess, JobContext, Report } from './types.js';
+import type { Environ, FileAccess, JobContext, Report, RunIdentity } from './types.js';
 import type { Registry } from './registry.js';
 import { assertEnviron } from './parse.js';
 import { Workdir } from './workdir.js';
@@ -13,6 +13,8 @@ export interface RunOptions {
   report?: (report: Report) => void;
   /** File access for this run; default: local paths relative to cwd. */
   files?: (workdir: () => string, environ: Environ) => FileAccess;
+  /** The job and unit this run belongs to (a worker sets it). */
+  identity?: RunIdentity;
   /** The name written to `worker`; default: the host name. */
   hostname?: string;
 }
@@ -34,6 +36,7 @@ export async function run(input: unknown, options: RunOptions): Promise<Environ>
   const report = options.report ?? (() => {});
   let files: FileAccess | undefined;
   const ctx: JobContext = {
+    ...(options.identity ? { identity: options.identity } : {}),
     get tmpdir() {
       return workdir.path;
     },

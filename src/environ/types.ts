@@ -32,7 +32,19 @@ export interface FileAccess {
 }
 
 /** Everything a job gets besides its environ. */
+/** Which job and unit a run belongs to (absent for a bare `run()`, as in `sluice batch`). */
+export interface RunIdentity {
+  /** the job's id */
+  job: string;
+  /** the unit's index (a map job's input index; 0 otherwise) */
+  unit: number;
+  /** who submitted the job */
+  owner: string;
+}
+
 export interface JobContext {
+  /** The job and unit this run belongs to, when a worker runs it. */
+  readonly identity?: RunIdentity;
   /** The run's private working folder, created on first use and removed after the run. */
   readonly tmpdir: string;
   /** Aborted when the job is aborted or its worker shuts down; a job must stop promptly when it fires. */

@@ -106,6 +106,8 @@ export interface ClaimedUnit {
   unit: number;
   token: number;
   job: string;
+  /** the unit's position among its job's units (its input's index in a map job; 0 otherwise) */
+  index: number;
   environ: Environ;
   attempt: number;
   owner: string;

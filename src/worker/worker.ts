@@ -204,6 +204,7 @@ export class Worker {
     const output = await run(unit.environ, {
       registry: this.options.registry,
       signal: entry.abort.signal,
+      identity: { job: unit.job, unit: unit.index, owner: unit.owner },
       ...(this.options.files ? { files: this.options.files } : {}),
       report: (r) => void this.options.store.report(unit.unit, unit.token, r).catch((err) => this.log(`report failed: ${err.message}`)),
     });

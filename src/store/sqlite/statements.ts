@@ -19,7 +19,7 @@ const INFO_JSON = `json_object('id', n.id, 'type', n.type, 'name', n.name, 'pare
 export const INFO_COLUMNS =
   'id, type, name, parent, owner, status, status_text, job_type, tags, priority, class, progress, attempts, max_attempts, date_created, date_start, date_end, result, error';
 
-const UNIT_CLAIMED = 'id, job, priority, token, attempts, input, owner, class, ram_mb, exclusive';
+const UNIT_CLAIMED = 'id, job, idx, priority, token, attempts, input, owner, class, ram_mb, exclusive';
 /** What names a unit's queue. */
 const QUEUE_KEY = 'owner, class, exclusive, ram_mb';
 

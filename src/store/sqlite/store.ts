@@ -19,7 +19,7 @@ import { ChangeNotifier } from './notifier.js';
 type Db = Database.Database;
 /** A unit's queue, with how many units (default 1) and the RAM they need. */
 type QueueKey = { owner: string; class: string; exclusive: number | boolean; ram_mb?: number; n?: number };
-type ClaimedRow = { id: number; job: string; priority: number; token: number; attempts: number; input: string | null; owner: string; class: UnitClass; ram_mb: number; exclusive: number };
+type ClaimedRow = { id: number; job: string; idx: number; priority: number; token: number; attempts: number; input: string | null; owner: string; class: UnitClass; ram_mb: number; exclusive: number };
 
 /**
  * The embedded store: one SQLite file in WAL mode, shared by any number of processes on one machine.
@@ -338,7 +338,7 @@ export class SqliteStore implements Store {
     return units.map((u) => {
       const environ = JSON.parse(environs.get(u.job) ?? (this.q.getEnviron.get(u.job) as string | undefined) ?? '{}') as Environ;
       if (u.input !== null) environ.input = JSON.parse(u.input);
-      return { unit: u.id, token: u.token, job: u.job, environ, attempt: u.attempts, owner: u.owner, class: u.class, ramMb: u.ram_mb, exclusive: u.exclusive === 1 };
+      return { unit: u.id, token: u.token, job: u.job, index: u.idx, environ, attempt: u.attempts, owner: u.owner, class: u.class, ramMb: u.ram_mb, exclusive: u.exclusive === 1 };
     });
   }
 
