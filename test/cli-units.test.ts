@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { defaultUser } from '../src/cli/user.js';
 import { parseDuration, parseTime } from '../src/cli/time.js';
 import { freshHome, sluice } from './helpers/cli.js';
 
 describe('the default owner (PARK usertag order)', () => {
   it('is SLUICE_USER, else the login name unless it is root, else the host name', () => {
-    expect(defaultUser({ SLUICE_USER: 'tag', LOGNAME: 'alice' })).toBe('tag');
-    expect(defaultUser({ LOGNAME: 'alice' })).toBe('alice');
-    expect(defaultUser({ USER: 'bob' })).toBe('bob');
-    expect(defaultUser({ LOGNAME: 'root' })).toBe(os.hostname());
+    expect(defaultUser('tag', { LOGNAME: 'alice' })).toBe('tag');
+    expect(defaultUser(undefined, { LOGNAME: 'alice' })).toBe('alice');
+    expect(defaultUser(undefined, { USER: 'bob' })).toBe('bob');
+    expect(defaultUser(undefined, { LOGNAME: 'root' })).toBe(os.hostname());
   });
 });
 
@@ -37,8 +37,60 @@ describe('where the database is', () => {
   it('SLUICE_STORE names another SQLite file; a PostgreSQL URL is refused with a clear line', async () => {
     const { env, home, cleanup } = freshHome();
     try {
+      mkdirSync(path.join(home, 'elsewhere'));
       const file = path.join(home, 'elsewhere', 'jobs.db');
       const r = await sluice(['submit', '--job-type', 'ping', '--block'], { ...env, SLUICE_STORE: file });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`sluice: created a new database ${file}`);
+      expect(existsSync(file)).toBe(true);
+      expect(existsSync(path.join(home, 'sluice.db'))).toBe(false);
+      const again = await sluice(['jobs', '--json'], { ...env, SLUICE_STORE: `sqlite:${file}` });
+      expect(JSON.parse(again.stdout)).toHaveLength(1);
+      const pg = await sluice(['jobs'], { ...env, SLUICE_STORE: 'postgres://localhost/sluice' });
+      expect(pg.code).toBe(2);
+      expect(pg.stderr).toMatch(/^sluice: SLUICE_STORE names PostgreSQL, which this version does not support yet/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a mistyped SLUICE_STORE is an error naming the accepted forms, and creates nothing', async () => {
+    const { env, home, cleanup } = freshHome();
+    try {
+      const cwd = mkdtempSync(path.join(os.tmpdir(), 'sluice-cwd-'));
+      const mysql = await sluice(['jobs'], { ...env, SLUICE_STORE: 'mysql://x' }, undefined, cwd);
+      expect(mysql.code).toBe(2);
+      expect(mysql.stderr).toBe('sluice: SLUICE_STORE="mysql://x" is not a store Sluice knows; give a SQLite file path, sqlite:PATH, or a postgres:// or postgresql:// URL\n');
+      expect(readdirSync(cwd)).toEqual([]);
+      // A read command never creates the database it is pointed at.
+      const missing = path.join(home, 'typo.db');
+      const read = await sluice(['jobs'], { ...env, SLUICE_STORE: missing });
+      expect(read).toMatchObject({ code: 2, stderr: `sluice: SLUICE_STORE names ${missing}, which does not exist; check the path (commands that write, such as submit or worker, create it)\n` });
+      expect(existsSync(missing)).toBe(false);
+      // A write command creates it only inside an existing folder.
+      const deep = path.join(home, 'nonexistent', 'dir', 'x.db');
+      const write = await sluice(['submit', '--job-type', 'ping'], { ...env, SLUICE_STORE: deep });
+      expect(write).toMatchObject({ code: 2, stderr: `sluice: SLUICE_STORE names ${deep}, but its folder ${path.dirname(deep)} does not exist\n` });
+      expect(existsSync(path.join(home, 'nonexistent'))).toBe(false);
+      rmSync(cwd, { recursive: true });
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a mistyped setting is an error naming the variable, not a silent default', async () => {
+    const { env, cleanup } = freshHome();
+    try {
+      for (const [name, value] of [['SLUICE_LEASE_MS', 'soon'], ['SLUICE_RETENTION', 'forever'], ['SLUICE_MAX_ENVIRON', '-1']]) {
+        const r = await sluice(['jobs'], { ...env, [name]: value });
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(new RegExp(`^sluice: ${name} must be .*got "${value}"\\n$`));
+      }
+    } finally {
+      cleanup();
+    }
+  });
+});
       expect(r.code).toBe(0);
       expect(existsSync(file)).toBe(true);
       expect(existsSync(path.join(home, 'sluice.db'))).toBe(false);

@@ -139,7 +139,7 @@ describe('submit options and errors', () => {
       [['wait', 'no-such-id'], 3, /no job or group with id no-such-id/],
       [['abort', 'no-such-id'], 3, /no job or group with id no-such-id/],
       [['jobs', '--status', 'Sleeping'], 2, /--status must be one of/],
-      [['job'], 2, /missing required argument/],
+      [['job'], 2, /job needs an id/],
       [['frobnicate'], 2, /unknown command/],
       [['worker', '--concurrency', '0'], 2, /--concurrency must be/],
       [['watch', '--since', 'yesterday'], 2, /--since must be/],

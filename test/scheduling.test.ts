@@ -41,12 +41,18 @@ describe('map jobs, retries and delays through the CLI', () => {
     writeFileSync(inputs, '"bad"\n1\n2\n');
     const cmd = 'if (environ.input === "bad") throw new Error("bad input"); await new Promise((r) => setTimeout(r, 300 * environ.input)); return environ.input';
     const fast = JSON.parse((await sluice(['submit', '--inputs', inputs, '--fail-fast', '--cmd', cmd, '--block', '--json'], env)).stdout);
-    expect(fast).toMatchObject({ status: 'Failed', error: 'Error: bad input' });
+    expect(fast).toMatchObject({ status: 'Failed', error: 'unit 0: Error: bad input', result: [null, null, null] });
+    expect(fast.units.map((u: { status: string }) => u.status)).toEqual(['Failed', 'Aborted', 'Aborted']);
     const fastUnits = JSON.parse((await sluice(['job', fast.id, '--units', '--json'], env)).stdout);
     expect(fastUnits.map((u: { state: string }) => u.state)).toEqual(['failed', 'aborted', 'aborted']);
     const all = JSON.parse((await sluice(['submit', '--inputs', inputs, '--cmd', cmd, '--block', '--json'], env)).stdout);
     expect(all).toMatchObject({ status: 'Failed', progress: { done: 3, total: 3 } });
-    expect(all.result.slice(1)).toEqual([1, 2]);
+    expect(all.result).toEqual([null, 1, 2]);
+    expect(all.units).toEqual([
+      { index: 0, status: 'Failed', error: 'Error: bad input' },
+      { index: 1, status: 'Success', result: 1 },
+      { index: 2, status: 'Success', result: 2 },
+    ]);
   });
 
   it('bad inputs are refused naming the line, and nothing is stored', async () => {
@@ -79,10 +85,13 @@ describe('map jobs, retries and delays through the CLI', () => {
       await exited(w);
     });
     const early = await sluice(['jobs', '--summary'], env);
-    expect(early.stdout).toMatch(new RegExp(`id: ${id}\\tstatus: Queued\\twaiting: delayed until \\d{4}-`));
+    // Local time in moi's layout, as every human output prints times.
+    expect(early.stdout).toMatch(new RegExp(`id: ${id}\\tstatus: Queued\\twaiting: delayed until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\n`));
     const done = await sluice(['wait', id, '--timeout', '10', '--json'], env);
     const record = JSON.parse(done.stdout);
-    expect(record.date_start - record.date_created).toBeGreaterThanOrEqual(1000);
+    // JSON carries UTC ISO-8601.
+    expect(record.date_start).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(record.date_start) - Date.parse(record.date_created)).toBeGreaterThanOrEqual(1000);
     expect((await sluice(['submit', '--delay', 'soon', '--job-type', 'ping'], env)).stderr).toMatch(/--delay must be a duration/);
   });
 

@@ -57,18 +57,18 @@ describe('workers', () => {
     await worker(env, ['--lease', '1']);
     first.kill('SIGKILL');
     await until(async () => ((await statusOf(store, id!)) === 'Success' ? true : undefined), 20_000, 'success');
-    expect(await store.get(id!)).toMatchObject({ status: 'Success', attempts: 2, result: 'done' });
+    expect(await store.get(id!)).toMatchObject({ status: 'Success', attempts: 1, lost: 1, result: 'done' });
   }, 30_000);
 
   it('a job whose attempts run out with lost workers fails, saying the workers were lost', async () => {
     const { env, store } = setup();
-    const [id] = await store.submit([{ owner: 'a', maxAttempts: 1, environ: { job_type: 'js', cmd: 'await new Promise((r) => setTimeout(r, 60000))' } }]);
+    const [id] = await store.submit([{ owner: 'a', maxLost: 1, environ: { job_type: 'js', cmd: 'await new Promise((r) => setTimeout(r, 60000))' } }]);
     const first = await worker(env, ['--lease', '1']);
     await until(async () => ((await statusOf(store, id!)) === 'Running' ? true : undefined), 10_000, 'running');
     first.kill('SIGKILL');
     await worker(env, ['--lease', '1']);
     await until(async () => ((await statusOf(store, id!)) === 'Failed' ? true : undefined), 20_000, 'failed');
-    expect((await store.get(id!))!.error).toMatch(/workers running this job stopped answering/);
+    expect((await store.get(id!))!.error).toMatch(/workers running this unit stopped answering 1 times/);
   }, 30_000);
 
   it('abort of a running system job kills its children, wherever its worker runs', async () => {

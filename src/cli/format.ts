@@ -1,12 +1,8 @@
 import type { JobRecord, NodeInfo, UnitInfo } from '../store/index.js';
+import { formatLocalTime } from '../environ/index.js';
 
 /** moi's date layout: "2015-06-01 15:46:49.977", in local time. */
-export function formatDate(ms: number | null): string {
-  if (ms === null) return 'None';
-  const d = new Date(ms);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
-}
+export const formatDate = formatLocalTime;
 
 function show(value: unknown): string {
   if (value === null || value === undefined) return 'None';

@@ -1,5 +1,6 @@
 import { EXIT, SluiceError } from '../environ/index.js';
 import { readFileSync } from 'node:fs';
+import { toWire } from '../service/index.js';
 
 /** Reads a file, or standard input for "-", with a clear error naming the file. */
 export function readInput(file: string, what: string): string {
@@ -10,18 +11,43 @@ export function readInput(file: string, what: string): string {
   }
 }
 
+/** Prints JSON for programs: times as UTC ISO-8601 (service/wire.ts). */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(toWire(value), null, 2)}\n`);
+}
+
+/** One JSON line (watch): times as UTC ISO-8601. */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(toWire(value))}\n`);
+}
+
+/**
+ * A closed stdout (`sluice jobs | head -1`) ends the command quietly, as other tools do: exit 0
+ * instead of an EPIPE stack.
+ */
+export function quietOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
 }
 
 /** Turns any error into one line on stderr and the documented exit code (docs/cli.md). */
 export function fail(err: unknown): never {
   if (err instanceof SluiceError) {
-    process.stderr.write(`sluice: ${err.message}\n`);
+    process.stderr.write(`sluice: ${printable(err.message, 2000)}\n`);
     process.exit(err.exitCode);
   }
-  const e = err as Error;
-  process.stderr.write(`sluice: internal error: ${e?.message ?? String(err)}\n`);
-  if (process.env.SLUICE_DEBUG) process.stderr.write(`${e?.stack}\n`);
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`sluice: internal error: ${printable(e?.message ?? String(err))}\n`);
+  if (process.env.SLUICE_DEBUG && process.env.SLUICE_DEBUG !== '0') process.stderr.write(`${e?.stack}\n`);
   process.exit(EXIT.INTERNAL);
+}
+
+/** Text safe for a terminal: control and invalid bytes escaped, one line, at most `max` characters. */
+export function printable(text: string, max = 300): string {
+  // eslint-disable-next-line no-control-regex
+  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) => (c === '\n' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return escaped.length > max ? `${escaped.slice(0, max)}...` : escaped;
 }

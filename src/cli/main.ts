@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { fail } from './io.js';
+import { fail, quietOnClosedPipe } from './io.js';
 import { UsageError } from '../environ/index.js';
 import { commands } from './commands/index.js';
 
@@ -11,6 +11,7 @@ const program = new Command('sluice')
   .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `sluice: ${text.slice(7)}` : text) });
 
 for (const register of commands) register(program);
+quietOnClosedPipe();
 
 try {
   await program.parseAsync(process.argv);

@@ -1,13 +1,6 @@
 import { UsageError } from '../environ/index.js';
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "90", "90s", "5m", "1.5h", "250ms", "2d" → milliseconds (a bare number is seconds). */
-export function parseDuration(text: string, option: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`${option} must be a duration like 30s, 5m, 2h or 1d, got "${text}"`);
-  return Number(m[1]) * UNITS[m[2] ?? 's']!;
-}
+export { parseDuration } from '../environ/index.js';
 
 /** An ISO 8601 time, or HH:MM (today, or tomorrow if that has passed) → ms since the epoch. */
 export function parseTime(text: string, option: string, now = new Date()): number {

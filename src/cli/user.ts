@@ -1,8 +1,8 @@
 import os from 'node:os';
 
 /** The default owner: SLUICE_USER, else the login name unless it is root, else the host name (PARK's usertag). */
-export function defaultUser(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SLUICE_USER) return env.SLUICE_USER;
+export function defaultUser(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (configured) return configured;
   let login = env.LOGNAME || env.USER || '';
   if (!login) {
     try {

@@ -7,3 +7,5 @@ export { Workdir } from './workdir.js';
 export { LocalFiles } from './localFiles.js';
 export { resultOf } from './result.js';
 export { PACKAGE_ROOT, builtFile, sluiceHome } from './paths.js';
+export { readConfig, storeLocation, DEFAULTS, SETTINGS, type Config, type StoreLocation, type Setting } from './config.js';
+export { parseDuration, formatDuration, formatLocalTime } from './time.js';

@@ -5,7 +5,8 @@ import { UsageError } from './errors.js';
 export function parseEnviron(text: string, source = 'environ'): Environ {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // A byte order mark (editors on some systems write one) is not part of the JSON.
+    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     throw new UsageError(`${source} is not valid JSON: ${(err as Error).message}`);
   }

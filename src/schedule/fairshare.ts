@@ -24,6 +24,8 @@ export interface OwnerState {
    * max(elapsed, estimate) × CLASS_CHARGE[class], in seconds (see `runningSeconds()`).
    */
   runningSeconds: number;
+  /** The provisional charge of a unit it starts now (before the class charge), seconds; default `policy.estimateSeconds`. */
+  estimateSeconds?: number;
 }
 
 /** The share of an owner nobody set a share for. */
@@ -45,6 +47,23 @@ export function runningSeconds(units: Iterable<RunningUnit>, now: number, policy
   let sum = 0;
   for (const u of units) sum += Math.max((now - u.startedAt) / 1000, policy.estimateSeconds) * CLASS_CHARGE[u.class];
   return sum;
+}
+
+/** How much one finished unit moves an owner's learned unit length (`learnUnitSeconds`). */
+export const UNIT_SECONDS_WEIGHT = 0.2;
+
+/**
+ * An owner's typical unit length, learned from its finished units: the first one sets it, each later
+ * one moves it by `UNIT_SECONDS_WEIGHT` (a decayed mean, so it follows an owner whose work changes).
+ * It replaces the policy's fixed estimate as the provisional charge of the owner's running units, so
+ * that short units are not charged a minute each while they run.
+ * `units` finished units with a mean of `meanSeconds` count as that many observations.
+ */
+export function learnUnitSeconds(previous: number | null, meanSeconds: number, units = 1): number {
+  if (!Number.isFinite(meanSeconds) || meanSeconds < 0 || !(units >= 1)) throw new RangeError(`a unit length must be a finite number of seconds >= 0 over at least one unit, got ${meanSeconds} over ${units}`);
+  if (previous === null) return meanSeconds;
+  const keep = (1 - UNIT_SECONDS_WEIGHT) ** units;
+  return previous * keep + meanSeconds * (1 - keep);
 }
 
 /** Parses an owner's share: a positive finite number (text or number); a clear `UsageError` otherwise. */

@@ -22,6 +22,7 @@
  * than `ageMs / (queues per slot)` let age blur fair share (see docs/fairshare.md).
  */
 import { CLASS_RANK, CLASS_CHARGE, CLASS_WEIGHT, type PriorityClass } from './classes.js';
+import { DEFAULTS } from '../environ/config.js';
 import { checkShare, DEFAULT_SHARE, ownerSeconds, type OwnerState } from './fairshare.js';
 
 export interface QueueState {
@@ -38,7 +39,10 @@ export interface Policy {
   halfLifeMs: number;
   /** The time-in-queue scale, ms: after waiting `ageMs`, a queue's score has doubled. */
   ageMs: number;
-  /** Provisional charge per claimed unit, seconds (before the class's charge multiplier). */
+  /**
+   * Provisional charge per claimed unit, seconds (before the class's charge multiplier), for an owner
+   * none of whose units has ended yet; after that, the owner's learned unit length (`learnUnitSeconds`).
+   */
   estimateSeconds: number;
 }
 
@@ -50,7 +54,7 @@ const HOUR = 3_600_000;
  * a nice unit runs within about 9 hours even behind a steady stream of normal work), and one minute
  * as the provisional cost of a claimed unit.
  */
-export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({ halfLifeMs: 24 * HOUR, ageMs: HOUR, estimateSeconds: 60 });
+export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({ halfLifeMs: DEFAULTS.halfLifeMs, ageMs: HOUR, estimateSeconds: 60 });
 
 /** `DEFAULT_POLICY` with the given fields replaced, checked: positive half-life and age scale, estimate ≥ 0. */
 export function resolvePolicy(overrides: Partial<Policy> = {}): Policy {
@@ -118,7 +122,8 @@ function kthLargest(xs: Int32Array, value: (x: number) => number, k: number): nu
 
 /**
  * Up to `n` picks, best first. Each queue appears at most `queued` times. After each pick the owner
- * is charged `estimateSeconds × CLASS_CHARGE[class]` provisionally (which changes every owner's U,
+ * is charged its unit estimate (`OwnerState.estimateSeconds`, else `policy.estimateSeconds`) ×
+ * CLASS_CHARGE[class] provisionally (which changes every owner's U,
  * since U is relative to the total) and the queue's `since` becomes `now`, so a batch of picks is
  * itself fair: 4 picks for idle owners with shares 1:1:2 are 1, 1, 2.
  *
@@ -146,6 +151,7 @@ export function planClaims(
   const index = new Map<string, number>();
   const shares: number[] = [];
   const used: number[] = [];
+  const estimate: number[] = [];
   let shareSum = 0;
   let usedSum = 0;
   for (const o of owners) {
@@ -155,6 +161,7 @@ export function planClaims(
     const s = ownerSeconds(o, now, policy.halfLifeMs);
     shares.push(o.share);
     used.push(s);
+    estimate.push(o.estimateSeconds ?? policy.estimateSeconds);
     shareSum += o.share;
     usedSum += s;
   }
@@ -183,6 +190,7 @@ export function planClaims(
         index.set(qs.owner, o);
         shares.push(DEFAULT_SHARE);
         used.push(0);
+        estimate.push(policy.estimateSeconds);
         shareSum += DEFAULT_SHARE;
         first.push(-1);
       } else o = found;
@@ -234,11 +242,7 @@ export function planClaims(
     rebest(o);
   }
 
-  const chargeOf: Record<PriorityClass, number> = {
-    nice: policy.estimateSeconds * CLASS_CHARGE.nice,
-    normal: policy.estimateSeconds * CLASS_CHARGE.normal,
-    urgent: policy.estimateSeconds * CLASS_CHARGE.urgent,
-  };
+  const chargeOf = (o: number, cls: PriorityClass): number => (estimate[o] as number) * CLASS_CHARGE[cls];
 
   // Pruning. During the batch usedSum only grows, so an owner that is not picked only gains (its value
   // is key − b × inv with inv = 1/usedSum falling), and a picked owner only loses. So an owner's value
@@ -246,7 +250,9 @@ export function planClaims(
   // pick fewer than `want` distinct owners have been picked; if `want` owners have a lower bound above
   // owner o's upper bound, one of them is still unpicked and ahead of o at every step: o can be dropped.
   const inv0 = usedSum > 0 ? 1 / usedSum : 0;
-  const maxCharge = Math.max(chargeOf.nice, chargeOf.normal, chargeOf.urgent);
+  let maxEstimate = 0;
+  for (let k = 0; k < nc; k++) maxEstimate = Math.max(maxEstimate, estimate[cand[k] as number] as number);
+  const maxCharge = maxEstimate * CLASS_CHARGE.urgent;
   const invMin = usedSum + want2 * maxCharge > 0 ? 1 / (usedSum + want2 * maxCharge) : 0;
   let live = cand;
   if (nc > want2) {
@@ -282,7 +288,7 @@ export function planClaims(
     left[q] = (left[q] as number) - 1;
     since[q] = now;
     lin[q] = weightOf(qs.class);
-    const c = chargeOf[qs.class];
+    const c = chargeOf(bo, qs.class);
     usedSum += c;
     b[bo] = (b[bo] as number) + c * (invShareFrac[bo] as number);
     rebest(bo);

@@ -1,3 +1,5 @@
 export * from './types.js';
 export { LocalService } from './local.js';
-export { openService } from './open.js';
+export { openService, openConfiguredStore, storeOptionsOf } from './open.js';
+export { toWire, fromWire } from './wire.js';
+export { startPruning } from './pruning.js';

@@ -1,8 +1,8 @@
 import type { Registry } from '../environ/index.js';
-import { NotFoundError, TimeoutError } from '../environ/index.js';
-import type { JobFilter, JobRecord, NodeInfo, Store, UnitInfo } from '../store/index.js';
-import { TERMINAL, DEFAULT_HALF_LIFE_MS, LIVE_WORKER_MS } from '../store/index.js';
-import { ramNeedMb } from '../schedule/index.js';
+import { DEFAULTS, NotFoundError, TimeoutError, UsageError } from '../environ/index.js';
+import type { JobFilter, JobRecord, NodeInfo, PruneReport, Store, UnitInfo } from '../store/index.js';
+import { TERMINAL } from '../store/index.js';
+import { DEFAULT_POLICY, ramNeedMb, type Policy } from '../schedule/index.js';
 import { EXCLUSIVE_JOB_TYPES } from '../jobs/index.js';
 import { Worker, type WorkerOptions } from '../worker/index.js';
 import type { FairshareRow, Service, StreamFilter, StreamItem, SubmitRequest, WaitOptions } from './types.js';
@@ -10,14 +10,33 @@ import { fairshareRows, waitReasons } from './queueView.js';
 
 /** Longest sleep between store reads while following changes (wake-ups usually come sooner). */
 const FOLLOW_POLL_MS = 100;
+/** Events read per batch while following. */
+const EVENT_BATCH = 1000;
 
+export interface LocalServiceOptions {
+  registry: Registry;
+  files?: WorkerOptions['files'];
+  /** a worker counts as alive while its heartbeat is this recent (the lease) */
+  leaseMs?: number;
+  /** the fair-share policy (its half-life is the store's) */
+  policy?: Policy;
+}
+
+/** The service over a store in this process (PARK's local service). */
 export class LocalService implements Service {
+  private readonly leaseMs: number;
+  private readonly policy: Policy;
+
   constructor(
     readonly store: Store,
-    private readonly runner: { registry: Registry; files?: WorkerOptions['files'] },
-  ) {}
+    private readonly runner: LocalServiceOptions,
+  ) {
+    this.leaseMs = runner.leaseMs ?? DEFAULTS.leaseMs;
+    this.policy = runner.policy ?? DEFAULT_POLICY;
+  }
 
-  submit(requests: SubmitRequest[]): Promise<string[]> {
+  async submit(requests: SubmitRequest[]): Promise<string[]> {
+    await this.checkJobTypes(requests);
     return this.store.submit(
       requests.map((r) => ({
         ...r,
@@ -34,11 +53,11 @@ export class LocalService implements Service {
   }
 
   async waitReasons(infos: NodeInfo[]): Promise<Map<string, string>> {
-    return waitReasons(this.store, infos, LIVE_WORKER_MS, DEFAULT_HALF_LIFE_MS);
+    return waitReasons(this.store, infos, this.leaseMs, this.policy);
   }
 
   async fairshare(): Promise<FairshareRow[]> {
-    return fairshareRows(await this.store.queueSnapshot(), Date.now(), DEFAULT_HALF_LIFE_MS);
+    return fairshareRows(await this.store.queueSnapshot(), Date.now(), this.policy);
   }
 
   setShare(owner: string, share: number): Promise<void> {
@@ -55,6 +74,12 @@ export class LocalService implements Service {
     return this.store.list(filter);
   }
 
+  async group(path: string): Promise<NodeInfo> {
+    const found = await this.store.group(path);
+    if (!found) throw new NotFoundError(`no group "${path}"`);
+    return found;
+  }
+
   users() {
     return this.store.users();
   }
@@ -63,10 +88,16 @@ export class LocalService implements Service {
     return this.store.abort(id);
   }
 
+  prune(options?: { olderThanMs?: number; dryRun?: boolean }): Promise<PruneReport> {
+    return this.store.prune(options);
+  }
+
   async wait(id: string, options: WaitOptions = {}): Promise<JobRecord> {
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     let last = '';
     while (true) {
+      // The mark is taken before the read: a change right after it wakes the wait below.
+      const mark = this.store.changeMark();
       const record = await this.get(id);
       if (record.type !== 'job') throw new NotFoundError(`${id} is a group, not a job`);
       const snapshot = JSON.stringify([record.status, record.progress, record.status_text, record.attempts]);
@@ -78,7 +109,7 @@ export class LocalService implements Service {
       const left = deadline - Date.now();
       if (left <= 0) throw new TimeoutError(`job ${id} has not ended after ${options.timeoutMs} ms (status ${record.status})`);
       options.signal?.throwIfAborted();
-      await this.store.waitForChange(Math.min(left, FOLLOW_POLL_MS), options.signal);
+      await this.store.waitForChange(Math.min(left, FOLLOW_POLL_MS), options.signal, mark);
     }
   }
 
@@ -88,33 +119,43 @@ export class LocalService implements Service {
       (filter.job === undefined || info.id === filter.job) &&
       (filter.tag === undefined || info.tags.includes(filter.tag)) &&
       (filter.status === undefined || info.status === filter.status);
-    let seq: number;
-    if (options.since === undefined) {
-      // The seq is read before the snapshot: a change made in between is sent again, never lost.
-      seq = await this.store.lastSeq();
-      const current = filter.job ? [await this.get(filter.job)] : await this.store.list({ ...(filter.owner ? { owner: filter.owner } : {}) });
-      for (const info of current) if (matches(info)) yield { verb: 'get', id: info.id, info: stripRecord(info) };
-      yield { verb: 'sync', seq };
-    } else {
-      seq = options.since;
-    }
     const signal = options.signal;
+    let seq = options.since ?? -1;
+    if (seq >= 0 && seq < (await this.store.prunedThrough())) {
+      yield { verb: 'resync', seq: await this.store.prunedThrough() };
+      seq = -1;
+    }
     while (!signal?.aborted) {
-      const events = await this.store.eventsAfter(seq, 1000);
+      if (seq < 0) {
+        // PARK's header: the current state first. The seq is read before the snapshot, so a change
+        // in between is sent again, never lost.
+        seq = await this.store.lastSeq();
+        const current = filter.job ? [await this.get(filter.job)] : await this.store.list({ ...(filter.owner ? { owner: filter.owner } : {}) });
+        for (const info of current) if (matches(info)) yield { verb: 'get', id: info.id, info: stripRecord(info) };
+        yield { verb: 'sync', seq };
+      }
+      const mark = this.store.changeMark();
+      const events = await this.store.eventsAfter(seq, EVENT_BATCH);
+      // A follower that fell behind a pruning lost events it never saw: it starts again from the current state.
+      if (events.length && events[0]!.seq > seq + 1 && seq < (await this.store.prunedThrough())) {
+        yield { verb: 'resync', seq: await this.store.prunedThrough() };
+        seq = -1;
+        continue;
+      }
       for (const e of events) {
         seq = e.seq;
-        if (matches(e.info)) yield { verb: e.verb, seq: e.seq, at: e.at, id: e.id, info: e.info };
+        if (e.verb !== 'prune' && matches(e.info)) yield { verb: e.verb, seq: e.seq, at: e.at, id: e.id, info: e.info };
       }
-      if (events.length < 1000) await this.store.waitForChange(FOLLOW_POLL_MS, signal);
+      if (events.length < EVENT_BATCH) await this.store.waitForChange(FOLLOW_POLL_MS, signal, mark);
     }
   }
 
   async workersAlive(): Promise<boolean> {
-    return (await this.store.liveWorkers(LIVE_WORKER_MS)).length > 0;
+    return (await this.store.liveWorkers(this.leaseMs)).length > 0;
   }
 
   async runHere(id: string): Promise<void> {
-    const worker = new Worker({ store: this.store, ...this.runner, onlyJob: id });
+    const worker = new Worker({ store: this.store, registry: this.runner.registry, ...(this.runner.files ? { files: this.runner.files } : {}), onlyJob: id, policy: this.policy });
     await worker.start();
     await worker.finished;
     await worker.stop(0);
@@ -123,9 +164,24 @@ export class LocalService implements Service {
   close(): Promise<void> {
     return this.store.close();
   }
+
+  /** A job type this process does not know is refused now, not failed later by a worker. */
+  private async checkJobTypes(requests: SubmitRequest[]): Promise<void> {
+    const wanted = new Set(requests.map((r) => r.environ.job_type));
+    const registry = this.runner.registry;
+    const known = new Set((await registry.names()).jobs);
+    for (const type of wanted) {
+      if (typeof type !== 'string' || type === '') throw new UsageError('the environ has no job_type');
+      if (!known.has(type)) {
+        throw new UsageError(
+          `unknown job type "${type}"; known job types: ${[...known].sort().join(', ')} (a plugin's job type must be installed where jobs are submitted: SLUICE_PLUGINS or an npm package declaring it)`,
+        );
+      }
+    }
+  }
 }
 
 function stripRecord(info: NodeInfo): NodeInfo {
-  const { environ: _e, output: _o, ...rest } = info as NodeInfo & { environ?: unknown; output?: unknown };
+  const { environ: _e, output: _o, units: _u, ...rest } = info as NodeInfo & { environ?: unknown; output?: unknown; units?: unknown };
   return rest;
 }

@@ -1,11 +1,11 @@
+import { formatLocalTime } from '../environ/index.js';
 import type { NodeInfo, QueueSnapshot, Store } from '../store/index.js';
-import { DEFAULT_POLICY, decayed, ownerFactors, score } from '../schedule/index.js';
+import { decayed, ownerFactors, score, whyImpossible, type Policy } from '../schedule/index.js';
 import { ownerStates } from '../worker/plan.js';
 import type { FairshareRow } from './types.js';
 
 /** Fair-share state as people read it: each owner's share, decayed usage, factor, running and queued units. */
-export function fairshareRows(snapshot: QueueSnapshot, now: number, halfLifeMs: number): FairshareRow[] {
-  const policy = { ...DEFAULT_POLICY, halfLifeMs };
+export function fairshareRows(snapshot: QueueSnapshot, now: number, policy: Policy): FairshareRow[] {
   const states = ownerStates(snapshot, now, policy);
   const factors = ownerFactors(states, now, policy);
   const queued = new Map<string, number>();
@@ -14,7 +14,7 @@ export function fairshareRows(snapshot: QueueSnapshot, now: number, halfLifeMs: 
     .map((o, i) => ({
       owner: o.owner,
       share: o.share,
-      usage: decayed(o.usage, now, halfLifeMs) + o.runningSeconds,
+      usage: decayed(o.usage, now, policy.halfLifeMs) + o.runningSeconds,
       factor: factors.get(o.owner) ?? 1,
       running: snapshot.owners[i]!.running,
       queued: queued.get(o.owner) ?? 0,
@@ -23,17 +23,17 @@ export function fairshareRows(snapshot: QueueSnapshot, now: number, halfLifeMs: 
 }
 
 /**
- * Why each queued job waits, in one line: a reason the store noted (no worker could hold it), a
- * start time in the future (a delay or a retry's backoff), no live worker, or the units ranked
- * ahead of its queue by the fair-share order.
+ * Why each queued job waits, in one line: a reason the store noted, a need no live worker can meet
+ * (said at once, from the workers alive now), a start time in the future (a delay or a retry's
+ * backoff), no live worker, or the units ranked ahead of its queue by the fair-share order.
  */
-export async function waitReasons(store: Store, infos: NodeInfo[], aliveMs: number, halfLifeMs: number): Promise<Map<string, string>> {
+export async function waitReasons(store: Store, infos: NodeInfo[], aliveMs: number, policy: Policy): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const queued = infos.filter((i) => i.type === 'job' && i.status === 'Queued');
   if (!queued.length) return out;
   const now = Date.now();
   const [workers, snapshot] = await Promise.all([store.liveWorkers(aliveMs), store.queueSnapshot()]);
-  const policy = { ...DEFAULT_POLICY, halfLifeMs };
+  const offers = workers.map((w) => ({ concurrency: w.concurrency, ramMb: w.ram_mb, exclusive: w.exclusive }));
   const factors = ownerFactors(ownerStates(snapshot, now, policy), now, policy);
   const scored = snapshot.queues.map((q) => ({ q, s: score(q, factors.get(q.owner) ?? 1, now, policy) }));
   for (const info of queued) {
@@ -41,13 +41,20 @@ export async function waitReasons(store: Store, infos: NodeInfo[], aliveMs: numb
       out.set(info.id, info.error);
       continue;
     }
-    const later = (await store.units(info.id)).filter((u) => u.state === 'delayed' && u.run_after !== null && u.run_after > now);
+    const units = await store.units(info.id);
+    const later = units.filter((u) => u.state === 'delayed' && u.run_after !== null && u.run_after > now);
     if (later.length) {
-      out.set(info.id, `delayed until ${new Date(Math.min(...later.map((u) => u.run_after!))).toISOString()}`);
+      out.set(info.id, `delayed until ${formatLocalTime(Math.min(...later.map((u) => u.run_after!)))}`);
       continue;
     }
     if (!workers.length) {
       out.set(info.id, 'no worker is running (start one with: sluice worker)');
+      continue;
+    }
+    const waiting = units.find((u) => u.state === 'queued');
+    const impossible = waiting ? whyImpossible({ ramMb: waiting.ram_mb, exclusive: waiting.exclusive }, offers) : null;
+    if (impossible) {
+      out.set(info.id, `cannot run yet: ${impossible}`);
       continue;
     }
     const mine = scored.find((x) => x.q.owner === info.owner && x.q.class === info.class);
@@ -56,12 +63,12 @@ export async function waitReasons(store: Store, infos: NodeInfo[], aliveMs: numb
       continue;
     }
     const ahead = scored.filter((x) => x !== mine && x.s > mine.s);
-    const units = ahead.reduce((n, x) => n + x.q.queued, 0);
+    const aheadUnits = ahead.reduce((n, x) => n + x.q.queued, 0);
     const factor = (factors.get(info.owner) ?? 1).toFixed(2);
     out.set(
       info.id,
       ahead.length
-        ? `behind ${units} unit(s) of ${new Set(ahead.map((x) => x.q.owner)).size} owner(s) ranked ahead (fair-share factor ${factor}, class ${info.class})`
+        ? `behind ${aheadUnits} unit(s) of ${new Set(ahead.map((x) => x.q.owner)).size} owner(s) ranked ahead (fair-share factor ${factor}, class ${info.class})`
         : `next in the fair-share order (factor ${factor}, class ${info.class}); waiting for a free worker slot`,
     );
   }

@@ -1,4 +1,4 @@
-import type { JobFilter, JobRecord, NewJob, NodeInfo, StoreEvent, UnitInfo } from '../store/index.js';
+import type { JobFilter, JobRecord, NewJob, NodeInfo, PruneReport, StoreEvent, UnitInfo } from '../store/index.js';
 
 /** A job to submit: as the store takes it, except that the service decides exclusivity from the job type. */
 export type SubmitRequest = Omit<NewJob, 'exclusive'>;
@@ -14,10 +14,15 @@ export interface FairshareRow {
   queued: number;
 }
 
-/** One line of a stream: the current state first (`get`, then one `sync`), then every change. */
+/**
+ * One line of a stream: the current state first (`get`, then one `sync`), then every change. A
+ * watcher that asks for (or falls behind to) events that pruning removed gets `resync` with the
+ * sequence number through which events are gone, then the current state again.
+ */
 export type StreamItem =
   | { verb: 'get'; id: string; info: NodeInfo }
   | { verb: 'sync'; seq: number }
+  | { verb: 'resync'; seq: number }
   | { verb: 'add' | 'update'; seq: number; at: number; id: string; info: NodeInfo };
 
 export interface StreamFilter {
@@ -42,6 +47,8 @@ export interface Service {
   submit(requests: SubmitRequest[]): Promise<string[]>;
   get(id: string): Promise<JobRecord | NodeInfo>;
   list(filter?: JobFilter): Promise<NodeInfo[]>;
+  /** A group by its path ("alice/analysis-7"); NotFoundError when there is none. */
+  group(path: string): Promise<NodeInfo>;
   users(): Promise<Array<{ owner: string; group: string | null; jobs: number }>>;
   /** Resolves with the record once the job has ended; TimeoutError after `timeoutMs`. */
   wait(id: string, options?: WaitOptions): Promise<JobRecord>;
@@ -53,6 +60,8 @@ export interface Service {
   waitReasons(infos: NodeInfo[]): Promise<Map<string, string>>;
   fairshare(): Promise<FairshareRow[]>;
   setShare(owner: string, share: number): Promise<void>;
+  /** Removes ended jobs past their retention, and old events (see Store.prune). */
+  prune(options?: { olderThanMs?: number; dryRun?: boolean }): Promise<PruneReport>;
   /** Whether some worker process is alive to take jobs. */
   workersAlive(): Promise<boolean>;
   /** Runs a job's units here, in this process (used by `submit --block` when no worker is alive). */

@@ -1,4 +1,6 @@
 export * from './types.js';
-export { openStore } from './open.js';
+export { openStore, type OpenStoreOptions } from './open.js';
 export { SqliteStore } from './sqlite/store.js';
-export { infoOf } from './info.js';
+export { StoreError } from './sqlite/errors.js';
+export { infoOf, DEFAULT_POOL } from './info.js';
+export { DEFAULT_STORE_OPTIONS, groupPathParts } from './rules.js';

@@ -1,13 +1,17 @@
 import type { Environ } from '../environ/index.js';
-import type { JobRecord, NodeInfo } from './types.js';
+import type { JobRecord, NodeInfo, UnitSummary } from './types.js';
+
+/** The pool every job runs in until named pools exist (moi's context). */
+export const DEFAULT_POOL = 'default';
 
 /** A node row as both stores keep it: the info's fields, with the JSON ones as text. */
-export type NodeRow = Omit<NodeInfo, 'tags' | 'progress' | 'result'> & {
+export type NodeRow = Omit<NodeInfo, 'tags' | 'progress' | 'result' | 'context'> & {
   tags: string;
   progress: string | null;
   result: string | null;
   environ?: string | null;
   output?: string | null;
+  unit_outcomes?: string | null;
 };
 
 export function infoOf(row: NodeRow): NodeInfo {
@@ -26,6 +30,8 @@ export function infoOf(row: NodeRow): NodeInfo {
     progress: row.progress ? JSON.parse(row.progress) : null,
     attempts: row.attempts,
     max_attempts: row.max_attempts,
+    lost: row.lost,
+    context: DEFAULT_POOL,
     date_created: Number(row.date_created),
     date_start: row.date_start === null ? null : Number(row.date_start),
     date_end: row.date_end === null ? null : Number(row.date_end),
@@ -41,6 +47,7 @@ export function recordOf(row: NodeRow): JobRecord | NodeInfo {
     ...info,
     environ: row.environ ? (JSON.parse(row.environ) as Environ) : {},
     output: row.output ? (JSON.parse(row.output) as Environ) : null,
+    ...(row.unit_outcomes ? { units: JSON.parse(row.unit_outcomes) as UnitSummary[] } : {}),
   };
 }
 

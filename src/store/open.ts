@@ -1,19 +1,43 @@
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Store } from './types.js';
+import type { StoreLocation } from '../environ/index.js';
+import { SluiceError, UsageError } from '../environ/index.js';
+import type { Store, StoreOptions } from './types.js';
 import { SqliteStore } from './sqlite/store.js';
-import { UsageError, sluiceHome } from '../environ/index.js';
 
-/**
- * Opens the store named by SLUICE_STORE: unset → SQLite in SLUICE_HOME; a file path or
- * sqlite:PATH → that SQLite file; postgres://… → PostgreSQL (a later issue).
- */
-export async function openStore(env: NodeJS.ProcessEnv = process.env): Promise<Store> {
-  const url = env.SLUICE_STORE;
-  if (!url) return new SqliteStore(path.join(sluiceHome(env), 'sluice.db'));
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+export interface OpenStoreOptions extends Partial<StoreOptions> {
+  /**
+   * May a database named explicitly (SLUICE_STORE) be created when it does not exist? Commands that
+   * write say yes; commands that only read say no, so a mistyped path is an error, never "no jobs".
+   */
+  create?: boolean;
+  /** told when a new database file named by SLUICE_STORE was created */
+  onCreate?: (file: string) => void;
+}
+
+/** Opens the store at `location` (environ/config.ts `storeLocation` reads SLUICE_STORE). */
+export async function openStore(location: StoreLocation, options: OpenStoreOptions = {}): Promise<Store> {
+  const { create = false, onCreate, ...storeOptions } = options;
+  if (location.kind === 'postgres') {
     throw new UsageError('SLUICE_STORE names PostgreSQL, which this version does not support yet; unset it to use the embedded SQLite store');
   }
-  const file = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
-  if (!file) throw new UsageError('SLUICE_STORE=sqlite: needs a file path');
-  return new SqliteStore(path.resolve(file));
+  const file = location.file;
+  const folder = path.dirname(file);
+  if (!location.explicit) {
+    // The default home is made silently, as a first-time user expects.
+    try {
+      mkdirSync(folder, { recursive: true });
+    } catch (err) {
+      throw new SluiceError(`cannot create the folder ${folder} for the database (SLUICE_HOME): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    return new SqliteStore(file, storeOptions);
+  }
+  if (!existsSync(file)) {
+    if (!create) throw new UsageError(`SLUICE_STORE names ${file}, which does not exist; check the path (commands that write, such as submit or worker, create it)`);
+    if (!existsSync(folder)) throw new UsageError(`SLUICE_STORE names ${file}, but its folder ${folder} does not exist`);
+    const store = new SqliteStore(file, storeOptions);
+    onCreate?.(file);
+    return store;
+  }
+  return new SqliteStore(file, storeOptions);
 }

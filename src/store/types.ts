@@ -1,4 +1,5 @@
 import type { Environ, Report } from '../environ/index.js';
+import type { PriorityClass } from '../schedule/index.js';
 
 /**
  * The persistence contract. The SQLite store (embedded default) and the PostgreSQL store implement
@@ -7,11 +8,11 @@ import type { Environ, Report } from '../environ/index.js';
  */
 
 /** moi's statuses. */
-export type JobStatus = 'Queued' | 'Running' | 'Success' | 'Failed' | 'Aborted';
+export type JobStatus = 'Queued' | 'Waiting' | 'Running' | 'Success' | 'Failed' | 'Aborted';
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['Success', 'Failed', 'Aborted']);
 
 /** Priority classes (schedule/ gives them their weights and charges). */
-export type UnitClass = 'nice' | 'normal' | 'urgent';
+export type UnitClass = PriorityClass;
 
 /** A node of the tree (moi's info record): a job, or a group holding jobs and groups. */
 export interface NodeInfo {
@@ -30,8 +31,14 @@ export interface NodeInfo {
   class: UnitClass;
   /** the job's own report, or k of n units done for a map job */
   progress: { done: number; total: number; message?: string } | null;
+  /** runs of its units that counted (a run whose worker vanished is given back, not counted) */
   attempts: number;
+  /** 1 + retries: how many runs a unit may have before its failure is final */
   max_attempts: number;
+  /** how many times its units lost their worker (kill -9, a lost lease) and were run again */
+  lost: number;
+  /** moi's context: the worker pool the job runs in */
+  context: string;
   /** ms since the epoch */
   date_created: number;
   date_start: number | null;
@@ -42,10 +49,17 @@ export interface NodeInfo {
   error: string | null;
 }
 
+/** How one unit of a map job ended, as its job's record keeps it. */
+export type UnitSummary =
+  | { index: number; status: 'Success'; result: unknown }
+  | { index: number; status: 'Failed' | 'Aborted'; error: string | null };
+
 /** A whole job: its info plus the environ it was given and the one it returned. */
 export interface JobRecord extends NodeInfo {
   environ: Environ;
   output: Environ | null;
+  /** a map job that ended: each unit's outcome, in input order */
+  units?: UnitSummary[];
 }
 
 export type UnitState = 'queued' | 'delayed' | 'running' | 'done' | 'failed' | 'aborted';
@@ -58,12 +72,16 @@ export interface UnitInfo {
   state: UnitState;
   input: unknown;
   attempts: number;
+  lost: number;
   worker: string | null;
   run_after: number | null;
   started_at: number | null;
   ended_at: number | null;
   result: unknown;
   error: string | null;
+  /** RAM it needs, MiB, and whether it must run alone (placement) */
+  ram_mb: number;
+  exclusive: boolean;
 }
 
 export interface NewJob {
@@ -75,8 +93,10 @@ export interface NewJob {
   tags?: string[];
   priority?: number;
   class?: UnitClass;
-  /** how many times a unit may be started before its job fails (lost workers count); default 3 + retries */
-  maxAttempts?: number;
+  /** how many times a unit may lose its worker before its job fails (default: the store's, SLUICE_MAX_LOST) */
+  maxLost?: number;
+  /** keep the job this long after it ends (ms); default: the store's retention (SLUICE_RETENTION) */
+  keepMs?: number;
   /** a map job: one unit per input, each run with the environ plus `input` */
   inputs?: unknown[];
   /** a map job: abort the other units at the first failure */
@@ -97,7 +117,10 @@ export interface JobFilter {
   tag?: string;
   /** only direct children of this group */
   parent?: string;
-  type?: 'job' | 'group';
+  /** only nodes below this group, at any depth */
+  under?: string;
+  /** jobs (the default), groups, or both */
+  type?: 'job' | 'group' | 'any';
   limit?: number;
 }
 
@@ -135,6 +158,8 @@ export interface UnitOutcome {
   aborted?: boolean;
   /** usage to charge the owner, in seconds (CPU or wall, times the class charge) */
   charge?: number;
+  /** how long the unit took, seconds (CPU or wall, before the class charge): its owner's typical unit length learns from it */
+  seconds?: number;
 }
 
 /** A worker's offer, for placement. */
@@ -150,13 +175,26 @@ export interface WorkerInfo {
 }
 
 /** One appended change. `info` is the node's info after the change. */
-export interface StoreEvent {
-  seq: number;
-  at: number;
-  verb: 'add' | 'update';
-  id: string;
-  owner: string;
-  info: NodeInfo;
+export type StoreEvent =
+  | { seq: number; at: number; verb: 'add' | 'update'; id: string; owner: string; info: NodeInfo }
+  /** pruning removed ended jobs; events through `through` may be gone */
+  | { seq: number; at: number; verb: 'prune'; through: number; jobs: number };
+
+export interface PruneReport {
+  jobs: number;
+  groups: number;
+  events: number;
+  /** events through this sequence number may be gone */
+  through: number;
+  dryRun: boolean;
+}
+
+export interface CompleteAndClaimAnswer {
+  /** per outcome, whether it was recorded (a stale token records nothing) */
+  recorded: boolean[];
+  claimed: ClaimedUnit[];
+  /** the change mark right after this write: wait since it to sleep until someone else changes something */
+  mark: number;
 }
 
 export interface HeartbeatAnswer {
@@ -170,8 +208,11 @@ export interface HeartbeatAnswer {
 export interface QueueSnapshot {
   /** non-empty queues: runnable units per (owner, class, exclusive) */
   queues: Array<{ owner: string; class: UnitClass; exclusive: boolean; queued: number; since: number }>;
-  /** owners with queued or running units, with their decayed usage as stored (value at `usage_at`) */
-  owners: Array<{ owner: string; share: number; usage: number; usage_at: number; running: number }>;
+  /**
+   * owners with queued or running units, with their decayed usage as stored (value at `usage_at`)
+   * and how long their units typically take (seconds; null before the first one ended)
+   */
+  owners: Array<{ owner: string; share: number; usage: number; usage_at: number; running: number; unit_seconds: number | null }>;
   /** every running unit (few: at most the sum of the workers' concurrency), for provisional usage */
   running: Array<{ owner: string; class: UnitClass; started_at: number }>;
 }
@@ -205,7 +246,7 @@ export interface Store {
   /** Records results; a stale token changes nothing. Returns, per outcome, whether it was recorded. */
   complete(outcomes: UnitOutcome[]): Promise<boolean[]>;
   /** complete() then claim() in one transaction: the worker's hot path. */
-  completeAndClaim(worker: string, finished: UnitOutcome[], request: ClaimRequest | null): Promise<{ recorded: boolean[]; claimed: ClaimedUnit[] }>;
+  completeAndClaim(worker: string, finished: UnitOutcome[], request: ClaimRequest | null): Promise<CompleteAndClaimAnswer>;
   /** Gives units back to the queue without charging an attempt (graceful shutdown). */
   release(units: Array<{ unit: number; token: number }>): Promise<void>;
   /** Records a progress or status report from a running unit. */
@@ -216,18 +257,41 @@ export interface Store {
    */
   reapExpired(): Promise<number>;
 
+  /** A group by its path from a root ("alice/analysis-7"), or null. */
+  group(path: string): Promise<NodeInfo | null>;
+  /**
+   * Removes ended jobs whose time is up (ended before `now - keep`, keep = the job's own or
+   * `olderThanMs`, default the store's retention; `olderThanMs: 0` = every ended job), their units,
+   * the groups left empty, and events older than the retention. Appends one `prune` event with the
+   * sequence number through which events may be gone. `dryRun` counts and removes nothing.
+   */
+  prune(options?: { olderThanMs?: number; dryRun?: boolean }): Promise<PruneReport>;
+  /** Events at or below this sequence number may have been pruned (0: none was). */
+  prunedThrough(): Promise<number>;
+
   /** Events after `seq`, oldest first. */
   eventsAfter(seq: number, limit?: number): Promise<StoreEvent[]>;
   lastSeq(): Promise<number>;
-  /** Resolves when another process may have changed the store, or after `timeoutMs`. */
-  waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * A count of the changes this process has seen (its own writes and other processes'). Take it
+   * before reading, then `waitForChange(…, mark)`: a change in between is never missed.
+   */
+  changeMark(): number;
+  /** Resolves once a change after `since` (default: now) is seen, or after `timeoutMs`, or on abort. */
+  waitForChange(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A worker's lease (SLUICE_LEASE_MS, default 15 s): its claims lapse when it is silent this long. */
-export const DEFAULT_LEASE_MS = Number(process.env.SLUICE_LEASE_MS) || 15_000;
-/** A worker counts as alive while its last heartbeat is this recent (three heartbeats: one lease). */
-export const LIVE_WORKER_MS = DEFAULT_LEASE_MS;
-
-/** Usage decays with this half-life unless configured (SLUICE_HALF_LIFE_HOURS). */
-export const DEFAULT_HALF_LIFE_MS = (Number(process.env.SLUICE_HALF_LIFE_HOURS) || 24) * 3600_000;
+/** What a store is told by its configuration (environ/config.ts); the defaults are `DEFAULTS` there. */
+export interface StoreOptions {
+  /** fair-share usage half-life */
+  halfLifeMs: number;
+  /** a worker counts as alive while its last heartbeat is this recent (one lease) */
+  liveWorkerMs: number;
+  /** how many times a unit may lose its worker before its job fails */
+  maxLost: number;
+  /** how long ended jobs and old events are kept */
+  retentionMs: number;
+  /** the largest environ accepted, bytes of JSON */
+  maxEnvironBytes: number;
+}

@@ -9,12 +9,17 @@ export function ownerStates(snapshot: QueueSnapshot, now: number, policy: Policy
     if (!list) running.set(r.owner, (list = []));
     list.push({ class: r.class, startedAt: r.started_at });
   }
-  return snapshot.owners.map((o) => ({
-    owner: o.owner,
-    share: o.share,
-    usage: { value: o.usage, at: o.usage_at },
-    runningSeconds: runningSeconds(running.get(o.owner) ?? [], now, policy),
-  }));
+  return snapshot.owners.map((o) => {
+    // An owner whose units have ended is charged what its units typically take, not the policy's guess.
+    const estimateSeconds = o.unit_seconds ?? policy.estimateSeconds;
+    return {
+      owner: o.owner,
+      share: o.share,
+      usage: { value: o.usage, at: o.usage_at },
+      runningSeconds: runningSeconds(running.get(o.owner) ?? [], now, { estimateSeconds }),
+      estimateSeconds,
+    };
+  });
 }
 
 type SnapQueue = QueueSnapshot['queues'][number];
@@ -59,7 +64,7 @@ export class PlannerView {
       const key = queueKey(u.owner, u.class, u.exclusive);
       got.set(key, (got.get(key) ?? 0) + 1);
       const owner = this.byOwner.get(u.owner);
-      if (owner) owner.runningSeconds += runningSeconds([{ class: u.class, startedAt: now }], now, this.policy);
+      if (owner) owner.runningSeconds += runningSeconds([{ class: u.class, startedAt: now }], now, { estimateSeconds: owner.estimateSeconds ?? this.policy.estimateSeconds });
     }
     for (const pick of request.picks) {
       const key = queueKey(pick.owner, pick.class, pick.exclusive);

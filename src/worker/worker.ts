@@ -1,8 +1,8 @@
 import os from 'node:os';
 import type { Environ, FileAccess, Registry } from '../environ/index.js';
-import { resultOf, run } from '../environ/index.js';
+import { DEFAULTS, resultOf, run } from '../environ/index.js';
 import type { ClaimedUnit, ClaimRequest, Store, UnitOutcome } from '../store/index.js';
-import { DEFAULT_HALF_LIFE_MS, DEFAULT_LEASE_MS, TERMINAL } from '../store/index.js';
+import { TERMINAL } from '../store/index.js';
 import { CLASS_CHARGE, DEFAULT_POLICY, type Policy } from '../schedule/index.js';
 import { PlannerView } from './plan.js';
 
@@ -40,6 +40,9 @@ interface Running {
 const ABORT_POLL_MS = 250;
 /** How old the planner's view of the queues may get before it is read again. */
 const SNAPSHOT_MS = 50;
+/** After a store error the loop waits this long, doubling up to STORE_RETRY_MAX_MS, before it tries again. */
+const STORE_RETRY_MS = 100;
+const STORE_RETRY_MAX_MS = 5000;
 
 /**
  * Claims units from the store, runs them through the environ runner, records results.
@@ -68,12 +71,17 @@ export class Worker {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly stopSignal = new AbortController();
+  /** the store's change mark after our last write: we sleep until someone else changes something */
+  private mark: number | undefined;
+  /** consecutive store errors of the loop and of the heartbeat (for backoff and for logging less) */
+  private loopFailures = 0;
+  private beatFailures = 0;
 
   constructor(private readonly options: WorkerOptions) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? os.availableParallelism()));
-    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
     this.ramMb = Math.floor(options.ramMb ?? os.totalmem() / 2 ** 20);
-    this.policy = options.policy ?? { ...DEFAULT_POLICY, halfLifeMs: DEFAULT_HALF_LIFE_MS };
+    this.policy = options.policy ?? DEFAULT_POLICY;
   }
 
   async start(): Promise<void> {
@@ -112,41 +120,106 @@ export class Worker {
       r.abort.abort();
     }
     await all();
-    await this.flush();
-    if (leftovers.length) await this.options.store.release(leftovers.map((r) => ({ unit: r.unit.unit, token: r.unit.token })));
+    await this.settle('record the last results', () => this.flush());
+    if (leftovers.length) {
+      await this.settle('give back the unfinished units', () => this.options.store.release(leftovers.map((r) => ({ unit: r.unit.unit, token: r.unit.token }))));
+    }
     clearInterval(this.heartbeatTimer);
-    if (!this.options.onlyJob) await this.options.store.unregisterWorker(this.id);
+    if (!this.options.onlyJob) await this.settle('unregister', () => this.options.store.unregisterWorker(this.id));
     this.log(`stopped${leftovers.length ? `; gave back ${leftovers.length} unfinished unit(s)` : ''}`);
   }
 
-  private async loop(): Promise<void> {
-    const { store, onlyJob } = this.options;
-    while (!this.stopping) {
-      let claimed: ClaimedUnit[] = [];
-      if (onlyJob) {
-        await this.flush();
-        claimed = await store.claimJob(this.id, onlyJob, this.freeSlots(), this.leaseMs);
-      } else {
-        // Results of the units that finished and the next claim share one transaction.
-        const finished = this.takeOutcomes();
-        const request = await this.plan();
-        const answer = await store.completeAndClaim(this.id, finished, request);
-        this.noteUnrecorded(finished, answer.recorded);
-        claimed = answer.claimed;
-        if (request) this.noteClaimed(request, claimed);
+  /** A last write on the way out: tried a few times; if the store stays away, leases let others re-run what this one held. */
+  private async settle(what: string, write: () => Promise<unknown>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        if (attempt === 5) {
+          this.log(`could not ${what}: ${(err as Error).message}; other workers take over its units when their leases run out`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, STORE_RETRY_MS * 2 ** attempt));
       }
-      for (const unit of claimed) this.startUnit(unit);
-      // An in-process run ends with its job (a unit waiting for a retry keeps it going).
-      if (onlyJob && claimed.length === 0 && this.running.size === 0 && this.outcomes.length === 0 && (await this.jobEnded(onlyJob))) return;
-      let changed = false;
-      if (claimed.length === 0 || this.freeSlots() === 0) {
-        // Woken by another process's change: the planner's view of the queues is out of date.
-        changed = (await this.sleep()) === 'change';
-        if (changed) this.view = undefined;
-      }
-      // Aborts come from other processes: look when one wrote, and at least every ABORT_POLL_MS.
-      if (this.running.size && (changed || Date.now() - this.abortsCheckedAt >= ABORT_POLL_MS)) await this.checkAborts();
     }
+  }
+
+  /**
+   * Claims, runs and records until stopped. A store error (a full disk, a lock held too long, a lost
+   * database connection) never ends the loop: it is logged once, the loop backs off and tries again,
+   * running units go on, and results not yet recorded stay here until the store takes them (their
+   * tokens still fence them).
+   */
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        if ((await this.cycle()) === 'done') return;
+        if (this.loopFailures) {
+          this.log(`the store answers again after ${this.loopFailures} failed attempt(s); carrying on`);
+          this.loopFailures = 0;
+        }
+      } catch (err) {
+        this.loopFailures++;
+        const waitMs = Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_MS * 2 ** (this.loopFailures - 1));
+        if (this.loopFailures === 1 || this.loopFailures % 20 === 0) {
+          this.log(`store error (attempt ${this.loopFailures}): ${(err as Error).message}; trying again every ${waitMs / 1000}s or sooner`);
+        }
+        await this.pause(waitMs);
+      }
+    }
+  }
+
+  /** One claim cycle: record what finished, claim, start, then sleep until there is something to do. */
+  private async cycle(): Promise<'done' | 'more'> {
+    const { store, onlyJob } = this.options;
+    let claimed: ClaimedUnit[] = [];
+    if (onlyJob) {
+      await this.flush();
+      claimed = await store.claimJob(this.id, onlyJob, this.freeSlots(), this.leaseMs);
+      this.mark = store.changeMark();
+    } else {
+      // Results of the units that finished and the next claim share one transaction.
+      const finished = this.takeOutcomes();
+      let answer;
+      try {
+        const request = await this.plan();
+        answer = await store.completeAndClaim(this.id, finished, request);
+        if (request) this.noteClaimed(request, answer.claimed);
+      } catch (err) {
+        this.outcomes.unshift(...finished); // not recorded: keep them for the next try
+        throw err;
+      }
+      this.noteUnrecorded(finished, answer.recorded);
+      claimed = answer.claimed;
+      this.mark = answer.mark;
+    }
+    for (const unit of claimed) this.startUnit(unit);
+    // An in-process run ends with its job (a unit waiting for a retry keeps it going).
+    if (onlyJob && claimed.length === 0 && this.running.size === 0 && this.outcomes.length === 0 && (await this.jobEnded(onlyJob))) return 'done';
+    let changed = false;
+    if (claimed.length === 0 || this.freeSlots() === 0) {
+      // Woken by someone else's change: the planner's view of the queues is out of date.
+      changed = (await this.sleep()) === 'change';
+      if (changed) this.view = undefined;
+    }
+    // Aborts come from others: look when one wrote, and at least every ABORT_POLL_MS.
+    if (this.running.size && (changed || Date.now() - this.abortsCheckedAt >= ABORT_POLL_MS)) await this.checkAborts();
+    return 'more';
+  }
+
+  /** Waits `ms`, or less if the worker is stopped or a unit finishes. */
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      this.wakeLoop = done;
+      this.stopSignal.signal.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    this.wakeLoop = undefined;
   }
 
   private async jobEnded(id: string): Promise<boolean> {
@@ -183,7 +256,7 @@ export class Worker {
     this.stopSignal.signal.addEventListener('abort', onStop, { once: true });
     const why = await Promise.race([
       new Promise<'kick'>((resolve) => (this.wakeLoop = () => resolve('kick'))),
-      this.options.store.waitForChange(this.running.size ? ABORT_POLL_MS : 1000, cancel.signal).then(() => 'change' as const),
+      this.options.store.waitForChange(this.running.size ? ABORT_POLL_MS : 1000, cancel.signal, this.mark).then(() => 'change' as const),
     ]);
     cancel.abort();
     this.stopSignal.signal.removeEventListener('abort', onStop);
@@ -213,9 +286,9 @@ export class Worker {
     if (unit.exclusive) this.exclusiveRunning = false;
     if (!entry.released) {
       // Usage is CPU time where the job measured it (exec's time_used), else wall time; urgent work costs more.
-      const ms = typeof output.time_used === 'number' ? output.time_used : Date.now() - entry.startedAt;
+      const seconds = (typeof output.time_used === 'number' ? output.time_used : Date.now() - entry.startedAt) / 1000;
       this.outcomes.push({
-        unit: unit.unit, token: unit.token, output, result: resultOf(unit.environ, output), charge: (ms / 1000) * CLASS_CHARGE[unit.class],
+        unit: unit.unit, token: unit.token, output, result: resultOf(unit.environ, output), charge: seconds * CLASS_CHARGE[unit.class], seconds,
         ...(entry.aborted ? { aborted: true } : {}),
       });
     }
@@ -272,8 +345,11 @@ export class Worker {
         if (!heldSet.has(id)) this.abortUnit(id, true);
       }
       await this.options.store.reapExpired();
+      if (this.beatFailures) this.log(`heartbeats go through again after ${this.beatFailures} failure(s)`);
+      this.beatFailures = 0;
     } catch (err) {
-      this.log(`heartbeat failed: ${(err as Error).message}`);
+      this.beatFailures++;
+      if (this.beatFailures === 1 || this.beatFailures % 20 === 0) this.log(`heartbeat failed (${this.beatFailures} in a row): ${(err as Error).message}`);
     }
   }
 

@@ -21,9 +21,9 @@ export function freshHome(): { home: string; env: NodeJS.ProcessEnv; cleanup: ()
 }
 
 /** Runs `sluice ARGS` to completion. */
-export function sluice(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Result> {
+export function sluice(args: string[], env: NodeJS.ProcessEnv, input?: string, cwd?: string): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -92,32 +92,86 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     });
 
     it('a stale token changes nothing (a worker whose lease was taken away)', async () => {
-      const [id] = await store.submit([ping('a', { maxAttempts: 3 })]);
+      const [id] = await store.submit([ping('a')]);
       const w1 = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 4096, exclusive: false });
       const w2 = await store.registerWorker({ host: 'h', pid: 2, concurrency: 1, ram_mb: 4096, exclusive: false });
       const [first] = await take(store, w1, 1, 1);
       await new Promise((r) => setTimeout(r, 10));
       expect(await store.reapExpired()).toBe(1);
-      expect(await store.get(id!)).toMatchObject({ status: 'Queued', attempts: 1 });
+      // A lost run is given back: it counts as lost, not as an attempt.
+      expect(await store.get(id!)).toMatchObject({ status: 'Queued', attempts: 0, lost: 1 });
       const [second] = await take(store, w2, 1, 10_000);
-      expect(second!.attempt).toBe(2);
+      expect(second!.attempt).toBe(1);
       expect(await store.complete([{ unit: first!.unit, token: first!.token, output: ok({ stale: true }) }])).toEqual([false]);
       expect(await store.complete([{ unit: second!.unit, token: second!.token, output: ok({ fresh: true }), result: { fresh: true } }])).toEqual([true]);
-      expect(await store.get(id!)).toMatchObject({ status: 'Success', result: { fresh: true }, attempts: 2 });
+      expect(await store.get(id!)).toMatchObject({ status: 'Success', result: { fresh: true }, attempts: 1, lost: 1 });
       // The first worker's heartbeat says it holds nothing any more.
       expect((await store.heartbeat(w1, 10_000)).held).toEqual([]);
     });
 
-    it('fails a job whose attempts are exhausted by lost workers, saying so', async () => {
-      const [id] = await store.submit([ping('a', { maxAttempts: 1 })]);
+    it('lost workers re-queue a unit against their own limit, not its attempts; past that limit the job fails saying why', async () => {
+      const [id] = await store.submit([ping('a', { maxLost: 3 })]);
       const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 4096, exclusive: false });
+      for (let lost = 1; lost <= 2; lost++) {
+        await take(store, w, 1, 1);
+        await new Promise((r) => setTimeout(r, 10));
+        await store.reapExpired();
+        expect(await store.get(id!)).toMatchObject({ status: 'Queued', attempts: 0, lost, max_attempts: 1 });
+      }
       await take(store, w, 1, 1);
       await new Promise((r) => setTimeout(r, 10));
       await store.reapExpired();
       const job = await store.get(id!);
-      expect(job).toMatchObject({ status: 'Failed', attempts: 1 });
-      expect(job!.error).toMatch(/workers .* stopped answering/);
+      expect(job).toMatchObject({ status: 'Failed', lost: 3 });
+      expect(job!.error).toMatch(/workers running this unit stopped answering 3 times.*in case the job itself kills its workers/);
       expect(await take(store, w, 1, 10_000)).toEqual([]);
+    });
+
+    it("a job's record is fixed once it ends: a result that arrives after an abort changes nothing", async () => {
+      const [id] = await store.submit([ping()]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 4096, exclusive: false });
+      const [u] = await take(store, w, 1, 10_000);
+      const aborted = await store.abort(id!);
+      const seq = await store.lastSeq();
+      // The worker had not seen the abort yet: it reports success.
+      await store.complete([{ unit: u!.unit, token: u!.token, output: ok({ pong: 'late' }), result: { pong: 'late' } }]);
+      await store.report(u!.unit, u!.token, { kind: 'status', text: 'late' });
+      const after = (await store.get(id!)) as JobRecord;
+      expect(after).toEqual(aborted);
+      expect(after).toMatchObject({ status: 'Aborted', result: null, output: null, status_text: null });
+      // No second terminal update reaches watchers.
+      expect((await store.eventsAfter(seq)).filter((e) => e.verb !== 'prune' && e.id === id && e.info.status !== 'Aborted')).toEqual([]);
+    });
+
+    it('a group belongs to its owner: another owner cannot submit into it', async () => {
+      await store.submit([ping('alice', { group: 'alice/analysis-7' })]);
+      await expect(store.submit([ping('mallory', { group: 'alice/analysis-7' })])).rejects.toThrow(/group "alice" belongs to alice; mallory cannot submit into it/);
+      await expect(store.submit([ping('mallory', { group: 'alice' })])).rejects.toThrow(/belongs to alice/);
+      expect((await store.list()).map((j) => j.owner)).toEqual(['alice']);
+    });
+
+    it("finds groups by path and lists a group's children, or everything below it", async () => {
+      const [a, b, c] = await store.submit([
+        ping('alice', { group: 'alice/analysis-7' }),
+        ping('alice', { group: 'alice/analysis-7/run-2' }),
+        ping('alice'),
+      ]);
+      const g7 = await store.group('alice/analysis-7');
+      expect(g7).toMatchObject({ type: 'group', name: 'analysis-7', owner: 'alice' });
+      expect(await store.group('alice/nothing')).toBeNull();
+      const run2 = await store.group('alice/analysis-7/run-2');
+      const children = await store.list({ parent: g7!.id, type: 'any' });
+      expect(children.map((n) => n.id).sort()).toEqual([a, run2!.id].sort());
+      const below = await store.list({ under: g7!.id, type: 'any' });
+      expect(below.map((n) => n.id).sort()).toEqual([a, b, run2!.id].sort());
+      expect((await store.list({ under: (await store.group('alice'))!.id })).map((n) => n.id).sort()).toEqual([a, b, c].sort());
+    });
+
+    it('refuses an environ over the size limit, naming the limit and the file store', async () => {
+      const big = 'x'.repeat(5 << 20);
+      await expect(store.submit([{ owner: 'a', environ: { job_type: 'ping', big } }])).rejects.toThrow(/environ is 5\.0 MiB of JSON, more than the 4\.0 MiB allowed \(SLUICE_MAX_ENVIRON\); put large data in the file store/);
+      await expect(store.submit([{ owner: 'a', environ: { job_type: 'ping' }, inputs: [1, big] }])).rejects.toThrow(/SLUICE_MAX_ENVIRON/);
+      expect(await store.list()).toEqual([]);
     });
 
     it('heartbeats extend leases, so a live worker keeps its unit', async () => {
@@ -176,7 +230,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       await store.report(u!.unit, u!.token + 100, { kind: 'status', text: 'from a stale worker' });
       expect(await store.get(id!)).toMatchObject({ progress: { done: 3, total: 10, message: 'warming up' }, status_text: 'halfway' });
       const events = await store.eventsAfter(0);
-      expect(events.filter((e) => e.id === id).map((e) => [e.verb, e.info.status, e.info.status_text])).toEqual([
+      expect(events.flatMap((e) => (e.verb !== 'prune' && e.id === id ? [[e.verb, e.info.status, e.info.status_text]] : []))).toEqual([
         ['add', 'Queued', null],
         ['update', 'Running', null],
         ['update', 'Running', null],
@@ -194,8 +248,8 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       const seqs = events.map((e) => e.seq);
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
       expect(new Set(seqs).size).toBe(seqs.length);
-      const mine = events.filter((e) => e.id === id);
-      expect(mine.map((e) => e.info.status)).toEqual(['Queued', 'Running', 'Success']);
+      const mine = events.flatMap((e) => (e.verb !== 'prune' && e.id === id ? [e.info.status] : []));
+      expect(mine).toEqual(['Queued', 'Running', 'Success']);
       expect(await store.lastSeq()).toBe(seqs.at(-1));
       expect(await store.eventsAfter(seqs.at(-1)!)).toEqual([]);
       expect((await store.eventsAfter(before, 2)).length).toBe(2);
@@ -229,12 +283,22 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       await store.complete([failure(p1!)]);
       expect(await store.get(plain!)).toMatchObject({ status: 'Running' });
       await store.complete([success(p2!, 'fine')]);
-      expect(await store.get(plain!)).toMatchObject({ status: 'Failed', error: 'Error: no', result: ['Error: no\n  at t', 'fine'] });
+      // A failed unit's place in the result list is null; its error names it; each unit's outcome is kept.
+      expect(await store.get(plain!)).toMatchObject({
+        status: 'Failed',
+        error: 'unit 0: Error: no',
+        result: [null, 'fine'],
+        units: [{ index: 0, status: 'Failed', error: 'Error: no' }, { index: 1, status: 'Success', result: 'fine' }],
+      });
       const [f1] = await take(store, w, 1);
       expect(f1!.job).toBe(fast);
       await store.complete([failure(f1!)]);
       const job = await store.get(fast!);
-      expect(job).toMatchObject({ status: 'Failed' });
+      expect(job).toMatchObject({
+        status: 'Failed',
+        result: [null, null, null],
+        units: [{ index: 0, status: 'Failed' }, { index: 1, status: 'Aborted' }, { index: 2, status: 'Aborted' }],
+      });
       expect(job!.date_end).not.toBeNull();
       expect((await store.units(fast!)).map((u) => u.state)).toEqual(['failed', 'aborted', 'aborted']);
       expect(await take(store, w, 5)).toEqual([]);
@@ -320,6 +384,75 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect((await store.get(big!))!.error).toBe('cannot run yet: needs 16384 MiB of RAM; the largest live worker offers 8192 MiB');
       expect((await store.get(excl!))!.error).toMatch(/needs an exclusive-capable worker/);
       expect((await store.get(big!))!.status).toBe('Queued');
+    });
+
+    it("learns each owner's typical unit length from finished units, for the provisional charge", async () => {
+      await store.submit([ping('alice'), ping('alice'), ping('alice')]);
+      const w = await worker();
+      const owner = async () => (await store.queueSnapshot()).owners.find((o) => o.owner === 'alice')!;
+      expect((await owner()).unit_seconds).toBeNull();
+      const [u1, u2] = await take(store, w, 2);
+      await store.complete([{ ...success(u1!, null, 0.3), seconds: 0.3 }]);
+      expect((await owner()).unit_seconds).toBeCloseTo(0.3);
+      await store.complete([{ ...success(u2!, null, 1.3), seconds: 1.3 }]);
+      expect((await owner()).unit_seconds).toBeCloseTo(0.3 * 0.8 + 1.3 * 0.2);
+      expect((await owner()).usage).toBeCloseTo(1.6, 3);
+    });
+
+    it('a change mark taken before a read is passed by a write made after it, in this process too', async () => {
+      const mark = store.changeMark();
+      const woke = store.waitForChange(10_000, undefined, mark);
+      const started = Date.now();
+      await store.submit([ping()]);
+      await woke;
+      expect(Date.now() - started).toBeLessThan(5000);
+      // A mark taken after the change waits for the next one (here: the timeout).
+      const later = store.changeMark();
+      const t = Date.now();
+      await store.waitForChange(150, undefined, later);
+      expect(Date.now() - t).toBeGreaterThanOrEqual(100);
+    });
+
+    it('prunes ended jobs past their retention, their units, emptied groups and old events; the rest stays consistent', async () => {
+      const [old, kept, running, queued] = await store.submit([
+        ping('alice', { group: 'alice/old-run' }),
+        ping('alice', { group: 'alice/keep', keepMs: 3_600_000 }),
+        ping('bob'),
+        ping('carol'),
+      ]);
+      const w = await worker();
+      const units = await take(store, w, 3);
+      const byJob = new Map(units.map((u) => [u.job, u]));
+      await store.complete([success(byJob.get(old!)!, 'o', 2), success(byJob.get(kept!)!, 'k', 3)]);
+      const usageBefore = (await store.queueSnapshot()).owners;
+      const dry = await store.prune({ olderThanMs: 0, dryRun: true });
+      expect(dry).toMatchObject({ jobs: 1, dryRun: true });
+      expect(await store.get(old!)).not.toBeNull();
+      const report = await store.prune({ olderThanMs: 0 });
+      expect(report).toMatchObject({ jobs: 1, groups: 1, dryRun: false });
+      expect(await store.get(old!)).toBeNull();
+      expect(await store.units(old!)).toEqual([]);
+      expect(await store.group('alice/old-run')).toBeNull();
+      expect(await store.get(kept!)).toMatchObject({ status: 'Success' }); // its own keep is an hour
+      expect(await store.get(running!)).toMatchObject({ status: 'Running' });
+      expect(await store.get(queued!)).toMatchObject({ status: 'Queued' });
+      expect((await store.users()).map((u) => [u.owner, u.jobs])).toEqual([['alice', 1], ['bob', 1], ['carol', 1]]);
+      // Usage is not derived from jobs: pruning leaves fair share as it was.
+      const usageAfter = (await store.queueSnapshot()).owners;
+      for (const o of usageAfter) expect(o.usage).toBeCloseTo(usageBefore.find((b) => b.owner === o.owner)!.usage, 6);
+      // Every event older than the window (0: all of them) went; one prune event says through which seq.
+      expect(report.through).toBeGreaterThan(0);
+      expect(await store.prunedThrough()).toBe(report.through);
+      const left = await store.eventsAfter(0);
+      expect(left.map((e) => e.verb)).toEqual(['prune']);
+      expect(left[0]).toMatchObject({ verb: 'prune', through: report.through, jobs: 1 });
+      // The running job still finishes and is recorded.
+      await store.complete([success(byJob.get(running!)!, 'r')]);
+      expect(await store.get(running!)).toMatchObject({ status: 'Success', result: 'r' });
+      // Nothing left to prune writes nothing.
+      const seq = await store.lastSeq();
+      expect(await store.prune({ olderThanMs: 3_600_000 })).toMatchObject({ jobs: 0, events: 0 });
+      expect(await store.lastSeq()).toBe(seq);
     });
   });
 }

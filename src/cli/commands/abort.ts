@@ -14,6 +14,6 @@ export function register(program: Command): void {
         const record = await service.abort(id);
         if (opts.json) return printJson(record);
         process.stdout.write(before.status === record.status ? `job ${id} had already ended (${record.status})\n` : `job ${id} aborted\n`);
-      });
+      }, { write: true });
     });
 }

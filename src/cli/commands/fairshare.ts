@@ -26,6 +26,6 @@ export function register(program: Command): void {
         const lines = rows.map((r) => [r.owner, String(r.share), r.usage.toFixed(1), r.factor.toFixed(3), String(r.running), String(r.queued)]);
         const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
         for (const line of [header, ...lines]) process.stdout.write(`${line.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}\n`);
-      });
+      }, { write: opts.share.length > 0 });
     });
 }

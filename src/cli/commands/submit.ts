@@ -6,7 +6,7 @@ import type { LocalService } from '../../service/index.js';
 import { jsPool } from '../../jobs/index.js';
 import { readInput, printJson } from '../io.js';
 import { defaultUser } from '../user.js';
-import { withService } from '../service.js';
+import { cliConfig, withService } from '../service.js';
 import { formatRecord, liveLine } from '../format.js';
 import { parseDuration, parseTime } from '../time.js';
 import { parseClass, parseRam } from '../../schedule/index.js';
@@ -29,6 +29,7 @@ interface SubmitOptions {
   delay?: string;
   at?: string;
   ram?: string;
+  keep?: string;
   block?: boolean;
   json?: boolean;
 }
@@ -56,6 +57,7 @@ export function register(program: Command): void {
     .option('--delay <duration>', 'start no sooner than this from now (30s, 5m, 2h)')
     .option('--at <time>', 'start no sooner than this time (ISO 8601, or HH:MM)')
     .option('--ram <size>', 'RAM one unit needs (512M, 2G); default from the environ (exec_mem_limit...)')
+    .option('--keep <duration>', 'keep the job this long after it ends (a plain number is days; 12h, 7d); default SLUICE_RETENTION')
     .option('--block', 'wait for the job and print its record')
     .option('--json', 'print JSON')
     .action(async (opts: SubmitOptions) => {
@@ -68,11 +70,12 @@ export function register(program: Command): void {
       if (opts.inputs === '-' && opts.environ === '-') throw new UsageError('--inputs and --environ cannot both read standard input');
       const inputs = opts.inputs === undefined ? undefined : parseInputs(readInput(opts.inputs, 'inputs file'), opts.inputs);
       if (opts.failFast && !inputs) throw new UsageError('--fail-fast is for map jobs (with --inputs)');
+      const keepMs = opts.keep === undefined ? undefined : parseDuration(opts.keep, '--keep', 'd');
       await withService(async (service) => {
         const [id] = await service.submit([
           {
             environ,
-            owner: opts.user ?? defaultUser(),
+            owner: opts.user ?? defaultUser(cliConfig().user),
             ...(opts.name ? { name: opts.name } : {}),
             ...(opts.group ? { group: opts.group } : {}),
             ...(opts.tag.length ? { tags: opts.tag } : {}),
@@ -83,21 +86,27 @@ export function register(program: Command): void {
             ...(retries === undefined ? {} : { retries }),
             ...(runAfter === undefined ? {} : { runAfter }),
             ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
+            ...(keepMs === undefined ? {} : { keepMs }),
           },
         ]);
-        if (!opts.block) {
-          if (opts.json) printJson({ id });
-          else process.stdout.write(`${id}\n`);
-          return;
-        }
-        if (!opts.json) process.stdout.write(`${id}\n`);
+        // moi's line on a terminal; the bare id for scripts.
+        if (opts.json && !opts.block) printJson({ id });
+        else if (!opts.json) process.stdout.write(process.stdout.isTTY ? `Submitted job id: ${id}\n` : `${id}\n`);
+        await sayIfUnplaceable(service, id!);
+        if (!opts.block) return;
         const record = await blockOn(service, id!);
         if (opts.json) printJson(record);
         else process.stdout.write(formatRecord(record));
         process.exitCode = record.status === 'Success' ? EXIT.OK : EXIT.JOB_FAILED;
-      });
+      }, { write: true });
       jsPool.close();
     });
+}
+
+/** A job that no live worker could ever take is said so at once, not after seconds of "waiting for a slot". */
+async function sayIfUnplaceable(service: LocalService, id: string): Promise<void> {
+  const reason = (await service.waitReasons([await service.get(id)])).get(id);
+  if (reason?.startsWith('cannot run yet')) process.stderr.write(`sluice: job ${id} ${reason}\n`);
 }
 
 function buildEnviron(opts: SubmitOptions): Environ {

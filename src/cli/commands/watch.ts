@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../environ/index.js';
 import { withService } from '../service.js';
+import { printJsonLine } from '../io.js';
 
 export function register(program: Command): void {
   program
     .command('watch')
-    .description('print the current state of matching jobs, then every change, one JSON line each')
+    .description('print the current state of matching jobs, then every change, one JSON line each (times in UTC ISO-8601)')
     .option('--since <seq>', 'skip the current state; replay the changes after this sequence number, then follow')
     .option('--user <name>', 'only this owner')
     .option('--job <id>', 'only this job')
@@ -25,7 +26,7 @@ export function register(program: Command): void {
       await withService(async (service) => {
         const filter = { ...(opts.user ? { owner: opts.user } : {}), ...(opts.job ? { job: opts.job } : {}), ...(opts.tag ? { tag: opts.tag } : {}) };
         for await (const item of service.stream(filter, { ...(since === undefined ? {} : { since }), signal: stop.signal })) {
-          process.stdout.write(`${JSON.stringify(item)}\n`);
+          printJsonLine(item);
         }
       });
     });

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../environ/index.js';
 import { Worker } from '../../worker/index.js';
-import { openStore } from '../../store/index.js';
+import { openConfiguredStore, startPruning } from '../../service/index.js';
 import { builtinRegistry, jsPool } from '../../jobs/index.js';
-import { parseRam } from '../../schedule/index.js';
+import { DEFAULT_POLICY, parseRam } from '../../schedule/index.js';
 import { closeTrackers, fileAccessFor } from '../../files/index.js';
+import { cliConfig } from '../service.js';
 
 export function register(program: Command): void {
   program
@@ -12,22 +13,24 @@ export function register(program: Command): void {
     .description('claim and run jobs until stopped (SIGINT/SIGTERM: finish running units within the grace period, then give them back)')
     .option('--concurrency <n>', 'units run at once (default: number of cores)')
     .option('--lease <seconds>', 'how long a claim lasts without a heartbeat (default 15, or SLUICE_LEASE_MS)')
-    .option('--grace <seconds>', 'on stop, how long running units may take to finish (default 10)', '10')
+    .option('--grace <seconds>', 'on stop, how long running units may take to finish (default 10)')
     .option('--ram <size>', "RAM this worker offers to units (8G, 512M; default: the machine's memory)")
     .option('--exclusive', 'may run exclusive units (cpu-exec), each alone on this worker')
-    .action(async (opts: { concurrency?: string; lease?: string; grace: string; ram?: string; exclusive?: boolean }) => {
+    .action(async (opts: { concurrency?: string; lease?: string; grace?: string; ram?: string; exclusive?: boolean }) => {
+      const config = cliConfig();
       const concurrency = opts.concurrency === undefined ? undefined : positive(opts.concurrency, '--concurrency', true);
-      const leaseMs = opts.lease === undefined ? undefined : positive(opts.lease, '--lease') * 1000;
-      const graceMs = positive(opts.grace, '--grace', false, true) * 1000;
-      const store = await openStore();
+      const leaseMs = opts.lease === undefined ? config.leaseMs : positive(opts.lease, '--lease') * 1000;
+      const graceMs = positive(opts.grace ?? '10', '--grace', false, true) * 1000;
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      const store = await openConfiguredStore(config, { create: true, onCreate: (file) => log(`created a new database ${file}`) });
       const worker = new Worker({
         store,
         registry: builtinRegistry(),
         files: fileAccessFor,
         log,
+        leaseMs,
+        policy: { ...DEFAULT_POLICY, halfLifeMs: config.halfLifeMs },
         ...(concurrency === undefined ? {} : { concurrency }),
-        ...(leaseMs === undefined ? {} : { leaseMs }),
         ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
         ...(opts.exclusive ? { exclusive: true } : {}),
       });
@@ -52,8 +55,14 @@ export function register(program: Command): void {
       process.on('SIGINT', () => onSignal('SIGINT'));
       process.on('SIGTERM', () => onSignal('SIGTERM'));
       await started;
-      log(`worker ${worker.id}: started (concurrency ${worker.concurrency}, ${worker.ramMb} MiB${opts.exclusive ? ', exclusive work' : ''}, lease ${worker.leaseMs / 1000}s)`);
+      // The pid to signal is this process's, not that of a wrapper such as npx or npm (they do not pass signals on).
+      log(
+        `worker ${worker.id}: started (pid ${process.pid}: stop with kill -TERM ${process.pid}; concurrency ${worker.concurrency}, ` +
+          `${worker.ramMb} MiB${opts.exclusive ? ', exclusive work' : ''}, lease ${worker.leaseMs / 1000}s)`,
+      );
+      const pruning = startPruning(store, log);
       await stopped;
+      pruning.stop();
       jsPool.close();
       closeTrackers();
       await store.close();

@@ -114,4 +114,19 @@ export const MIGRATIONS: string[] = [
     heartbeat_at INTEGER NOT NULL
   );
   `,
+  `
+  -- Issue 8: lost workers counted apart from attempts; map jobs' per-unit outcomes fixed at the end;
+  -- per-job retention; each owner's typical unit length for the provisional fair-share charge;
+  -- what pruning has removed.
+  ALTER TABLE units ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE units ADD COLUMN max_lost INTEGER NOT NULL DEFAULT 10;
+  ALTER TABLE nodes ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE nodes ADD COLUMN map INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE nodes ADD COLUMN unit_outcomes TEXT;
+  ALTER TABLE nodes ADD COLUMN keep_ms INTEGER;
+  UPDATE nodes SET map = 1 WHERE type = 'job' AND units_total > 1;
+  ALTER TABLE owners ADD COLUMN unit_seconds REAL;
+  CREATE INDEX nodes_ended ON nodes (date_end) WHERE type = 'job' AND date_end IS NOT NULL;
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+  `,
 ];

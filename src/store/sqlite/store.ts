@@ -1,25 +1,30 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import type { Environ, Report } from '../../environ/index.js';
 import { NotFoundError, UsageError } from '../../environ/index.js';
+import { charge as chargeUsage, learnUnitSeconds, whyImpossible, type WorkerOffer } from '../../schedule/index.js';
 import type {
-  ClaimedUnit, ClaimRequest, HeartbeatAnswer, JobFilter, JobRecord, NewJob, NodeInfo, QueueSnapshot, Store, StoreEvent,
-  UnitClass, UnitInfo, UnitOutcome, WorkerInfo,
+  ClaimedUnit, ClaimRequest, CompleteAndClaimAnswer, HeartbeatAnswer, JobFilter, JobRecord, NewJob, NodeInfo, PruneReport, QueueSnapshot, Store,
+  StoreEvent, StoreOptions, UnitClass, UnitInfo, UnitOutcome, WorkerInfo,
 } from '../types.js';
-import { DEFAULT_HALF_LIFE_MS, LIVE_WORKER_MS, TERMINAL } from '../types.js';
+import { TERMINAL } from '../types.js';
 import { defaultName, infoOf, recordOf, type NodeRow } from '../info.js';
 import { uuid7 } from '../ids.js';
-import { backoffMs, validateNewJob, DEFAULT_MAX_ATTEMPTS } from '../rules.js';
+import { backoffMs, groupPathParts, validateNewJob, DEFAULT_STORE_OPTIONS } from '../rules.js';
 import { MIGRATIONS } from './schema.js';
 import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
 import { ChangeNotifier } from './notifier.js';
+import { explainSqliteError } from './errors.js';
 
 type Db = Database.Database;
 /** A unit's queue, with how many units (default 1) and the RAM they need. */
 type QueueKey = { owner: string; class: string; exclusive: number | boolean; ram_mb?: number; n?: number };
 type ClaimedRow = { id: number; job: string; idx: number; priority: number; token: number; attempts: number; input: string | null; owner: string; class: UnitClass; ram_mb: number; exclusive: number };
+/** One job's share of a batch of finished units, for `finishJobs`. */
+type JobTally = { job: string; done: number; failed: number; aborted: number; output: unknown; result: unknown; error: string | null; unit: number | null };
+
+/** How many ended jobs one pruning transaction removes, so that workers wait for the lock only briefly. */
+const PRUNE_BATCH = 2000;
 
 /**
  * The embedded store: one SQLite file in WAL mode, shared by any number of processes on one machine.
@@ -31,26 +36,33 @@ export class SqliteStore implements Store {
   readonly db: Db;
   private readonly notifier: ChangeNotifier;
   private readonly q: Statements;
+  private readonly options: StoreOptions;
+  /** set inside a write when it changed something other consumers in this process wait for */
+  private dirty = false;
 
   constructor(
     readonly file: string,
-    private readonly halfLifeMs = DEFAULT_HALF_LIFE_MS,
+    options: Partial<StoreOptions> = {},
   ) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file, { timeout: 10_000 });
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    // A bigger page cache and memory-mapped reads: lookups by id stay in memory instead of read() calls.
-    this.db.pragma('cache_size = -65536');
-    this.db.pragma('mmap_size = 1073741824');
-    migrate(this.db);
-    this.q = prepare(this.db);
+    this.options = { ...DEFAULT_STORE_OPTIONS, ...options };
+    try {
+      this.db = new Database(file, { timeout: 10_000 });
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      // A bigger page cache and memory-mapped reads: lookups by id stay in memory instead of read() calls.
+      this.db.pragma('cache_size = -65536');
+      this.db.pragma('mmap_size = 1073741824');
+      migrate(this.db);
+      this.q = prepare(this.db);
+    } catch (err) {
+      throw explainSqliteError(err, file);
+    }
     const version = this.db.prepare('PRAGMA data_version').pluck();
     this.notifier = new ChangeNotifier(file, () => version.get() as number);
   }
 
   async submit(jobs: NewJob[]): Promise<string[]> {
-    for (const job of jobs) validateNewJob(job);
+    for (const job of jobs) validateNewJob(job, this.options);
     const now = Date.now();
     return this.write(() => {
       const groups = new Map<string, string>();
@@ -63,19 +75,22 @@ export class SqliteStore implements Store {
           owner: job.owner,
           class: job.class ?? 'normal',
           priority: job.priority ?? 0,
-          max: job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS + retries,
+          max: 1 + retries,
+          maxLost: job.maxLost ?? this.options.maxLost,
           name: job.name ?? defaultName(job.owner, job.environ),
           parent: this.ensureGroups(job.owner, job.group, now, groups),
           job_type: typeof job.environ.job_type === 'string' ? job.environ.job_type : null,
           tags: job.tags ?? [],
           environ: job.environ,
           units,
+          map: job.inputs ? 1 : 0,
           inputs: job.inputs ?? null,
           failFast: job.failFast ? 1 : 0,
           exclusive: job.exclusive ? 1 : 0,
           ram: job.ramMb ?? 0,
           retries,
           runAfter: job.runAfter ?? null,
+          keep: job.keepMs ?? null,
         };
         const delayed = row.runAfter !== null && row.runAfter > now;
         if (!delayed) queued.push({ owner: row.owner, class: row.class, exclusive: row.exclusive, ram_mb: row.ram, n: units });
@@ -94,35 +109,59 @@ export class SqliteStore implements Store {
   }
 
   async get(id: string): Promise<JobRecord | NodeInfo | null> {
-    const row = this.q.getNode.get(id) as NodeRow | undefined;
+    const row = this.read(() => this.q.getNode.get(id)) as NodeRow | undefined;
     return row ? recordOf(row) : null;
   }
 
   async list(filter: JobFilter = {}): Promise<NodeInfo[]> {
-    const where = ['type = ?'];
-    const args: unknown[] = [filter.type ?? 'job'];
+    const where: string[] = [];
+    const args: unknown[] = [];
     const add = (clause: string, value: unknown) => {
       where.push(clause);
       args.push(value);
     };
+    const type = filter.type ?? 'job';
+    if (type !== 'any') add('type = ?', type);
     if (filter.owner !== undefined) add('owner = ?', filter.owner);
     if (filter.status !== undefined) add('status = ?', filter.status);
     if (filter.parent !== undefined) add('parent = ?', filter.parent);
     if (filter.tag !== undefined) add('EXISTS (SELECT 1 FROM json_each(nodes.tags) WHERE value = ?)', filter.tag);
+    if (filter.under !== undefined) {
+      add(
+        `id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ? UNION ALL SELECT n.id FROM nodes n JOIN below b ON n.parent = b.id) SELECT id FROM below)`,
+        filter.under,
+      );
+    }
     const limit = filter.limit ? `LIMIT ${Math.floor(filter.limit)}` : '';
-    const rows = this.db
-      .prepare(`SELECT ${INFO_COLUMNS} FROM nodes WHERE ${where.join(' AND ')} ORDER BY date_created, rowid ${limit}`)
-      .all(...args) as NodeRow[];
+    const rows = this.read(() =>
+      this.db.prepare(`SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY date_created, rowid ${limit}`).all(...args),
+    ) as NodeRow[];
     return rows.map(infoOf);
   }
 
+  async group(pathText: string): Promise<NodeInfo | null> {
+    let parent = '';
+    let found: { id: string } | undefined;
+    for (const name of groupPathParts(pathText)) {
+      found = this.read(() => this.q.findGroup.get(parent, name)) as { id: string } | undefined;
+      if (!found) return null;
+      parent = found.id;
+    }
+    return found ? ((await this.get(found.id)) as NodeInfo) : null;
+  }
+
   async units(job: string): Promise<UnitInfo[]> {
-    const rows = this.q.units.all(job) as Array<UnitInfo & { input: string | null; result: string | null }>;
-    return rows.map((r) => ({ ...r, input: r.input === null ? null : JSON.parse(r.input), result: r.result === null ? null : JSON.parse(r.result) }));
+    const rows = this.read(() => this.q.units.all(job)) as Array<Omit<UnitInfo, 'exclusive'> & { input: string | null; result: string | null; exclusive: number }>;
+    return rows.map((r) => ({
+      ...r,
+      input: r.input === null ? null : JSON.parse(r.input),
+      result: r.result === null ? null : JSON.parse(r.result),
+      exclusive: r.exclusive === 1,
+    }));
   }
 
   async users(): Promise<Array<{ owner: string; group: string | null; jobs: number }>> {
-    return this.q.users.all() as Array<{ owner: string; group: string | null; jobs: number }>;
+    return this.read(() => this.q.users.all()) as Array<{ owner: string; group: string | null; jobs: number }>;
   }
 
   async abort(id: string): Promise<JobRecord> {
@@ -142,7 +181,10 @@ export class SqliteStore implements Store {
 
   async setShare(owner: string, share: number): Promise<void> {
     if (!(share > 0) || !Number.isFinite(share)) throw new UsageError(`a share must be a number above 0, got ${share}`);
-    this.write(() => this.q.setShare.run(owner, share));
+    this.write(() => {
+      this.q.setShare.run(owner, share);
+      this.dirty = true;
+    });
   }
 
   async registerWorker(info: Omit<WorkerInfo, 'id' | 'started_at' | 'heartbeat_at'> & { id?: string }): Promise<string> {
@@ -166,49 +208,53 @@ export class SqliteStore implements Store {
   }
 
   async liveWorkers(withinMs: number): Promise<WorkerInfo[]> {
-    const rows = this.q.liveWorkers.all(Date.now() - withinMs) as Array<Omit<WorkerInfo, 'exclusive'> & { exclusive: number }>;
+    const rows = this.read(() => this.q.liveWorkers.all(Date.now() - withinMs)) as Array<Omit<WorkerInfo, 'exclusive'> & { exclusive: number }>;
     return rows.map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
   }
 
   async abortRequests(worker: string): Promise<number[]> {
-    return this.q.abortRequests.all(worker) as number[];
+    return this.read(() => this.q.abortRequests.all(worker)) as number[];
   }
 
   async queueSnapshot(): Promise<QueueSnapshot> {
     const now = Date.now();
     // Delayed units whose time has come join their queues first (a cheap index probe when none has).
-    if (this.q.anyDue.get(now)) this.write(() => this.promoteDue(now));
-    return this.db.transaction(() => {
-      const queues = (this.q.activeQueues.all() as Array<{ owner: string; class: UnitClass; exclusive: number; queued: number; since: number }>).map((r) => ({
-        ...r,
-        exclusive: r.exclusive === 1,
-      }));
-      const running = this.q.runningUnits.all() as QueueSnapshot['running'];
-      const names = [...new Set([...queues.map((r) => r.owner), ...running.map((r) => r.owner)])];
-      const stored = new Map((this.q.ownersIn.all(JSON.stringify(names)) as Array<{ owner: string; share: number; usage: number; usage_at: number }>).map((o) => [o.owner, o]));
-      const runningBy = new Map<string, number>();
-      for (const r of running) runningBy.set(r.owner, (runningBy.get(r.owner) ?? 0) + 1);
-      const owners = names.map((owner) => ({
-        owner,
-        share: stored.get(owner)?.share ?? 1,
-        usage: stored.get(owner)?.usage ?? 0,
-        usage_at: stored.get(owner)?.usage_at ?? now,
-        running: runningBy.get(owner) ?? 0,
-      }));
-      return { queues, owners, running };
-    })();
+    if (this.read(() => this.q.anyDue.get(now))) this.write(() => this.promoteDue(now));
+    return this.read(() =>
+      this.db.transaction(() => {
+        const queues = (this.q.activeQueues.all() as Array<{ owner: string; class: UnitClass; exclusive: number; queued: number; since: number }>).map((r) => ({
+          ...r,
+          exclusive: r.exclusive === 1,
+        }));
+        const running = this.q.runningUnits.all() as QueueSnapshot['running'];
+        const names = [...new Set([...queues.map((r) => r.owner), ...running.map((r) => r.owner)])];
+        const stored = new Map(this.ownerRows(names).map((o) => [o.owner, o]));
+        const runningBy = new Map<string, number>();
+        for (const r of running) runningBy.set(r.owner, (runningBy.get(r.owner) ?? 0) + 1);
+        const owners = names.map((owner) => ({
+          owner,
+          share: stored.get(owner)?.share ?? 1,
+          usage: stored.get(owner)?.usage ?? 0,
+          usage_at: stored.get(owner)?.usage_at ?? now,
+          running: runningBy.get(owner) ?? 0,
+          unit_seconds: stored.get(owner)?.unit_seconds ?? null,
+        }));
+        return { queues, owners, running };
+      })(),
+    );
   }
 
   async claim(worker: string, request: ClaimRequest): Promise<ClaimedUnit[]> {
     return this.write(() => this.claimNow(worker, request, Date.now()));
   }
 
-  async completeAndClaim(worker: string, finished: UnitOutcome[], request: ClaimRequest | null): Promise<{ recorded: boolean[]; claimed: ClaimedUnit[] }> {
+  async completeAndClaim(worker: string, finished: UnitOutcome[], request: ClaimRequest | null): Promise<CompleteAndClaimAnswer> {
     const now = Date.now();
-    return this.write(() => ({
+    const answer = this.write(() => ({
       recorded: this.completeNow(finished, now),
       claimed: request ? this.claimNow(worker, request, now) : [],
     }));
+    return { ...answer, mark: this.notifier.mark() };
   }
 
   async claimJob(worker: string, job: string, limit: number, leaseMs: number): Promise<ClaimedUnit[]> {
@@ -259,38 +305,110 @@ export class SqliteStore implements Store {
   async reapExpired(): Promise<number> {
     const now = Date.now();
     return this.write(() => {
-      const expired = this.q.expired.all(now) as Array<{ id: number; job: string; attempts: number; max_attempts: number; abort_requested: number }>;
+      const expired = this.q.expired.all(now) as Array<{ id: number; job: string; lost: number; max_lost: number; abort_requested: number }>;
       const touched = new Set<string>();
+      const failed: JobTally[] = [];
       for (const unit of expired) {
         touched.add(unit.job);
         if (unit.abort_requested) {
           this.q.abortUnit.run(unit.id);
-        } else if (unit.attempts >= unit.max_attempts) {
-          const reason = `lost: the workers running this job stopped answering ${unit.attempts} time(s); no attempts left`;
-          this.q.failUnit.run(reason, now, unit.id);
-          this.q.failJob.run(now, JSON.stringify(reason), reason, unit.job);
+        } else if (unit.lost + 1 >= unit.max_lost) {
+          // A unit that loses every worker it lands on may be what kills them: stop, and say so.
+          const reason = `lost: the workers running this unit stopped answering ${unit.lost + 1} times (kill -9, a crash, a lost connection); stopped there in case the job itself kills its workers`;
+          const { idx } = this.q.failUnit.get(reason, now, unit.id) as { idx: number };
+          this.q.noteLost.run(unit.job);
+          failed.push({ job: unit.job, done: 1, failed: 1, aborted: 0, output: null, result: reason, error: reason, unit: idx });
         } else {
-          this.queueDelta([this.q.requeueUnit.get(now, unit.id) as QueueKey], 1, now);
+          this.queueDelta([this.q.requeueLostUnit.get(now, unit.id) as QueueKey], 1, now);
+          this.q.noteLost.run(unit.job);
           this.q.requeueJob.run(unit.job);
         }
       }
+      if (failed.length) this.finishJobs(failed, now);
       this.noteUnplaceable(now, touched);
       this.events(now, 'update', [...touched]);
       return expired.length;
     });
   }
 
+  async prune(options: { olderThanMs?: number; dryRun?: boolean } = {}): Promise<PruneReport> {
+    const now = Date.now();
+    const keep = options.olderThanMs ?? this.options.retentionMs;
+    const eventCutoff = now - Math.max(keep, 0);
+    const report: PruneReport = { jobs: 0, groups: 0, events: 0, through: await this.prunedThrough(), dryRun: Boolean(options.dryRun) };
+    if (options.dryRun) {
+      report.jobs = (this.read(() => this.q.expiredJobs.all({ now, keep, limit: -1 })) as string[]).length;
+      const first = this.read(() => this.q.firstKeptEvent.get(eventCutoff)) as number | undefined;
+      const last = first === undefined ? await this.lastSeq() : first - 1;
+      report.events = last > report.through ? (this.read(() => this.q.countEventsThrough.get(last)) as number) : 0;
+      return report;
+    }
+    // Small transactions: a worker waits for one batch at most, never for the whole pruning.
+    for (;;) {
+      const removed = this.write(() => {
+        const ids = this.q.expiredJobs.all({ now, keep, limit: PRUNE_BATCH }) as string[];
+        if (!ids.length) return 0;
+        const list = JSON.stringify(ids);
+        this.q.deleteUnitsOf.run(list);
+        this.q.deleteNodes.run(list);
+        return ids.length;
+      });
+      report.jobs += removed;
+      if (removed < PRUNE_BATCH) break;
+    }
+    for (;;) {
+      const removed = this.write(() => {
+        const ids = this.q.emptyGroups.all() as string[];
+        if (ids.length) this.q.deleteNodes.run(JSON.stringify(ids));
+        return ids.length;
+      });
+      report.groups += removed;
+      if (!removed) break;
+    }
+    const first = this.read(() => this.q.firstKeptEvent.get(eventCutoff)) as number | undefined;
+    const through = first === undefined ? await this.lastSeq() : first - 1;
+    if (through > report.through) {
+      for (;;) {
+        const removed = this.write(() => this.q.deleteEventsThrough.run(through, PRUNE_BATCH * 5).changes);
+        report.events += removed;
+        if (removed < PRUNE_BATCH * 5) break;
+      }
+    }
+    report.through = Math.max(report.through, through);
+    if (!report.jobs && !report.events && !report.groups) return report;
+    this.write(() => {
+      this.q.setMeta.run('pruned_through', report.through);
+      this.q.insertPruneEvent.run(now, JSON.stringify({ through: report.through, jobs: report.jobs }));
+      this.dirty = true;
+    });
+    return report;
+  }
+
+  async prunedThrough(): Promise<number> {
+    return Number(this.read(() => this.q.getMeta.get('pruned_through')) ?? 0);
+  }
+
   async eventsAfter(seq: number, limit = 1000): Promise<StoreEvent[]> {
-    const rows = this.q.eventsAfter.all(seq, limit) as Array<{ seq: number; at: number; verb: 'add' | 'update'; node: string; owner: string; info: string }>;
-    return rows.map((r) => ({ seq: r.seq, at: r.at, verb: r.verb, id: r.node, owner: r.owner, info: JSON.parse(r.info) as NodeInfo }));
+    const rows = this.read(() => this.q.eventsAfter.all(seq, limit)) as Array<{ seq: number; at: number; verb: StoreEvent['verb']; node: string; owner: string; info: string }>;
+    return rows.map((r): StoreEvent => {
+      if (r.verb === 'prune') {
+        const { through, jobs } = JSON.parse(r.info) as { through: number; jobs: number };
+        return { seq: r.seq, at: r.at, verb: 'prune', through, jobs };
+      }
+      return { seq: r.seq, at: r.at, verb: r.verb, id: r.node, owner: r.owner, info: JSON.parse(r.info) as NodeInfo };
+    });
   }
 
   async lastSeq(): Promise<number> {
-    return (this.q.lastSeq.get() as number | null) ?? 0;
+    return (this.read(() => this.q.lastSeq.get()) as number | null) ?? 0;
   }
 
-  waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return this.notifier.wait(timeoutMs, signal);
+  changeMark(): number {
+    return this.notifier.mark();
+  }
+
+  waitForChange(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void> {
+    return this.notifier.wait(timeoutMs, signal, since);
   }
 
   async close(): Promise<void> {
@@ -356,15 +474,23 @@ export class SqliteStore implements Store {
     });
     // Units whose token is stale (taken back, or aborted meanwhile) are not in the answer: nothing is recorded for them.
     const finished = this.q.finishUnits.all({ now, outcomes: JSON.stringify(states) }) as Array<{
-      id: number; job: string; abort_requested: number; retries_left: number; attempts: number; owner: string;
+      id: number; job: string; idx: number; abort_requested: number; retries_left: number; attempts: number; owner: string;
     }>;
     const byUnit = new Map(outcomes.map((o, i) => [o.unit, { o, s: states[i]! }]));
-    const jobs = new Map<string, { job: string; done: number; failed: number; aborted: number; output: unknown; result: unknown; error: string | null }>();
-    const charges = new Map<string, number>();
+    const jobs = new Map<string, JobTally>();
+    const used = new Map<string, { charge: number; seconds: number; units: number }>();
     const retried: Array<{ job: string; error: string; at: number }> = [];
     for (const unit of finished) {
       const { o, s } = byUnit.get(unit.id)!;
-      if (o.charge) charges.set(unit.owner, (charges.get(unit.owner) ?? 0) + o.charge);
+      if (o.charge !== undefined || o.seconds !== undefined) {
+        const u = used.get(unit.owner) ?? { charge: 0, seconds: 0, units: 0 };
+        u.charge += o.charge ?? 0;
+        if (o.seconds !== undefined) {
+          u.seconds += o.seconds;
+          u.units += 1;
+        }
+        used.set(unit.owner, u);
+      }
       const aborted = o.aborted || unit.abort_requested === 1;
       const failed = s.state === 'failed' && !aborted;
       if (failed && unit.retries_left > 0) {
@@ -373,33 +499,55 @@ export class SqliteStore implements Store {
         retried.push({ job: unit.job, error: s.error ?? 'failed', at });
         continue;
       }
-      const entry = jobs.get(unit.job) ?? { job: unit.job, done: 0, failed: 0, aborted: 0, output: null, result: null, error: null };
+      const entry = jobs.get(unit.job) ?? { job: unit.job, done: 0, failed: 0, aborted: 0, output: null, result: null, error: null, unit: null };
       entry.done += 1;
       entry.failed += failed ? 1 : 0;
       entry.aborted = entry.aborted || aborted ? 1 : 0;
       entry.output = o.output;
       entry.result = s.result;
-      if (failed) entry.error = s.error;
+      if (failed) {
+        entry.error = s.error;
+        entry.unit = unit.idx;
+      }
       jobs.set(unit.job, entry);
     }
     for (const r of retried) {
       this.q.noteRetry.run(`${r.error} (retrying at ${new Date(r.at).toISOString()})`, r.job);
     }
-    if (jobs.size) {
-      const ended = this.q.finishJobs.all({ now, jobs: JSON.stringify([...jobs.values()]) }) as Array<{ id: string; status: string; fail_fast: number }>;
-      for (const job of ended) {
-        if (job.status === 'Failed' && job.fail_fast) {
-          this.stopWaitingUnits(job.id, now);
-          this.q.flagRunningUnits.run(job.id);
-        }
-      }
-    }
-    if (charges.size) {
-      this.q.charge.run({ now, halfLife: this.halfLifeMs, charges: JSON.stringify([...charges].map(([owner, seconds]) => ({ owner, seconds }))) });
-    }
+    this.finishJobs([...jobs.values()], now);
+    this.chargeOwners(used, now);
     this.events(now, 'update', [...new Set([...jobs.keys(), ...retried.map((r) => r.job)])]);
     const recorded = new Set(finished.map((u) => u.id));
     return outcomes.map((o) => recorded.has(o.unit));
+  }
+
+  /** Updates the jobs of finished units; a job that fails fast stops its other units. */
+  private finishJobs(tallies: JobTally[], now: number): void {
+    if (!tallies.length) return;
+    const ended = this.q.finishJobs.all({ now, jobs: JSON.stringify(tallies) }) as Array<{ id: string; status: string; fail_fast: number }>;
+    for (const job of ended) {
+      if (job.status === 'Failed' && job.fail_fast) {
+        this.stopWaitingUnits(job.id, now);
+        this.q.flagRunningUnits.run(job.id);
+      }
+    }
+  }
+
+  /** Adds finished units' usage to their owners (decayed first) and teaches them how long their units take. */
+  private chargeOwners(used: Map<string, { charge: number; seconds: number; units: number }>, now: number): void {
+    if (!used.size) return;
+    const stored = new Map(this.ownerRows([...used.keys()]).map((o) => [o.owner, o]));
+    const rows = [...used].map(([owner, u]) => {
+      const old = stored.get(owner);
+      const usage = chargeUsage({ value: old?.usage ?? 0, at: old?.usage_at ?? now }, u.charge, now, this.options.halfLifeMs);
+      const unitSeconds = u.units ? learnUnitSeconds(old?.unit_seconds ?? null, u.seconds / u.units, u.units) : (old?.unit_seconds ?? null);
+      return { owner, usage: usage.value, usage_at: usage.at, unit_seconds: unitSeconds };
+    });
+    this.q.writeUsage.run({ owners: JSON.stringify(rows) });
+  }
+
+  private ownerRows(names: string[]): Array<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null }> {
+    return this.q.ownersIn.all(JSON.stringify(names)) as Array<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null }>;
   }
 
   /** Delayed units whose time has come join their queues. */
@@ -425,22 +573,29 @@ export class SqliteStore implements Store {
       deltas.set(key, d);
     }
     this.q.queueDelta.run({ now, served: served ? 1 : 0, deltas: JSON.stringify([...deltas.values()]) });
+    this.dirty = true;
   }
 
-  /** Notes on queued jobs that no live worker could hold them (cleared when they start). */
+  /** Notes on queued jobs that no live worker could hold them, and why (schedule/placement's words); clears notes that no longer hold. */
   private noteUnplaceable(now: number, touched: Set<string>): void {
-    const workers = this.q.liveWorkers.all(now - LIVE_WORKER_MS) as Array<{ ram_mb: number; exclusive: number }>;
+    const workers = this.q.liveWorkers.all(now - this.options.liveWorkerMs) as Array<{ concurrency: number; ram_mb: number; exclusive: number }>;
     if (!workers.length) return; // with no worker alive, nothing can be said about fit
-    const maxRam = Math.max(...workers.map((w) => w.ram_mb));
-    for (const row of this.q.tooBig.all({ ram: maxRam }) as Array<{ job: string; ram_mb: number }>) {
-      const reason = `cannot run yet: needs ${row.ram_mb} MiB of RAM; the largest live worker offers ${maxRam} MiB`;
+    const offers: WorkerOffer[] = workers.map((w) => ({ concurrency: w.concurrency, ramMb: w.ram_mb, exclusive: w.exclusive === 1 }));
+    const maxRam = Math.max(...offers.map((o) => o.ramMb));
+    const candidates = [
+      ...(this.q.tooBig.all({ ram: maxRam }) as Array<{ job: string; ram_mb: number; exclusive: number }>),
+      ...(offers.some((o) => o.exclusive) ? [] : (this.q.exclusiveQueued.all() as Array<{ job: string; ram_mb: number; exclusive: number }>)),
+    ];
+    const noted = new Set<string>();
+    for (const row of candidates) {
+      const why = whyImpossible({ ramMb: row.ram_mb, exclusive: row.exclusive === 1 }, offers);
+      if (!why || noted.has(row.job)) continue;
+      noted.add(row.job);
+      const reason = `cannot run yet: ${why}`;
       if (this.q.setError.run(reason, row.job, reason).changes) touched.add(row.job);
     }
-    if (!workers.some((w) => w.exclusive === 1)) {
-      const reason = 'cannot run yet: needs an exclusive-capable worker (sluice worker --exclusive); none is alive';
-      for (const job of this.q.exclusiveQueued.pluck().all() as string[]) {
-        if (this.q.setError.run(reason, job, reason).changes) touched.add(job);
-      }
+    for (const row of this.q.notedUnplaceable.all() as Array<{ id: string }>) {
+      if (!noted.has(row.id) && this.q.clearError.run(row.id).changes) touched.add(row.id);
     }
   }
 
@@ -450,9 +605,14 @@ export class SqliteStore implements Store {
     if (cached) return cached;
     let parent: string | null = null;
     const made: string[] = [];
-    for (const name of splitGroupPath(pathText)) {
-      const existing = this.q.findGroup.get(parent ?? '', name) as { id: string } | undefined;
+    const names = groupPathParts(pathText);
+    for (const [i, name] of names.entries()) {
+      const existing = this.q.findGroup.get(parent ?? '', name) as { id: string; owner: string } | undefined;
       if (existing) {
+        // A group belongs to the owner who made it: nobody else's job lands in it.
+        if (existing.owner !== owner) {
+          throw new UsageError(`group "${names.slice(0, i + 1).join('/')}" belongs to ${existing.owner}; ${owner} cannot submit into it (choose another group path)`);
+        }
         parent = existing.id;
         continue;
       }
@@ -468,11 +628,36 @@ export class SqliteStore implements Store {
 
   /** Appends one event per node, carrying its info as it is now. */
   private events(now: number, verb: 'add' | 'update', ids: string[]): void {
-    if (ids.length) this.q.insertEventsFor.run({ now, verb, ids: JSON.stringify(ids) });
+    if (!ids.length) return;
+    this.q.insertEventsFor.run({ now, verb, ids: JSON.stringify(ids) });
+    this.dirty = true;
   }
 
+  /** A read; SQLite's failures come out as one line naming the database and the cause. */
+  private read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw explainSqliteError(err, this.file);
+    }
+  }
+
+  /** A write transaction; when it changed what others wait for (events, queues), waiters in this process wake at once. */
   private write<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    if (this.db.inTransaction) return fn();
+    this.dirty = false;
+    let result: T;
+    try {
+      result = this.db.transaction(fn).immediate();
+    } catch (err) {
+      this.dirty = false;
+      throw explainSqliteError(err, this.file);
+    }
+    if (this.dirty) {
+      this.dirty = false;
+      this.notifier.localCommit();
+    }
+    return result;
   }
 }
 
@@ -499,15 +684,6 @@ function queueKeyOf(u: { owner: string; class: string; exclusive: number | boole
 
 function claimOrder(a: ClaimedRow, b: ClaimedRow): number {
   return b.priority - a.priority || a.id - b.id;
-}
-
-export function splitGroupPath(text: string): string[] {
-  const parts = text.split('/').filter((p) => p !== '');
-  if (!parts.length) throw new UsageError(`group path "${text}" has no group names`);
-  for (const p of parts) {
-    if (p.length > 200) throw new UsageError(`group name "${p.slice(0, 20)}..." is longer than 200 characters`);
-  }
-  return parts;
 }
 
 /** The batch as one JSON text; an environ that cannot be JSON is refused naming the job. */
