@@ -91,14 +91,3 @@ describe('where the database is', () => {
     }
   });
 });
-      expect(r.code).toBe(0);
-      expect(existsSync(file)).toBe(true);
-      expect(existsSync(path.join(home, 'sluice.db'))).toBe(false);
-      const pg = await sluice(['jobs'], { ...env, SLUICE_STORE: 'postgres://localhost/sluice' });
-      expect(pg.code).toBe(2);
-      expect(pg.stderr).toMatch(/^sluice: SLUICE_STORE names PostgreSQL, which this version does not support yet/);
-    } finally {
-      cleanup();
-    }
-  });
-});
