@@ -81,7 +81,7 @@ describe('where the database is', () => {
   it('a mistyped setting is an error naming the variable, not a silent default', async () => {
     const { env, cleanup } = freshHome();
     try {
-      for (const [name, value] of [['SLUICE_LEASE_MS', 'soon'], ['SLUICE_RETENTION', 'forever'], ['SLUICE_MAX_ENVIRON', '-1']]) {
+      for (const [name, value] of [['SLUICE_LEASE_MS', 'soon'], ['SLUICE_RETENTION', 'forever'], ['SLUICE_MAX_ENVIRON', '-1']] as const) {
         const r = await sluice(['jobs'], { ...env, [name]: value });
         expect(r.code).toBe(2);
         expect(r.stderr).toMatch(new RegExp(`^sluice: ${name} must be .*got "${value}"\\n$`));

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from '../src/environ/index.js';
@@ -231,5 +231,29 @@ describe('placement and fair share in a worker', () => {
     const queuedThen = (await Promise.all(heavy.map((id) => store.get(id)))).filter((r) => r!.date_start === null || r!.date_start > mine.date_start!);
     // Units of the heavy user were still waiting when the newcomer started, and none of them went first.
     expect(queuedThen.length).toBeGreaterThan(100);
+  }, 60_000);
+
+  it('shares hold for short units: with alice=3, bob=1 and one slot, 0.2 s units run about 3:1, not alternating', async () => {
+    const { env, home: dir } = freshHome();
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    expect((await sluice(['fairshare', '--share', 'alice=3'], env)).code).toBe(0);
+    const inputs = path.join(dir, 'inputs.jsonl');
+    writeFileSync(inputs, Array.from({ length: 20 }, (_, i) => String(i)).join('\n'));
+    const cmd = 'await new Promise((r) => setTimeout(r, 200))';
+    const ids = [];
+    for (const user of ['alice', 'bob']) ids.push((await sluice(['submit', '--user', user, '--inputs', inputs, '--cmd', cmd], env)).stdout.trim());
+    const w = await startWorker(env, ['--concurrency', '1']);
+    cleanups.push(async () => {
+      w.kill('SIGKILL');
+      await exited(w);
+    });
+    for (const id of ids) expect((await sluice(['wait', id, '--timeout', '60'], env)).code).toBe(0);
+    const units = (await Promise.all(ids.map(async (id, i) => JSON.parse((await sluice(['job', id, '--units', '--json'], env)).stdout).map((u: { started_at: string }) => ({ who: i, at: Date.parse(u.started_at) })))))
+      .flat()
+      .sort((a, b) => a.at - b.at);
+    // While both had work queued (the first 20 starts), 3:1 is 15 of alice's; alternating is 10.
+    const alice = units.slice(0, 20).filter((u) => u.who === 0).length;
+    expect(alice).toBeGreaterThanOrEqual(14);
+    expect(alice).toBeLessThanOrEqual(17);
   }, 60_000);
 });

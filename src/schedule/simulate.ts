@@ -6,7 +6,7 @@
  * and by `bench/schedule.mjs`, and handy to try a policy before deploying it.
  */
 import { CLASS_CHARGE, DEFAULT_CLASS, type PriorityClass } from './classes.js';
-import { DEFAULT_SHARE, runningSeconds, type OwnerState, type RunningUnit } from './fairshare.js';
+import { DEFAULT_SHARE, learnUnitSeconds, runningSeconds, type OwnerState, type RunningUnit } from './fairshare.js';
 import { planClaims, resolvePolicy, type Policy, type QueueState } from './order.js';
 import { charge, NO_USAGE, type Usage } from './usage.js';
 
@@ -59,7 +59,7 @@ export interface SimResult {
 
 interface Chunk { job: number; left: number; queuedAt: number }
 interface SimQueue { owner: string; class: PriorityClass; chunks: Chunk[]; head: number; queued: number; lastClaim: number }
-interface SimOwner { usage: Usage; running: Map<SimUnit, RunningUnit> }
+interface SimOwner { usage: Usage; running: Map<SimUnit, RunningUnit>; unitSeconds: number | null }
 
 export function simulate(options: SimOptions): SimResult {
   const policy = resolvePolicy(options.policy);
@@ -70,7 +70,7 @@ export function simulate(options: SimOptions): SimResult {
   const owners = new Map<string, SimOwner>();
   const ownerOf = (name: string): SimOwner => {
     let o = owners.get(name);
-    if (!o) owners.set(name, (o = { usage: NO_USAGE, running: new Map() }));
+    if (!o) owners.set(name, (o = { usage: NO_USAGE, running: new Map(), unitSeconds: null }));
     return o;
   };
   const slots: Array<SimUnit | null> = new Array<SimUnit | null>(options.slots).fill(null);
@@ -95,7 +95,9 @@ export function simulate(options: SimOptions): SimResult {
       if (!u || u.finishedAt > now) return;
       const o = ownerOf(u.owner);
       o.running.delete(u);
-      o.usage = charge(o.usage, ((u.finishedAt - u.startedAt) / 1000) * CLASS_CHARGE[u.class], now, policy.halfLifeMs);
+      const seconds = (u.finishedAt - u.startedAt) / 1000;
+      o.usage = charge(o.usage, seconds * CLASS_CHARGE[u.class], now, policy.halfLifeMs);
+      o.unitSeconds = learnUnitSeconds(o.unitSeconds, seconds);
       finished.push(u);
       slots[i] = null;
     });
@@ -125,7 +127,9 @@ export function simulate(options: SimOptions): SimResult {
     for (const [name, o] of owners) {
       const queued = queues.get(`${name}\u0000nice`)?.queued || queues.get(`${name}\u0000normal`)?.queued || queues.get(`${name}\u0000urgent`)?.queued;
       if (!queued && o.running.size === 0) continue;
-      active.push({ owner: name, share: options.shares?.[name] ?? DEFAULT_SHARE, usage: o.usage, runningSeconds: runningSeconds(o.running.values(), now, policy) });
+      // As a worker does (worker/plan.ts): an owner whose units have ended is charged their learned length.
+      const estimateSeconds = o.unitSeconds ?? policy.estimateSeconds;
+      active.push({ owner: name, share: options.shares?.[name] ?? DEFAULT_SHARE, usage: o.usage, runningSeconds: runningSeconds(o.running.values(), now, { estimateSeconds }), estimateSeconds });
     }
     for (const pick of planClaims(qs, active, free.length, now, policy)) {
       const q = queues.get(`${pick.owner}\u0000${pick.class}`) as SimQueue;

@@ -1,5 +1,5 @@
 import type { ClaimedUnit, ClaimRequest, QueueSnapshot } from '../store/index.js';
-import { planClaims, runningSeconds, type OwnerState, type Policy, type QueueState } from '../schedule/index.js';
+import { charge, planClaims, runningSeconds, type OwnerState, type Policy, type QueueState } from '../schedule/index.js';
 
 /** The planner's view of the owners: stored usage plus the provisional charge of their running units. */
 export function ownerStates(snapshot: QueueSnapshot, now: number, policy: Policy): OwnerState[] {
@@ -55,6 +55,21 @@ export class PlannerView {
       return worker.idle ? group(planClaims(this.exclusive, this.owners, 1, now, this.policy), true) : [];
     }
     return group(planClaims(this.ordinary, this.owners, slots, now, this.policy), false);
+  }
+
+  /**
+   * Units that finished and are about to be recorded still run in the snapshot: their owners are
+   * charged what they really used instead of the provisional charge. Without this, each time a slot
+   * frees, the owner of the unit that just finished looks busier than it is.
+   */
+  noteFinished(units: Array<{ owner: string; class: QueueState['class']; startedAt: number; charge: number }>, now: number): void {
+    for (const u of units) {
+      const owner = this.byOwner.get(u.owner);
+      if (!owner) continue;
+      const provisional = runningSeconds([{ class: u.class, startedAt: u.startedAt }], now, { estimateSeconds: owner.estimateSeconds ?? this.policy.estimateSeconds });
+      owner.runningSeconds = Math.max(0, owner.runningSeconds - provisional);
+      owner.usage = charge(owner.usage, u.charge, now, this.policy.halfLifeMs);
+    }
   }
 
   /** Served queues shrink (and empty ones go), their owners are charged provisionally for the new units. */

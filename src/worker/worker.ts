@@ -65,6 +65,8 @@ export class Worker {
   private abortsCheckedAt = 0;
   private readonly running = new Map<number, Running>();
   private outcomes: UnitOutcome[] = [];
+  /** who ran the finished units not yet recorded, and since when (the planner's view charges them for real) */
+  private readonly finishedBy = new Map<number, { owner: string; class: ClaimedUnit['class']; startedAt: number; charge: number }>();
   private stopping = false;
   private kickPending = false;
   private wakeLoop: (() => void) | undefined;
@@ -183,11 +185,12 @@ export class Worker {
       const finished = this.takeOutcomes();
       let answer;
       try {
-        const request = await this.plan();
+        const request = await this.plan(finished);
         answer = await store.completeAndClaim(this.id, finished, request);
         if (request) this.noteClaimed(request, answer.claimed);
       } catch (err) {
         this.outcomes.unshift(...finished); // not recorded: keep them for the next try
+        this.view = undefined; // and read the queues afresh then
         throw err;
       }
       this.noteUnrecorded(finished, answer.recorded);
@@ -231,15 +234,19 @@ export class Worker {
     return this.exclusiveRunning ? 0 : this.concurrency - this.running.size;
   }
 
-  /** What to ask the store for: the fair-share planner's picks for the free slots. */
-  private async plan(): Promise<ClaimRequest | null> {
+  /** What to ask the store for: the fair-share planner's picks for the free slots, `finished` being recorded with the claim. */
+  private async plan(finished: UnitOutcome[]): Promise<ClaimRequest | null> {
     const slots = this.freeSlots();
-    if (slots <= 0) return null;
     const now = Date.now();
+    if (slots <= 0) {
+      this.view?.noteFinished(finished.flatMap((o) => this.finishedBy.get(o.unit) ?? []), now);
+      return null;
+    }
     if (!this.view || now - this.viewAt > SNAPSHOT_MS) {
       this.view = new PlannerView(await this.options.store.queueSnapshot(), now, this.policy);
       this.viewAt = now;
     }
+    this.view.noteFinished(finished.flatMap((o) => this.finishedBy.get(o.unit) ?? []), now);
     const picks = this.view.plan(slots, now, { exclusiveCapable: this.options.exclusive ?? false, idle: this.running.size === 0 });
     return picks.length ? { picks, freeRamMb: this.ramMb - this.usedRamMb, leaseMs: this.leaseMs } : null;
   }
@@ -287,6 +294,7 @@ export class Worker {
     if (!entry.released) {
       // Usage is CPU time where the job measured it (exec's time_used), else wall time; urgent work costs more.
       const seconds = (typeof output.time_used === 'number' ? output.time_used : Date.now() - entry.startedAt) / 1000;
+      this.finishedBy.set(unit.unit, { owner: unit.owner, class: unit.class, startedAt: entry.startedAt, charge: seconds * CLASS_CHARGE[unit.class] });
       this.outcomes.push({
         unit: unit.unit, token: unit.token, output, result: resultOf(unit.environ, output), charge: seconds * CLASS_CHARGE[unit.class], seconds,
         ...(entry.aborted ? { aborted: true } : {}),
@@ -317,6 +325,7 @@ export class Worker {
   }
 
   private noteUnrecorded(batch: UnitOutcome[], recorded: boolean[]): void {
+    for (const o of batch) this.finishedBy.delete(o.unit);
     recorded.forEach((ok, i) => {
       if (!ok) this.log(`unit ${batch[i]!.unit}: result not recorded (the unit was taken back or aborted meanwhile)`);
     });

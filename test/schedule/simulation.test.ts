@@ -62,6 +62,23 @@ describe('fair share in simulation (4 slots, simulated time, the default policy)
     expect(result.usage.get('a')?.value).toBeCloseTo(secs.a, 6);
   });
 
+  it('short units (0.3 s) on two slots with shares 3:1 run about 3:1 within the first hundred, not alternating', () => {
+    const shares = { alice: 3, bob: 1 };
+    const jobs = ['alice', 'bob'].map((owner) => ({ owner, at: 0, units: 100, durationMs: 300 }));
+    // Two slots a third of a unit apart: whenever one frees, the other still runs a unit.
+    const result = simulate({ slots: 2, jobs, shares, staggerMs: 100 });
+    const first = result.finished.slice(0, 100);
+    const alice = first.filter((u) => u.owner === 'alice').length;
+    // 3:1 is 75 of 100. Charging every running unit the policy's fixed 60 s made the owner of the unit
+    // still running look heavy each time the other slot freed, so the owners alternated (50 of 100).
+    expect(alice).toBeGreaterThanOrEqual(70);
+    expect(alice).toBeLessThanOrEqual(80);
+    // The learned unit length is what runs are charged while they run, so later windows hold 3:1 too.
+    const later = result.finished.slice(20, 100).filter((u) => u.owner === 'alice').length;
+    expect(later).toBeGreaterThanOrEqual(56);
+    expect(later).toBeLessThanOrEqual(64);
+  });
+
   it("bumps: a newcomer's single job starts before any of the heavy user's 10,000 queued units", () => {
     const submitted = 30 * MIN + 7_000;
     const jobs = [{ owner: 'heavy', at: 0, units: 10_000, durationMs: MIN }, { owner: 'newcomer', at: submitted, durationMs: MIN }];
