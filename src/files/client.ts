@@ -16,7 +16,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { NotFoundError, SluiceError, UsageError } from '../environ/index.js';
 import { ConflictError, RemoteError } from './errors.js';
 import { encodePath, formatName, httpDate, parseDir, parseName } from './names.js';
-import { isLoopback } from './net.js';
+import { isLoopback } from '../environ/index.js';
 import { tmpName } from './tmpfiles.js';
 
 /** A file as the server describes it. */

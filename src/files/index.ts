@@ -9,6 +9,6 @@ export { FileCache, DEFAULT_CACHE_BYTES, type CacheEntry, type CacheOptions } fr
 export { FileStorage, type StoredFile, type StorageOptions, type Ingested, type CommitResult, type RemoveResult } from './storage.js';
 export { filesRoutes, type FilesRoutesOptions } from './routes.js';
 export { startFileServer, type FileServer, type FileServerOptions } from './server.js';
-export { isLoopback } from './net.js';
+export { isLoopback } from '../environ/index.js';
 export { ConflictError, RemoteError } from './errors.js';
 export { parseName, parseDir, parseVersion, formatName, httpDate, nowVersion, encodePath, MAX_PATH_BYTES, MAX_VERSION, type FileName } from './names.js';

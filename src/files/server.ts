@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { UsageError } from '../environ/index.js';
-import { isLoopback } from './net.js';
+import { explainListenError, isLoopback } from '../environ/index.js';
 import { filesRoutes } from './routes.js';
 import { FileStorage, type StorageOptions } from './storage.js';
 
@@ -50,7 +50,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
   } catch (err) {
     await app.close().catch(() => {});
     storage.close();
-    throw err;
+    throw explainListenError(err, host, options.port ?? 9999);
   }
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
