@@ -27,6 +27,8 @@ export interface Config {
   halfLifeMs: number;
   /** SLUICE_RETENTION: how long ended jobs and old events are kept */
   retentionMs: number;
+  /** SLUICE_PRUNE_EVERY: how often workers and servers prune in the background (0: never) */
+  pruneEveryMs: number;
   /** SLUICE_MAX_ENVIRON: the largest environ accepted, bytes of JSON */
   maxEnvironBytes: number;
   /** SLUICE_MAX_LOST: how many times a unit may lose its worker before its job fails */
@@ -48,6 +50,7 @@ export const DEFAULTS = Object.freeze({
   leaseMs: 15_000,
   halfLifeMs: 24 * 3_600_000,
   retentionMs: 30 * 86_400_000,
+  pruneEveryMs: 3_600_000,
   maxEnvironBytes: 4 << 20,
   maxLost: 10,
 });
@@ -60,6 +63,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'SLUICE_LEASE_MS', meaning: "a worker's claim lapses after this many ms without a heartbeat", default: '15000' },
   { env: 'SLUICE_HALF_LIFE_HOURS', meaning: 'fair-share usage half-life, hours', default: '24' },
   { env: 'SLUICE_RETENTION', meaning: 'ended jobs and events older than this are pruned (a plain number is days; 12h, 7d, 30m)', default: '30' },
+  { env: 'SLUICE_PRUNE_EVERY', meaning: 'how often workers and servers prune in the background (30m, 1h; 0: never)', default: '1h' },
   { env: 'SLUICE_MAX_ENVIRON', meaning: 'largest environ accepted, bytes of JSON (files belong in the file store)', default: String(4 << 20) },
   { env: 'SLUICE_MAX_LOST', meaning: 'how many times a unit may lose its worker (kill -9, lost lease) before its job fails', default: '10' },
   { env: 'SLUICE_DEBUG', meaning: 'set to 1 to print stacks with internal errors', default: 'unset' },
@@ -74,6 +78,7 @@ export function readConfig(env: Env = process.env): Config {
     leaseMs: positiveNumber(env, 'SLUICE_LEASE_MS', DEFAULTS.leaseMs),
     halfLifeMs: positiveNumber(env, 'SLUICE_HALF_LIFE_HOURS', DEFAULTS.halfLifeMs / 3_600_000) * 3_600_000,
     retentionMs: env.SLUICE_RETENTION ? parseDuration(env.SLUICE_RETENTION, 'SLUICE_RETENTION', 'd') : DEFAULTS.retentionMs,
+    pruneEveryMs: env.SLUICE_PRUNE_EVERY ? parseDuration(env.SLUICE_PRUNE_EVERY, 'SLUICE_PRUNE_EVERY', 's') : DEFAULTS.pruneEveryMs,
     maxEnvironBytes: positiveNumber(env, 'SLUICE_MAX_ENVIRON', DEFAULTS.maxEnvironBytes, true),
     maxLost: positiveNumber(env, 'SLUICE_MAX_LOST', DEFAULTS.maxLost, true),
     debug: Boolean(env.SLUICE_DEBUG && env.SLUICE_DEBUG !== '0'),

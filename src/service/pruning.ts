@@ -1,7 +1,6 @@
 import type { Store } from '../store/index.js';
 
-/** How often a long-lived process (a worker, a server) prunes, and how long after it starts it first does. */
-const PRUNE_EVERY_MS = 3_600_000;
+/** How long after it starts a long-lived process first prunes (sooner when it prunes more often than that). */
 const FIRST_PRUNE_MS = 60_000;
 
 /**
@@ -9,9 +8,10 @@ const FIRST_PRUNE_MS = 60_000;
  * go, in small transactions (store.prune), so the claim path is never held up for long. Any number
  * of processes may do this on one store; a pruning that finds nothing writes nothing.
  */
-export function startPruning(store: Store, log: (line: string) => void, everyMs = PRUNE_EVERY_MS, firstMs = FIRST_PRUNE_MS): { stop: () => void } {
-  let timer: NodeJS.Timeout;
+export function startPruning(store: Store, log: (line: string) => void, everyMs: number): { stop: () => void } {
+  let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  if (!(everyMs > 0)) return { stop: () => {} };
   const run = async () => {
     try {
       const report = await store.prune();
@@ -26,7 +26,7 @@ export function startPruning(store: Store, log: (line: string) => void, everyMs 
     timer = setTimeout(() => void run(), ms * (0.9 + Math.random() * 0.2));
     timer.unref();
   };
-  schedule(firstMs);
+  schedule(Math.min(FIRST_PRUNE_MS, everyMs));
   return {
     stop: () => {
       stopped = true;

@@ -15,11 +15,12 @@ export function register(program: Command): void {
       await withService(async (service) => {
         const report = await service.prune({ ...(olderThanMs === undefined ? {} : { olderThanMs }), ...(opts.dryRun ? { dryRun: true } : {}) });
         if (opts.json) return printJson(report);
-        const window = formatDuration(olderThanMs ?? cliConfig().retentionMs);
+        const windowMs = olderThanMs ?? cliConfig().retentionMs;
+        const which = windowMs === 0 ? 'ended job(s)' : `job(s) that ended over ${formatDuration(windowMs)} ago`;
         process.stdout.write(
           opts.dryRun
-            ? `would remove ${report.jobs} job(s) that ended over ${window} ago and ${report.events} event(s)\n`
-            : `removed ${report.jobs} job(s) that ended over ${window} ago, ${report.groups} empty group(s) and ${report.events} event(s); events through ${report.through} are gone\n`,
+            ? `would remove ${report.jobs} ${which} and ${report.events} event(s)\n`
+            : `removed ${report.jobs} ${which}, ${report.groups} empty group(s) and ${report.events} event(s); events through ${report.through} are gone\n`,
         );
       }, { write: !opts.dryRun });
     });

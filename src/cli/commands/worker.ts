@@ -60,7 +60,7 @@ export function register(program: Command): void {
         `worker ${worker.id}: started (pid ${process.pid}: stop with kill -TERM ${process.pid}; concurrency ${worker.concurrency}, ` +
           `${worker.ramMb} MiB${opts.exclusive ? ', exclusive work' : ''}, lease ${worker.leaseMs / 1000}s)`,
       );
-      const pruning = startPruning(store, log);
+      const pruning = startPruning(store, (line) => log(`worker ${worker.id}: ${line}`), config.pruneEveryMs);
       await stopped;
       pruning.stop();
       jsPool.close();
