@@ -20,12 +20,15 @@ export interface LocalServiceOptions {
   leaseMs?: number;
   /** the fair-share policy (its half-life is the store's) */
   policy?: Policy;
+  /** moi's `url` of every info record: where a browser finds the jobs (a server's address); null without one */
+  publicUrl?: string | null;
 }
 
 /** The service over a store in this process (PARK's local service). */
 export class LocalService implements Service {
   private readonly leaseMs: number;
   private readonly policy: Policy;
+  private readonly url: string | null;
 
   constructor(
     readonly store: Store,
@@ -33,6 +36,7 @@ export class LocalService implements Service {
   ) {
     this.leaseMs = runner.leaseMs ?? DEFAULTS.leaseMs;
     this.policy = runner.policy ?? DEFAULT_POLICY;
+    this.url = runner.publicUrl ?? null;
   }
 
   async submit(requests: SubmitRequest[]): Promise<string[]> {
@@ -67,25 +71,25 @@ export class LocalService implements Service {
   async get(id: string): Promise<JobRecord | NodeInfo> {
     const found = await this.store.get(id);
     if (!found) throw new NotFoundError(`no job or group with id ${id}`);
-    return found;
+    return this.withUrl(found);
   }
 
-  list(filter?: JobFilter): Promise<NodeInfo[]> {
-    return this.store.list(filter);
+  async list(filter?: JobFilter): Promise<NodeInfo[]> {
+    return (await this.store.list(filter)).map((info) => this.withUrl(info));
   }
 
   async group(path: string): Promise<NodeInfo> {
     const found = await this.store.group(path);
     if (!found) throw new NotFoundError(`no group "${path}"`);
-    return found;
+    return this.withUrl(found);
   }
 
   users() {
     return this.store.users();
   }
 
-  abort(id: string): Promise<JobRecord> {
-    return this.store.abort(id);
+  async abort(id: string): Promise<JobRecord> {
+    return this.withUrl(await this.store.abort(id));
   }
 
   prune(options?: { olderThanMs?: number; dryRun?: boolean }): Promise<PruneReport> {
@@ -144,7 +148,7 @@ export class LocalService implements Service {
       }
       for (const e of events) {
         seq = e.seq;
-        if (e.verb !== 'prune' && matches(e.info)) yield { verb: e.verb, seq: e.seq, at: e.at, id: e.id, info: e.info };
+        if (e.verb !== 'prune' && matches(e.info)) yield { verb: e.verb, seq: e.seq, at: e.at, id: e.id, info: this.withUrl(e.info) };
       }
       if (events.length < EVENT_BATCH) await this.store.waitForChange(FOLLOW_POLL_MS, signal, mark);
     }
@@ -163,6 +167,11 @@ export class LocalService implements Service {
 
   close(): Promise<void> {
     return this.store.close();
+  }
+
+  /** moi's info objects carry `url`: the UI links to `url/id`. */
+  private withUrl<T extends NodeInfo>(info: T): T {
+    return { ...info, url: this.url };
   }
 
   /** A job type this process does not know is refused now, not failed later by a worker. */

@@ -39,6 +39,8 @@ export interface NodeInfo {
   lost: number;
   /** moi's context: the worker pool the job runs in */
   context: string;
+  /** moi's url: where a browser finds jobs (links go to url/id); set by the service, null without a server */
+  url?: string | null;
   /** ms since the epoch */
   date_created: number;
   date_start: number | null;

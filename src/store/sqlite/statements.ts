@@ -252,9 +252,9 @@ export function prepare(db: Database.Database) {
        LIMIT :limit`,
     ).pluck(),
     deleteUnitsOf: p(`DELETE FROM units WHERE job IN (SELECT value FROM json_each(?))`),
-    deleteNodes: p(`DELETE FROM nodes WHERE id IN (SELECT value FROM json_each(?))`),
-    /** Groups with no child left, deepest first (a parent emptied by the removal of its child goes in the next round). */
-    emptyGroups: p(`SELECT g.id FROM nodes g WHERE g.type = 'group' AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent = g.id) LIMIT 5000`).pluck(),
+    deleteNodes: p(`DELETE FROM nodes WHERE id IN (SELECT value FROM json_each(?)) RETURNING parent`).pluck(),
+    /** A group left with no child goes; its parent may be next. */
+    deleteIfEmptyGroup: p(`DELETE FROM nodes WHERE id = ? AND type = 'group' AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent = nodes.id) RETURNING parent`).pluck(),
     /** The first event young enough to keep: everything before it goes. */
     firstKeptEvent: p(`SELECT seq FROM events WHERE at > ? ORDER BY seq LIMIT 1`).pluck(),
     deleteEventsThrough: p(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)`),

@@ -23,8 +23,14 @@ type ClaimedRow = { id: number; job: string; idx: number; priority: number; toke
 /** One job's share of a batch of finished units, for `finishJobs`. */
 type JobTally = { job: string; done: number; failed: number; aborted: number; output: unknown; result: unknown; error: string | null; unit: number | null };
 
-/** How many ended jobs one pruning transaction removes, so that workers wait for the lock only briefly. */
-const PRUNE_BATCH = 2000;
+/** How many ended jobs (and five times as many events) one pruning transaction removes: a few ms of lock each. */
+const PRUNE_BATCH = 500;
+/**
+ * The pause between pruning transactions. SQLite's busy handler makes a waiting writer sleep in
+ * growing steps (up to 100 ms): back-to-back transactions would keep a worker waiting far longer
+ * than any one of them holds the lock. A gap lets it in.
+ */
+const PRUNE_GAP_MS = 10;
 
 /**
  * The embedded store: one SQLite file in WAL mode, shared by any number of processes on one machine.
@@ -350,20 +356,24 @@ export class SqliteStore implements Store {
         if (!ids.length) return 0;
         const list = JSON.stringify(ids);
         this.q.deleteUnitsOf.run(list);
-        this.q.deleteNodes.run(list);
+        // The groups that held them go too once empty, and then their parents if emptied in turn.
+        let parents = new Set(this.q.deleteNodes.all(list) as Array<string | null>);
+        while (parents.size) {
+          const next = new Set<string | null>();
+          for (const group of parents) {
+            if (group === null) continue;
+            const parent = this.q.deleteIfEmptyGroup.get(group) as string | null | undefined;
+            if (parent === undefined) continue;
+            report.groups++;
+            next.add(parent);
+          }
+          parents = next;
+        }
         return ids.length;
       });
       report.jobs += removed;
       if (removed < PRUNE_BATCH) break;
-    }
-    for (;;) {
-      const removed = this.write(() => {
-        const ids = this.q.emptyGroups.all() as string[];
-        if (ids.length) this.q.deleteNodes.run(JSON.stringify(ids));
-        return ids.length;
-      });
-      report.groups += removed;
-      if (!removed) break;
+      await pause(PRUNE_GAP_MS);
     }
     const first = this.read(() => this.q.firstKeptEvent.get(eventCutoff)) as number | undefined;
     const through = first === undefined ? await this.lastSeq() : first - 1;
@@ -372,6 +382,7 @@ export class SqliteStore implements Store {
         const removed = this.write(() => this.q.deleteEventsThrough.run(through, PRUNE_BATCH * 5).changes);
         report.events += removed;
         if (removed < PRUNE_BATCH * 5) break;
+        await pause(PRUNE_GAP_MS);
       }
     }
     report.through = Math.max(report.through, through);
@@ -659,6 +670,10 @@ export class SqliteStore implements Store {
     }
     return result;
   }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** All picks of one queue as one pick with the summed count, in order of first appearance. */
