@@ -88,7 +88,7 @@ export async function main() {
     return [
       '## Pruning: a million ended jobs, with a worker busy meanwhile',
       '',
-      `${fmt(N)} ended \`ping\` jobs (made through the store in ${fmt(fillMs / 1000, 0)} s; database ${fmt(dbBytes / 2 ** 20)} MiB) are removed by \`sluice prune --older-than 0\` in its own process, in transactions of 2,000 jobs, while a \`sluice worker --concurrency 4\` serves a stream of one job every ${STREAM_EVERY_MS} ms submitted from a third process. Latency is the stream's enqueue-to-start time (submit call to the job's first line).`,
+      `${fmt(N)} ended \`ping\` jobs (made through the store in ${fmt(fillMs / 1000, 0)} s; database ${fmt(dbBytes / 2 ** 20)} MiB) are removed by \`sluice prune --older-than 0\` in its own process, in small transactions (500 jobs each, 10 ms apart), while a \`sluice worker --concurrency 4\` serves a stream of one job every ${STREAM_EVERY_MS} ms submitted from a third process. Latency is the stream's enqueue-to-start time (submit call to the job's first line).`,
       '',
       '| phase | jobs in stream | latency p50 (ms) | p99 (ms) | max (ms) |',
       '|---|---|---|---|---|',
