@@ -1,28 +1,40 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import type { Environ, JobContext } from '../environ/index.js';
-import { AbortedError, UsageError } from '../environ/index.js';
+import { AbortedError, UsageError, builtFile } from '../environ/index.js';
+import { NATIVE_REAPER } from '../native/index.js';
 import { jobEnv } from './jobEnv.js';
 import { killTree } from './killTree.js';
 
 /** Captured output beyond this is dropped (and said so), so a chatty command cannot flood the store. */
 const DEFAULT_OUTPUT_LIMIT = 1 << 20;
+/** The reaper (src/native/sluice-reap.c): no process of the command outlives it, daemons included. */
+const REAPER = builtFile(NATIVE_REAPER);
+/** After an abort the reaper kills the tree at once; should it hang, it and what it can see are killed from here. */
+const REAPER_GRACE_MS = 2000;
 /** Linux refuses to start a program with one environment string longer than this (MAX_ARG_STRLEN). */
 const MAX_VARIABLE_BYTES = 128 * 1024;
 
+let reaperFound = false;
+
 /**
- * `system`: runs `cmd` with /bin/sh -c in the job's folder (moi's system_call). Sets `stdout`,
- * `stderr` and `return_code`; a non-zero exit is a FAILURE whose message carries both streams.
- * An abort kills the whole process tree. The command sees the worker's allow-listed environment
- * (jobEnv.ts) plus its unit's variables, and a map unit's input on stdin.
+ * `system`: runs `cmd` with /bin/sh -c in the job's folder (moi's system_call), under the reaper,
+ * so that every process it starts ends with it: when the shell exits, on abort, and when the
+ * worker dies. Sets `stdout`, `stderr` and `return_code` (and `exit_signal`); a non-zero exit is a
+ * FAILURE whose message carries both streams. The command sees the worker's allow-listed
+ * environment (jobEnv.ts) plus its unit's variables, and a map unit's input on stdin.
  */
 export async function system(environ: Environ, ctx: JobContext): Promise<Environ> {
   const cmd = environ.cmd;
   if (typeof cmd !== 'string' || cmd === '') throw new UsageError('system job needs "cmd" (a shell command)');
   const limit = typeof environ.output_limit === 'number' ? environ.output_limit : DEFAULT_OUTPUT_LIMIT;
   ctx.signal.throwIfAborted?.();
+  if (!reaperFound && !(reaperFound = existsSync(REAPER))) {
+    throw new Error(`system jobs need ${REAPER}, which is missing: install gcc (apt-get install gcc), then npm run build`);
+  }
   const input = 'input' in environ ? JSON.stringify(environ.input ?? null) : undefined;
-  const child = spawn('/bin/sh', ['-c', cmd], {
+  const child = spawn(REAPER, [String(process.pid), '--', '/bin/sh', '-c', cmd], {
     cwd: ctx.tmpdir,
     detached: true,
     env: jobEnv(unitVariables(ctx, input)),
@@ -35,9 +47,14 @@ export async function system(environ: Environ, ctx: JobContext): Promise<Environ
   const stderr = new Capture(limit);
   child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));
   child.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
-  const onAbort = () => child.pid && killTree(child.pid);
+  let lastResort: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    child.kill('SIGTERM');
+    lastResort = setTimeout(() => child.pid && killTree(child.pid), REAPER_GRACE_MS);
+  };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
+    // 'close' comes after the reaper has exited, which it does only once no descendant is left.
     const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (code, signal) => resolve({ code, signal }));
@@ -56,8 +73,7 @@ export async function system(environ: Environ, ctx: JobContext): Promise<Environ
     return environ;
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
-    // Leftovers that outlived the shell (background jobs) must not outlive the job.
-    if (child.pid) killTree(child.pid);
+    clearTimeout(lastResort);
   }
 }
 

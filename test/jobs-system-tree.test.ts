@@ -1,0 +1,118 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { exited, freshHome, sluice, startWorker, until } from './helpers/cli.js';
+import { processesIn, running } from './helpers/procs.js';
+
+const DAEMON = "(setsid sh -c 'sleep 15' &)";
+
+/**
+ * No process of a `system` unit outlives its unit: not a daemon, not after an abort, not after its
+ * worker was SIGKILLed. Each worker runs its units under its own SLUICE_TMPDIR, so processesIn()
+ * finds everything a unit started, detached or not.
+ */
+describe('system jobs: the process tree ends with the unit', () => {
+  const cleanups: Array<() => void | Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  function setup() {
+    const h = freshHome();
+    cleanups.push(h.cleanup);
+    return h;
+  }
+  /** A folder for one worker's units; whatever is still running in it at the end is killed. */
+  function unitsDir(): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-units-'));
+    cleanups.push(() => {
+      for (const p of processesIn(dir)) process.kill(p.pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return dir;
+  }
+  async function worker(env: NodeJS.ProcessEnv, dir: string, args: string[] = []): Promise<ChildProcess> {
+    const w = await startWorker({ ...env, SLUICE_TMPDIR: dir }, args);
+    cleanups.push(async () => {
+      w.kill('SIGKILL');
+      await exited(w);
+    });
+    return w;
+  }
+  async function submit(env: NodeJS.ProcessEnv, cmd: string, extra: string[] = []): Promise<string> {
+    const r = await sluice(['submit', '--cmd-type', 'system', '--cmd', cmd, ...extra], env);
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.trim();
+  }
+  const record = async (env: NodeJS.ProcessEnv, id: string) => JSON.parse((await sluice(['job', id, '--json'], env)).stdout);
+  const ended = (env: NodeJS.ProcessEnv, id: string) =>
+    until(async () => {
+      const r = await record(env, id);
+      return ['Success', 'Failed', 'Aborted'].includes(r.status) ? r : undefined;
+    }, 30_000, `job ${id} to end`);
+  const nothingLeft = (dir: string, what: string) => until(() => (processesIn(dir).length === 0 ? true : undefined), 5_000, what);
+
+  it(`a daemon started with ${DAEMON} ends when its job ends, which does not wait for it`, async () => {
+    const { env } = setup();
+    const dir = unitsDir();
+    await worker(env, dir);
+    const id = await submit(env, DAEMON);
+    const job = await ended(env, id);
+    expect(job.status).toBe('Success');
+    // Holding the job's stdout, the daemon used to keep the job Running for its 15 s, and then some.
+    expect(job.date_end - job.date_start).toBeLessThan(10_000);
+    expect(processesIn(dir)).toEqual([]);
+  }, 40_000);
+
+  it(`sluice abort kills a daemon started with ${DAEMON}`, async () => {
+    const { env } = setup();
+    const dir = unitsDir();
+    await worker(env, dir);
+    const id = await submit(env, `${DAEMON}; sleep 30`);
+    await until(() => (running(processesIn(dir), 'sh -c sleep 15').length ? true : undefined), 20_000, 'the daemon to start');
+    expect((await sluice(['abort', id], env)).code).toBe(0);
+    await nothingLeft(dir, 'every process of the aborted job to end');
+    expect((await record(env, id)).status).toBe('Aborted');
+  }, 40_000);
+
+  it("SIGKILL of a worker ends its units' processes", async () => {
+    const { env } = setup();
+    const dir = unitsDir();
+    const w = await worker(env, dir, ['--concurrency', '3']);
+    await sluice(['submit', '--inputs', '-', '--cmd-type', 'system', '--cmd', `${DAEMON}; sleep 30 & sleep 31`], env, '1\n2\n3\n');
+    await until(() => (running(processesIn(dir), 'sleep 31').length === 3 ? true : undefined), 20_000, 'three units to run');
+    w.kill('SIGKILL');
+    await exited(w);
+    await nothingLeft(dir, "the killed worker's unit processes to end");
+  }, 40_000);
+
+  it('a unit re-run after its worker was killed does not also keep running its first copy', async () => {
+    const { env } = setup();
+    const [dirA, dirB] = [unitsDir(), unitsDir()];
+    const a = await worker(env, dirA, ['--lease', '1']);
+    const id = await submit(env, 'sleep 30; echo done');
+    await until(() => (running(processesIn(dirA), 'sleep 30').length ? true : undefined), 20_000, 'the first copy to run');
+    a.kill('SIGKILL');
+    await exited(a);
+    await worker(env, dirB, ['--lease', '1']);
+    await until(() => (running(processesIn(dirB), 'sleep 30').length ? true : undefined), 20_000, 'the second copy to run');
+    expect(processesIn(dirA)).toEqual([]);
+    expect((await record(env, id)).attempts).toBe(2);
+  }, 40_000);
+
+  it('a worker that lost its lease while frozen kills its copy when it wakes', async () => {
+    const { env } = setup();
+    const [dirA, dirB] = [unitsDir(), unitsDir()];
+    const a = await worker(env, dirA, ['--lease', '1']);
+    await submit(env, 'sleep 30; echo done');
+    await until(() => (running(processesIn(dirA), 'sleep 30').length ? true : undefined), 20_000, 'the first copy to run');
+    a.kill('SIGSTOP');
+    cleanups.push(() => void a.kill('SIGCONT'));
+    await worker(env, dirB, ['--lease', '1']);
+    await until(() => (running(processesIn(dirB), 'sleep 30').length ? true : undefined), 20_000, 'the second copy to run');
+    a.kill('SIGCONT');
+    await nothingLeft(dirA, 'the stale copy to be killed');
+    expect(running(processesIn(dirB), 'sleep 30').length).toBe(1);
+  }, 40_000);
+});
