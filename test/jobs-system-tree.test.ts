@@ -1,17 +1,17 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exited, freshHome, sluice, startWorker, until } from './helpers/cli.js';
+import { BIN, exited, freshHome, sluice, startWorker, until } from './helpers/cli.js';
 import { processesIn, running } from './helpers/procs.js';
 
 const DAEMON = "(setsid sh -c 'sleep 15' &)";
 
 /**
  * No process of a `system` unit outlives its unit: not a daemon, not after an abort, not after its
- * worker was SIGKILLed. Each worker runs its units under its own SLUICE_TMPDIR, so processesIn()
- * finds everything a unit started, detached or not.
+ * worker was SIGKILLed, not after a Ctrl-C of an in-process run. Each worker runs its units under
+ * its own SLUICE_TMPDIR, so processesIn() finds everything a unit started, detached or not.
  */
 describe('system jobs: the process tree ends with the unit', () => {
   const cleanups: Array<() => void | Promise<void>> = [];
@@ -114,5 +114,32 @@ describe('system jobs: the process tree ends with the unit', () => {
     a.kill('SIGCONT');
     await nothingLeft(dirA, 'the stale copy to be killed');
     expect(running(processesIn(dirB), 'sleep 30').length).toBe(1);
+  }, 40_000);
+
+  it('Ctrl-C of submit --block running a system job here aborts it, leaves nothing running, exits 130', async () => {
+    const { env } = setup();
+    const dir = unitsDir();
+    // setsid, as in the issue: the whole process group gets the SIGINT, as from a terminal.
+    const submitter = spawn(process.execPath, [BIN, 'submit', '--cmd-type', 'system', '--cmd', 'sleep 30; echo finished', '--block'], {
+      env: { ...env, SLUICE_TMPDIR: dir },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    submitter.stdout!.on('data', (d) => (out += d));
+    submitter.stderr!.on('data', (d) => (err += d));
+    cleanups.push(() => void submitter.kill('SIGKILL'));
+    await until(() => (running(processesIn(dir), 'sleep 30').length ? true : undefined), 20_000, 'the job to run');
+    process.kill(-submitter.pid!, 'SIGINT');
+    const code = await exited(submitter);
+    // Checked at once: the command exits only after the tree is gone.
+    expect(processesIn(dir)).toEqual([]);
+    expect(code).toBe(130);
+    expect(err).toMatch(/sluice: interrupted; aborting job /);
+    expect((await record(env, out.trim())).status).toBe('Aborted');
+    // The run here saw its unit killed and recorded it before the command exited.
+    const [unit] = JSON.parse((await sluice(['job', out.trim(), '--units', '--json'], env)).stdout);
+    expect(unit).toMatchObject({ state: 'aborted', result: { exit_signal: 'SIGKILL' } });
   }, 40_000);
 });
