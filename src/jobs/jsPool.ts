@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { builtFile } from '../environ/paths.js';
 import type { Environ, Report } from '../environ/index.js';
 import { AbortedError } from '../environ/index.js';
+import { jobEnv } from './jobEnv.js';
 import { killTree } from './killTree.js';
 
 const CHILD = builtFile('jobs/jsChild.js');
@@ -20,13 +21,25 @@ export class JsJobError extends Error {
   }
 }
 
+/** Whose jobs a child has run: it runs no one else's (`null`: a run outside any worker, e.g. `sluice batch`). */
+type Owner = string | null;
+
+interface IdleChild {
+  child: ChildProcess;
+  owner: Owner;
+}
+
 /**
  * Reusable Node child processes for `js` jobs. Each job gets a child of its own for its duration;
  * an endless loop or a crash stays in the child, and an abort kills the child's whole tree.
- * Idle children (up to `maxIdle`) wait for the next job; they never keep the worker alive.
+ * A child is reused only for the same owner's next job, and only when it put its global scope
+ * back after the last one (jsScope.ts); a new owner gets a fresh child. Children start with the
+ * allow-listed environment (jobEnv.ts), never the worker's secrets. Idle children (up to
+ * `maxIdle`, the least recently used go first) wait for the next job; they never keep the worker alive.
  */
 export class JsPool {
-  private readonly idle: ChildProcess[] = [];
+  /** Least recently used first. */
+  private readonly idle: IdleChild[] = [];
 
   constructor(private maxIdle = Number(process.env.SLUICE_JS_POOL_IDLE ?? 4)) {}
 
@@ -35,9 +48,9 @@ export class JsPool {
     if (!process.env.SLUICE_JS_POOL_IDLE) this.maxIdle = Math.max(this.maxIdle, n);
   }
 
-  async run(code: string, environ: Environ, tmpdir: string, signal: AbortSignal, report: (r: Report) => void): Promise<JsResult> {
+  async run(code: string, environ: Environ, tmpdir: string, signal: AbortSignal, report: (r: Report) => void, owner: Owner = null): Promise<JsResult> {
     signal.throwIfAborted();
-    const child = this.take();
+    const child = this.take(owner);
     return new Promise<JsResult>((resolve, reject) => {
       const cleanup = () => {
         child.off('message', onMessage);
@@ -49,7 +62,7 @@ export class JsPool {
         else if (m.type === 'status') report({ kind: 'status', text: m.text });
         else if (m.type === 'done') {
           cleanup();
-          this.give(child);
+          this.give(child, owner, m.reusable);
           if (m.ok) resolve({ value: m.value === undefined ? undefined : JSON.parse(m.value), environ: m.environ });
           else reject(new JsJobError(m.error.name, m.error.message, m.error.stack));
         }
@@ -73,34 +86,39 @@ export class JsPool {
 
   /** Kills every idle child. */
   close(): void {
-    for (const child of this.idle.splice(0)) child.kill('SIGKILL');
+    for (const { child } of this.idle.splice(0)) child.kill('SIGKILL');
   }
 
-  private take(): ChildProcess {
-    while (this.idle.length) {
-      const child = this.idle.pop()!;
+  private take(owner: Owner): ChildProcess {
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const entry = this.idle[i]!;
+      if (entry.owner !== owner) continue;
+      this.idle.splice(i, 1);
+      const { child } = entry;
       if (child.exitCode === null && child.signalCode === null && child.connected) {
         child.ref();
         (child.channel as { ref?: () => void } | undefined)?.ref?.();
         return child;
       }
+      child.kill('SIGKILL');
     }
-    return fork(CHILD, [], { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return fork(CHILD, [], { detached: true, env: jobEnv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   }
 
-  private give(child: ChildProcess): void {
-    if (this.idle.length >= this.maxIdle || !child.connected) {
+  private give(child: ChildProcess, owner: Owner, reusable: boolean): void {
+    if (!reusable || this.maxIdle <= 0 || !child.connected) {
       child.kill('SIGKILL');
       return;
     }
     child.unref();
     (child.channel as { unref?: () => void } | undefined)?.unref?.();
-    this.idle.push(child);
+    this.idle.push({ child, owner });
+    while (this.idle.length > this.maxIdle) this.idle.shift()!.child.kill('SIGKILL');
   }
 }
 
 type ChildMessage =
   | { type: 'progress'; done: number; total: number; message?: string | null }
   | { type: 'status'; text: string }
-  | { type: 'done'; ok: true; value?: string; environ: Environ }
-  | { type: 'done'; ok: false; error: { name: string; message: string; stack: string } };
+  | { type: 'done'; ok: true; value?: string; environ: Environ; reusable: boolean }
+  | { type: 'done'; ok: false; error: { name: string; message: string; stack: string }; reusable: boolean };

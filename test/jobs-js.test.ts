@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../src/environ/index.js';
+import { builtinRegistry } from '../src/jobs/index.js';
+import { SqliteStore } from '../src/store/index.js';
+import { exited, freshHome, startWorker, until } from './helpers/cli.js';
+
+const registry = builtinRegistry({ nodeModules: [], pluginModules: [] });
+let jobs = 0;
+/** Runs one js job as `owner` would through a worker, and returns its value. */
+async function js(owner: string, cmd: string): Promise<unknown> {
+  const out = await run({ job_type: 'js', cmd }, { registry, identity: { job: `job-${++jobs}`, unit: 0, owner } });
+  expect(out.exception).toBeUndefined();
+  return out.value;
+}
+const pid = (owner: string) => js(owner, 'return process.pid');
+
+describe('js jobs: one owner per child, a clean scope per job', () => {
+  it("an owner's later job reuses its child and starts from a clean global scope", async () => {
+    const first = await js('ann', 'globalThis.leak = 1; implicit = 2; process.env.LEAK = "x"; delete globalThis.URL; globalThis.JSON = null; process.umask(0o077); return process.pid');
+    const second = await js('ann', 'return [process.pid, typeof leak, typeof implicit, process.env.LEAK ?? null, typeof URL, typeof JSON.parse, process.umask().toString(8)]');
+    expect(second).toEqual([first, 'undefined', 'undefined', null, 'function', 'function', expect.not.stringMatching(/^77$/)]);
+  });
+
+  it("another owner never gets an owner's child", async () => {
+    const a = await pid('amy');
+    const b = await pid('bea');
+    expect(b).not.toBe(a);
+    expect(await pid('amy')).toBe(a);
+    expect(await pid('bea')).toBe(b);
+  });
+
+  it.each([
+    ['a timer left running', 'setTimeout(() => {}, 60_000)'],
+    ['a property added to a built-in prototype', 'Array.prototype.evil = 1'],
+    ['a process listener', 'process.on("exit", () => {})'],
+    ['a global that cannot be deleted', 'Object.defineProperty(globalThis, "stuck", { value: 1 })'],
+  ])('a child left with %s is not reused', async (_what, cmd) => {
+    const owner = `o-${jobs}`;
+    const first = await js(owner, `${cmd}; return process.pid`);
+    const next = await js(owner, 'return [process.pid, [].evil ?? null, typeof stuck]');
+    expect(next).toEqual([expect.any(Number), null, 'undefined']);
+    expect((next as number[])[0]).not.toBe(first);
+  });
+});
+
+describe("js jobs through a worker: users' state and the worker's secrets", () => {
+  const cleanups: Array<() => void | Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it("mallory sees neither alice's globals nor her process.env, nor the worker's SLUICE_* or other secrets", async () => {
+    const h = freshHome();
+    const store = new SqliteStore(path.join(h.home, 'sluice.db'));
+    cleanups.push(h.cleanup, () => store.close());
+    // One slot: every job goes through the same worker, one after the other, as in the issue.
+    const w = await startWorker({ ...h.env, SLUICE_SECRET_TEST: 'x', DATABASE_PASSWORD: 'hunter2' }, ['--concurrency', '1']);
+    cleanups.push(async () => {
+      w.kill('SIGKILL');
+      await exited(w);
+    });
+    const look = 'return [process.pid, globalThis.leak ?? null, process.env.LEAK ?? null, Object.keys(process.env).filter((k) => k.startsWith("SLUICE_") || k === "DATABASE_PASSWORD")]';
+    const results: unknown[] = [];
+    for (const [owner, cmd] of [
+      ['alice', 'globalThis.leak = "secret"; process.env.LEAK = "x"; return [process.pid]'],
+      ['mallory', look],
+      ['alice', look],
+    ] as const) {
+      const [id] = await store.submit([{ owner, environ: { job_type: 'js', cmd } }]);
+      const record = await until(async () => {
+        const r = await store.get(id!);
+        return r && (r.status === 'Success' || r.status === 'Failed') ? r : undefined;
+      }, 30_000, `${owner}'s job`);
+      expect(record.status, JSON.stringify(record.result)).toBe('Success');
+      results.push(record.result);
+    }
+    const [[alicePid], mallory, alice] = results as [[number], unknown[], unknown[]];
+    expect(mallory).toEqual([expect.any(Number), null, null, []]);
+    expect(mallory[0]).not.toBe(alicePid);
+    // alice's own next job reuses her child, and starts clean too.
+    expect(alice).toEqual([alicePid, null, null, []]);
+  }, 60_000);
+});
