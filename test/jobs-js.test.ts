@@ -1,9 +1,8 @@
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from '../src/environ/index.js';
 import { builtinRegistry } from '../src/jobs/index.js';
-import { SqliteStore } from '../src/store/index.js';
-import { exited, freshHome, startWorker, until } from './helpers/cli.js';
+import { until } from './helpers/cli.js';
+import { testScope } from './helpers/scope.js';
 
 const registry = builtinRegistry({ nodeModules: [], pluginModules: [] });
 let jobs = 0;
@@ -45,21 +44,13 @@ describe('js jobs: one owner per child, a clean scope per job', () => {
 });
 
 describe("js jobs through a worker: users' state and the worker's secrets", () => {
-  const cleanups: Array<() => void | Promise<void>> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const t = testScope();
 
   it("mallory sees neither alice's globals nor her process.env, nor the worker's SLUICE_* or other secrets", async () => {
-    const h = freshHome();
-    const store = new SqliteStore(path.join(h.home, 'sluice.db'));
-    cleanups.push(h.cleanup, () => store.close());
+    const h = t.home({ SLUICE_SECRET_TEST: 'x', DATABASE_PASSWORD: 'hunter2' });
+    const store = t.store(h.home);
     // One slot: every job goes through the same worker, one after the other, as in the issue.
-    const w = await startWorker({ ...h.env, SLUICE_SECRET_TEST: 'x', DATABASE_PASSWORD: 'hunter2' }, ['--concurrency', '1']);
-    cleanups.push(async () => {
-      w.kill('SIGKILL');
-      await exited(w);
-    });
+    await t.worker(h.env, ['--concurrency', '1']);
     const look = 'return [process.pid, globalThis.leak ?? null, process.env.LEAK ?? null, Object.keys(process.env).filter((k) => k.startsWith("SLUICE_") || k === "DATABASE_PASSWORD")]';
     const results: unknown[] = [];
     for (const [owner, cmd] of [

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, exited, freshHome, sluice, startWorker, until } from './helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, exited, sluice, until } from './helpers/cli.js';
 import { processesIn, running } from './helpers/procs.js';
+import { testScope } from './helpers/scope.js';
 
 const DAEMON = "(setsid sh -c 'sleep 15' &)";
 /** A record's time, whether given as ms since the epoch or as ISO-8601 text. */
@@ -16,34 +17,19 @@ const ms = (t: number | string) => (typeof t === 'number' ? t : Date.parse(t));
  * its own SLUICE_TMPDIR, so processesIn() finds everything a unit started, detached or not.
  */
 describe('system jobs: the process tree ends with the unit', () => {
-  const cleanups: Array<() => void | Promise<void>> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  function setup() {
-    const h = freshHome();
-    cleanups.push(h.cleanup);
-    return h;
-  }
+  const t = testScope();
   /** A folder for one worker's units; whatever is still running in it at the end is killed. */
   function unitsDir(): string {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-units-'));
-    cleanups.push(() => {
+    t.defer(() => {
       for (const p of processesIn(dir)) process.kill(p.pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     });
     return dir;
   }
-  async function worker(env: NodeJS.ProcessEnv, dir: string, args: string[] = []): Promise<ChildProcess> {
-    const w = await startWorker({ ...env, SLUICE_TMPDIR: dir }, args);
-    cleanups.push(async () => {
-      w.kill('SIGKILL');
-      await exited(w);
-    });
-    return w;
-  }
-  async function submit(env: NodeJS.ProcessEnv, cmd: string, extra: string[] = []): Promise<string> {
-    const r = await sluice(['submit', '--cmd-type', 'system', '--cmd', cmd, ...extra], env);
+  const worker = (env: NodeJS.ProcessEnv, dir: string, args: string[] = []) => t.worker({ ...env, SLUICE_TMPDIR: dir }, args);
+  async function submit(env: NodeJS.ProcessEnv, cmd: string): Promise<string> {
+    const r = await sluice(['submit', '--cmd-type', 'system', '--cmd', cmd], env);
     expect(r.code, r.stderr).toBe(0);
     return r.stdout.trim();
   }
@@ -56,7 +42,7 @@ describe('system jobs: the process tree ends with the unit', () => {
   const nothingLeft = (dir: string, what: string) => until(() => (processesIn(dir).length === 0 ? true : undefined), 5_000, what);
 
   it(`a daemon started with ${DAEMON} ends when its job ends, which does not wait for it`, async () => {
-    const { env } = setup();
+    const { env } = t.home();
     const dir = unitsDir();
     await worker(env, dir);
     const id = await submit(env, DAEMON);
@@ -68,7 +54,7 @@ describe('system jobs: the process tree ends with the unit', () => {
   }, 40_000);
 
   it(`sluice abort kills a daemon started with ${DAEMON}`, async () => {
-    const { env } = setup();
+    const { env } = t.home();
     const dir = unitsDir();
     await worker(env, dir);
     const id = await submit(env, `${DAEMON}; sleep 30`);
@@ -79,7 +65,7 @@ describe('system jobs: the process tree ends with the unit', () => {
   }, 40_000);
 
   it("SIGKILL of a worker ends its units' processes", async () => {
-    const { env } = setup();
+    const { env } = t.home();
     const dir = unitsDir();
     const w = await worker(env, dir, ['--concurrency', '3']);
     await sluice(['submit', '--inputs', '-', '--cmd-type', 'system', '--cmd', `${DAEMON}; sleep 30 & sleep 31`], env, '1\n2\n3\n');
@@ -90,7 +76,7 @@ describe('system jobs: the process tree ends with the unit', () => {
   }, 40_000);
 
   it('a unit re-run after its worker was killed does not also keep running its first copy', async () => {
-    const { env } = setup();
+    const { env } = t.home();
     const [dirA, dirB] = [unitsDir(), unitsDir()];
     const a = await worker(env, dirA, ['--lease', '1']);
     const id = await submit(env, 'sleep 30; echo done');
@@ -104,13 +90,13 @@ describe('system jobs: the process tree ends with the unit', () => {
   }, 40_000);
 
   it('a worker that lost its lease while frozen kills its copy when it wakes', async () => {
-    const { env } = setup();
+    const { env } = t.home();
     const [dirA, dirB] = [unitsDir(), unitsDir()];
     const a = await worker(env, dirA, ['--lease', '1']);
     await submit(env, 'sleep 30; echo done');
     await until(() => (running(processesIn(dirA), 'sleep 30').length ? true : undefined), 20_000, 'the first copy to run');
     a.kill('SIGSTOP');
-    cleanups.push(() => void a.kill('SIGCONT'));
+    t.defer(() => void a.kill('SIGCONT'));
     await worker(env, dirB, ['--lease', '1']);
     await until(() => (running(processesIn(dirB), 'sleep 30').length ? true : undefined), 20_000, 'the second copy to run');
     a.kill('SIGCONT');
@@ -119,7 +105,7 @@ describe('system jobs: the process tree ends with the unit', () => {
   }, 40_000);
 
   it('Ctrl-C of submit --block running a system job here aborts it, leaves nothing running, exits 130', async () => {
-    const { env } = setup();
+    const { env } = t.home();
     const dir = unitsDir();
     // setsid, as in the issue: the whole process group gets the SIGINT, as from a terminal.
     const submitter = spawn(process.execPath, [BIN, 'submit', '--cmd-type', 'system', '--cmd', 'sleep 30; echo finished', '--block'], {
@@ -131,7 +117,7 @@ describe('system jobs: the process tree ends with the unit', () => {
     let err = '';
     submitter.stdout!.on('data', (d) => (out += d));
     submitter.stderr!.on('data', (d) => (err += d));
-    cleanups.push(() => void submitter.kill('SIGKILL'));
+    t.defer(() => void submitter.kill('SIGKILL'));
     await until(() => (running(processesIn(dir), 'sleep 30').length ? true : undefined), 20_000, 'the job to run');
     process.kill(-submitter.pid!, 'SIGINT');
     const code = await exited(submitter);

@@ -2,28 +2,21 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT, run } from '../src/environ/index.js';
 import { builtinRegistry } from '../src/jobs/index.js';
-import { exited, freshHome, sluice, startWorker } from './helpers/cli.js';
+import { sluice } from './helpers/cli.js';
+import { testScope } from './helpers/scope.js';
 
 const registry = builtinRegistry({ nodeModules: [], pluginModules: [] });
 const variablesOf = (envOutput: string) => Object.fromEntries(envOutput.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 
 /** What a `system` unit sees: its input, its identity, and only the allowed part of its worker's environment. */
 describe('system jobs: input and environment', () => {
-  const cleanups: Array<() => void | Promise<void>> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  function home(extra: NodeJS.ProcessEnv = {}) {
-    const h = freshHome();
-    cleanups.push(h.cleanup);
-    return { ...h, env: { ...h.env, ...extra } };
-  }
+  const t = testScope();
 
   it('a map unit gets its input as SLUICE_INPUT and on stdin, and its job id and index', async () => {
-    const { env } = home();
+    const { env } = t.home();
     const cmd = 'echo "$SLUICE_INPUT"; read -r line; echo "stdin $line"; echo "$SLUICE_JOB_ID $SLUICE_UNIT_INDEX"';
     const r = await sluice(['submit', '--inputs', '-', '--cmd-type', 'system', '--cmd', cmd, '--block', '--json'], env, '"a"\n{"b": [1, 2]}\n');
     expect(r.code).toBe(0);
@@ -35,18 +28,14 @@ describe('system jobs: input and environment', () => {
   });
 
   it('the exact repro of issue 8 (defect 4) prints each input', async () => {
-    const { env } = home();
+    const { env } = t.home();
     const r = await sluice(['submit', '--inputs', '-', '--cmd-type', 'system', '--cmd', 'echo "$SLUICE_INPUT"', '--block', '--json'], env, '"a"\n"b"\n');
     expect(JSON.parse(r.stdout).result.map((u: { stdout: string }) => u.stdout)).toEqual(['"a"\n', '"b"\n']);
   });
 
   it("sees none of its worker's SLUICE_* settings or other secrets, only the allow-list and SLUICE_JOB_ENV names", async () => {
-    const { env, home: dir } = home({ SLUICE_SECRET_TEST: 'x', AWS_SECRET_ACCESS_KEY: 'y', EXTRA_OK: 'z', SLUICE_JOB_ENV: 'EXTRA_OK, SLUICE_SECRET_TEST', TZ: 'Europe/Warsaw' });
-    const w = await startWorker(env);
-    cleanups.push(async () => {
-      w.kill('SIGKILL');
-      await exited(w);
-    });
+    const { env, home: dir } = t.home({ SLUICE_SECRET_TEST: 'x', AWS_SECRET_ACCESS_KEY: 'y', EXTRA_OK: 'z', SLUICE_JOB_ENV: 'EXTRA_OK, SLUICE_SECRET_TEST', TZ: 'Europe/Warsaw' });
+    await t.worker(env);
     const r = await sluice(['submit', '--cmd-type', 'system', '--cmd', 'env', '--block', '--json'], env);
     const seen = variablesOf(JSON.parse(r.stdout).result.stdout);
     expect(Object.keys(seen).filter((name) => name.startsWith('SLUICE_')).sort()).toEqual(['SLUICE_JOB_ID', 'SLUICE_UNIT_INDEX']);

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../src/environ/index.js';
 import { builtinRegistry } from '../src/jobs/index.js';
-import { SqliteStore } from '../src/store/index.js';
-import { exited, freshHome, startWorker, until } from './helpers/cli.js';
+import { until } from './helpers/cli.js';
+import { testScope } from './helpers/scope.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'sluice-registry-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -42,22 +42,14 @@ describe('registry', () => {
 });
 
 describe('plugin jobs on a fresh worker', () => {
-  const cleanups: Array<() => void | Promise<void>> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const t = testScope();
 
   it('sluice worker --concurrency 50 runs 200 plugin jobs claimed at once', async () => {
-    const h = freshHome();
-    const store = new SqliteStore(path.join(h.home, 'sluice.db'));
-    cleanups.push(h.cleanup, () => store.close());
+    const h = t.home();
+    const store = t.store(h.home);
     // Submitted before the worker starts, so its first claim hands 50 of them to a registry that has not scanned yet.
     const ids = await store.submit(Array.from({ length: 200 }, () => ({ owner: 'a', environ: { job_type: 'noop' } })));
-    const w = await startWorker({ ...h.env, SLUICE_PLUGINS: slowPlugin('noop') }, ['--concurrency', '50']);
-    cleanups.push(async () => {
-      w.kill('SIGKILL');
-      await exited(w);
-    });
+    await t.worker({ ...h.env, SLUICE_PLUGINS: slowPlugin('noop') }, ['--concurrency', '50']);
     const ended = async () => {
       const jobs = await store.list();
       return jobs.every((j) => j.status === 'Success' || j.status === 'Failed') ? jobs : undefined;
