@@ -1,7 +1,7 @@
-// What a `js` job costs in its pooled child (docs/design.md, "js jobs"): a short job of an owner
-// whose child is reused, the first job of a new owner (a fresh Node child), and a job that leaves a
-// timer behind (its child is not reused, so the owner's next job starts a fresh one).
-// `node bench/js.mjs` prints the markdown section. Needs a build (npm run build).
+// What the job types that run processes cost per job (docs/design.md): a `js` job of an owner whose
+// child is reused, the first job of a new owner (a fresh Node child), a job after one that left a
+// timer behind (its child is not reused); a `system` job `true` (a fork of the reaper and a shell).
+// `node bench/jobs.mjs` prints the markdown section. Needs a build (npm run build).
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fmt, summarize } from './lib/stats.mjs';
@@ -13,9 +13,9 @@ const { builtinRegistry, jsPool } = await dist('jobs/index.js');
 const registry = builtinRegistry({ nodeModules: [], pluginModules: [] });
 
 let seq = 0;
-async function job(owner, cmd) {
+async function job(owner, cmd, jobType = 'js') {
   const t = performance.now();
-  const out = await run({ job_type: 'js', cmd }, { registry, identity: { job: `bench-${++seq}`, unit: 0, owner } });
+  const out = await run({ job_type: jobType, cmd }, { registry, identity: { job: `bench-${++seq}`, unit: 0, owner } });
   if (out.result !== 'SUCCESS') throw new Error(out.exception);
   return performance.now() - t;
 }
@@ -30,19 +30,22 @@ const reused = await series(2000, () => job('warm', 'return 1'));
 const fresh = await series(40, (i) => job(`new-${i}`, 'return 1'));
 const leftover = await series(40, () => job('timers', 'setTimeout(() => {}, 60_000); return 1'));
 jsPool.close();
+await series(20, () => job('sys', 'true', 'system'));
+const system = await series(300, () => job('sys', 'true', 'system'));
 
 const row = (what, s) => `| ${what} | ${fmt(s.p50, 2)} | ${fmt(s.p90, 2)} | ${fmt(s.p99, 2)} | ${s.n} |`;
 process.stdout.write(
   [
-    '## js jobs',
+    '## js and system jobs',
     '',
-    'One `js` job `return 1` through `run()` (the environ runner, the pool, the child), one after another, in ms.',
+    'One job at a time through `run()` (the environ runner, then the pool and its child, or the reaper and `/bin/sh`), in ms: `js` jobs `return 1`, `system` jobs `true`.',
     '',
     '| case | p50 | p90 | p99 | jobs |',
     '|---|---|---|---|---|',
-    row("same owner, child reused (its global scope put back after each job)", reused),
-    row('first job of a new owner (a fresh Node child)', fresh),
-    row('same owner, the last job left a timer (child not reused)', leftover),
+    row('js, same owner, child reused (its global scope put back after each job)', reused),
+    row('js, first job of a new owner (a fresh Node child)', fresh),
+    row('js, same owner, the last job left a timer (child not reused)', leftover),
+    row('system `true` under sluice-reap', system),
     '',
   ].join('\n'),
 );
