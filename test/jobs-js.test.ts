@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/environ/index.js';
 import { builtinRegistry } from '../src/jobs/index.js';
-import { until } from './helpers/cli.js';
+import { exited, sluice, until } from './helpers/cli.js';
+import { nothingLeftIn, runsIn } from './helpers/procs.js';
 import { testScope } from './helpers/scope.js';
 
 const registry = builtinRegistry({ nodeModules: [], pluginModules: [] });
@@ -72,4 +73,30 @@ describe("js jobs through a worker: users' state and the worker's secrets", () =
     // alice's own next job reuses her child, and starts clean too.
     expect(alice).toEqual([alicePid, null, null, []]);
   }, 60_000);
+});
+
+describe('js jobs: what a job starts ends with its child', () => {
+  const t = testScope();
+  const DAEMON = `require("node:child_process").execSync("(setsid sh -c 'sleep 15' &)"); await new Promise(() => {})`;
+
+  it('sluice abort of a js job kills a daemon it started', async () => {
+    const h = t.home();
+    const dir = t.unitsDir();
+    await t.worker({ ...h.env, SLUICE_TMPDIR: dir });
+    const id = (await sluice(['submit', '--cmd', DAEMON], h.env)).stdout.trim();
+    await runsIn(dir, 'sh -c sleep 15');
+    expect((await sluice(['abort', id], h.env)).code).toBe(0);
+    await nothingLeftIn(dir, "the aborted js job's daemon to end");
+  }, 40_000);
+
+  it('SIGKILL of a worker kills the daemons of its js jobs', async () => {
+    const h = t.home();
+    const dir = t.unitsDir();
+    const w = await t.worker({ ...h.env, SLUICE_TMPDIR: dir });
+    await sluice(['submit', '--cmd', DAEMON], h.env);
+    await runsIn(dir, 'sh -c sleep 15');
+    w.kill('SIGKILL');
+    await exited(w);
+    await nothingLeftIn(dir, "the killed worker's js daemon to end");
+  }, 40_000);
 });

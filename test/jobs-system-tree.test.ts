@@ -1,10 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, exited, sluice, until } from './helpers/cli.js';
-import { processesIn, running } from './helpers/procs.js';
+import { nothingLeftIn, processesIn, running, runsIn } from './helpers/procs.js';
 import { testScope } from './helpers/scope.js';
 
 const DAEMON = "(setsid sh -c 'sleep 15' &)";
@@ -18,15 +15,6 @@ const ms = (t: number | string) => (typeof t === 'number' ? t : Date.parse(t));
  */
 describe('system jobs: the process tree ends with the unit', () => {
   const t = testScope();
-  /** A folder for one worker's units; whatever is still running in it at the end is killed. */
-  function unitsDir(): string {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-units-'));
-    t.defer(() => {
-      for (const p of processesIn(dir)) process.kill(p.pid, 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    });
-    return dir;
-  }
   const worker = (env: NodeJS.ProcessEnv, dir: string, args: string[] = []) => t.worker({ ...env, SLUICE_TMPDIR: dir }, args);
   async function submit(env: NodeJS.ProcessEnv, cmd: string): Promise<string> {
     const r = await sluice(['submit', '--cmd-type', 'system', '--cmd', cmd], env);
@@ -39,11 +27,10 @@ describe('system jobs: the process tree ends with the unit', () => {
       const r = await record(env, id);
       return ['Success', 'Failed', 'Aborted'].includes(r.status) ? r : undefined;
     }, 30_000, `job ${id} to end`);
-  const nothingLeft = (dir: string, what: string) => until(() => (processesIn(dir).length === 0 ? true : undefined), 5_000, what);
 
   it(`a daemon started with ${DAEMON} ends when its job ends, which does not wait for it`, async () => {
     const { env } = t.home();
-    const dir = unitsDir();
+    const dir = t.unitsDir();
     await worker(env, dir);
     const id = await submit(env, DAEMON);
     const job = await ended(env, id);
@@ -55,58 +42,58 @@ describe('system jobs: the process tree ends with the unit', () => {
 
   it(`sluice abort kills a daemon started with ${DAEMON}`, async () => {
     const { env } = t.home();
-    const dir = unitsDir();
+    const dir = t.unitsDir();
     await worker(env, dir);
     const id = await submit(env, `${DAEMON}; sleep 30`);
-    await until(() => (running(processesIn(dir), 'sh -c sleep 15').length ? true : undefined), 20_000, 'the daemon to start');
+    await runsIn(dir, 'sh -c sleep 15');
     expect((await sluice(['abort', id], env)).code).toBe(0);
-    await nothingLeft(dir, 'every process of the aborted job to end');
+    await nothingLeftIn(dir, 'every process of the aborted job to end');
     expect((await record(env, id)).status).toBe('Aborted');
   }, 40_000);
 
   it("SIGKILL of a worker ends its units' processes", async () => {
     const { env } = t.home();
-    const dir = unitsDir();
+    const dir = t.unitsDir();
     const w = await worker(env, dir, ['--concurrency', '3']);
     await sluice(['submit', '--inputs', '-', '--cmd-type', 'system', '--cmd', `${DAEMON}; sleep 30 & sleep 31`], env, '1\n2\n3\n');
-    await until(() => (running(processesIn(dir), 'sleep 31').length === 3 ? true : undefined), 20_000, 'three units to run');
+    await runsIn(dir, 'sleep 31', 3);
     w.kill('SIGKILL');
     await exited(w);
-    await nothingLeft(dir, "the killed worker's unit processes to end");
+    await nothingLeftIn(dir, "the killed worker's unit processes to end");
   }, 40_000);
 
   it('a unit re-run after its worker was killed does not also keep running its first copy', async () => {
     const { env } = t.home();
-    const [dirA, dirB] = [unitsDir(), unitsDir()];
+    const [dirA, dirB] = [t.unitsDir(), t.unitsDir()];
     const a = await worker(env, dirA, ['--lease', '1']);
     const id = await submit(env, 'sleep 30; echo done');
-    await until(() => (running(processesIn(dirA), 'sleep 30').length ? true : undefined), 20_000, 'the first copy to run');
+    await runsIn(dirA, 'sleep 30');
     a.kill('SIGKILL');
     await exited(a);
     await worker(env, dirB, ['--lease', '1']);
-    await until(() => (running(processesIn(dirB), 'sleep 30').length ? true : undefined), 20_000, 'the second copy to run');
+    await runsIn(dirB, 'sleep 30');
     expect(processesIn(dirA)).toEqual([]);
     expect((await record(env, id)).status).toBe('Running');
   }, 40_000);
 
   it('a worker that lost its lease while frozen kills its copy when it wakes', async () => {
     const { env } = t.home();
-    const [dirA, dirB] = [unitsDir(), unitsDir()];
+    const [dirA, dirB] = [t.unitsDir(), t.unitsDir()];
     const a = await worker(env, dirA, ['--lease', '1']);
     await submit(env, 'sleep 30; echo done');
-    await until(() => (running(processesIn(dirA), 'sleep 30').length ? true : undefined), 20_000, 'the first copy to run');
+    await runsIn(dirA, 'sleep 30');
     a.kill('SIGSTOP');
     t.defer(() => void a.kill('SIGCONT'));
     await worker(env, dirB, ['--lease', '1']);
-    await until(() => (running(processesIn(dirB), 'sleep 30').length ? true : undefined), 20_000, 'the second copy to run');
+    await runsIn(dirB, 'sleep 30');
     a.kill('SIGCONT');
-    await nothingLeft(dirA, 'the stale copy to be killed');
+    await nothingLeftIn(dirA, 'the stale copy to be killed');
     expect(running(processesIn(dirB), 'sleep 30').length).toBe(1);
   }, 40_000);
 
   it('Ctrl-C of submit --block running a system job here aborts it, leaves nothing running, exits 130', async () => {
     const { env } = t.home();
-    const dir = unitsDir();
+    const dir = t.unitsDir();
     // setsid, as in the issue: the whole process group gets the SIGINT, as from a terminal.
     const submitter = spawn(process.execPath, [BIN, 'submit', '--cmd-type', 'system', '--cmd', 'sleep 30; echo finished', '--block'], {
       env: { ...env, SLUICE_TMPDIR: dir },
@@ -118,7 +105,7 @@ describe('system jobs: the process tree ends with the unit', () => {
     submitter.stdout!.on('data', (d) => (out += d));
     submitter.stderr!.on('data', (d) => (err += d));
     t.defer(() => void submitter.kill('SIGKILL'));
-    await until(() => (running(processesIn(dir), 'sleep 30').length ? true : undefined), 20_000, 'the job to run');
+    await runsIn(dir, 'sleep 30');
     process.kill(-submitter.pid!, 'SIGINT');
     const code = await exited(submitter);
     // Checked at once: the command exits only after the tree is gone.

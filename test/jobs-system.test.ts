@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT, run } from '../src/environ/index.js';
 import { builtinRegistry } from '../src/jobs/index.js';
 import { sluice } from './helpers/cli.js';
@@ -64,29 +64,32 @@ describe('system jobs: input and environment', () => {
 });
 
 
-describe('system jobs without the built reaper', () => {
-  it('fail naming the missing file', () => {
-    // A copy of the built package without dist/native/sluice-reap, as after a build without gcc.
-    const copy = mkdtempSync(path.join(os.tmpdir(), 'sluice-nocc-'));
-    try {
-      cpSync(path.join(PACKAGE_ROOT, 'package.json'), path.join(copy, 'package.json'));
-      cpSync(path.join(PACKAGE_ROOT, 'dist'), path.join(copy, 'dist'), { recursive: true });
-      rmSync(path.join(copy, 'dist', 'native', 'sluice-reap'));
-      symlinkSync(path.join(PACKAGE_ROOT, 'node_modules'), path.join(copy, 'node_modules'));
-      const out = execFileSync(process.execPath, [path.join(copy, 'dist', 'cli', 'main.js'), 'batch'], {
-        env: { ...process.env, environ: JSON.stringify({ job_type: 'system', cmd: 'true' }) },
-        encoding: 'utf8',
-      });
-      const environ = JSON.parse(out.split('\n')[1]!);
-      expect(environ.exception).toBe(`Error: system jobs need ${path.join(copy, 'dist', 'native', 'sluice-reap')}, which is missing: install gcc (apt-get install gcc), then npm run build`);
-    } finally {
-      rmSync(copy, { recursive: true, force: true });
-    }
+describe('without the built reaper (a build without gcc)', () => {
+  // A copy of the built package without dist/native/sluice-reap.
+  const copy = mkdtempSync(path.join(os.tmpdir(), 'sluice-nocc-'));
+  afterAll(() => rmSync(copy, { recursive: true, force: true }));
+  cpSync(path.join(PACKAGE_ROOT, 'package.json'), path.join(copy, 'package.json'));
+  cpSync(path.join(PACKAGE_ROOT, 'dist'), path.join(copy, 'dist'), { recursive: true });
+  rmSync(path.join(copy, 'dist', 'native', 'sluice-reap'));
+  symlinkSync(path.join(PACKAGE_ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+  const batch = (environ: object) => {
+    const out = execFileSync(process.execPath, [path.join(copy, 'dist', 'cli', 'main.js'), 'batch'], { env: { ...process.env, environ: JSON.stringify(environ) }, encoding: 'utf8' });
+    return JSON.parse(out.split('\n')[1]!);
+  };
+
+  it('a system job fails naming the missing file', () => {
+    expect(batch({ job_type: 'system', cmd: 'true' }).exception).toBe(
+      `Error: system jobs need ${path.join(copy, 'dist', 'native', 'sluice-reap')}, which is missing: install gcc (apt-get install gcc), then npm run build`,
+    );
+  });
+
+  it('js jobs still run', () => {
+    expect(batch({ job_type: 'js', cmd: 'return 6 * 7' })).toMatchObject({ result: 'SUCCESS', value: 42 });
   });
 
   it('the build says which helpers it cannot build without a C compiler', () => {
     const r = spawnSync(process.execPath, ['scripts/build-native.mjs'], { cwd: PACKAGE_ROOT, env: { ...process.env, CC: 'no-such-cc' }, encoding: 'utf8' });
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/^sluice: no C compiler \("no-such-cc"\) found; install gcc .*sluice-reap, for system jobs/);
+    expect(r.stderr).toMatch(/^sluice: no C compiler \("no-such-cc"\) found; install gcc .*sluice-reap, for system and js jobs/);
   });
 });

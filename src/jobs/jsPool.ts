@@ -1,9 +1,9 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { builtFile } from '../environ/paths.js';
 import type { Environ, Report } from '../environ/index.js';
 import { AbortedError } from '../environ/index.js';
 import { jobEnv } from './jobEnv.js';
-import { killTree } from './killTree.js';
+import { reaperBuilt, spawnReaped, stopTree } from './reaped.js';
 
 const CHILD = builtFile('jobs/jsChild.js');
 
@@ -31,7 +31,9 @@ interface IdleChild {
 
 /**
  * Reusable Node child processes for `js` jobs. Each job gets a child of its own for its duration;
- * an endless loop or a crash stays in the child, and an abort kills the child's whole tree.
+ * an endless loop or a crash stays in the child. Children run under the reaper, as `system`
+ * commands do: stopping one (an abort, or a child not fit for reuse) ends every process its jobs
+ * started, daemons included, and so does the worker's death.
  * A child is reused only for the same owner's next job, and only when it put its global scope
  * back after the last one (jsScope.ts); a new owner gets a fresh child. Children start with the
  * allow-listed environment (jobEnv.ts), never the worker's secrets. Idle children (up to
@@ -74,7 +76,7 @@ export class JsPool {
       };
       const onAbort = () => {
         cleanup();
-        if (child.pid) killTree(child.pid);
+        stopTree(child);
         reject(new AbortedError());
       };
       child.on('message', onMessage);
@@ -84,9 +86,9 @@ export class JsPool {
     });
   }
 
-  /** Kills every idle child. */
+  /** Stops every idle child. */
   close(): void {
-    for (const { child } of this.idle.splice(0)) child.kill('SIGKILL');
+    for (const { child } of this.idle.splice(0)) stopTree(child);
   }
 
   private take(owner: Owner): ChildProcess {
@@ -100,20 +102,25 @@ export class JsPool {
         (child.channel as { ref?: () => void } | undefined)?.ref?.();
         return child;
       }
-      child.kill('SIGKILL');
+      stopTree(child);
     }
-    return fork(CHILD, [], { detached: true, env: jobEnv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const env = jobEnv();
+    const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', 'ipc'];
+    // What fork() does, with the reaper in between (the IPC channel is inherited through it).
+    // Without a C compiler there is no reaper: js jobs still run, their daemons can then escape.
+    if (reaperBuilt()) return spawnReaped(process.execPath, [...process.execArgv, CHILD], { env, stdio }, 'js jobs');
+    return fork(CHILD, [], { env, stdio, detached: true });
   }
 
   private give(child: ChildProcess, owner: Owner, reusable: boolean): void {
     if (!reusable || this.maxIdle <= 0 || !child.connected) {
-      child.kill('SIGKILL');
+      stopTree(child);
       return;
     }
     child.unref();
     (child.channel as { unref?: () => void } | undefined)?.unref?.();
     this.idle.push({ child, owner });
-    while (this.idle.length > this.maxIdle) this.idle.shift()!.child.kill('SIGKILL');
+    while (this.idle.length > this.maxIdle) stopTree(this.idle.shift()!.child);
   }
 }
 

@@ -1,22 +1,13 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import type { Environ, JobContext } from '../environ/index.js';
-import { AbortedError, UsageError, builtFile } from '../environ/index.js';
-import { NATIVE_REAPER } from '../native/index.js';
+import { AbortedError, UsageError } from '../environ/index.js';
 import { jobEnv } from './jobEnv.js';
-import { killTree } from './killTree.js';
+import { spawnReaped, stopTree } from './reaped.js';
 
 /** Captured output beyond this is dropped (and said so), so a chatty command cannot flood the store. */
 const DEFAULT_OUTPUT_LIMIT = 1 << 20;
-/** The reaper (src/native/sluice-reap.c): no process of the command outlives it, daemons included. */
-const REAPER = builtFile(NATIVE_REAPER);
-/** After an abort the reaper kills the tree at once; should it hang, it and what it can see are killed from here. */
-const REAPER_GRACE_MS = 2000;
 /** Linux refuses to start a program with one environment string longer than this (MAX_ARG_STRLEN). */
 const MAX_VARIABLE_BYTES = 128 * 1024;
-
-let reaperFound = false;
 
 /**
  * `system`: runs `cmd` with /bin/sh -c in the job's folder (moi's system_call), under the reaper,
@@ -30,16 +21,8 @@ export async function system(environ: Environ, ctx: JobContext): Promise<Environ
   if (typeof cmd !== 'string' || cmd === '') throw new UsageError('system job needs "cmd" (a shell command)');
   const limit = typeof environ.output_limit === 'number' ? environ.output_limit : DEFAULT_OUTPUT_LIMIT;
   ctx.signal.throwIfAborted?.();
-  if (!reaperFound && !(reaperFound = existsSync(REAPER))) {
-    throw new Error(`system jobs need ${REAPER}, which is missing: install gcc (apt-get install gcc), then npm run build`);
-  }
   const input = 'input' in environ ? JSON.stringify(environ.input ?? null) : undefined;
-  const child = spawn(REAPER, [String(process.pid), '--', '/bin/sh', '-c', cmd], {
-    cwd: ctx.tmpdir,
-    detached: true,
-    env: jobEnv(unitVariables(ctx, input)),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawnReaped('/bin/sh', ['-c', cmd], { cwd: ctx.tmpdir, env: jobEnv(unitVariables(ctx, input)), stdio: ['pipe', 'pipe', 'pipe'] }, 'system jobs');
   // A command that does not read its input closes the pipe early; that is not an error.
   child.stdin.on('error', () => {});
   child.stdin.end(input === undefined ? '' : `${input}\n`);
@@ -47,11 +30,7 @@ export async function system(environ: Environ, ctx: JobContext): Promise<Environ
   const stderr = new Capture(limit);
   child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));
   child.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
-  let lastResort: NodeJS.Timeout | undefined;
-  const onAbort = () => {
-    child.kill('SIGTERM');
-    lastResort = setTimeout(() => child.pid && killTree(child.pid), REAPER_GRACE_MS);
-  };
+  const onAbort = () => stopTree(child);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
     // 'close' comes after the reaper has exited, which it does only once no descendant is left.
@@ -73,7 +52,6 @@ export async function system(environ: Environ, ctx: JobContext): Promise<Environ
     return environ;
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
-    clearTimeout(lastResort);
   }
 }
 

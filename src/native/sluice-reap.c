@@ -1,5 +1,6 @@
 /*
- * sluice-reap: runs one command so that no process it starts outlives it (the `system` job).
+ * sluice-reap: runs one command so that no process it starts outlives it (a `system` job's shell, a
+ * `js` job's Node child).
  *
  *   sluice-reap PARENT_PID -- PROGRAM [ARGS...]
  *

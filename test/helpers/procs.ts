@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { alive } from './cli.js';
+import { alive, until } from './cli.js';
 
 export interface Proc {
   pid: number;
@@ -31,3 +31,10 @@ export function processesIn(dir: string): Proc[] {
 
 /** The processes of `procs` that run `command` exactly (argv joined by spaces). */
 export const running = (procs: Proc[], command: string) => procs.filter((p) => p.cmdline === command);
+
+/** Waits until `command` runs in `dir` (generously: the machine may be loaded). */
+export const runsIn = (dir: string, command: string, count = 1) =>
+  until(() => (running(processesIn(dir), command).length >= count ? true : undefined), 20_000, `${command} to run`);
+
+/** Waits until nothing runs in `dir` any more; fails after a few seconds. */
+export const nothingLeftIn = (dir: string, what: string) => until(() => (processesIn(dir).length === 0 ? true : undefined), 5_000, what);

@@ -1,8 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
 import { SqliteStore } from '../../src/store/index.js';
 import { exited, freshHome, startWorker } from './cli.js';
+import { processesIn } from './procs.js';
 
 /**
  * What a test starts (homes, stores, worker processes) and must stop, stopped after each test in
@@ -28,6 +31,15 @@ export function testScope() {
       const store = new SqliteStore(path.join(home, 'sluice.db'));
       cleanups.push(() => store.close());
       return store;
+    },
+    /** A folder for a worker's units (its SLUICE_TMPDIR, see procs.ts); whatever still runs in it at the end is killed. */
+    unitsDir(): string {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-units-'));
+      cleanups.push(() => {
+        for (const p of processesIn(dir)) process.kill(p.pid, 'SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      });
+      return dir;
     },
     /** A `sluice worker` process, SIGKILLed at the end. */
     async worker(env: NodeJS.ProcessEnv, args: string[] = []): Promise<ChildProcess> {
