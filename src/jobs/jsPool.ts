@@ -31,13 +31,13 @@ interface IdleChild {
 
 /**
  * Reusable Node child processes for `js` jobs. Each job gets a child of its own for its duration;
- * an endless loop or a crash stays in the child. Children run under the reaper, as `system`
- * commands do: stopping one (an abort, or a child not fit for reuse) ends every process its jobs
- * started, daemons included, and so does the worker's death.
- * A child is reused only for the same owner's next job, and only when it put its global scope
- * back after the last one (jsScope.ts); a new owner gets a fresh child. Children start with the
- * allow-listed environment (jobEnv.ts), never the worker's secrets. Idle children (up to
- * `maxIdle`, the least recently used go first) wait for the next job; they never keep the worker alive.
+ * an endless loop or a crash stays in the child. A child is reused only for the same owner's next
+ * job, and only when it put its global scope back after the last one (jsScope.ts); a new owner
+ * gets a fresh child. Children start with the allow-listed environment (jobEnv.ts), never the
+ * worker's secrets, and run under the reaper, as `system` commands do: stopping one (an abort, a
+ * child not fit for reuse) ends every process its jobs started, daemons included, and so does the
+ * worker's death. Idle children (up to `maxIdle`, the least recently used go first) wait for the
+ * next job; they never keep the worker alive.
  */
 export class JsPool {
   /** Least recently used first. */
