@@ -1,5 +1,6 @@
-// Compiles the C helpers in src/native/ with the system C compiler (see docs/sandbox.md).
-// Missing compiler: a clear message, and the build goes on (sandboxed jobs then report SE).
+// Compiles the C helpers in src/native/ with the system C compiler (see docs/sandbox.md): sluice-run
+// (the sandbox), sluice-reap (system and js jobs), sluice-seccomp. Missing compiler: a clear message,
+// and the build goes on (sandboxed jobs then report SE, system jobs fail naming the missing file).
 // sluice-seccomp.c needs libseccomp-dev; it is built and run once to write dist/native/seccomp.bpf
 // (the sandbox's syscall deny-list). Without libseccomp-dev the build says so and goes on: exec
 // then runs without the seccomp layer, and `sluice doctor` shows it.
@@ -25,7 +26,10 @@ if (sources.length) {
   try {
     execFileSync(cc, ['--version'], { stdio: 'ignore' });
   } catch {
-    console.warn(`sluice: no C compiler ("${cc}") found; install gcc (apt-get install gcc) to build the sandbox helper`);
+    console.warn(
+      `sluice: no C compiler ("${cc}") found; install gcc (apt-get install gcc) and run npm run build: without it the sandbox helper ` +
+        '(sluice-run, for exec jobs) and the reaper (sluice-reap, for system and js jobs) are not built; exec and system jobs then fail saying so',
+    );
     process.exit(0);
   }
   mkdirSync(out, { recursive: true });

@@ -10,8 +10,9 @@ import { UsageError } from './errors.js';
  * A plugin is an installed npm package whose package.json says
  *   "sluice": { "jobs": { "NAME": "./file.js#export" }, "filters": { ... } }
  * (sioworkers' entry points), or a module named in SLUICE_PLUGINS (comma-separated paths or
- * package names) that exports `jobs` and/or `filters` objects. Plugin modules are imported only
- * when one of their names is first used, so start-up reads package.json files and nothing more.
+ * package names) that exports `jobs` and/or `filters` objects. Nothing is read until a name that
+ * is not built in is first looked up; then package.json files are read and SLUICE_PLUGINS modules
+ * imported, once. A package's job module is imported only when one of its names first runs.
  */
 type Kind = 'jobs' | 'filters';
 type Loader<T> = () => Promise<T>;
@@ -28,7 +29,10 @@ export interface RegistryOptions {
 export class Registry {
   private readonly jobs = new Map<string, Loader<JobFn>>();
   private readonly filters = new Map<string, Loader<FilterFn>>();
-  private scanned = false;
+  /** The one plugin scan: every look-up that needs it awaits the same promise, so none sees a half-filled registry. */
+  private scanning: Promise<void> | undefined;
+  /** Why plugin modules could not be loaded; an unknown name reports them, since the name may be in one of them. */
+  private readonly loadErrors: string[] = [];
 
   constructor(private readonly options: RegistryOptions = {}) {}
 
@@ -51,10 +55,26 @@ export class Registry {
     return this.lookup('filters', name, 'filter');
   }
 
-  /** Names of all known jobs and filters (scans plugins). */
+  /**
+   * Names of all known jobs and filters, plugins included. Cheap after the first call (the scan
+   * reads package.json files once and imports only SLUICE_PLUGINS modules); concurrent first calls
+   * share the one scan, so the answer is complete for every caller.
+   */
   async names(): Promise<{ jobs: string[]; filters: string[] }> {
     await this.scan();
     return { jobs: [...this.jobs.keys()].sort(), filters: [...this.filters.keys()].sort() };
+  }
+
+  /** Whether `name` is a known job type, plugins included (no plugin module is imported for it). */
+  async hasJob(name: string): Promise<boolean> {
+    if (this.jobs.has(name)) return true;
+    await this.scan();
+    return this.jobs.has(name);
+  }
+
+  /** Throws the same one-line error a run would give when `name` is not a known job type (for refusing it early). */
+  async assertJob(name: string): Promise<void> {
+    if (!(await this.hasJob(name))) throw this.unknown(this.jobs, name, 'job type');
   }
 
   private async lookup<T>(kind: Kind, name: string, what: string): Promise<T> {
@@ -64,22 +84,28 @@ export class Registry {
       await this.scan();
       loader = map.get(name);
     }
-    if (!loader) {
-      const known = [...map.keys()].sort();
-      throw new UsageError(`unknown ${what} "${name}"; known ${what}s: ${known.length ? known.join(', ') : '(none)'}`);
-    }
+    if (!loader) throw this.unknown(map, name, what);
     return loader();
   }
 
-  /** Reads plugin declarations once. */
-  private async scan(): Promise<void> {
-    if (this.scanned) return;
-    this.scanned = true;
+  private unknown(map: Map<string, unknown>, name: string, what: string): UsageError {
+    const known = [...map.keys()].sort();
+    const failed = this.loadErrors.length ? `; ${this.loadErrors.join('; ')}` : '';
+    return new UsageError(`unknown ${what} "${name}"; known ${what}s: ${known.length ? known.join(', ') : '(none)'}${failed}`);
+  }
+
+  /** Reads plugin declarations once; callers arriving while it runs wait for it. */
+  private scan(): Promise<void> {
+    return (this.scanning ??= this.scanOnce());
+  }
+
+  private async scanOnce(): Promise<void> {
     for (const dir of this.options.nodeModules ?? defaultNodeModules()) {
       for (const pkgDir of packagesIn(dir)) this.addPackage(pkgDir);
     }
     const cwd = this.options.cwd ?? process.cwd();
     const modules = this.options.pluginModules ?? splitList(process.env.SLUICE_PLUGINS);
+    // In order, so that the first module naming a job wins, as with package declarations.
     for (const spec of modules) await this.addModule(spec, cwd);
   }
 
@@ -108,7 +134,8 @@ export class Registry {
     try {
       mod = await import(url);
     } catch (err) {
-      throw new UsageError(`SLUICE_PLUGINS: cannot load "${spec}": ${(err as Error).message}`);
+      this.loadErrors.push(`SLUICE_PLUGINS: cannot load "${spec}": ${(err as Error).message}`);
+      return;
     }
     for (const [name, fn] of Object.entries(mod.jobs ?? {})) if (!this.jobs.has(name)) this.registerJob(name, fn);
     for (const [name, fn] of Object.entries(mod.filters ?? {})) if (!this.filters.has(name)) this.registerFilter(name, fn);

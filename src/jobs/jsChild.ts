@@ -1,10 +1,13 @@
 /**
  * The child process behind the `js` job. It waits for {type:'run'} messages on the IPC channel, runs
  * the code as the body of `async function (environ, ctx)` and answers {type:'done'}. It serves one
- * job at a time and is reused by the pool, so a short js job does not pay for a Node start.
+ * job at a time and is reused by the pool for later jobs of the same owner only, so a short js job
+ * does not pay for a Node start; after each job its global scope is put back (jsScope.ts), and it
+ * says whether it may be reused.
  */
 import { createRequire } from 'node:module';
 import { chdir } from 'node:process';
+import { snapshotScope, type Scope } from './jsScope.js';
 
 type RunMessage = { type: 'run'; code: string; environ: Record<string, unknown>; tmpdir: string };
 
@@ -13,14 +16,21 @@ const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
 ) => (...args: unknown[]) => Promise<unknown>;
 
 const send = (message: unknown) => process.send?.(message);
+// The job may replace globals; this file's own plumbing must not depend on them.
+const stringify = JSON.stringify;
 
 process.on('message', (message: RunMessage) => {
   if (message?.type === 'run') void runOne(message);
 });
 // The worker went away: nothing left to serve.
 process.on('disconnect', () => process.exit(0));
+// Taken when the first job arrives: by then this module has finished loading (Node's ESM loader
+// holds an 'exit' listener while it runs), and the listeners above are part of the baseline.
+let scope: Scope | undefined;
 
 async function runOne({ code, environ, tmpdir }: RunMessage): Promise<void> {
+  scope ??= snapshotScope();
+  let answer: Record<string, unknown>;
   try {
     chdir(tmpdir);
     (globalThis as Record<string, unknown>).require = createRequire(`${tmpdir}/`);
@@ -33,15 +43,16 @@ async function runOne({ code, environ, tmpdir }: RunMessage): Promise<void> {
     const value = await fn(environ, ctx);
     let encoded: string | undefined;
     try {
-      encoded = value === undefined ? undefined : JSON.stringify(value);
+      encoded = value === undefined ? undefined : stringify(value);
     } catch (err) {
       throw new TypeError(`the js job returned a value that is not JSON: ${(err as Error).message}`);
     }
-    send({ type: 'done', ok: true, value: encoded, environ });
+    answer = { type: 'done', ok: true, value: encoded, environ };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    send({ type: 'done', ok: false, error: { name: e.name, message: e.message, stack: userStack(e) } });
+    answer = { type: 'done', ok: false, error: { name: e.name, message: e.message, stack: userStack(e) } };
   }
+  send({ ...answer, reusable: scope.reset() });
 }
 
 /**

@@ -1,8 +1,9 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { builtFile } from '../environ/paths.js';
 import type { Environ, Report } from '../environ/index.js';
 import { AbortedError } from '../environ/index.js';
-import { killTree } from './killTree.js';
+import { jobEnv } from './jobEnv.js';
+import { reaperBuilt, spawnReaped, stopTree } from './reaped.js';
 
 const CHILD = builtFile('jobs/jsChild.js');
 
@@ -20,13 +21,27 @@ export class JsJobError extends Error {
   }
 }
 
+/** Whose jobs a child has run: it runs no one else's (`null`: a run outside any worker, e.g. `sluice batch`). */
+type Owner = string | null;
+
+interface IdleChild {
+  child: ChildProcess;
+  owner: Owner;
+}
+
 /**
  * Reusable Node child processes for `js` jobs. Each job gets a child of its own for its duration;
- * an endless loop or a crash stays in the child, and an abort kills the child's whole tree.
- * Idle children (up to `maxIdle`) wait for the next job; they never keep the worker alive.
+ * an endless loop or a crash stays in the child. A child is reused only for the same owner's next
+ * job, and only when it put its global scope back after the last one (jsScope.ts); a new owner
+ * gets a fresh child. Children start with the allow-listed environment (jobEnv.ts), never the
+ * worker's secrets, and run under the reaper, as `system` commands do: stopping one (an abort, a
+ * child not fit for reuse) ends every process its jobs started, daemons included, and so does the
+ * worker's death. Idle children (up to `maxIdle`, the least recently used go first) wait for the
+ * next job; they never keep the worker alive.
  */
 export class JsPool {
-  private readonly idle: ChildProcess[] = [];
+  /** Least recently used first. */
+  private readonly idle: IdleChild[] = [];
 
   constructor(private maxIdle = Number(process.env.SLUICE_JS_POOL_IDLE ?? 4)) {}
 
@@ -35,9 +50,9 @@ export class JsPool {
     if (!process.env.SLUICE_JS_POOL_IDLE) this.maxIdle = Math.max(this.maxIdle, n);
   }
 
-  async run(code: string, environ: Environ, tmpdir: string, signal: AbortSignal, report: (r: Report) => void): Promise<JsResult> {
+  async run(code: string, environ: Environ, tmpdir: string, signal: AbortSignal, report: (r: Report) => void, owner: Owner = null): Promise<JsResult> {
     signal.throwIfAborted();
-    const child = this.take();
+    const child = this.take(owner);
     return new Promise<JsResult>((resolve, reject) => {
       const cleanup = () => {
         child.off('message', onMessage);
@@ -49,7 +64,7 @@ export class JsPool {
         else if (m.type === 'status') report({ kind: 'status', text: m.text });
         else if (m.type === 'done') {
           cleanup();
-          this.give(child);
+          this.give(child, owner, m.reusable);
           if (m.ok) resolve({ value: m.value === undefined ? undefined : JSON.parse(m.value), environ: m.environ });
           else reject(new JsJobError(m.error.name, m.error.message, m.error.stack));
         }
@@ -61,7 +76,7 @@ export class JsPool {
       };
       const onAbort = () => {
         cleanup();
-        if (child.pid) killTree(child.pid);
+        stopTree(child);
         reject(new AbortedError());
       };
       child.on('message', onMessage);
@@ -71,36 +86,46 @@ export class JsPool {
     });
   }
 
-  /** Kills every idle child. */
+  /** Stops every idle child. */
   close(): void {
-    for (const child of this.idle.splice(0)) child.kill('SIGKILL');
+    for (const { child } of this.idle.splice(0)) stopTree(child);
   }
 
-  private take(): ChildProcess {
-    while (this.idle.length) {
-      const child = this.idle.pop()!;
+  private take(owner: Owner): ChildProcess {
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const entry = this.idle[i]!;
+      if (entry.owner !== owner) continue;
+      this.idle.splice(i, 1);
+      const { child } = entry;
       if (child.exitCode === null && child.signalCode === null && child.connected) {
         child.ref();
         (child.channel as { ref?: () => void } | undefined)?.ref?.();
         return child;
       }
+      stopTree(child);
     }
-    return fork(CHILD, [], { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const env = jobEnv();
+    const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', 'ipc'];
+    // What fork() does, with the reaper in between (the IPC channel is inherited through it).
+    // Without a C compiler there is no reaper: js jobs still run, their daemons can then escape.
+    if (reaperBuilt()) return spawnReaped(process.execPath, [...process.execArgv, CHILD], { env, stdio }, 'js jobs');
+    return fork(CHILD, [], { env, stdio, detached: true });
   }
 
-  private give(child: ChildProcess): void {
-    if (this.idle.length >= this.maxIdle || !child.connected) {
-      child.kill('SIGKILL');
+  private give(child: ChildProcess, owner: Owner, reusable: boolean): void {
+    if (!reusable || this.maxIdle <= 0 || !child.connected) {
+      stopTree(child);
       return;
     }
     child.unref();
     (child.channel as { unref?: () => void } | undefined)?.unref?.();
-    this.idle.push(child);
+    this.idle.push({ child, owner });
+    while (this.idle.length > this.maxIdle) stopTree(this.idle.shift()!.child);
   }
 }
 
 type ChildMessage =
   | { type: 'progress'; done: number; total: number; message?: string | null }
   | { type: 'status'; text: string }
-  | { type: 'done'; ok: true; value?: string; environ: Environ }
-  | { type: 'done'; ok: false; error: { name: string; message: string; stack: string } };
+  | { type: 'done'; ok: true; value?: string; environ: Environ; reusable: boolean }
+  | { type: 'done'; ok: false; error: { name: string; message: string; stack: string }; reusable: boolean };

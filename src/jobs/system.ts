@@ -1,30 +1,39 @@
-import { spawn } from 'node:child_process';
 import os from 'node:os';
 import type { Environ, JobContext } from '../environ/index.js';
 import { AbortedError, UsageError } from '../environ/index.js';
-import { killTree } from './killTree.js';
+import { jobEnv } from './jobEnv.js';
+import { spawnReaped, stopTree } from './reaped.js';
 
 /** Captured output beyond this is dropped (and said so), so a chatty command cannot flood the store. */
 const DEFAULT_OUTPUT_LIMIT = 1 << 20;
+/** Linux refuses to start a program with one environment string longer than this (MAX_ARG_STRLEN). */
+const MAX_VARIABLE_BYTES = 128 * 1024;
 
 /**
- * `system`: runs `cmd` with /bin/sh -c in the job's folder (moi's system_call). Sets `stdout`,
- * `stderr` and `return_code`; a non-zero exit is a FAILURE whose message carries both streams.
- * An abort kills the whole process tree.
+ * `system`: runs `cmd` with /bin/sh -c in the job's folder (moi's system_call), under the reaper,
+ * so that every process it starts ends with it: when the shell exits, on abort, and when the
+ * worker dies. Sets `stdout`, `stderr` and `return_code` (and `exit_signal`); a non-zero exit is a
+ * FAILURE whose message carries both streams. The command sees the worker's allow-listed
+ * environment (jobEnv.ts) plus its unit's variables, and a map unit's input on stdin.
  */
 export async function system(environ: Environ, ctx: JobContext): Promise<Environ> {
   const cmd = environ.cmd;
   if (typeof cmd !== 'string' || cmd === '') throw new UsageError('system job needs "cmd" (a shell command)');
   const limit = typeof environ.output_limit === 'number' ? environ.output_limit : DEFAULT_OUTPUT_LIMIT;
   ctx.signal.throwIfAborted?.();
-  const child = spawn('/bin/sh', ['-c', cmd], { cwd: ctx.tmpdir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const input = 'input' in environ ? JSON.stringify(environ.input ?? null) : undefined;
+  const child = spawnReaped('/bin/sh', ['-c', cmd], { cwd: ctx.tmpdir, env: jobEnv(unitVariables(ctx, input)), stdio: ['pipe', 'pipe', 'pipe'] }, 'system jobs');
+  // A command that does not read its input closes the pipe early; that is not an error.
+  child.stdin.on('error', () => {});
+  child.stdin.end(input === undefined ? '' : `${input}\n`);
   const stdout = new Capture(limit);
   const stderr = new Capture(limit);
   child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));
   child.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
-  const onAbort = () => child.pid && killTree(child.pid);
+  const onAbort = () => stopTree(child);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
+    // 'close' comes after the reaper has exited, which it does only once no descendant is left.
     const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (code, signal) => resolve({ code, signal }));
@@ -43,9 +52,21 @@ export async function system(environ: Environ, ctx: JobContext): Promise<Environ
     return environ;
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
-    // Leftovers that outlived the shell (background jobs) must not outlive the job.
-    if (child.pid) killTree(child.pid);
   }
+}
+
+/**
+ * The unit's own variables (INTERFACE.md): its job id and index when a worker runs it, and a map
+ * unit's input as JSON text, unless that is too long for one variable (it is then on stdin only).
+ */
+function unitVariables(ctx: JobContext, input: string | undefined): Record<string, string> {
+  const vars: Record<string, string> = {};
+  if (ctx.identity) {
+    vars.SLUICE_JOB_ID = ctx.identity.job;
+    vars.SLUICE_UNIT_INDEX = String(ctx.identity.unit);
+  }
+  if (input !== undefined && Buffer.byteLength(input) + 'SLUICE_INPUT='.length < MAX_VARIABLE_BYTES) vars.SLUICE_INPUT = input;
+  return vars;
 }
 
 class Capture {

@@ -154,7 +154,9 @@ function parseInteger(text: string, option: string): number {
 
 /**
  * Waits for the job, showing its status: a live line on a terminal, plain lines otherwise. With no
- * worker alive the job runs here, so a first-time user needs nothing else running.
+ * worker alive the job runs here, so a first-time user needs nothing else running. Ctrl-C then
+ * aborts it and exits 130 once its processes are gone (a second Ctrl-C exits at once); while a
+ * worker runs it, Ctrl-C only stops the waiting.
  */
 async function blockOn(service: LocalService, id: string): Promise<JobRecord> {
   const here = (await service.workersAlive()) ? null : service.runHere(id);
@@ -162,14 +164,25 @@ async function blockOn(service: LocalService, id: string): Promise<JobRecord> {
   const started = Date.now();
   let latest: NodeInfo | undefined;
   const ticker = tty ? setInterval(() => latest && process.stderr.write(`\r\x1b[K${liveLine(latest, started)}`), 100) : undefined;
+  let interrupted: Promise<never> | undefined;
+  // How long an interrupted in-process run may take to kill its processes before we exit anyway.
+  const INTERRUPT_WAIT_MS = 10_000;
   const onInterrupt = () => {
+    if (interrupted) process.exit(130);
     if (tty) process.stderr.write('\n');
     process.stderr.write(here ? `sluice: interrupted; aborting job ${id}\n` : `sluice: stopped waiting; the job goes on (sluice wait ${id})\n`);
-    const done = () => process.exit(130);
-    if (here) void service.abort(id).then(done, done);
-    else done();
+    interrupted = (async () => {
+      if (here) {
+        await service.abort(id).catch(() => {});
+        // The in-process run ends when its processes are dead: only then does Aborted hold.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([here.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, INTERRUPT_WAIT_MS)))]);
+        clearTimeout(timer);
+      }
+      process.exit(130);
+    })();
   };
-  process.once('SIGINT', onInterrupt);
+  process.on('SIGINT', onInterrupt);
   try {
     const record = await service.wait(id, {
       onChange: (info) => {
@@ -178,6 +191,8 @@ async function blockOn(service: LocalService, id: string): Promise<JobRecord> {
       },
     });
     await here;
+    // Interrupted meanwhile: the interrupt's own ending (exit 130) wins over printing the record.
+    if (interrupted) await interrupted;
     return record;
   } finally {
     clearInterval(ticker);

@@ -1,0 +1,54 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach } from 'vitest';
+import { SqliteStore } from '../../src/store/index.js';
+import { exited, freshHome, startWorker } from './cli.js';
+import { processesIn } from './procs.js';
+
+/**
+ * What a test starts (homes, stores, worker processes) and must stop, stopped after each test in
+ * reverse order, whether it passed or not. Call it inside a `describe`.
+ */
+export function testScope() {
+  const cleanups: Array<() => void | Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    defer(...fns: Array<() => void | Promise<void>>): void {
+      cleanups.push(...fns);
+    },
+    /** A fresh SLUICE_HOME; `extra` variables are added to its environment. */
+    home(extra: NodeJS.ProcessEnv = {}) {
+      const h = freshHome();
+      cleanups.push(h.cleanup);
+      return { ...h, env: { ...h.env, ...extra } };
+    },
+    /** The home's database, opened directly (to submit many jobs at once, to read records). */
+    store(home: string): SqliteStore {
+      const store = new SqliteStore(path.join(home, 'sluice.db'));
+      cleanups.push(() => store.close());
+      return store;
+    },
+    /** A folder for a worker's units (its SLUICE_TMPDIR, see procs.ts); whatever still runs in it at the end is killed. */
+    unitsDir(): string {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-units-'));
+      cleanups.push(() => {
+        for (const p of processesIn(dir)) process.kill(p.pid, 'SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      });
+      return dir;
+    },
+    /** A `sluice worker` process, SIGKILLed at the end. */
+    async worker(env: NodeJS.ProcessEnv, args: string[] = []): Promise<ChildProcess> {
+      const w = await startWorker(env, args);
+      cleanups.push(async () => {
+        w.kill('SIGKILL');
+        await exited(w);
+      });
+      return w;
+    },
+  };
+}
