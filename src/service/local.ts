@@ -176,16 +176,9 @@ export class LocalService implements Service {
 
   /** A job type this process does not know is refused now, not failed later by a worker. */
   private async checkJobTypes(requests: SubmitRequest[]): Promise<void> {
-    const wanted = new Set(requests.map((r) => r.environ.job_type));
-    const registry = this.runner.registry;
-    const known = new Set((await registry.names()).jobs);
-    for (const type of wanted) {
+    for (const type of new Set(requests.map((r) => r.environ.job_type))) {
       if (typeof type !== 'string' || type === '') throw new UsageError('the environ has no job_type');
-      if (!known.has(type)) {
-        throw new UsageError(
-          `unknown job type "${type}"; known job types: ${[...known].sort().join(', ')} (a plugin's job type must be installed where jobs are submitted: SLUICE_PLUGINS or an npm package declaring it)`,
-        );
-      }
+      await this.runner.registry.assertJob(type);
     }
   }
 }
