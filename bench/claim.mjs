@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteStore, DEFAULT_HALF_LIFE_MS } from '../dist/store/index.js';
+import { SqliteStore } from '../dist/store/index.js';
 import { DEFAULT_POLICY } from '../dist/schedule/index.js';
 import { PlannerView } from '../dist/worker/plan.js';
 import { fmt, now } from './lib/stats.mjs';
@@ -26,7 +26,7 @@ async function fill(store, owners, units) {
 export async function measure(owners, units) {
   const home = mkdtempSync(path.join(os.tmpdir(), 'sluice-claim-'));
   const store = new SqliteStore(path.join(home, 'sluice.db'));
-  const policy = { ...DEFAULT_POLICY, halfLifeMs: DEFAULT_HALF_LIFE_MS };
+  const policy = DEFAULT_POLICY;
   try {
     const t0 = now();
     await fill(store, owners, units);

@@ -48,11 +48,9 @@ async function sluiceRound() {
     await store.submit(jobs);
     const enqueueMs = now() - t0;
     const worker = await sluiceWorker(home);
-    while (store.db.prepare(`SELECT count(*) FROM nodes WHERE type = 'job' AND status = 'Success'`).pluck().get() < N) {
-      await store.waitForChange(20);
-    }
-    const span = store.db.prepare(`SELECT min(date_start) AS first, max(date_end) AS last FROM nodes WHERE type = 'job'`).get();
-    const processMs = span.last - span.first;
+    while (((await store.jobStats()).byStatus.Success ?? 0) < N) await store.waitForChange(20);
+    const span = await store.jobStats();
+    const processMs = span.lastEnd - span.firstStart;
     // Latency: one job at a time, the worker idle in between.
     const latencies = [];
     for (let i = 0; i < LATENCY_JOBS; i++) {

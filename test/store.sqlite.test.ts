@@ -19,9 +19,8 @@ storeConformance('sqlite', async () => new SqliteStore(fresh()));
 describe('sqlite store specifics', () => {
   it('keeps the queue counts equal to the queued units through every path (submit, claim, release, reap, retry, delay, abort, fail-fast)', async () => {
     const store = new SqliteStore(fresh());
-    const check = () => {
-      const kept = store.db.prepare(`SELECT owner, class, exclusive, queued FROM queues WHERE queued > 0 ORDER BY 1, 2, 3`).all();
-      const real = store.db.prepare(`SELECT owner, class, exclusive, count(*) AS queued FROM units WHERE state = 'queued' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`).all();
+    const check = async () => {
+      const { kept, real } = await store.driver.read.queueCounts();
       expect(kept).toEqual(real);
     };
     const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 9, ram_mb: 4096, exclusive: true });
@@ -33,31 +32,34 @@ describe('sqlite store specifics', () => {
       { owner: 'c', environ: { job_type: 'x' }, exclusive: true },
       { owner: 'c', environ: { job_type: 'x' }, ramMb: 5000 },
     ]);
-    check();
+    await check();
     const claimed = await take(store, w, 4, 10_000, 3000);
-    check();
+    await check();
     await store.release([{ unit: claimed[0]!.unit, token: claimed[0]!.token }]);
-    check();
+    await check();
     const fastUnit = (await take(store, w, 9, 1)).find((u) => u.job === fast) ?? claimed.find((u) => u.job === fast);
-    check();
+    await check();
     if (fastUnit) await store.complete([{ unit: fastUnit.unit, token: fastUnit.token, output: { result: 'FAILURE', exception: 'E' } }]);
-    check();
+    await check();
     await new Promise((r) => setTimeout(r, 200));
     await store.reapExpired();
-    check();
+    await check();
     await store.queueSnapshot();
-    check();
+    await check();
     for (const job of await store.list()) await store.abort(job.id);
-    check();
-    expect(store.db.prepare(`SELECT count(*) FROM units WHERE state = 'queued'`).pluck().get()).toBe(0);
+    await check();
+    expect((await store.driver.read.queueCounts()).real).toEqual([]);
     await store.close();
   });
 
-  it('uses WAL and records its schema version', () => {
-    const store = new SqliteStore(fresh());
-    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.db.pragma('user_version', { simple: true })).toBeGreaterThan(0);
-    void store.close();
+  it('uses WAL and records its schema version', async () => {
+    const file = fresh();
+    const store = new SqliteStore(file);
+    await store.close();
+    const raw = new Database(file, { readonly: true });
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(raw.pragma('user_version', { simple: true })).toBeGreaterThan(0);
+    raw.close();
   });
 
   it('refuses a database written by a newer schema, with a reason', () => {

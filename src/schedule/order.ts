@@ -28,6 +28,8 @@ import { checkShare, DEFAULT_SHARE, ownerSeconds, type OwnerState } from './fair
 export interface QueueState {
   owner: string;
   class: PriorityClass;
+  /** The worker pool of its units (queues of one owner and class in several pools are told apart by it). */
+  pool?: string;
   /** Units queued (claimable now). */
   queued: number;
   /** max(the last time a unit of this queue was claimed, the queued time of its oldest unit), ms. */
@@ -76,6 +78,8 @@ export function score(queue: QueueState, factor: number, now: number, policy: Pi
 export interface ClaimPick {
   owner: string;
   class: PriorityClass;
+  /** The picked queue's pool, when the queues have one. */
+  pool?: string;
 }
 
 /** CLASS_WEIGHT[c] without a keyed property lookup (the hot loops run it once per queue). */
@@ -284,7 +288,7 @@ export function planClaims(
     if (bo === -1) break;
     const q = bestQ[bo] as number;
     const qs = queues[q] as QueueState;
-    picks.push({ owner: qs.owner, class: qs.class });
+    picks.push(qs.pool === undefined ? { owner: qs.owner, class: qs.class } : { owner: qs.owner, class: qs.class, pool: qs.pool });
     left[q] = (left[q] as number) - 1;
     since[q] = now;
     lin[q] = weightOf(qs.class);

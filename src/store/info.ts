@@ -6,6 +6,7 @@ export const DEFAULT_POOL = 'default';
 
 /** A node row as both stores keep it: the info's fields, with the JSON ones as text. */
 export type NodeRow = Omit<NodeInfo, 'tags' | 'progress' | 'result' | 'context'> & {
+  pool: string;
   tags: string;
   progress: string | null;
   result: string | null;
@@ -31,7 +32,7 @@ export function infoOf(row: NodeRow): NodeInfo {
     attempts: row.attempts,
     max_attempts: row.max_attempts,
     lost: row.lost,
-    context: DEFAULT_POOL,
+    context: row.pool ?? DEFAULT_POOL,
     date_created: Number(row.date_created),
     date_start: row.date_start === null ? null : Number(row.date_start),
     date_end: row.date_end === null ? null : Number(row.date_end),

@@ -111,6 +111,8 @@ export interface NewJob {
   ramMb?: number;
   /** units must run alone on an exclusive-capable worker (cpu-exec) */
   exclusive?: boolean;
+  /** the worker pool that runs its units (moi's context); default `default` */
+  pool?: string;
 }
 
 export interface JobFilter {
@@ -129,6 +131,7 @@ export interface JobFilter {
 /** A unit handed to a worker. `token` fences it: only the holder of the current token may finish it. */
 export interface ClaimedUnit {
   unit: number;
+  pool: string;
   token: number;
   job: string;
   /** the unit's position among its job's units (its input's index in a map job; 0 otherwise) */
@@ -143,7 +146,7 @@ export interface ClaimedUnit {
 
 /** What a worker asks for: the planner's picks, in order, within what the worker has free. */
 export interface ClaimRequest {
-  picks: Array<{ owner: string; class: UnitClass; exclusive: boolean; count: number }>;
+  picks: Array<{ pool: string; owner: string; class: UnitClass; exclusive: boolean; count: number }>;
   /** MiB free on the worker: units that need more are skipped */
   freeRamMb: number;
   leaseMs: number;
@@ -172,6 +175,10 @@ export interface WorkerInfo {
   concurrency: number;
   ram_mb: number;
   exclusive: boolean;
+  /** the pools it serves */
+  pools: string[];
+  /** what it says of itself (e.g. the Slurm job of a pool) */
+  labels: Record<string, string>;
   started_at: number;
   heartbeat_at: number;
 }
@@ -209,14 +216,14 @@ export interface HeartbeatAnswer {
 /** What the fair-share planner needs, read in one go. */
 export interface QueueSnapshot {
   /** non-empty queues: runnable units per (owner, class, exclusive) */
-  queues: Array<{ owner: string; class: UnitClass; exclusive: boolean; queued: number; since: number }>;
+  queues: Array<{ pool: string; owner: string; class: UnitClass; exclusive: boolean; queued: number; since: number }>;
   /**
    * owners with queued or running units, with their decayed usage as stored (value at `usage_at`)
    * and how long their units typically take (seconds; null before the first one ended)
    */
   owners: Array<{ owner: string; share: number; usage: number; usage_at: number; running: number; unit_seconds: number | null }>;
   /** every running unit (few: at most the sum of the workers' concurrency), for provisional usage */
-  running: Array<{ owner: string; class: UnitClass; started_at: number }>;
+  running: Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>;
 }
 
 export interface Store {
@@ -232,15 +239,15 @@ export interface Store {
   /** Sets an owner's fair share (default 1). */
   setShare(owner: string, share: number): Promise<void>;
 
-  registerWorker(info: Omit<WorkerInfo, 'id' | 'started_at' | 'heartbeat_at'> & { id?: string }): Promise<string>;
+  registerWorker(info: Omit<WorkerInfo, 'id' | 'started_at' | 'heartbeat_at' | 'pools' | 'labels'> & { id?: string; pools?: string[]; labels?: Record<string, string> }): Promise<string>;
   unregisterWorker(id: string): Promise<void>;
   /** Extends the leases of the worker's running units; answers which it holds and which to abort. */
   heartbeat(worker: string, leaseMs: number): Promise<HeartbeatAnswer>;
   liveWorkers(withinMs: number): Promise<WorkerInfo[]>;
   /** Running units of this worker whose job was aborted (a cheap read, for prompt kills). */
   abortRequests(worker: string): Promise<number[]>;
-  /** The queues and owners the fair-share planner ranks. */
-  queueSnapshot(): Promise<QueueSnapshot>;
+  /** The queues and owners the fair-share planner ranks (of these pools only, when named). */
+  queueSnapshot(pools?: string[]): Promise<QueueSnapshot>;
   /** Takes the head units of the picked queues, in order, within the worker's free RAM. */
   claim(worker: string, request: ClaimRequest): Promise<ClaimedUnit[]>;
   /** Takes up to `limit` units of one job, in input order (to run it in-process when no worker is alive). */
@@ -270,6 +277,11 @@ export interface Store {
   prune(options?: { olderThanMs?: number; dryRun?: boolean }): Promise<PruneReport>;
   /** Events at or below this sequence number may have been pruned (0: none was). */
   prunedThrough(): Promise<number>;
+
+  /** Jobs per status, and the first start and last end over all jobs (benchmarks, metrics). */
+  jobStats(): Promise<{ byStatus: Partial<Record<JobStatus, number>>; firstStart: number | null; lastEnd: number | null }>;
+  /** What `doctor` says of the store: the kind of database, its version, where it is. */
+  readonly description: string;
 
   /** Events after `seq`, oldest first. */
   eventsAfter(seq: number, limit?: number): Promise<StoreEvent[]>;

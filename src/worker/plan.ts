@@ -1,4 +1,5 @@
 import type { ClaimedUnit, ClaimRequest, QueueSnapshot } from '../store/index.js';
+import { DEFAULT_POOL } from '../store/index.js';
 import { charge, planClaims, runningSeconds, type OwnerState, type Policy, type QueueState } from '../schedule/index.js';
 
 /** The planner's view of the owners: stored usage plus the provisional charge of their running units. */
@@ -46,7 +47,7 @@ export class PlannerView {
     this.exclusive = snapshot.queues.filter((q) => q.exclusive);
     this.owners = ownerStates(snapshot, now, policy);
     this.byOwner = new Map(this.owners.map((o) => [o.owner, o]));
-    this.byQueue = new Map(snapshot.queues.map((q) => [queueKey(q.owner, q.class, q.exclusive), q]));
+    this.byQueue = new Map(snapshot.queues.map((q) => [queueKey(q.pool, q.owner, q.class, q.exclusive), q]));
   }
 
   plan(slots: number, now: number, worker: { exclusiveCapable: boolean; idle: boolean }): ClaimRequest['picks'] {
@@ -76,13 +77,13 @@ export class PlannerView {
   noteClaimed(request: ClaimRequest, claimed: ClaimedUnit[], now: number): void {
     const got = new Map<string, number>();
     for (const u of claimed) {
-      const key = queueKey(u.owner, u.class, u.exclusive);
+      const key = queueKey(u.pool, u.owner, u.class, u.exclusive);
       got.set(key, (got.get(key) ?? 0) + 1);
       const owner = this.byOwner.get(u.owner);
       if (owner) owner.runningSeconds += runningSeconds([{ class: u.class, startedAt: now }], now, { estimateSeconds: owner.estimateSeconds ?? this.policy.estimateSeconds });
     }
     for (const pick of request.picks) {
-      const key = queueKey(pick.owner, pick.class, pick.exclusive);
+      const key = queueKey(pick.pool, pick.owner, pick.class, pick.exclusive);
       const queue = this.byQueue.get(key);
       if (!queue) continue;
       const n = got.get(key) ?? 0;
@@ -92,17 +93,18 @@ export class PlannerView {
   }
 }
 
-function queueKey(owner: string, cls: string, exclusive: boolean): string {
-  return `${owner}\u0000${cls}\u0000${exclusive ? 1 : 0}`;
+function queueKey(pool: string, owner: string, cls: string, exclusive: boolean): string {
+  return `${pool}\u0000${owner}\u0000${cls}\u0000${exclusive ? 1 : 0}`;
 }
 
 /** Consecutive picks of one queue become one pick with a count (one claim statement). */
-function group(picks: Array<{ owner: string; class: QueueState['class'] }>, exclusive: boolean): ClaimRequest['picks'] {
+function group(picks: Array<{ owner: string; class: QueueState['class']; pool?: string }>, exclusive: boolean): ClaimRequest['picks'] {
   const out: ClaimRequest['picks'] = [];
   for (const p of picks) {
+    const pool = p.pool ?? DEFAULT_POOL;
     const last = out.at(-1);
-    if (last && last.owner === p.owner && last.class === p.class) last.count += 1;
-    else out.push({ owner: p.owner, class: p.class, exclusive, count: 1 });
+    if (last && last.owner === p.owner && last.class === p.class && last.pool === pool) last.count += 1;
+    else out.push({ pool, owner: p.owner, class: p.class, exclusive, count: 1 });
   }
   return out;
 }

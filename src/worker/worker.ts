@@ -178,8 +178,9 @@ export class Worker {
     let claimed: ClaimedUnit[] = [];
     if (onlyJob) {
       await this.flush();
-      claimed = await store.claimJob(this.id, onlyJob, this.freeSlots(), this.leaseMs);
+      // Taken before the claim: a change after it must wake us (our own claim may wake us once, harmlessly).
       this.mark = store.changeMark();
+      claimed = await store.claimJob(this.id, onlyJob, this.freeSlots(), this.leaseMs);
     } else {
       // Results of the units that finished and the next claim share one transaction.
       const finished = this.takeOutcomes();

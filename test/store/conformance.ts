@@ -11,7 +11,7 @@ export async function take(store: Store, worker: string, n: number, leaseMs = 10
   const claimed: ClaimedUnit[] = [];
   for (const q of queues.sort((a, b) => a.owner.localeCompare(b.owner) || a.class.localeCompare(b.class))) {
     if (claimed.length >= n) break;
-    const pick = { owner: q.owner, class: q.class, exclusive: q.exclusive, count: n - claimed.length };
+    const pick = { pool: q.pool, owner: q.owner, class: q.class, exclusive: q.exclusive, count: n - claimed.length };
     claimed.push(...(await store.claim(worker, { picks: [pick], freeRamMb, leaseMs })));
   }
   return claimed;
@@ -339,7 +339,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       const before = await store.queueSnapshot();
       expect(before.queues.map((q) => [q.owner, q.class, q.exclusive, q.queued]).sort()).toEqual([['alice', 'normal', false, 2], ['bob', 'urgent', false, 1]]);
       const w = await worker();
-      const [u] = await store.claim(w, { picks: [{ owner: 'alice', class: 'normal', exclusive: false, count: 1 }], freeRamMb: 4096, leaseMs: 10_000 });
+      const [u] = await store.claim(w, { picks: [{ pool: 'default', owner: 'alice', class: 'normal', exclusive: false, count: 1 }], freeRamMb: 4096, leaseMs: 10_000 });
       const during = await store.queueSnapshot();
       expect(during.queues.find((q) => q.owner === 'alice')).toMatchObject({ queued: 1 });
       expect(during.owners.find((o) => o.owner === 'alice')).toMatchObject({ running: 1, usage: 0, share: 1 });
@@ -358,7 +358,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         { owner: 'a', environ: { job_type: 'ping' }, ramMb: 3000 },
       ]);
       const w = await worker();
-      const claimed = await store.claim(w, { picks: [{ owner: 'a', class: 'normal', exclusive: false, count: 3 }], freeRamMb: 4000, leaseMs: 10_000 });
+      const claimed = await store.claim(w, { picks: [{ pool: 'default', owner: 'a', class: 'normal', exclusive: false, count: 3 }], freeRamMb: 4000, leaseMs: 10_000 });
       expect(claimed.map((u) => [u.job, u.ramMb])).toEqual([[mid1, 3000]]);
       expect((await store.get(mid2!))!.status).toBe('Queued');
       expect((await store.get(big!))!.status).toBe('Queued');
@@ -370,7 +370,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       const { queues } = await store.queueSnapshot();
       expect(queues.map((q) => q.exclusive).sort()).toEqual([false, true]);
       const w = await worker(4096, true);
-      const [u] = await store.claim(w, { picks: [{ owner: 'a', class: 'normal', exclusive: true, count: 5 }], freeRamMb: 4096, leaseMs: 10_000 });
+      const [u] = await store.claim(w, { picks: [{ pool: 'default', owner: 'a', class: 'normal', exclusive: true, count: 5 }], freeRamMb: 4096, leaseMs: 10_000 });
       expect(u).toMatchObject({ exclusive: true });
     });
 

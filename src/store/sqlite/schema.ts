@@ -129,4 +129,28 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX nodes_ended ON nodes (date_end) WHERE type = 'job' AND date_end IS NOT NULL;
   CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
   `,
+  `
+  -- Named worker pools (moi's contexts): a unit runs only on a worker of its pool, and a queue is
+  -- (pool, owner, class, exclusive). Workers say which pools they serve, and carry labels (a Slurm job id).
+  ALTER TABLE nodes ADD COLUMN pool TEXT NOT NULL DEFAULT 'default';
+  ALTER TABLE units ADD COLUMN pool TEXT NOT NULL DEFAULT 'default';
+  DROP INDEX units_queue;
+  CREATE INDEX units_queue ON units (pool, owner, class, exclusive, priority DESC, id) WHERE state = 'queued';
+  CREATE TABLE queues_by_pool (
+    pool TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    class TEXT NOT NULL,
+    exclusive INTEGER NOT NULL,
+    queued INTEGER NOT NULL DEFAULT 0,
+    since INTEGER NOT NULL,
+    max_ram INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (pool, owner, class, exclusive)
+  ) WITHOUT ROWID;
+  INSERT INTO queues_by_pool SELECT 'default', owner, class, exclusive, queued, since, max_ram FROM queues;
+  DROP TABLE queues;
+  ALTER TABLE queues_by_pool RENAME TO queues;
+  CREATE INDEX queues_active ON queues (queued) WHERE queued > 0;
+  ALTER TABLE workers ADD COLUMN pools TEXT NOT NULL DEFAULT '["default"]';
+  ALTER TABLE workers ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+  `,
 ];

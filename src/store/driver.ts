@@ -1,0 +1,262 @@
+/**
+ * The thin database driver under the store (after River's `riverdriver`): one method per query,
+ * plus transactions and wake-ups. Every decision (retries, tallies, job status, charging, placement
+ * notes, group ownership, pruning order) lives above it in `store/engine.ts` and `store/decide/`, so
+ * that each database keeps only its statements. One driver test suite (test/store/driver.ts) runs
+ * against every driver, and the store's behaviour suite against the store on each.
+ *
+ * Times are ms since the epoch; JSON values travel parsed. Batches are arrays: a driver sends each
+ * as one statement where its database can (SQLite: a JSON array expanded by json_each; PostgreSQL:
+ * jsonb_to_recordset).
+ */
+import type { Environ } from '../environ/index.js';
+import type { JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UnitSummary, WorkerInfo } from './types.js';
+
+/** A queue of units: one owner's units of one class, exclusive or not, in one worker pool. */
+export interface QueueKey {
+  pool: string;
+  owner: string;
+  class: UnitClass;
+  exclusive: boolean;
+}
+
+/** Units joining (n > 0) or leaving (n < 0) a queue; `ramMb` bounds what the joining units need. */
+export interface QueueDelta extends QueueKey {
+  n: number;
+  ramMb: number;
+}
+
+/** A job to insert, with its units (one, or one per input). */
+export interface JobRow {
+  id: string;
+  owner: string;
+  name: string;
+  parent: string;
+  jobType: string | null;
+  tags: string[];
+  priority: number;
+  class: UnitClass;
+  maxAttempts: number;
+  maxLost: number;
+  retries: number;
+  environ: Environ;
+  /** a map job's inputs (one unit each); null: one unit without input */
+  inputs: unknown[] | null;
+  failFast: boolean;
+  exclusive: boolean;
+  ramMb: number;
+  /** not before (ms); units are 'delayed' until then */
+  runAfter: number | null;
+  keepMs: number | null;
+  pool: string;
+}
+
+/** A unit as a claim returns it. */
+export interface ClaimedRow extends QueueKey {
+  id: number;
+  job: string;
+  idx: number;
+  priority: number;
+  token: number;
+  attempts: number;
+  input: unknown;
+  ramMb: number;
+}
+
+/** What finishing a unit asks the database to write. */
+export interface UnitFinish {
+  unit: number;
+  token: number;
+  state: 'done' | 'failed' | 'aborted';
+  result: unknown;
+  error: string | null;
+}
+
+/** A unit that was running with a matching token and is now finished. */
+export interface FinishedRow {
+  id: number;
+  job: string;
+  idx: number;
+  owner: string;
+  attempts: number;
+  retriesLeft: number;
+  abortRequested: boolean;
+}
+
+/** What the decisions about a job's end need to know of it. */
+export interface JobTally {
+  id: string;
+  status: JobStatus;
+  map: boolean;
+  failFast: boolean;
+  unitsTotal: number;
+  unitsDone: number;
+  unitsFailed: number;
+  /** units of the job still running (besides the ones being finished now) */
+  unitsRunning: number;
+}
+
+/** The fields of a job's record that finishing units changes; undefined: unchanged. */
+export interface JobUpdate {
+  id: string;
+  status: JobStatus;
+  unitsDone: number;
+  unitsFailed: number;
+  dateEnd?: number;
+  output?: Environ | null;
+  result?: unknown;
+  unitOutcomes?: UnitSummary[];
+  progress?: { done: number; total: number };
+  error?: string | null;
+}
+
+/** A unit's outcome as a map job's record lists it. */
+export interface UnitOutcomeRow {
+  job: string;
+  idx: number;
+  state: UnitInfo['state'];
+  result: unknown;
+  error: string | null;
+}
+
+export interface OwnerRow {
+  owner: string;
+  share: number;
+  usage: number;
+  usageAt: number;
+  unitSeconds: number | null;
+}
+
+export interface ExpiredRow {
+  id: number;
+  job: string;
+  lost: number;
+  maxLost: number;
+  abortRequested: boolean;
+}
+
+/** Queries that change the database; a driver runs them inside `transaction`. */
+export interface WriteTx extends ReadTx {
+  /**
+   * This transaction changed what others wait for (events, queues, shares): waiters in this process
+   * wake when it commits, and other processes are told (PostgreSQL: NOTIFY; SQLite: they see the WAL).
+   */
+  notifyChange(): void;
+  insertJobs(rows: JobRow[], now: number): Promise<void>;
+  insertGroup(row: { id: string; name: string; parent: string | null; owner: string }, now: number): Promise<void>;
+  /** One event per node, carrying the node's info as it is now, in the order given. */
+  appendEvents(verb: 'add' | 'update', ids: string[], now: number): Promise<void>;
+  appendPruneEvent(through: number, jobs: number, now: number): Promise<void>;
+  queueDelta(deltas: QueueDelta[], now: number, served: boolean): Promise<void>;
+
+  /** Delayed units whose time has come become queued; returns their queues. */
+  promoteDue(now: number): Promise<Array<QueueKey & { ramMb: number }>>;
+  /** The head unit of each queue (highest priority, then oldest) that fits `freeRamMb`, marked running. */
+  claimHeads(worker: string, queues: QueueKey[], freeRamMb: number, leaseUntil: number, now: number): Promise<ClaimedRow[]>;
+  /** Up to `count` head units of one queue. */
+  claimFromQueue(worker: string, queue: QueueKey, count: number, freeRamMb: number, leaseUntil: number, now: number): Promise<ClaimedRow[]>;
+  /** Up to `count` queued units of one job, in input order. */
+  claimJobUnits(worker: string, job: string, count: number, leaseUntil: number, now: number): Promise<ClaimedRow[]>;
+  /** Puts a unit claimed in this transaction back (it did not fit the worker's RAM). */
+  unclaim(unit: number): Promise<void>;
+  /** Marks the jobs of claimed units Running (attempts: the largest of each job's claimed units); returns their environs. */
+  startJobs(units: Array<{ job: string; attempts: number }>, now: number): Promise<Map<string, Environ>>;
+
+  finishUnits(outcomes: UnitFinish[], now: number): Promise<FinishedRow[]>;
+  /** A failed unit waits for its retry. */
+  retryUnits(units: Array<{ unit: number; runAfter: number }>): Promise<void>;
+  /** The reason a job waits for a retry (only while it has not ended). */
+  noteRetry(job: string, text: string): Promise<void>;
+  jobTallies(jobs: string[]): Promise<JobTally[]>;
+  unitOutcomes(jobs: string[]): Promise<UnitOutcomeRow[]>;
+  /** Writes finished units' effects on their jobs (only jobs still Queued or Running). */
+  updateJobs(updates: JobUpdate[]): Promise<void>;
+  /** A job's queued units are aborted (returns their queues) and its delayed ones too. */
+  stopWaitingUnits(job: string): Promise<Array<QueueKey & { ramMb: number }>>;
+  flagRunningUnits(job: string): Promise<void>;
+  setAborted(job: string, reason: string, now: number): Promise<boolean>;
+  writeUsage(rows: Array<Omit<OwnerRow, 'share'>>): Promise<void>;
+  setShare(owner: string, share: number): Promise<void>;
+
+  /** Gives a running unit back (the attempt not counted); undefined when its token is stale. */
+  releaseUnit(unit: number, token: number, now: number): Promise<(QueueKey & { job: string; ramMb: number }) | undefined>;
+  /** A job with no running unit left goes back to Queued. */
+  requeueJob(job: string): Promise<void>;
+  setProgress(unit: number, token: number, progress: { done: number; total: number; message?: string }): Promise<string | undefined>;
+  setStatusText(unit: number, token: number, text: string): Promise<string | undefined>;
+
+  expiredUnits(now: number): Promise<ExpiredRow[]>;
+  abortUnit(unit: number): Promise<void>;
+  /** A unit whose worker vanished goes back to its queue, counted as lost, not as an attempt. */
+  requeueLostUnit(unit: number, now: number): Promise<QueueKey & { ramMb: number }>;
+  /** A unit lost too often fails; returns its index. */
+  failLostUnit(unit: number, reason: string, now: number): Promise<number>;
+  noteLost(job: string): Promise<void>;
+  /** Queued units whose RAM exceeds `ramMb`, or that are exclusive (when `exclusive`), with their job. */
+  unplaceableCandidates(ramMb: number, exclusive: boolean): Promise<Array<{ job: string; ramMb: number; exclusive: boolean }>>;
+  /** Sets a queued job's waiting note; false when it already said so (or the job is not queued). */
+  setNote(job: string, note: string): Promise<boolean>;
+  /** Queued jobs whose note says no worker could hold them. */
+  notedUnplaceable(): Promise<string[]>;
+  clearNote(job: string): Promise<boolean>;
+
+  insertWorker(info: WorkerInfo): Promise<void>;
+  deleteWorker(id: string): Promise<void>;
+  /** Extends the leases of a worker's running units; returns them with their abort flags. */
+  heartbeat(worker: string, leaseUntil: number, now: number): Promise<Array<{ id: number; abortRequested: boolean }>>;
+
+  /** Removes jobs with their units; returns the parents they leave. */
+  deleteJobs(ids: string[]): Promise<Array<string | null>>;
+  /** Removes a group if it holds nothing; returns its parent (null for a root), or undefined when it stays. */
+  deleteGroupIfEmpty(id: string): Promise<string | null | undefined>;
+  deleteEventsThrough(seq: number, limit: number): Promise<number>;
+  setMeta(key: string, value: string): Promise<void>;
+}
+
+/** Queries that only read; outside a transaction each sees a consistent state of its own. */
+export interface ReadTx {
+  getNode(id: string): Promise<(NodeInfo & { environ?: Environ; output?: Environ | null; units?: UnitSummary[] }) | undefined>;
+  listNodes(filter: { type?: 'job' | 'group' | 'any'; owner?: string; status?: JobStatus; tag?: string; parent?: string; under?: string; limit?: number }): Promise<NodeInfo[]>;
+  units(job: string): Promise<UnitInfo[]>;
+  users(): Promise<Array<{ owner: string; group: string | null; jobs: number }>>;
+  liveWorkers(since: number): Promise<WorkerInfo[]>;
+  abortRequests(worker: string): Promise<number[]>;
+  anyDue(now: number): Promise<boolean>;
+  activeQueues(): Promise<Array<QueueKey & { queued: number; since: number }>>;
+  runningUnits(): Promise<Array<{ pool: string; owner: string; class: UnitClass; startedAt: number }>>;
+  ownerRows(owners: string[]): Promise<OwnerRow[]>;
+  findGroup(parent: string | null, name: string): Promise<{ id: string; owner: string } | undefined>;
+  /** Ended jobs whose time is up: ended before now − keepMs, or before now − their own keep. */
+  expiredJobs(now: number, keepMs: number, limit: number): Promise<string[]>;
+  /** The queue counts kept, and the queued units counted (they must agree; for the driver test suite). */
+  queueCounts(): Promise<{ kept: Array<QueueKey & { queued: number }>; real: Array<QueueKey & { queued: number }> }>;
+  eventsAfter(seq: number, limit: number): Promise<StoreEvent[]>;
+  lastSeq(): Promise<number>;
+  /** The first event younger than `at` (its seq), or undefined when none is. */
+  firstEventAfter(at: number): Promise<number | undefined>;
+  countEventsThrough(seq: number): Promise<number>;
+  getMeta(key: string): Promise<string | undefined>;
+  /** Jobs per status, and the first start and last end over all jobs (benchmarks, metrics). */
+  jobStats(): Promise<{ byStatus: Partial<Record<JobStatus, number>>; firstStart: number | null; lastEnd: number | null }>;
+}
+
+export interface Driver {
+  /** What `doctor` shows: the kind of database, its version, where it is. */
+  readonly description: string;
+  /** Runs `fn` in one write transaction; a driver error comes out as a StoreError naming the database and the cause. */
+  transaction<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  /**
+   * `transaction`, and the change mark a caller that read inside it should sleep since: the count as
+   * the transaction began, plus its own commit. A change another process made while it ran wakes
+   * that caller at once (it may not have seen it); its own commit does not.
+   */
+  transactionWithMark<T>(fn: (tx: WriteTx) => Promise<T>): Promise<{ result: T; mark: number }>;
+  /** Runs reads that must agree with each other (one snapshot). */
+  snapshot<T>(fn: (tx: ReadTx) => Promise<T>): Promise<T>;
+  /** Plain reads. */
+  readonly read: ReadTx;
+  /** The change count (see ChangeNotifier): this process's commits and other processes' as they are seen. */
+  changeMark(): number;
+  waitForChange(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void>;
+  close(): Promise<void>;
+}

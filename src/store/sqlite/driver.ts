@@ -1,0 +1,440 @@
+import Database from 'better-sqlite3';
+import type { Environ } from '../../environ/index.js';
+import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
+import type { JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, WorkerInfo } from '../types.js';
+import { infoOf, recordOf, type NodeRow } from '../info.js';
+import { MIGRATIONS } from './schema.js';
+import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
+import { ChangeNotifier } from './notifier.js';
+import { explainSqliteError } from './errors.js';
+
+type Db = Database.Database;
+type Key = { pool: string; owner: string; class: UnitClass; exclusive: number; ram_mb: number };
+type Claimed = { id: number; job: string; idx: number; priority: number; token: number; attempts: number; input: string | null } & Key;
+
+const key = (r: Key): QueueKey & { ramMb: number } => ({ pool: r.pool, owner: r.owner, class: r.class, exclusive: r.exclusive === 1, ramMb: r.ram_mb });
+const claimed = (r: Claimed): ClaimedRow => ({
+  id: r.id, job: r.job, idx: r.idx, priority: r.priority, token: r.token, attempts: r.attempts,
+  input: r.input === null ? null : JSON.parse(r.input), ...key(r),
+});
+const flag = (exclusive: boolean) => (exclusive ? 1 : 0);
+const json = (value: unknown) => JSON.stringify(value);
+
+/**
+ * The embedded database: one SQLite file in WAL mode, shared by any number of processes on one
+ * machine. Writes use BEGIN IMMEDIATE so that concurrent writers queue on the lock instead of failing
+ * an upgrade; synchronous=NORMAL keeps the database consistent after a crash (the last commits may
+ * be lost on power failure, not on a process crash).
+ *
+ * better-sqlite3 is synchronous; the driver's seam is not. A transaction stays open across the
+ * awaits of its body, so every transaction and read of this process goes through one queue: no
+ * statement of another caller can run inside someone else's open transaction.
+ */
+export class SqliteDriver implements Driver {
+  readonly description: string;
+  readonly read: ReadTx;
+  private readonly db: Db;
+  private readonly q: Statements;
+  private readonly notifier: ChangeNotifier;
+  private readonly tx: WriteTx;
+  private readonly control: { begin: Database.Statement; beginRead: Database.Statement; commit: Database.Statement; rollback: Database.Statement };
+  private queue: Promise<unknown> = Promise.resolve();
+  private busy = false;
+  private notify = false;
+
+  constructor(readonly file: string) {
+    try {
+      this.db = new Database(file, { timeout: 10_000 });
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      // A bigger page cache and memory-mapped reads: lookups by id stay in memory instead of read() calls.
+      this.db.pragma('cache_size = -65536');
+      this.db.pragma('mmap_size = 1073741824');
+      migrate(this.db);
+      this.q = prepare(this.db);
+    } catch (err) {
+      throw explainSqliteError(err, file);
+    }
+    const version = (this.db.prepare('SELECT sqlite_version()').pluck().get() as string) ?? '?';
+    this.description = `SQLite ${version} (${file})`;
+    const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
+    this.notifier = new ChangeNotifier(file, () => dataVersion.get() as number);
+    this.control = {
+      begin: this.db.prepare('BEGIN IMMEDIATE'),
+      beginRead: this.db.prepare('BEGIN'),
+      commit: this.db.prepare('COMMIT'),
+      rollback: this.db.prepare('ROLLBACK'),
+    };
+    this.tx = this.writeTx();
+    // Plain reads wait for an open transaction of this process: they never see it half done.
+    const reads = this.readTx() as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    this.read = Object.fromEntries(
+      Object.entries(reads).map(([name, fn]) => [name, (...args: unknown[]) => (this.busy ? this.serial(() => fn(...args)) : this.guard(() => fn(...args)))]),
+    ) as unknown as ReadTx;
+  }
+
+  async transaction<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    return (await this.transactionWithMark(fn)).result;
+  }
+
+  transactionWithMark<T>(fn: (tx: WriteTx) => Promise<T>): Promise<{ result: T; mark: number }> {
+    return this.serial(async () => {
+      let mark = this.notifier.mark();
+      this.notify = false;
+      this.busy = true;
+      try {
+        this.control.begin.run();
+      } catch (err) {
+        this.busy = false;
+        throw explainSqliteError(err, this.file);
+      }
+      let result: T;
+      try {
+        result = await fn(this.tx);
+        this.control.commit.run();
+      } catch (err) {
+        if (this.db.inTransaction) this.control.rollback.run();
+        this.notify = false;
+        throw explainSqliteError(err, this.file);
+      } finally {
+        this.busy = false;
+      }
+      if (this.notify) {
+        this.notify = false;
+        this.notifier.localCommit();
+        mark++;
+      }
+      return { result, mark };
+    });
+  }
+
+  snapshot<T>(fn: (tx: ReadTx) => Promise<T>): Promise<T> {
+    return this.serial(async () => {
+      this.busy = true;
+      this.control.beginRead.run();
+      try {
+        return await fn(this.tx);
+      } catch (err) {
+        throw explainSqliteError(err, this.file);
+      } finally {
+        if (this.db.inTransaction) this.control.commit.run();
+        this.busy = false;
+      }
+    });
+  }
+
+  changeMark(): number {
+    return this.notifier.mark();
+  }
+
+  waitForChange(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void> {
+    return this.notifier.wait(timeoutMs, signal, since);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => {});
+    this.notifier.close();
+    this.db.close();
+  }
+
+  /** Runs `fn` after everything queued before it. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw explainSqliteError(err, this.file);
+    }
+  }
+
+  private readTx(): ReadTx {
+    const q = this.q;
+    const db = this.db;
+    return {
+      async getNode(id) {
+        const row = q.getNode.get(id) as NodeRow | undefined;
+        return row ? (recordOf(row) as Awaited<ReturnType<ReadTx['getNode']>>) : undefined;
+      },
+      async listNodes(filter) {
+        const where: string[] = [];
+        const args: unknown[] = [];
+        const add = (clause: string, value: unknown) => {
+          where.push(clause);
+          args.push(value);
+        };
+        const type = filter.type ?? 'job';
+        if (type !== 'any') add('type = ?', type);
+        if (filter.owner !== undefined) add('owner = ?', filter.owner);
+        if (filter.status !== undefined) add('status = ?', filter.status);
+        if (filter.parent !== undefined) add('parent = ?', filter.parent);
+        if (filter.tag !== undefined) add('EXISTS (SELECT 1 FROM json_each(nodes.tags) WHERE value = ?)', filter.tag);
+        if (filter.under !== undefined) {
+          add(`id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ? UNION ALL SELECT n.id FROM nodes n JOIN below b ON n.parent = b.id) SELECT id FROM below)`, filter.under);
+        }
+        const limit = filter.limit ? `LIMIT ${Math.floor(filter.limit)}` : '';
+        const rows = db.prepare(`SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY date_created, rowid ${limit}`).all(...args) as NodeRow[];
+        return rows.map(infoOf);
+      },
+      async units(job) {
+        const rows = q.units.all(job) as Array<Omit<UnitInfo, 'exclusive' | 'input' | 'result'> & { input: string | null; result: string | null; exclusive: number }>;
+        return rows.map((r) => ({ ...r, input: r.input === null ? null : JSON.parse(r.input), result: r.result === null ? null : JSON.parse(r.result), exclusive: r.exclusive === 1 }));
+      },
+      async users() {
+        return q.users.all() as Array<{ owner: string; group: string | null; jobs: number }>;
+      },
+      async liveWorkers(since) {
+        return (q.liveWorkers.all(since) as Array<Omit<WorkerInfo, 'exclusive' | 'pools' | 'labels'> & { exclusive: number; pools: string; labels: string }>).map((r) => ({
+          ...r,
+          exclusive: r.exclusive === 1,
+          pools: JSON.parse(r.pools) as string[],
+          labels: JSON.parse(r.labels) as Record<string, string>,
+        }));
+      },
+      async abortRequests(worker) {
+        return q.abortRequests.all(worker) as number[];
+      },
+      async anyDue(now) {
+        return Boolean(q.anyDue.get(now));
+      },
+      async activeQueues() {
+        return (q.activeQueues.all() as Array<Omit<Key, 'ram_mb'> & { queued: number; since: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
+      },
+      async runningUnits() {
+        return (q.runningUnits.all() as Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>).map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at }));
+      },
+      async ownerRows(owners) {
+        return (q.ownerRows.all(json(owners)) as Array<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null }>).map((o) => ({
+          owner: o.owner, share: o.share, usage: o.usage, usageAt: o.usage_at, unitSeconds: o.unit_seconds,
+        }));
+      },
+      async findGroup(parent, name) {
+        return q.findGroup.get(parent ?? '', name) as { id: string; owner: string } | undefined;
+      },
+      async expiredJobs(now, keepMs, limit) {
+        return q.expiredJobs.all({ now, keep: keepMs, limit: limit === Number.MAX_SAFE_INTEGER ? -1 : limit }) as string[];
+      },
+      async eventsAfter(seq, limit) {
+        const rows = q.eventsAfter.all(seq, limit) as Array<{ seq: number; at: number; verb: StoreEvent['verb']; node: string; owner: string; info: string }>;
+        return rows.map((r): StoreEvent => {
+          if (r.verb === 'prune') {
+            const { through, jobs } = JSON.parse(r.info) as { through: number; jobs: number };
+            return { seq: r.seq, at: r.at, verb: 'prune', through, jobs };
+          }
+          return { seq: r.seq, at: r.at, verb: r.verb, id: r.node, owner: r.owner, info: JSON.parse(r.info) as NodeInfo };
+        });
+      },
+      async lastSeq() {
+        return (q.lastSeq.get() as number | null) ?? 0;
+      },
+      async firstEventAfter(at) {
+        return q.firstEventAfter.get(at) as number | undefined;
+      },
+      async countEventsThrough(seq) {
+        return q.countEventsThrough.get(seq) as number;
+      },
+      async getMeta(name) {
+        const v = q.getMeta.get(name);
+        return v === undefined || v === null ? undefined : String(v);
+      },
+      async jobStats() {
+        const rows = q.jobStats.all() as Array<{ status: JobStatus; n: number; first: number | null; last: number | null }>;
+        const byStatus: Partial<Record<JobStatus, number>> = {};
+        let firstStart: number | null = null;
+        let lastEnd: number | null = null;
+        for (const r of rows) {
+          byStatus[r.status] = r.n;
+          if (r.first !== null) firstStart = firstStart === null ? r.first : Math.min(firstStart, r.first);
+          if (r.last !== null) lastEnd = lastEnd === null ? r.last : Math.max(lastEnd, r.last);
+        }
+        return { byStatus, firstStart, lastEnd };
+      },
+      async queueCounts() {
+        const fix = (rows: unknown[]) => (rows as Array<Omit<Key, 'ram_mb'> & { queued: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
+        return { kept: fix(q.queueCounts.all()), real: fix(q.realQueueCounts.all()) };
+      },
+    };
+  }
+
+  private writeTx(): WriteTx {
+    const q = this.q;
+    return {
+      ...this.readTx(),
+      notifyChange: () => {
+        this.notify = true;
+      },
+      async insertJobs(rows, now) {
+        // One JSON array carries the whole batch; each table gets one statement that expands it.
+        const batch = json(rows);
+        q.insertJobs.run({ now, batch });
+        q.insertUnits.run({ now, batch });
+        q.insertMapUnits.run({ now, batch });
+      },
+      async insertGroup(row, now) {
+        q.insertGroup.run(row.id, row.name, row.parent, row.owner, now);
+      },
+      async appendEvents(verb, ids, now) {
+        q.appendEvents.run({ now, verb, ids: json(ids) });
+      },
+      async appendPruneEvent(through, jobs, now) {
+        q.appendPruneEvent.run(now, json({ through, jobs }));
+      },
+      async queueDelta(deltas, now, served) {
+        if (!deltas.length) return;
+        q.queueDelta.run({ now, served: served ? 1 : 0, deltas: json(deltas.map((d) => ({ ...d, exclusive: flag(d.exclusive) }))) });
+      },
+      async promoteDue(now) {
+        return (q.promoteDue.all(now) as Key[]).map(key);
+      },
+      async claimHeads(worker, queues, freeRamMb, leaseUntil, now) {
+        const list = json(queues.map((k) => ({ pool: k.pool, owner: k.owner, class: k.class, exclusive: flag(k.exclusive) })));
+        return (q.claimHeads.all({ worker, lease: leaseUntil, now, ram: freeRamMb, queues: list }) as Claimed[]).map(claimed);
+      },
+      async claimFromQueue(worker, k, count, freeRamMb, leaseUntil, now) {
+        return (q.claimFromQueue.all({ worker, lease: leaseUntil, now, ram: freeRamMb, count, pool: k.pool, owner: k.owner, class: k.class, exclusive: flag(k.exclusive) }) as Claimed[]).map(claimed);
+      },
+      async claimJobUnits(worker, job, count, leaseUntil, now) {
+        return (q.claimJobUnits.all({ worker, lease: leaseUntil, now, job, count }) as Claimed[]).map(claimed).sort((a, b) => a.idx - b.idx);
+      },
+      async unclaim(unit) {
+        q.unclaim.run(unit);
+      },
+      async startJobs(units, now) {
+        const rows = q.startJobs.all({ now, jobs: json(units) }) as Array<{ id: string; environ: string }>;
+        const environs = new Map<string, Environ>(rows.map((r) => [r.id, JSON.parse(r.environ) as Environ]));
+        // A job that ended meanwhile is not marked Running, but its claimed unit still gets its environ.
+        for (const u of units) {
+          if (!environs.has(u.job)) environs.set(u.job, JSON.parse((q.getEnviron.get(u.job) as string | undefined) ?? '{}') as Environ);
+        }
+        return environs;
+      },
+      async finishUnits(outcomes, now) {
+        const rows = q.finishUnits.all({ now, outcomes: json(outcomes) }) as Array<{ id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: number }>;
+        return rows.map((r): FinishedRow => ({ id: r.id, job: r.job, idx: r.idx, owner: r.owner, attempts: r.attempts, retriesLeft: r.retries_left, abortRequested: r.abort_requested === 1 }));
+      },
+      async retryUnits(units) {
+        q.retryUnits.run({ units: json(units.map((u) => ({ unit: u.unit, runAfter: u.runAfter }))) });
+      },
+      async noteRetry(job, text) {
+        q.noteRetry.run(text, job);
+      },
+      async jobTallies(jobs) {
+        const rows = q.jobTallies.all(json(jobs)) as Array<{ id: string; status: JobStatus; map: number; fail_fast: number; units_total: number; units_done: number; units_failed: number; units_running: number }>;
+        return rows.map((r): JobTally => ({
+          id: r.id, status: r.status, map: r.map === 1, failFast: r.fail_fast === 1,
+          unitsTotal: r.units_total, unitsDone: r.units_done, unitsFailed: r.units_failed, unitsRunning: r.units_running,
+        }));
+      },
+      async unitOutcomes(jobs) {
+        const rows = q.unitOutcomes.all(json(jobs)) as Array<Omit<UnitOutcomeRow, 'result'> & { result: string | null }>;
+        return rows.map((r) => ({ ...r, result: r.result === null ? null : JSON.parse(r.result) }));
+      },
+      async updateJobs(updates) {
+        if (!updates.length) return;
+        const rows = updates.map((u) => ({ ...u, hasOutput: 'output' in u, hasResult: 'result' in u, hasError: 'error' in u }));
+        q.updateJobs.run({ jobs: json(rows) });
+      },
+      async stopWaitingUnits(job) {
+        const stopped = (q.stopQueuedUnits.all(job) as Key[]).map(key);
+        q.stopDelayedUnits.run(job);
+        return stopped;
+      },
+      async flagRunningUnits(job) {
+        q.flagRunningUnits.run(job);
+      },
+      async setAborted(job, reason, now) {
+        return q.setAborted.run(now, reason, job).changes > 0;
+      },
+      async writeUsage(rows) {
+        q.writeUsage.run({ owners: json(rows) });
+      },
+      async setShare(owner, share) {
+        q.setShare.run(owner, share);
+      },
+      async releaseUnit(unit, token, now) {
+        const row = q.releaseUnit.get(now, unit, token) as (Key & { job: string }) | undefined;
+        return row ? { ...key(row), job: row.job } : undefined;
+      },
+      async requeueJob(job) {
+        q.requeueJob.run(job);
+      },
+      async setProgress(unit, token, progress) {
+        return q.setProgress.get(json(progress), unit, token) as string | undefined;
+      },
+      async setStatusText(unit, token, text) {
+        return q.setStatusText.get(text, unit, token) as string | undefined;
+      },
+      async expiredUnits(now) {
+        return (q.expiredUnits.all(now) as Array<{ id: number; job: string; lost: number; max_lost: number; abort_requested: number }>).map(
+          (r): ExpiredRow => ({ id: r.id, job: r.job, lost: r.lost, maxLost: r.max_lost, abortRequested: r.abort_requested === 1 }),
+        );
+      },
+      async abortUnit(unit) {
+        q.abortUnit.run(unit);
+      },
+      async requeueLostUnit(unit, now) {
+        return key(q.requeueLostUnit.get(now, unit) as Key);
+      },
+      async failLostUnit(unit, reason, now) {
+        return q.failLostUnit.get(reason, now, unit) as number;
+      },
+      async noteLost(job) {
+        q.noteLost.run(job);
+      },
+      async unplaceableCandidates(ramMb, exclusive) {
+        const rows = [...(q.tooBig.all({ ram: ramMb }) as Array<{ job: string; ram_mb: number; exclusive: number }>), ...(exclusive ? (q.exclusiveQueued.all() as Array<{ job: string; ram_mb: number; exclusive: number }>) : [])];
+        return rows.map((r) => ({ job: r.job, ramMb: r.ram_mb, exclusive: r.exclusive === 1 }));
+      },
+      async setNote(job, note) {
+        return q.setNote.run(note, job, note).changes > 0;
+      },
+      async notedUnplaceable() {
+        return q.notedUnplaceable.all() as string[];
+      },
+      async clearNote(job) {
+        return q.clearNote.run(job).changes > 0;
+      },
+      async insertWorker(w) {
+        q.insertWorker.run(w.id, w.host, w.pid, w.concurrency, w.ram_mb, flag(w.exclusive), w.started_at, w.heartbeat_at, json(w.pools), json(w.labels));
+      },
+      async deleteWorker(id) {
+        q.deleteWorker.run(id);
+      },
+      async heartbeat(worker, leaseUntil, now) {
+        q.touchWorker.run(now, worker);
+        return (q.extendLeases.all(leaseUntil, worker) as Array<{ id: number; abort_requested: number }>).map((r) => ({ id: r.id, abortRequested: r.abort_requested === 1 }));
+      },
+      async deleteJobs(ids) {
+        const list = json(ids);
+        q.deleteUnitsOf.run(list);
+        return q.deleteNodes.all(list) as Array<string | null>;
+      },
+      async deleteGroupIfEmpty(id) {
+        const row = q.deleteGroupIfEmpty.get(id) as { parent: string | null } | undefined;
+        return row === undefined ? undefined : row.parent;
+      },
+      async deleteEventsThrough(seq, limit) {
+        return q.deleteEventsThrough.run(seq, limit).changes;
+      },
+      async setMeta(name, value) {
+        q.setMeta.run(name, value);
+      },
+    };
+  }
+}
+
+function migrate(db: Db): void {
+  const apply = db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`the database was written by a newer Sluice (schema ${version}, this one knows ${MIGRATIONS.length})`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  });
+  apply.immediate();
+}
