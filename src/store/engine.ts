@@ -31,6 +31,8 @@ const PRUNE_GAP_MS = 10;
  */
 export class DriverStore implements Store {
   readonly options: StoreOptions;
+  /** events noted by an open transaction, appended when it ends */
+  private readonly pendingEvents = new Map<WriteTx, Array<{ verb: 'add' | 'update'; ids: string[]; now: number }>>();
 
   constructor(
     readonly driver: Driver,
@@ -46,7 +48,7 @@ export class DriverStore implements Store {
   async submit(jobs: NewJob[]): Promise<string[]> {
     for (const job of jobs) validateNewJob(job, this.options);
     const now = Date.now();
-    return this.driver.transaction(async (tx) => {
+    return this.transact(async (tx) => {
       const groups = new Map<string, string>();
       const rows: JobRow[] = [];
       for (const job of jobs) {
@@ -75,7 +77,7 @@ export class DriverStore implements Store {
       }
       await tx.insertJobs(rows, now);
       const queued = rows.filter((r) => r.runAfter === null || r.runAfter <= now);
-      await tx.queueDelta(
+      await this.queueDelta(tx, 
         deltasOf(queued.flatMap((r) => Array.from({ length: r.inputs?.length ?? 1 }, () => ({ pool: r.pool, owner: r.owner, class: r.class, exclusive: r.exclusive, ramMb: r.ramMb }))), 1),
         now,
         false,
@@ -114,7 +116,7 @@ export class DriverStore implements Store {
 
   async abort(id: string): Promise<JobRecord> {
     const now = Date.now();
-    await this.driver.transaction(async (tx) => {
+    await this.transact(async (tx) => {
       const node = await tx.getNode(id);
       if (!node) throw new NotFoundError(`no job with id ${id}`);
       if (node.type !== 'job') throw new UsageError(`${id} is a group, not a job`);
@@ -129,7 +131,7 @@ export class DriverStore implements Store {
 
   async setShare(owner: string, share: number): Promise<void> {
     if (!(share > 0) || !Number.isFinite(share)) throw new UsageError(`a share must be a number above 0, got ${share}`);
-    await this.driver.transaction(async (tx) => {
+    await this.transact(async (tx) => {
       await tx.setShare(owner, share);
       tx.notifyChange();
     });
@@ -139,17 +141,17 @@ export class DriverStore implements Store {
     const id = info.id ?? `${info.host}:${info.pid}:${randomUUID().slice(0, 8)}`;
     const now = Date.now();
     const worker: WorkerInfo = { ...info, id, pools: info.pools ?? [DEFAULT_POOL], labels: info.labels ?? {}, started_at: now, heartbeat_at: now };
-    await this.driver.transaction((tx) => tx.insertWorker(worker));
+    await this.transact((tx) => tx.insertWorker(worker));
     return id;
   }
 
   async unregisterWorker(id: string): Promise<void> {
-    await this.driver.transaction((tx) => tx.deleteWorker(id));
+    await this.transact((tx) => tx.deleteWorker(id));
   }
 
   async heartbeat(worker: string, leaseMs: number): Promise<HeartbeatAnswer> {
     const now = Date.now();
-    const rows = await this.driver.transaction((tx) => tx.heartbeat(worker, now + leaseMs, now));
+    const rows = await this.transact((tx) => tx.heartbeat(worker, now + leaseMs, now));
     return { held: rows.map((r) => r.id), abort: rows.filter((r) => r.abortRequested).map((r) => r.id) };
   }
 
@@ -164,7 +166,7 @@ export class DriverStore implements Store {
   async queueSnapshot(pools?: string[]): Promise<QueueSnapshot> {
     const now = Date.now();
     // Delayed units whose time has come join their queues first (a cheap index probe when none has).
-    if (await this.driver.read.anyDue(now)) await this.driver.transaction((tx) => this.promoteDue(tx, now));
+    if (await this.driver.read.anyDue(now)) await this.transact((tx) => this.promoteDue(tx, now));
     const mine = pools ? new Set(pools) : undefined;
     return this.driver.snapshot(async (tx) => {
       // Fair share holds within the pools asked for: their queues and running units only.
@@ -186,12 +188,12 @@ export class DriverStore implements Store {
   }
 
   claim(worker: string, request: ClaimRequest): Promise<ClaimedUnit[]> {
-    return this.driver.transaction((tx) => this.claimIn(tx, worker, request, Date.now()));
+    return this.transact((tx) => this.claimIn(tx, worker, request, Date.now()));
   }
 
   async completeAndClaim(worker: string, finished: UnitOutcome[], request: ClaimRequest | null): Promise<CompleteAndClaimAnswer> {
     const now = Date.now();
-    const { result, mark } = await this.driver.transactionWithMark(async (tx) => ({
+    const { result, mark } = await this.transactWithMark(async (tx) => ({
       recorded: await this.completeIn(tx, finished, now),
       claimed: request ? await this.claimIn(tx, worker, request, now) : [],
     }));
@@ -201,22 +203,23 @@ export class DriverStore implements Store {
   async claimJob(worker: string, job: string, limit: number, leaseMs: number): Promise<ClaimedUnit[]> {
     if (limit <= 0) return [];
     const now = Date.now();
-    return this.driver.transaction(async (tx) => {
+    return this.transact(async (tx) => {
       await this.promoteDue(tx, now);
       const rows = await tx.claimJobUnits(worker, job, limit, now + leaseMs, now);
-      await tx.queueDelta(deltasOf(rows, -1), now, true);
-      return this.started(tx, rows, now);
+      const units = await this.started(tx, rows, now);
+      await this.queueDelta(tx, deltasOf(rows, -1), now, true);
+      return units;
     });
   }
 
   complete(outcomes: UnitOutcome[]): Promise<boolean[]> {
     if (!outcomes.length) return Promise.resolve([]);
-    return this.driver.transaction((tx) => this.completeIn(tx, outcomes, Date.now()));
+    return this.transact((tx) => this.completeIn(tx, outcomes, Date.now()));
   }
 
   async release(units: Array<{ unit: number; token: number }>): Promise<void> {
     const now = Date.now();
-    await this.driver.transaction(async (tx) => {
+    await this.transact(async (tx) => {
       const jobs = new Set<string>();
       const back: Array<QueueKey & { ramMb: number }> = [];
       for (const u of units) {
@@ -225,7 +228,7 @@ export class DriverStore implements Store {
         jobs.add(row.job);
         back.push(row);
       }
-      await tx.queueDelta(deltasOf(back, 1), now, false);
+      await this.queueDelta(tx, deltasOf(back, 1), now, false);
       for (const job of jobs) await tx.requeueJob(job);
       await this.events(tx, 'update', [...jobs], now);
     });
@@ -233,7 +236,7 @@ export class DriverStore implements Store {
 
   async report(unit: number, token: number, report: Report): Promise<void> {
     const now = Date.now();
-    await this.driver.transaction(async (tx) => {
+    await this.transact(async (tx) => {
       const job =
         report.kind === 'progress'
           ? await tx.setProgress(unit, token, { done: report.done, total: report.total, ...(report.message === undefined ? {} : { message: report.message }) })
@@ -244,7 +247,7 @@ export class DriverStore implements Store {
 
   reapExpired(): Promise<number> {
     const now = Date.now();
-    return this.driver.transaction(async (tx) => {
+    return this.transact(async (tx) => {
       const expired = await tx.expiredUnits(now);
       const touched = new Set<string>();
       const failed = new Map<string, JobBatch>();
@@ -264,7 +267,7 @@ export class DriverStore implements Store {
           b.unit = idx;
           failed.set(unit.job, b);
         } else {
-          await tx.queueDelta(deltasOf([await tx.requeueLostUnit(unit.id, now)], 1), now, false);
+          await this.queueDelta(tx, deltasOf([await tx.requeueLostUnit(unit.id, now)], 1), now, false);
           await tx.noteLost(unit.job);
           await tx.requeueJob(unit.job);
         }
@@ -294,7 +297,7 @@ export class DriverStore implements Store {
     }
     // Small transactions: a worker waits for one batch at most, never for the whole pruning.
     for (;;) {
-      const removed = await this.driver.transaction(async (tx) => {
+      const removed = await this.transact(async (tx) => {
         const ids = await tx.expiredJobs(now, keep, PRUNE_BATCH);
         if (!ids.length) return 0;
         // The groups that held them go too once empty, and then their parents if emptied in turn.
@@ -319,7 +322,7 @@ export class DriverStore implements Store {
     const through = await eventsThrough();
     if (through > report.through) {
       for (;;) {
-        const removed = await this.driver.transaction((tx) => tx.deleteEventsThrough(through, PRUNE_BATCH * 5));
+        const removed = await this.transact((tx) => tx.deleteEventsThrough(through, PRUNE_BATCH * 5));
         report.events += removed;
         if (removed < PRUNE_BATCH * 5) break;
         await pause(PRUNE_GAP_MS);
@@ -328,7 +331,7 @@ export class DriverStore implements Store {
     report.through = Math.max(report.through, through);
     // A pruning that found nothing writes nothing (many workers may prune the same store).
     if (!report.jobs && !report.events && !report.groups) return report;
-    await this.driver.transaction(async (tx) => {
+    await this.transact(async (tx) => {
       await tx.setMeta('pruned_through', String(report.through));
       await tx.appendPruneEvent(report.through, report.jobs, now);
       tx.notifyChange();
@@ -377,8 +380,10 @@ export class DriverStore implements Store {
     }
     const { claimed, back } = packByRam(rows, picks, request.freeRamMb);
     for (const row of back) await tx.unclaim(row.id);
-    await tx.queueDelta(deltasOf(claimed, -1), now, true);
-    return this.started(tx, claimed, now);
+    // Jobs before queues, in every transaction: two workers never lock the same rows in opposite orders.
+    const units = await this.started(tx, claimed, now);
+    await this.queueDelta(tx, deltasOf(claimed, -1), now, true);
+    return units;
   }
 
   /** Marks claimed units' jobs Running and hands out their environs, in claim order. */
@@ -477,13 +482,13 @@ export class DriverStore implements Store {
   /** Delayed units whose time has come join their queues. */
   private async promoteDue(tx: WriteTx, now: number): Promise<void> {
     const due = await tx.promoteDue(now);
-    if (due.length) await tx.queueDelta(deltasOf(due, 1), now, false);
+    if (due.length) await this.queueDelta(tx, deltasOf(due, 1), now, false);
   }
 
   /** A job's queued and delayed units will never run. */
   private async stopWaiting(tx: WriteTx, job: string, now: number): Promise<void> {
     const stopped = await tx.stopWaitingUnits(job);
-    if (stopped.length) await tx.queueDelta(deltasOf(stopped, -1), now, false);
+    if (stopped.length) await this.queueDelta(tx, deltasOf(stopped, -1), now, false);
   }
 
   /** Notes on queued jobs that no live worker could hold them, and why; clears notes that no longer hold. */
@@ -530,11 +535,42 @@ export class DriverStore implements Store {
     return parent!;
   }
 
-  /** Appends one event per node, carrying its info as it is now; waiters wake when the transaction commits. */
+  /**
+   * Notes events to append: one per node, carrying its info as it is when the transaction ends.
+   * They are written last, in the order noted, so that the part of a transaction that orders event
+   * appends across processes (PostgreSQL's event lock) is as short as can be.
+   */
   private async events(tx: WriteTx, verb: 'add' | 'update', ids: string[], now: number): Promise<void> {
     if (!ids.length) return;
-    await tx.appendEvents(verb, ids, now);
+    let pending = this.pendingEvents.get(tx);
+    if (!pending) this.pendingEvents.set(tx, (pending = []));
+    pending.push({ verb, ids, now });
+  }
+
+  /** Units join or leave queues: the counts follow, and waiters (a worker idle for want of work) wake at the commit. */
+  private async queueDelta(tx: WriteTx, deltas: ReturnType<typeof deltasOf>, now: number, served: boolean): Promise<void> {
+    if (!deltas.length) return;
+    await tx.queueDelta(deltas, now, served);
     tx.notifyChange();
+  }
+
+  /** A write transaction whose noted events are appended at its end; waiters wake when it commits. */
+  private transact<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    return this.driver.transaction((tx) => this.withEvents(tx, fn));
+  }
+
+  private transactWithMark<T>(fn: (tx: WriteTx) => Promise<T>): Promise<{ result: T; mark: number }> {
+    return this.driver.transactionWithMark((tx) => this.withEvents(tx, fn));
+  }
+
+  private async withEvents<T>(tx: WriteTx, fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    this.pendingEvents.delete(tx);
+    const result = await fn(tx);
+    const pending = this.pendingEvents.get(tx);
+    this.pendingEvents.delete(tx);
+    for (const e of pending ?? []) await tx.appendEvents(e.verb, e.ids, e.now);
+    if (pending?.length) tx.notifyChange();
+    return result;
   }
 }
 

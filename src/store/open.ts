@@ -4,6 +4,7 @@ import type { StoreLocation } from '../environ/index.js';
 import { SluiceError, UsageError } from '../environ/index.js';
 import type { Store, StoreOptions } from './types.js';
 import { SqliteStore } from './sqlite/store.js';
+import { PostgresStore } from './postgres/store.js';
 
 export interface OpenStoreOptions extends Partial<StoreOptions> {
   /**
@@ -18,9 +19,7 @@ export interface OpenStoreOptions extends Partial<StoreOptions> {
 /** Opens the store at `location` (environ/config.ts `storeLocation` reads SLUICE_STORE). */
 export async function openStore(location: StoreLocation, options: OpenStoreOptions = {}): Promise<Store> {
   const { create = false, onCreate, ...storeOptions } = options;
-  if (location.kind === 'postgres') {
-    throw new UsageError('SLUICE_STORE names PostgreSQL, which this version does not support yet; unset it to use the embedded SQLite store');
-  }
+  if (location.kind === 'postgres') return PostgresStore.open(location.url, storeOptions);
   const file = location.file;
   const folder = path.dirname(file);
   if (!location.explicit) {

@@ -5,7 +5,7 @@ import type { JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, WorkerInfo }
 import { infoOf, recordOf, type NodeRow } from '../info.js';
 import { MIGRATIONS } from './schema.js';
 import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
-import { ChangeNotifier } from './notifier.js';
+import { SqliteWatcher } from './notifier.js';
 import { explainSqliteError } from './errors.js';
 
 type Db = Database.Database;
@@ -35,7 +35,7 @@ export class SqliteDriver implements Driver {
   readonly read: ReadTx;
   private readonly db: Db;
   private readonly q: Statements;
-  private readonly notifier: ChangeNotifier;
+  private readonly watcher: SqliteWatcher;
   private readonly tx: WriteTx;
   private readonly control: { begin: Database.Statement; beginRead: Database.Statement; commit: Database.Statement; rollback: Database.Statement };
   private queue: Promise<unknown> = Promise.resolve();
@@ -58,7 +58,7 @@ export class SqliteDriver implements Driver {
     const version = (this.db.prepare('SELECT sqlite_version()').pluck().get() as string) ?? '?';
     this.description = `SQLite ${version} (${file})`;
     const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
-    this.notifier = new ChangeNotifier(file, () => dataVersion.get() as number);
+    this.watcher = new SqliteWatcher(file, () => dataVersion.get() as number);
     this.control = {
       begin: this.db.prepare('BEGIN IMMEDIATE'),
       beginRead: this.db.prepare('BEGIN'),
@@ -79,7 +79,7 @@ export class SqliteDriver implements Driver {
 
   transactionWithMark<T>(fn: (tx: WriteTx) => Promise<T>): Promise<{ result: T; mark: number }> {
     return this.serial(async () => {
-      let mark = this.notifier.mark();
+      let mark = this.watcher.changes.mark();
       this.notify = false;
       this.busy = true;
       try {
@@ -101,7 +101,7 @@ export class SqliteDriver implements Driver {
       }
       if (this.notify) {
         this.notify = false;
-        this.notifier.localCommit();
+        this.watcher.changes.bump();
         mark++;
       }
       return { result, mark };
@@ -124,16 +124,16 @@ export class SqliteDriver implements Driver {
   }
 
   changeMark(): number {
-    return this.notifier.mark();
+    return this.watcher.changes.mark();
   }
 
   waitForChange(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void> {
-    return this.notifier.wait(timeoutMs, signal, since);
+    return this.watcher.changes.wait(timeoutMs, signal, since);
   }
 
   async close(): Promise<void> {
     await this.queue.catch(() => {});
-    this.notifier.close();
+    this.watcher.close();
     this.db.close();
   }
 

@@ -1,14 +1,4 @@
-import { SluiceError } from '../../environ/index.js';
-
-/** A store that cannot do what was asked (disk full, locked, unreadable): one line naming the file and the cause. */
-export class StoreError extends SluiceError {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
+import { StoreError } from '../errors.js';
 
 /** SQLite's error codes in words, with the database file they concern; other errors pass through. */
 export function explainSqliteError(err: unknown, file: string): unknown {

@@ -1,30 +1,23 @@
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
+import { ChangeCounter } from '../changes.js';
 
 /**
- * Tells waiters that the database changed: by another process (its commit writes the WAL file, so
- * inotify on the folder fires at once, and PRAGMA data_version, which moves only for other
- * connections' commits, tells a real change from our own writes; a slow poll covers file systems
- * without inotify), or by this process (the store calls `localCommit` after a write that others
- * care about, so an in-process worker or watcher wakes at once).
- *
- * Changes are counted: `mark()` is the count now, and `wait(…, since)` returns as soon as the count
- * passes `since`. A consumer takes a mark before it reads, then waits since that mark, so a change
- * between its read and its wait is never missed, whoever else in the process looked meanwhile.
+ * Other processes' commits to a SQLite database, seen at once: a commit writes the WAL file, so
+ * inotify (fs.watch on the folder) fires; PRAGMA data_version, which moves only for other
+ * connections' commits, tells a real change from our own writes. A 50 ms poll covers file systems
+ * without inotify. Changes are counted by a ChangeCounter (this process's commits are bumped there
+ * by the driver).
  */
-export class ChangeNotifier {
-  private readonly waiters = new Set<() => void>();
+export class SqliteWatcher {
+  readonly changes: ChangeCounter;
   private watcher: FSWatcher | undefined;
   private lastVersion: number;
-  private count = 0;
   private closed = false;
 
-  constructor(
-    dbFile: string,
-    private readonly dataVersion: () => number,
-    private readonly pollMs = 50,
-  ) {
+  constructor(dbFile: string, private readonly dataVersion: () => number) {
     this.lastVersion = dataVersion();
+    this.changes = new ChangeCounter(() => this.check());
     const base = path.basename(dbFile);
     try {
       this.watcher = watch(path.dirname(dbFile), { persistent: false }, (_event, name) => {
@@ -36,45 +29,10 @@ export class ChangeNotifier {
     }
   }
 
-  /** The number of changes seen so far (another process's are looked for first). */
-  mark(): number {
-    this.check();
-    return this.count;
-  }
-
-  /** This process committed a change: wake everyone waiting. */
-  localCommit(): void {
-    this.count++;
-    this.wakeAll();
-  }
-
-  /** Resolves once a change after `since` (default: now) is seen, or on timeout or abort. */
-  wait(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void> {
-    const base = since ?? this.mark();
-    if (this.mark() > base || signal?.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        signal?.removeEventListener('abort', done);
-        this.waiters.delete(wake);
-        resolve();
-      };
-      const wake = () => {
-        if (this.count > base) done();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      const poll = setInterval(() => this.check(), this.pollMs);
-      signal?.addEventListener('abort', done, { once: true });
-      this.waiters.add(wake);
-    });
-  }
-
   close(): void {
     this.closed = true;
     this.watcher?.close();
-    this.count++;
-    this.wakeAll();
+    this.changes.close();
   }
 
   /**
@@ -83,23 +41,18 @@ export class ChangeNotifier {
    * later instead of waiting for the poll.
    */
   private onFileEvent(): void {
-    if (!this.waiters.size) return;
+    if (!this.changes.waiting) return;
     if (this.check()) return;
     setTimeout(() => this.check() || setTimeout(() => this.check(), 4), 1);
   }
 
-  /** Counts another process's commit, if there was one since the last look, and wakes the waiters. */
+  /** Counts another process's commit, if there was one since the last look. */
   private check(): boolean {
     if (this.closed) return false;
     const version = this.dataVersion();
     if (version === this.lastVersion) return false;
     this.lastVersion = version;
-    this.count++;
-    this.wakeAll();
+    this.changes.bump();
     return true;
-  }
-
-  private wakeAll(): void {
-    for (const wake of [...this.waiters]) wake();
   }
 }

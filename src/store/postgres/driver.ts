@@ -1,0 +1,499 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Environ } from '../../environ/index.js';
+import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
+import type { JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, WorkerInfo } from '../types.js';
+import { ChangeCounter } from '../changes.js';
+import { DEFAULT_POOL } from '../info.js';
+import { explainPgError } from './errors.js';
+import { ident, migrate } from './migrate.js';
+import { listNodesSql, SQL } from './statements.js';
+import { Listener } from './listener.js';
+import { connectionOptions } from './url.js';
+
+type Queryable = pg.Pool | pg.PoolClient;
+type Key = { pool: string; owner: string; class: UnitClass; exclusive: boolean; ram_mb: number };
+type Claimed = { id: number; job: string; idx: number; priority: number; token: number; attempts: number; input: unknown } & Key;
+
+/** bigint comes back as a Number (ms times, ids and counts all fit in 2^53). */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
+};
+
+const key = (r: Key): QueueKey & { ramMb: number } => ({ pool: r.pool, owner: r.owner, class: r.class, exclusive: r.exclusive, ramMb: r.ram_mb });
+const claimed = (r: Claimed): ClaimedRow => ({ id: r.id, job: r.job, idx: r.idx, priority: r.priority, token: r.token, attempts: r.attempts, input: r.input, ...key(r) });
+const json = (value: unknown) => JSON.stringify(value);
+
+export interface PostgresOptions {
+  /** the schema holding Sluice's tables (tests give each its own); default the URL's `schema`, else `public` */
+  schema?: string;
+  /** connections in the pool (default 10) */
+  poolSize?: number;
+}
+
+/**
+ * PostgreSQL as the distributed engine: any number of workers on any machines share one database.
+ * Claims take rows with FOR UPDATE SKIP LOCKED; wake-ups come by LISTEN/NOTIFY (one channel per
+ * schema), with a slow poll as fallback; a lost connection is retried by the callers (a worker's loop
+ * backs off), and the listener reconnects by itself.
+ *
+ * Events are appended last in each transaction under an advisory lock held to its commit, so they
+ * become visible in sequence order: a watcher reading "after N" never sees N+2 before N+1. A gap
+ * can still appear when a transaction that took a number rolls back; a reader waits for it until
+ * every transaction that was running when it saw the gap has ended, then skips it.
+ */
+export class PostgresDriver implements Driver {
+  readonly read: ReadTx;
+  private readonly changes: ChangeCounter;
+  private readonly instance = randomUUID();
+  /** seq → the snapshot's xmax when a reader first saw it missing */
+  private readonly gaps = new Map<number, bigint>();
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly listener: Listener,
+    readonly schema: string,
+    readonly description: string,
+    changes: ChangeCounter,
+  ) {
+    this.changes = changes;
+    this.read = this.readTx(pool);
+  }
+
+  /** Connects, brings the schema up to date and starts listening. */
+  static async open(url: string, options: PostgresOptions = {}): Promise<PostgresDriver> {
+    const { config, schema: fromUrl, where } = connectionOptions(url);
+    const schema = options.schema ?? fromUrl ?? 'public';
+    const channel = `sluice_${schema}`.slice(0, 63);
+    const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, types: TYPES, options: `-c search_path=${ident(schema)}`, allowExitOnIdle: true });
+    // An idle client that loses its server (a restart) must not crash the process: the next query reconnects.
+    pool.on('error', () => {});
+    let version: string;
+    try {
+      const client = await pool.connect();
+      try {
+        await migrate(client, schema);
+        version = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw explainPgError(err, where);
+    }
+    const changes = new ChangeCounter();
+    const driver: { current?: PostgresDriver } = {};
+    const listener = new Listener(config, channel, (payload) => driver.current?.onNotify(payload));
+    await listener.start();
+    driver.current = new PostgresDriver(pool, listener, schema, `PostgreSQL ${version} (${where}, schema ${schema})`, changes);
+    listener.onReconnect = () => changes.bump(); // notifications may have been missed meanwhile
+    return driver.current;
+  }
+
+  async transaction<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    return (await this.transactionWithMark(fn)).result;
+  }
+
+  async transactionWithMark<T>(fn: (tx: WriteTx) => Promise<T>): Promise<{ result: T; mark: number }> {
+    let mark = this.changes.mark();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw explainPgError(err, this.where);
+    }
+    const state = { notify: false, eventsLocked: false };
+    let result: T;
+    try {
+      await client.query('BEGIN');
+      result = await fn(this.writeTx(client, state));
+      if (state.notify) await client.query('SELECT pg_notify($1, $2)', [this.listener.channel, this.instance]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      client.release(isConnectionError(err));
+      throw explainPgError(err, this.where);
+    }
+    client.release();
+    if (state.notify) {
+      this.changes.bump();
+      mark++;
+    }
+    return { result, mark };
+  }
+
+  async snapshot<T>(fn: (tx: ReadTx) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw explainPgError(err, this.where);
+    }
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await fn(this.readTx(client));
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      client.release(isConnectionError(err));
+      throw explainPgError(err, this.where);
+    }
+  }
+
+  changeMark(): number {
+    return this.changes.mark();
+  }
+
+  waitForChange(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void> {
+    return this.changes.wait(timeoutMs, signal, since);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.changes.close();
+    await this.listener.stop();
+    await this.pool.end();
+  }
+
+  private get where(): string {
+    return this.description;
+  }
+
+  /** Another process committed (our own commits were counted when they happened). */
+  private onNotify(payload: string): void {
+    if (payload !== this.instance) this.changes.bump();
+  }
+
+  private readTx(c: Queryable): ReadTx {
+    const rows = async <R>(text: string, values: unknown[] = []): Promise<R[]> => {
+      try {
+        return (await c.query(text, values)).rows as R[];
+      } catch (err) {
+        throw explainPgError(err, this.where);
+      }
+    };
+    const driver = this;
+    return {
+      async getNode(id) {
+        const [row] = await rows<Record<string, unknown>>(SQL.getNode, [id]);
+        return row ? (recordOf(row) as Awaited<ReturnType<ReadTx['getNode']>>) : undefined;
+      },
+      async listNodes(filter) {
+        const { text, values } = listNodesSql(filter);
+        return (await rows<Record<string, unknown>>(text, values)).map(infoOf);
+      },
+      async units(job) {
+        return rows<UnitInfo>(SQL.units, [job]);
+      },
+      async users() {
+        return rows<{ owner: string; group: string | null; jobs: number }>(SQL.users);
+      },
+      async liveWorkers(since) {
+        return rows<WorkerInfo>(SQL.liveWorkers, [since]);
+      },
+      async abortRequests(worker) {
+        return (await rows<{ id: number }>(SQL.abortRequests, [worker])).map((r) => r.id);
+      },
+      async anyDue(now) {
+        return (await rows(SQL.anyDue, [now])).length > 0;
+      },
+      async activeQueues() {
+        return rows<QueueKey & { queued: number; since: number }>(SQL.activeQueues);
+      },
+      async runningUnits() {
+        return (await rows<{ pool: string; owner: string; class: UnitClass; started_at: number }>(SQL.runningUnits)).map((r) => ({
+          pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at,
+        }));
+      },
+      async ownerRows(owners) {
+        return (await rows<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null }>(SQL.ownerRows, [owners])).map((o) => ({
+          owner: o.owner, share: o.share, usage: o.usage, usageAt: o.usage_at, unitSeconds: o.unit_seconds,
+        }));
+      },
+      async findGroup(parent, name) {
+        return (await rows<{ id: string; owner: string }>(SQL.findGroup, [parent ?? '', name]))[0];
+      },
+      async expiredJobs(now, keepMs, limit) {
+        return (await rows<{ id: string }>(SQL.expiredJobs, [now, keepMs, limit === Number.MAX_SAFE_INTEGER ? null : limit])).map((r) => r.id);
+      },
+      async eventsAfter(seq, limit) {
+        const [answer] = await rows<{ xmin: string; pruned: number; events: Array<{ seq: number; at: number; verb: StoreEvent['verb']; node: string; owner: string; info: Record<string, unknown> }> }>(SQL.eventsAfter, [seq, limit]);
+        const out: StoreEvent[] = [];
+        // What pruning removed is no gap.
+        let expected = Math.max(seq, answer!.pruned) + 1;
+        for (const e of answer!.events) {
+          if (e.seq !== expected && !(await driver.gapResolved(c, expected, BigInt(answer!.xmin)))) break;
+          expected = e.seq + 1;
+          out.push(eventOf(e));
+        }
+        return out;
+      },
+      async lastSeq() {
+        return (await rows<{ seq: number }>(SQL.lastSeq))[0]!.seq;
+      },
+      async firstEventAfter(at) {
+        return (await rows<{ seq: number }>(SQL.firstEventAfter, [at]))[0]?.seq;
+      },
+      async countEventsThrough(seq) {
+        return Number((await rows<{ n: number }>(SQL.countEventsThrough, [seq]))[0]!.n);
+      },
+      async getMeta(name) {
+        return (await rows<{ value: string }>(SQL.getMeta, [name]))[0]?.value ?? undefined;
+      },
+      async jobStats() {
+        const byStatus: Partial<Record<JobStatus, number>> = {};
+        let firstStart: number | null = null;
+        let lastEnd: number | null = null;
+        for (const r of await rows<{ status: JobStatus; n: number; first: number | null; last: number | null }>(SQL.jobStats)) {
+          byStatus[r.status] = r.n;
+          if (r.first !== null) firstStart = firstStart === null ? r.first : Math.min(firstStart, r.first);
+          if (r.last !== null) lastEnd = lastEnd === null ? r.last : Math.max(lastEnd, r.last);
+        }
+        return { byStatus, firstStart, lastEnd };
+      },
+      async queueCounts() {
+        return { kept: await rows(SQL.queueCounts), real: await rows(SQL.realQueueCounts) };
+      },
+    };
+  }
+
+  /**
+   * Whether a missing seq can be skipped: the first time it is seen missing, note the snapshot's
+   * xmax; once the oldest running transaction (xmin) is past that, every transaction that could have
+   * held that number has ended, so it was rolled back.
+   */
+  private async gapResolved(c: Queryable, seq: number, xmin: bigint): Promise<boolean> {
+    const seen = this.gaps.get(seq);
+    if (seen === undefined) {
+      const { rows } = await c.query<{ xmax: string }>(SQL.xmax);
+      this.gaps.set(seq, BigInt(rows[0]!.xmax));
+      if (this.gaps.size > 10_000) this.gaps.delete(this.gaps.keys().next().value!);
+      return false;
+    }
+    if (xmin < seen) return false;
+    this.gaps.delete(seq);
+    return true;
+  }
+
+  private writeTx(c: pg.PoolClient, state: { notify: boolean; eventsLocked: boolean }): WriteTx {
+    const run = async (text: string, values: unknown[] = []) => (await c.query(text, values)).rows as Array<Record<string, unknown>>;
+    const count = async (text: string, values: unknown[]) => (await c.query(text, values)).rowCount ?? 0;
+    const lockEvents = async () => {
+      if (state.eventsLocked) return;
+      await c.query(SQL.eventsLock, [`sluice-events:${this.schema}`]);
+      state.eventsLocked = true;
+    };
+    return {
+      ...this.readTx(c),
+      notifyChange() {
+        state.notify = true;
+      },
+      async insertJobs(rows, now) {
+        const batch = json(rows.map((r, i) => ({ ...r, ord: i })));
+        await c.query(SQL.insertJobs, [now, batch]);
+        await c.query(SQL.insertUnits, [now, batch]);
+      },
+      async insertGroup(row, now) {
+        await c.query(SQL.insertGroup, [row.id, row.name, row.parent, row.owner, now]);
+      },
+      async appendEvents(verb, ids, now) {
+        await lockEvents();
+        await c.query(SQL.appendEvents, [now, verb, ids]);
+      },
+      async appendPruneEvent(through, jobs, now) {
+        await lockEvents();
+        await c.query(SQL.appendPruneEvent, [now, json({ through, jobs })]);
+      },
+      async queueDelta(deltas, now, served) {
+        if (deltas.length) await c.query(SQL.queueDelta, [now, served, json(deltas)]);
+      },
+      async promoteDue(now) {
+        return ((await run(SQL.promoteDue, [now])) as Key[]).map(key);
+      },
+      async claimHeads(worker, queues, freeRamMb, leaseUntil, now) {
+        const list = json(queues.map((k) => ({ pool: k.pool, owner: k.owner, class: k.class, exclusive: k.exclusive })));
+        return ((await run(SQL.claimHeads, [worker, leaseUntil, now, list, freeRamMb])) as Claimed[]).map(claimed);
+      },
+      async claimFromQueue(worker, k, n, freeRamMb, leaseUntil, now) {
+        return ((await run(SQL.claimFromQueue, [worker, leaseUntil, now, k.pool, k.owner, k.class, k.exclusive, freeRamMb, n])) as Claimed[]).map(claimed);
+      },
+      async claimJobUnits(worker, job, n, leaseUntil, now) {
+        return ((await run(SQL.claimJobUnits, [worker, leaseUntil, now, job, n])) as Claimed[]).map(claimed).sort((a, b) => a.idx - b.idx);
+      },
+      async unclaim(unit) {
+        await c.query(SQL.unclaim, [unit]);
+      },
+      async startJobs(units, now) {
+        const sorted = [...units].sort((a, b) => (a.job < b.job ? -1 : 1));
+        await c.query(SQL.startJobs, [now, json(sorted)]);
+        const rows = (await run(SQL.getEnvirons, [units.map((u) => u.job)])) as Array<{ id: string; environ: Environ }>;
+        return new Map(rows.map((r) => [r.id, r.environ ?? {}]));
+      },
+      async finishUnits(outcomes, now) {
+        const rows = (await run(SQL.finishUnits, [now, json(outcomes)])) as Array<{ id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: boolean }>;
+        return rows.map((r): FinishedRow => ({ id: r.id, job: r.job, idx: r.idx, owner: r.owner, attempts: r.attempts, retriesLeft: r.retries_left, abortRequested: r.abort_requested }));
+      },
+      async retryUnits(units) {
+        await c.query(SQL.retryUnits, [json(units.map((u) => ({ unit: u.unit, runAfter: u.runAfter })))]);
+      },
+      async noteRetry(job, text) {
+        await c.query(SQL.noteRetry, [text, job]);
+      },
+      async jobTallies(jobs) {
+        // Locked, in id order: two workers finishing units of one map job take turns, and never deadlock on it.
+        const rows = (await run(SQL.jobTallies, [[...jobs].sort()])) as Array<{ id: string; status: JobStatus; map: boolean; fail_fast: boolean; units_total: number; units_done: number; units_failed: number; units_running: number }>;
+        return rows.map((r): JobTally => ({
+          id: r.id, status: r.status, map: r.map, failFast: r.fail_fast,
+          unitsTotal: r.units_total, unitsDone: r.units_done, unitsFailed: r.units_failed, unitsRunning: r.units_running,
+        }));
+      },
+      async unitOutcomes(jobs) {
+        return (await run(SQL.unitOutcomes, [jobs])) as unknown as UnitOutcomeRow[];
+      },
+      async updateJobs(updates) {
+        if (!updates.length) return;
+        const rows = updates.map((u) => ({ ...u, hasOutput: 'output' in u, hasResult: 'result' in u, hasError: 'error' in u }));
+        await c.query(SQL.updateJobs, [json(rows)]);
+      },
+      async stopWaitingUnits(job) {
+        const stopped = ((await run(SQL.stopQueuedUnits, [job])) as Key[]).map(key);
+        await c.query(SQL.stopDelayedUnits, [job]);
+        return stopped;
+      },
+      async flagRunningUnits(job) {
+        await c.query(SQL.flagRunningUnits, [job]);
+      },
+      async setAborted(job, reason, now) {
+        return (await count(SQL.setAborted, [now, reason, job])) > 0;
+      },
+      async writeUsage(rows) {
+        await c.query(SQL.writeUsage, [json(rows)]);
+      },
+      async setShare(owner, share) {
+        await c.query(SQL.setShare, [owner, share]);
+      },
+      async releaseUnit(unit, token, now) {
+        const [row] = (await run(SQL.releaseUnit, [now, unit, token])) as Array<Key & { job: string }>;
+        return row ? { ...key(row), job: row.job } : undefined;
+      },
+      async requeueJob(job) {
+        await c.query(SQL.requeueJob, [job]);
+      },
+      async setProgress(unit, token, progress) {
+        return ((await run(SQL.setProgress, [json(progress), unit, token]))[0]?.id as string | undefined) ?? undefined;
+      },
+      async setStatusText(unit, token, text) {
+        return ((await run(SQL.setStatusText, [text, unit, token]))[0]?.id as string | undefined) ?? undefined;
+      },
+      async expiredUnits(now) {
+        return ((await run(SQL.expiredUnits, [now])) as Array<{ id: number; job: string; lost: number; max_lost: number; abort_requested: boolean }>).map(
+          (r): ExpiredRow => ({ id: r.id, job: r.job, lost: r.lost, maxLost: r.max_lost, abortRequested: r.abort_requested }),
+        );
+      },
+      async abortUnit(unit) {
+        await c.query(SQL.abortUnit, [unit]);
+      },
+      async requeueLostUnit(unit, now) {
+        return key(((await run(SQL.requeueLostUnit, [now, unit])) as Key[])[0]!);
+      },
+      async failLostUnit(unit, reason, now) {
+        return (await run(SQL.failLostUnit, [reason, now, unit]))[0]!.idx as number;
+      },
+      async noteLost(job) {
+        await c.query(SQL.noteLost, [job]);
+      },
+      async unplaceableCandidates(ramMb, exclusive) {
+        const rows = [...(await run(SQL.tooBig, [ramMb])), ...(exclusive ? await run(SQL.exclusiveQueued) : [])] as Array<{ job: string; ram_mb: number; exclusive: boolean }>;
+        return rows.map((r) => ({ job: r.job, ramMb: r.ram_mb, exclusive: r.exclusive }));
+      },
+      async setNote(job, note) {
+        return (await count(SQL.setNote, [note, job])) > 0;
+      },
+      async notedUnplaceable() {
+        return (await run(SQL.notedUnplaceable)).map((r) => r.id as string);
+      },
+      async clearNote(job) {
+        return (await count(SQL.clearNote, [job])) > 0;
+      },
+      async insertWorker(w) {
+        await c.query(SQL.insertWorker, [w.id, w.host, w.pid, w.concurrency, w.ram_mb, w.exclusive, w.started_at, w.heartbeat_at, json(w.pools), json(w.labels)]);
+      },
+      async deleteWorker(id) {
+        await c.query(SQL.deleteWorker, [id]);
+      },
+      async heartbeat(worker, leaseUntil, now) {
+        await c.query(SQL.touchWorker, [now, worker]);
+        return ((await run(SQL.extendLeases, [leaseUntil, worker])) as Array<{ id: number; abort_requested: boolean }>).map((r) => ({ id: r.id, abortRequested: r.abort_requested }));
+      },
+      async deleteJobs(ids) {
+        await c.query(SQL.deleteUnitsOf, [ids]);
+        return (await run(SQL.deleteNodes, [ids])).map((r) => (r.parent as string | null) ?? null);
+      },
+      async deleteGroupIfEmpty(id) {
+        const [row] = await run(SQL.deleteGroupIfEmpty, [id]);
+        return row === undefined ? undefined : ((row.parent as string | null) ?? null);
+      },
+      async deleteEventsThrough(seq, limit) {
+        return count(SQL.deleteEventsThrough, [seq, limit]);
+      },
+      async setMeta(name, value) {
+        await c.query(SQL.setMeta, [name, value]);
+      },
+    };
+  }
+}
+
+/** Whether the client's connection is broken (it must not go back to the pool). */
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code ?? '';
+  return code.startsWith('08') || code === '57P01' || code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE' || /Connection terminated/.test(String((err as Error)?.message));
+}
+
+function infoOf(r: Record<string, unknown>): NodeInfo {
+  return {
+    id: r.id as string,
+    type: r.type as NodeInfo['type'],
+    name: r.name as string,
+    parent: (r.parent as string | null) ?? null,
+    owner: r.owner as string,
+    status: (r.status as JobStatus | null) ?? null,
+    status_text: (r.status_text as string | null) ?? null,
+    job_type: (r.job_type as string | null) ?? null,
+    tags: (r.tags as string[]) ?? [],
+    priority: r.priority as number,
+    class: r.class as UnitClass,
+    progress: (r.progress as NodeInfo['progress']) ?? null,
+    attempts: r.attempts as number,
+    max_attempts: r.max_attempts as number,
+    lost: r.lost as number,
+    context: (r.pool as string | undefined) ?? DEFAULT_POOL,
+    date_created: r.date_created as number,
+    date_start: (r.date_start as number | null) ?? null,
+    date_end: (r.date_end as number | null) ?? null,
+    result: r.result ?? null,
+    error: (r.error as string | null) ?? null,
+  };
+}
+
+function recordOf(r: Record<string, unknown>) {
+  const info = infoOf(r);
+  if (info.type === 'group') return info;
+  return {
+    ...info,
+    environ: (r.environ as Environ | null) ?? {},
+    output: (r.output as Environ | null) ?? null,
+    ...(r.unit_outcomes ? { units: r.unit_outcomes } : {}),
+  };
+}
+
+function eventOf(e: { seq: number; at: number; verb: StoreEvent['verb']; node: string; owner: string; info: Record<string, unknown> }): StoreEvent {
+  if (e.verb === 'prune') {
+    const { through, jobs } = e.info as { through: number; jobs: number };
+    return { seq: e.seq, at: e.at, verb: 'prune', through, jobs };
+  }
+  return { seq: e.seq, at: e.at, verb: e.verb, id: e.node, owner: e.owner, info: e.info as unknown as NodeInfo };
+}

@@ -1,0 +1,212 @@
+/**
+ * Every SQL statement of the PostgreSQL driver: one per driver method (driver.ts), no decisions.
+ * A batch travels as one json parameter expanded with json_to_recordset, so a batch of n rows is one
+ * statement and one round trip. Claims take rows with FOR UPDATE SKIP LOCKED: workers on many
+ * machines never wait for each other's rows, and never take the same unit.
+ */
+
+/** A node's info as JSON, built by PostgreSQL (the same shape as rows.ts `infoOf`). */
+const INFO_JSON = `json_build_object('id', n.id, 'type', n.type, 'name', n.name, 'parent', n.parent, 'owner', n.owner, 'status', n.status,
+  'status_text', n.status_text, 'job_type', n.job_type, 'tags', n.tags, 'priority', n.priority, 'class', n.class,
+  'progress', n.progress, 'attempts', n.attempts, 'max_attempts', n.max_attempts, 'lost', n.lost, 'context', n.pool,
+  'date_created', n.date_created, 'date_start', n.date_start, 'date_end', n.date_end, 'result', n.result, 'error', n.error)`;
+
+export const INFO_COLUMNS =
+  'id, type, name, parent, owner, status, status_text, job_type, tags, priority, class, progress, attempts, max_attempts, lost, pool, date_created, date_start, date_end, result, error';
+
+const UNIT_CLAIMED = 'units.id, units.job, units.idx, units.priority, units.token, units.attempts, units.input, units.pool, units.owner, units.class, units.ram_mb, units.exclusive';
+const QUEUE_KEY = 'pool, owner, class, exclusive, ram_mb';
+const CLAIM_SET = `state = 'running', worker = $1, token = units.token + 1, lease_until = $2, attempts = units.attempts + 1, started_at = $3`;
+const LIVE = `status IN ('Queued', 'Running')`;
+
+/** The columns a job row carries in a batch (driver.ts JobRow). */
+const JOB_ROWS = `json_to_recordset($2::json) AS j(id text, owner text, name text, parent text, "jobType" text, tags jsonb, priority integer,
+  class text, "maxAttempts" integer, "maxLost" integer, retries integer, environ json, inputs json, "failFast" boolean, exclusive boolean,
+  "ramMb" integer, "runAfter" bigint, "keepMs" bigint, pool text, ord bigint)`;
+
+export const SQL = {
+  // --- submitting
+  insertJobs: `INSERT INTO nodes (id, type, name, parent, owner, status, job_type, tags, priority, class, max_attempts, date_created, environ,
+                                  units_total, fail_fast, map, keep_ms, pool)
+               SELECT j.id, 'job', j.name, j.parent, j.owner, 'Queued', j."jobType", j.tags, j.priority, j.class, j."maxAttempts", $1, j.environ,
+                      coalesce(json_array_length(j.inputs), 1), j."failFast", j.inputs IS NOT NULL, j."keepMs", j.pool
+                 FROM ${JOB_ROWS} ORDER BY j.ord`,
+  insertUnits: `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost, input)
+                SELECT j.id, coalesce(i.ord - 1, 0), j.pool, j.owner, j.class, j.exclusive, j."ramMb",
+                       CASE WHEN j."runAfter" > $1 THEN 'delayed' ELSE 'queued' END, j.priority, $1, j."runAfter", j."maxAttempts", j.retries, j."maxLost", i.value
+                  FROM ${JOB_ROWS}
+                  LEFT JOIN LATERAL json_array_elements(j.inputs) WITH ORDINALITY AS i(value, ord) ON true
+                 ORDER BY j.ord, i.ord`,
+  insertGroup: `INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES ($1, 'group', $2, $3, $4, $5)`,
+  findGroup: `SELECT id, owner FROM nodes WHERE type = 'group' AND coalesce(parent, '') = $1 AND name = $2`,
+
+  // --- events
+  /** Serializes event appends to commit: a later seq never becomes visible before an earlier one. */
+  eventsLock: `SELECT pg_advisory_xact_lock(hashtext($1))`,
+  appendEvents: `INSERT INTO events (at, verb, node, owner, info)
+                 SELECT $1, $2, n.id, n.owner, ${INFO_JSON} FROM unnest($3::text[]) WITH ORDINALITY AS j(id, ord) JOIN nodes n ON n.id = j.id ORDER BY j.ord`,
+  appendPruneEvent: `INSERT INTO events (at, verb, node, owner, info) VALUES ($1, 'prune', '', '', $2::json)`,
+  /** Events after a seq, and the snapshot's xmin: which transactions have all ended (for gaps). */
+  eventsAfter: `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+                       coalesce((SELECT value::bigint FROM meta WHERE key = 'pruned_through'), 0) AS pruned,
+                       (SELECT coalesce(json_agg(e ORDER BY e.seq), '[]'::json)
+                          FROM (SELECT seq, at, verb, node, owner, info FROM events WHERE seq > $1 ORDER BY seq LIMIT $2) e) AS events`,
+  xmax: `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+  lastSeq: `SELECT coalesce(max(seq), 0) AS seq FROM events`,
+  firstEventAfter: `SELECT seq FROM events WHERE at > $1 ORDER BY seq LIMIT 1`,
+  countEventsThrough: `SELECT count(*) AS n FROM events WHERE seq <= $1`,
+  deleteEventsThrough: `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= $1 ORDER BY seq LIMIT $2)`,
+
+  // --- reading
+  getNode: `SELECT * FROM nodes WHERE id = $1`,
+  getEnvirons: `SELECT id, environ FROM nodes WHERE id = ANY($1::text[])`,
+  units: `SELECT id, job, idx, state, input, attempts, lost, worker, run_after, started_at, ended_at, result, error, ram_mb, exclusive
+            FROM units WHERE job = $1 ORDER BY idx`,
+  users: `SELECT o.owner AS owner,
+                 (SELECT id FROM nodes g WHERE g.type = 'group' AND g.parent IS NULL AND g.name = o.owner) AS "group",
+                 (SELECT count(*) FROM nodes j WHERE j.type = 'job' AND j.owner = o.owner)::integer AS jobs
+            FROM (SELECT DISTINCT owner FROM nodes) o ORDER BY o.owner`,
+  jobStats: `SELECT status, count(*)::integer AS n, min(date_start) AS first, max(date_end) AS last FROM nodes WHERE type = 'job' GROUP BY status`,
+
+  // --- fair share
+  queueDelta: `INSERT INTO queues AS q (pool, owner, class, exclusive, queued, since, max_ram)
+               SELECT d.pool, d.owner, d.class, d.exclusive, d.n, $1, coalesce(d."ramMb", 0)
+                 FROM json_to_recordset($3::json) AS d(pool text, owner text, class text, exclusive boolean, n integer, "ramMb" integer)
+                ORDER BY 1, 2, 3, 4
+               ON CONFLICT (pool, owner, class, exclusive) DO UPDATE SET
+                 since = CASE WHEN q.queued = 0 OR $2 THEN excluded.since ELSE q.since END,
+                 queued = greatest(0, q.queued + excluded.queued),
+                 max_ram = CASE WHEN q.queued + excluded.queued <= 0 THEN 0 ELSE greatest(q.max_ram, excluded.max_ram) END`,
+  activeQueues: `SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0`,
+  runningUnits: `SELECT pool, owner, class, started_at FROM units WHERE state = 'running'`,
+  ownerRows: `SELECT owner, share, usage, usage_at, unit_seconds FROM owners WHERE owner = ANY($1::text[])`,
+  setShare: `INSERT INTO owners (owner, share) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET share = excluded.share`,
+  writeUsage: `INSERT INTO owners (owner, usage, usage_at, unit_seconds)
+               SELECT o.owner, o.usage, o."usageAt", o."unitSeconds"
+                 FROM json_to_recordset($1::json) AS o(owner text, usage double precision, "usageAt" bigint, "unitSeconds" double precision)
+                ORDER BY 1
+               ON CONFLICT (owner) DO UPDATE SET usage = excluded.usage, usage_at = excluded.usage_at, unit_seconds = excluded.unit_seconds`,
+
+  // --- claiming
+  anyDue: `SELECT 1 FROM units WHERE state = 'delayed' AND run_after <= $1 LIMIT 1`,
+  promoteDue: `UPDATE units SET state = 'queued', queued_at = run_after
+                WHERE id IN (SELECT id FROM units WHERE state = 'delayed' AND run_after <= $1 FOR UPDATE SKIP LOCKED)
+                RETURNING ${QUEUE_KEY}`,
+  claimFromQueue: `UPDATE units SET ${CLAIM_SET}
+                    WHERE id IN (SELECT id FROM units WHERE state = 'queued' AND pool = $4 AND owner = $5 AND class = $6 AND exclusive = $7
+                                    AND ram_mb <= $8 ORDER BY priority DESC, id LIMIT $9 FOR UPDATE SKIP LOCKED)
+                    RETURNING ${UNIT_CLAIMED}`,
+  claimHeads: `UPDATE units SET ${CLAIM_SET}
+                 FROM (SELECT h.id FROM json_to_recordset($4::json) AS q(pool text, owner text, class text, exclusive boolean)
+                         CROSS JOIN LATERAL (SELECT u.id FROM units u WHERE u.state = 'queued' AND u.pool = q.pool AND u.owner = q.owner
+                                               AND u.class = q.class AND u.exclusive = q.exclusive AND u.ram_mb <= $5
+                                             ORDER BY u.priority DESC, u.id LIMIT 1 FOR UPDATE SKIP LOCKED) h) picked
+                WHERE units.id = picked.id
+                RETURNING ${UNIT_CLAIMED}`,
+  claimJobUnits: `UPDATE units SET ${CLAIM_SET}
+                   WHERE id IN (SELECT id FROM units WHERE job = $4 AND state = 'queued' ORDER BY idx LIMIT $5 FOR UPDATE SKIP LOCKED)
+                   RETURNING ${UNIT_CLAIMED}`,
+  unclaim: `UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1 WHERE id = $1`,
+  startJobs: `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, $1), attempts = greatest(nodes.attempts, j.attempts),
+                     error = CASE WHEN nodes.status = 'Queued' THEN NULL ELSE nodes.error END
+                FROM json_to_recordset($2::json) AS j(job text, attempts integer)
+               WHERE nodes.id = j.job AND nodes.${LIVE}`,
+
+  // --- finishing
+  finishUnits: `UPDATE units SET state = o.state, lease_until = NULL, ended_at = $1, result = o.result, error = o.error
+                  FROM json_to_recordset($2::json) AS o(unit bigint, token integer, state text, result json, error text)
+                 WHERE units.id = o.unit AND units.token = o.token AND units.state = 'running'
+                 RETURNING units.id, units.job, units.idx, units.owner, units.attempts, units.retries_left, units.abort_requested`,
+  retryUnits: `UPDATE units SET state = 'delayed', run_after = r."runAfter", retries_left = retries_left - 1, worker = NULL, token = token + 1
+                 FROM json_to_recordset($1::json) AS r(unit bigint, "runAfter" bigint) WHERE units.id = r.unit`,
+  noteRetry: `UPDATE nodes SET error = $1,
+                     status = CASE WHEN status = 'Running' AND NOT EXISTS (SELECT 1 FROM units WHERE job = nodes.id AND state = 'running') THEN 'Queued' ELSE status END
+               WHERE id = $2 AND ${LIVE}`,
+  jobTallies: `SELECT n.id, n.status, n.map, n.fail_fast, n.units_total, n.units_done, n.units_failed,
+                      (SELECT count(*) FROM units u WHERE u.job = n.id AND u.state = 'running')::integer AS units_running
+                 FROM nodes n WHERE n.id = ANY($1::text[])
+                  FOR UPDATE OF n`,
+  unitOutcomes: `SELECT job, idx, state, result, error FROM units WHERE job = ANY($1::text[]) ORDER BY job, idx`,
+  updateJobs: `UPDATE nodes SET
+                  status = u.status, units_done = u."unitsDone", units_failed = u."unitsFailed",
+                  date_end = coalesce(u."dateEnd", nodes.date_end),
+                  output = CASE WHEN u."hasOutput" THEN u.output ELSE nodes.output END,
+                  result = CASE WHEN u."hasResult" THEN u.result ELSE nodes.result END,
+                  unit_outcomes = coalesce(u."unitOutcomes", nodes.unit_outcomes),
+                  progress = coalesce(u.progress, nodes.progress),
+                  error = CASE WHEN u."hasError" THEN u.error ELSE nodes.error END
+                 FROM json_to_recordset($1::json) AS u(id text, status text, "unitsDone" integer, "unitsFailed" integer, "dateEnd" bigint,
+                      "hasOutput" boolean, output json, "hasResult" boolean, result json, "unitOutcomes" json, progress jsonb, "hasError" boolean, error text)
+                WHERE nodes.id = u.id AND nodes.${LIVE}`,
+  stopQueuedUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state = 'queued' RETURNING ${QUEUE_KEY}`,
+  stopDelayedUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state = 'delayed'`,
+  flagRunningUnits: `UPDATE units SET abort_requested = true WHERE job = $1 AND state = 'running'`,
+  setAborted: `UPDATE nodes SET status = 'Aborted', date_end = $1, error = $2 WHERE id = $3 AND ${LIVE}`,
+
+  // --- releasing, reporting, reaping
+  releaseUnit: `UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1, queued_at = $1
+                 WHERE id = $2 AND token = $3 AND state = 'running' RETURNING job, ${QUEUE_KEY}`,
+  requeueJob: `UPDATE nodes SET status = 'Queued', attempts = (SELECT max(attempts) FROM units WHERE job = nodes.id)
+                WHERE id = $1 AND status = 'Running' AND NOT EXISTS (SELECT 1 FROM units WHERE job = nodes.id AND state = 'running')`,
+  setProgress: `UPDATE nodes SET progress = $1::jsonb WHERE id = (SELECT job FROM units WHERE id = $2 AND token = $3 AND state = 'running') AND ${LIVE} RETURNING id`,
+  setStatusText: `UPDATE nodes SET status_text = $1 WHERE id = (SELECT job FROM units WHERE id = $2 AND token = $3 AND state = 'running') AND ${LIVE} RETURNING id`,
+  expiredUnits: `SELECT id, job, lost, max_lost, abort_requested FROM units WHERE state = 'running' AND lease_until < $1 FOR UPDATE SKIP LOCKED`,
+  abortUnit: `UPDATE units SET state = 'aborted', lease_until = NULL, token = token + 1 WHERE id = $1`,
+  requeueLostUnit: `UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, token = token + 1, queued_at = $1, attempts = attempts - 1, lost = lost + 1
+                     WHERE id = $2 RETURNING ${QUEUE_KEY}`,
+  failLostUnit: `UPDATE units SET state = 'failed', lease_until = NULL, token = token + 1, error = $1, ended_at = $2, lost = lost + 1 WHERE id = $3 RETURNING idx`,
+  noteLost: `UPDATE nodes SET lost = lost + 1 WHERE id = $1`,
+  tooBig: `SELECT DISTINCT u.job, u.ram_mb, u.exclusive FROM queues q
+             JOIN units u ON u.pool = q.pool AND u.owner = q.owner AND u.class = q.class AND u.exclusive = q.exclusive
+            WHERE q.queued > 0 AND q.max_ram > $1 AND u.state = 'queued' AND u.ram_mb > $1 LIMIT 1000`,
+  exclusiveQueued: `SELECT DISTINCT u.job, u.ram_mb, u.exclusive FROM queues q
+                      JOIN units u ON u.pool = q.pool AND u.owner = q.owner AND u.class = q.class AND u.exclusive AND u.state = 'queued'
+                     WHERE q.exclusive AND q.queued > 0 LIMIT 1000`,
+  setNote: `UPDATE nodes SET error = $1 WHERE id = $2 AND status = 'Queued' AND coalesce(error, '') <> $1`,
+  notedUnplaceable: `SELECT id FROM nodes WHERE type = 'job' AND status = 'Queued' AND error LIKE 'cannot run yet: %' LIMIT 1000`,
+  clearNote: `UPDATE nodes SET error = NULL WHERE id = $1 AND status = 'Queued'`,
+
+  // --- workers
+  insertWorker: `INSERT INTO workers (id, host, pid, concurrency, ram_mb, exclusive, started_at, heartbeat_at, pools, labels)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb)`,
+  deleteWorker: `DELETE FROM workers WHERE id = $1`,
+  touchWorker: `UPDATE workers SET heartbeat_at = $1 WHERE id = $2`,
+  extendLeases: `UPDATE units SET lease_until = $1 WHERE worker = $2 AND state = 'running' RETURNING id, abort_requested`,
+  abortRequests: `SELECT id FROM units WHERE worker = $1 AND state = 'running' AND abort_requested`,
+  liveWorkers: `SELECT * FROM workers WHERE heartbeat_at >= $1 ORDER BY started_at`,
+
+  // --- pruning
+  expiredJobs: `(SELECT id FROM nodes WHERE type = 'job' AND date_end <= $1::bigint - $2::bigint AND keep_ms IS NULL)
+                UNION ALL (SELECT id FROM nodes WHERE type = 'job' AND date_end IS NOT NULL AND keep_ms IS NOT NULL AND date_end <= $1::bigint - keep_ms)
+                LIMIT $3`,
+  deleteUnitsOf: `DELETE FROM units WHERE job = ANY($1::text[])`,
+  deleteNodes: `DELETE FROM nodes WHERE id = ANY($1::text[]) RETURNING parent`,
+  deleteGroupIfEmpty: `DELETE FROM nodes WHERE id = $1 AND type = 'group' AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent = nodes.id) RETURNING parent`,
+  getMeta: `SELECT value FROM meta WHERE key = $1`,
+  setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+
+  // --- checks (the driver test suite)
+  queueCounts: `SELECT pool, owner, class, exclusive, queued FROM queues WHERE queued > 0 ORDER BY 1, 2, 3, 4`,
+  realQueueCounts: `SELECT pool, owner, class, exclusive, count(*)::integer AS queued FROM units WHERE state = 'queued' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+};
+
+/** listNodes' query: the filters as clauses with numbered parameters. */
+export function listNodesSql(filter: { type?: string; owner?: string; status?: string; tag?: string; parent?: string; under?: string; limit?: number }): { text: string; values: unknown[] } {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const add = (clause: (n: string) => string, value: unknown) => {
+    values.push(value);
+    where.push(clause(`$${values.length}`));
+  };
+  const type = filter.type ?? 'job';
+  if (type !== 'any') add((n) => `type = ${n}`, type);
+  if (filter.owner !== undefined) add((n) => `owner = ${n}`, filter.owner);
+  if (filter.status !== undefined) add((n) => `status = ${n}`, filter.status);
+  if (filter.parent !== undefined) add((n) => `parent = ${n}`, filter.parent);
+  if (filter.tag !== undefined) add((n) => `tags @> jsonb_build_array(${n}::text)`, filter.tag);
+  if (filter.under !== undefined) {
+    add((n) => `id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ${n} UNION ALL SELECT c.id FROM nodes c JOIN below b ON c.parent = b.id) SELECT id FROM below)`, filter.under);
+  }
+  const limit = filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : '';
+  return { text: `SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY date_created, id${limit}`, values };
+}
