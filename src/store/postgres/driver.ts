@@ -176,7 +176,7 @@ export class PostgresDriver implements Driver {
         throw explainPgError(err, this.where);
       }
     };
-    const driver = this;
+    const gapResolved = (seq: number, xmin: bigint) => this.gapResolved(c, seq, xmin);
     return {
       async getNode(id) {
         const [row] = await rows<Record<string, unknown>>(SQL.getNode, [id]);
@@ -226,7 +226,7 @@ export class PostgresDriver implements Driver {
         // What pruning removed is no gap.
         let expected = Math.max(seq, answer!.pruned) + 1;
         for (const e of answer!.events) {
-          if (e.seq !== expected && !(await driver.gapResolved(c, expected, BigInt(answer!.xmin)))) break;
+          if (e.seq !== expected && !(await gapResolved(expected, BigInt(answer!.xmin)))) break;
           expected = e.seq + 1;
           out.push(eventOf(e));
         }
