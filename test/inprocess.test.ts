@@ -1,27 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../src/store/index.js';
 import { LocalService } from '../src/service/index.js';
 import { Worker } from '../src/worker/index.js';
 import { builtinRegistry } from '../src/jobs/index.js';
+import { BACKENDS } from './helpers/backends.js';
 
 /**
  * Sluice embedded in an application: the program opens the store, starts a Worker on it and submits
  * jobs in the same process (the shape of `sluice serve` with embedded workers). A local write must
  * wake local waiters at once, not at the next poll.
  */
-describe('a worker and its submitter in one process', () => {
+describe.each(BACKENDS)('a worker and its submitter in one process on $name', (backend) => {
   const cleanups: Array<() => unknown> = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
   it('starts each job submitted here without waiting for a poll, and an in-process wait sees it end', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-inproc-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const store = new SqliteStore(path.join(dir, 'sluice.db'));
+    const h = backend.fresh();
+    cleanups.push(h.cleanup);
+    const store = await h.open();
     cleanups.push(() => store.close());
     const registry = builtinRegistry();
     const service = new LocalService(store, { registry });

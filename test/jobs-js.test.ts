@@ -49,7 +49,7 @@ describe("js jobs through a worker: users' state and the worker's secrets", () =
 
   it("mallory sees neither alice's globals nor her process.env, nor the worker's SLUICE_* or other secrets", async () => {
     const h = t.home({ SLUICE_SECRET_TEST: 'x', DATABASE_PASSWORD: 'hunter2' });
-    const store = t.store(h.home);
+    const store = await t.store(h);
     // One slot: every job goes through the same worker, one after the other, as in the issue.
     await t.worker(h.env, ['--concurrency', '1']);
     const look = 'return [process.pid, globalThis.leak ?? null, process.env.LEAK ?? null, Object.keys(process.env).filter((k) => k.startsWith("SLUICE_") || k === "DATABASE_PASSWORD")]';

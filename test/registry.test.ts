@@ -46,7 +46,7 @@ describe('plugin jobs on a fresh worker', () => {
 
   it('sluice worker --concurrency 50 runs 200 plugin jobs claimed at once', async () => {
     const h = t.home();
-    const store = t.store(h.home);
+    const store = await t.store(h);
     // Submitted before the worker starts, so its first claim hands 50 of them to a registry that has not scanned yet.
     const ids = await store.submit(Array.from({ length: 200 }, () => ({ owner: 'a', environ: { job_type: 'noop' } })));
     await t.worker({ ...h.env, SLUICE_PLUGINS: slowPlugin('noop') }, ['--concurrency', '50']);

@@ -1,15 +1,16 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, exited, freshHome, sluice, startWorker, until } from './helpers/cli.js';
+import { BIN, exited, sluice, startWorker, until } from './helpers/cli.js';
+import { BACKENDS } from './helpers/backends.js';
 
 /** Retention through the CLI: prune, --keep, SLUICE_RETENTION, background pruning, and watchers told to resync. */
-describe('retention', () => {
+describe.each(BACKENDS)('retention on $name', (backend) => {
   const cleanups: Array<() => unknown> = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
   const home = () => {
-    const h = freshHome();
+    const h = backend.fresh();
     cleanups.push(h.cleanup);
     return h;
   };

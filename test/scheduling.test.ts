@@ -1,21 +1,22 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from '../src/environ/index.js';
-import { SqliteStore, type JobRecord } from '../src/store/index.js';
+import type { JobRecord } from '../src/store/index.js';
 import { LocalService } from '../src/service/index.js';
 import { Worker } from '../src/worker/index.js';
 import { builtinRegistry } from '../src/jobs/index.js';
-import { exited, freshHome, sluice, startWorker, until } from './helpers/cli.js';
+import { exited, sluice, startWorker, until } from './helpers/cli.js';
+import { BACKENDS } from './helpers/backends.js';
 
 /** Issue 5 end to end: map jobs, retries, delays, placement and fair share through workers and the CLI. */
-describe('map jobs, retries and delays through the CLI', () => {
+describe.each(BACKENDS)('map jobs, retries and delays through the CLI on $name', (backend) => {
   const cleanups: Array<() => void | Promise<void>> = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
   const home = () => {
-    const h = freshHome();
+    const h = backend.fresh();
     cleanups.push(h.cleanup);
     return h;
   };
@@ -120,14 +121,14 @@ describe('map jobs, retries and delays through the CLI', () => {
   });
 });
 
-describe('placement and fair share in a worker', () => {
+describe.each(BACKENDS)('placement and fair share in a worker on $name', (backend) => {
   const cleanups: Array<() => void | Promise<void>> = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
-  function setup(registry: Registry) {
-    const h = freshHome();
-    const store = new SqliteStore(path.join(h.home, 'sluice.db'));
+  async function setup(registry: Registry) {
+    const h = backend.fresh();
+    const store = await h.open();
     cleanups.push(h.cleanup, () => store.close());
     const service = new LocalService(store, { registry });
     return { store, service };
@@ -139,7 +140,7 @@ describe('placement and fair share in a worker', () => {
 
   it('an exclusive unit runs alone on its worker', async () => {
     const registry = new Registry({ nodeModules: [] }).registerJob('cpu-exec', sleepJob(150)).registerJob('quick', sleepJob(60));
-    const { store, service } = setup(registry);
+    const { store, service } = await setup(registry);
     const ids = await service.submit([
       { owner: 'a', environ: { job_type: 'quick' } },
       { owner: 'a', environ: { job_type: 'cpu-exec' } },
@@ -159,7 +160,7 @@ describe('placement and fair share in a worker', () => {
 
   it('an exclusive unit is not starved by a stream of ordinary ones: its worker drains for it', async () => {
     const registry = new Registry({ nodeModules: [] }).registerJob('cpu-exec', sleepJob(50)).registerJob('quick', sleepJob(40));
-    const { store, service } = setup(registry);
+    const { store, service } = await setup(registry);
     const first = await service.submit(Array.from({ length: 6 }, () => ({ owner: 'a', environ: { job_type: 'quick' } })));
     const worker = new Worker({ store, registry, concurrency: 2, exclusive: true });
     await worker.start();
@@ -178,7 +179,7 @@ describe('placement and fair share in a worker', () => {
       'long',
       (_e, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(undefined))),
     );
-    const { store, service } = setup(registry);
+    const { store, service } = await setup(registry);
     const [running] = await service.submit([{ owner: 'alice', environ: { job_type: 'long' } }]);
     const worker = new Worker({ store, registry, concurrency: 1 });
     await worker.start();
@@ -196,7 +197,7 @@ describe('placement and fair share in a worker', () => {
 
   it('a worker that may not run exclusive work leaves exclusive units alone', async () => {
     const registry = new Registry({ nodeModules: [] }).registerJob('cpu-exec', sleepJob(10)).registerJob('quick', sleepJob(10));
-    const { store, service } = setup(registry);
+    const { store, service } = await setup(registry);
     const [excl, quick] = await service.submit([{ owner: 'a', environ: { job_type: 'cpu-exec' } }, { owner: 'a', environ: { job_type: 'quick' } }]);
     const worker = new Worker({ store, registry, concurrency: 2, exclusive: false });
     await worker.start();
@@ -208,7 +209,7 @@ describe('placement and fair share in a worker', () => {
 
   it('RAM: units run only while they fit the RAM the worker offers', async () => {
     const registry = new Registry({ nodeModules: [] }).registerJob('big', sleepJob(100));
-    const { store, service } = setup(registry);
+    const { store, service } = await setup(registry);
     const ids = await service.submit([1, 2, 3].map(() => ({ owner: 'a', environ: { job_type: 'big' }, ramMb: 600 })));
     const worker = new Worker({ store, registry, concurrency: 3, ramMb: 1000 });
     await worker.start();
@@ -220,7 +221,7 @@ describe('placement and fair share in a worker', () => {
 
   it("bumps: a newcomer's single job starts before the heavy user's queued units", async () => {
     const registry = builtinRegistry();
-    const { store, service } = setup(registry);
+    const { store, service } = await setup(registry);
     const heavy = await service.submit(Array.from({ length: 300 }, () => ({ owner: 'heavy', environ: { job_type: 'js', cmd: 'await new Promise((r) => setTimeout(r, 5))' } })));
     const worker = new Worker({ store, registry, concurrency: 2 });
     await worker.start();
@@ -234,8 +235,8 @@ describe('placement and fair share in a worker', () => {
   }, 60_000);
 
   it('shares hold for short units: with alice=3, bob=1 and one slot, 0.2 s units run about 3:1, not alternating', async () => {
-    const { env, home: dir } = freshHome();
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const { env, home: dir, cleanup } = backend.fresh();
+    cleanups.push(cleanup);
     expect((await sluice(['fairshare', '--share', 'alice=3'], env)).code).toBe(0);
     const inputs = path.join(dir, 'inputs.jsonl');
     writeFileSync(inputs, Array.from({ length: 20 }, (_, i) => String(i)).join('\n'));

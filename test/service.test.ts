@@ -1,19 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../src/store/index.js';
 import { LocalService, type StreamItem } from '../src/service/index.js';
 import { builtinRegistry } from '../src/jobs/index.js';
+import { BACKENDS } from './helpers/backends.js';
 
 /** The service's stream: the filters `sluice watch` offers, and replay from a sequence number. */
-describe('service stream', () => {
-  const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-  const open = () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-service-'));
-    dirs.push(dir);
-    const store = new SqliteStore(path.join(dir, 'sluice.db'));
+describe.each(BACKENDS)('service stream on $name', (backend) => {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+  const open = async () => {
+    const h = backend.fresh();
+    cleanups.push(h.cleanup);
+    const store = await h.open();
     return { store, service: new LocalService(store, { registry: builtinRegistry() }) };
   };
   async function take(items: AsyncIterable<StreamItem>, n: number): Promise<StreamItem[]> {
@@ -26,7 +23,7 @@ describe('service stream', () => {
   }
 
   it('filters by job, by tag and by owner; the header shows only matching jobs', async () => {
-    const { store, service } = open();
+    const { store, service } = await open();
     const [a, b, c] = await service.submit([
       { owner: 'alice', environ: { job_type: 'ping' }, tags: ['red'] },
       { owner: 'alice', environ: { job_type: 'ping' } },
@@ -45,7 +42,7 @@ describe('service stream', () => {
   });
 
   it('with since, replays only the changes after that sequence number, filtered', async () => {
-    const { store, service } = open();
+    const { store, service } = await open();
     const before = await store.lastSeq();
     const [a] = await service.submit([{ owner: 'alice', environ: { job_type: 'ping' } }]);
     await service.submit([{ owner: 'bob', environ: { job_type: 'ping' } }]);

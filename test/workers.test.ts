@@ -1,23 +1,24 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore, type Store } from '../src/store/index.js';
+import type { Store } from '../src/store/index.js';
 import { LocalService } from '../src/service/index.js';
 import { builtinRegistry } from '../src/jobs/index.js';
-import { alive, exited, freshHome, sluice, startWorker, until } from './helpers/cli.js';
+import { alive, exited, sluice, startWorker, until } from './helpers/cli.js';
+import { BACKENDS } from './helpers/backends.js';
 import type { ChildProcess } from 'node:child_process';
 
 /** Worker processes against one database: the behaviours that only show across processes. */
-describe('workers', () => {
+describe.each(BACKENDS)('workers on $name', (backend) => {
   let cleanups: Array<() => void | Promise<void>> = [];
   afterEach(async () => {
     for (const c of cleanups.reverse()) await c();
     cleanups = [];
   });
 
-  function setup() {
-    const h = freshHome();
-    const store = new SqliteStore(path.join(h.home, 'sluice.db'));
+  async function setup() {
+    const h = backend.fresh();
+    const store = await h.open();
     cleanups.push(h.cleanup, () => store.close());
     return { ...h, store };
   }
@@ -32,7 +33,7 @@ describe('workers', () => {
   const statusOf = async (store: Store, id: string) => (await store.get(id))?.status;
 
   it('two worker processes share 500 jobs and run each exactly once', async () => {
-    const { env, store, home } = setup();
+    const { env, store, home } = await setup();
     const log = path.join(home, 'ran.log');
     const ids = await store.submit(
       Array.from({ length: 500 }, (_, n) => ({
@@ -50,7 +51,7 @@ describe('workers', () => {
   }, 90_000);
 
   it('kill -9 of a worker mid-job: another worker finishes the job after the lease runs out', async () => {
-    const { env, store } = setup();
+    const { env, store } = await setup();
     const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'js', cmd: 'await new Promise((r) => setTimeout(r, 1500)); return "done"' } }]);
     const first = await worker(env, ['--lease', '1']);
     await until(async () => ((await statusOf(store, id!)) === 'Running' ? true : undefined), 10_000, 'running');
@@ -61,7 +62,7 @@ describe('workers', () => {
   }, 30_000);
 
   it('a job whose attempts run out with lost workers fails, saying the workers were lost', async () => {
-    const { env, store } = setup();
+    const { env, store } = await setup();
     const [id] = await store.submit([{ owner: 'a', maxLost: 1, environ: { job_type: 'js', cmd: 'await new Promise((r) => setTimeout(r, 60000))' } }]);
     const first = await worker(env, ['--lease', '1']);
     await until(async () => ((await statusOf(store, id!)) === 'Running' ? true : undefined), 10_000, 'running');
@@ -72,7 +73,7 @@ describe('workers', () => {
   }, 30_000);
 
   it('abort of a running system job kills its children, wherever its worker runs', async () => {
-    const { env, home } = setup();
+    const { env, home } = await setup();
     await worker(env, []);
     const p = (n: number) => path.join(home, `p${n}`);
     const cmd = `sleep 300 & echo $! > ${p(1)}; (setsid sleep 300 & echo $! > ${p(2)}; wait) & wait`;
@@ -93,7 +94,7 @@ describe('workers', () => {
   }, 30_000);
 
   it('a queued job that is aborted never runs', async () => {
-    const { env, store, home } = setup();
+    const { env, store, home } = await setup();
     const marker = path.join(home, 'ran');
     const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'system', cmd: `touch ${marker}` } }]);
     await store.abort(id!);
@@ -105,7 +106,7 @@ describe('workers', () => {
   });
 
   it('SIGTERM: a unit that finishes within the grace period is recorded; one that does not is given back', async () => {
-    const { env, store } = setup();
+    const { env, store } = await setup();
     const [quick, slow] = await store.submit([
       { owner: 'a', environ: { job_type: 'js', cmd: 'await new Promise((r) => setTimeout(r, 400)); return "quick"' } },
       { owner: 'a', environ: { job_type: 'js', cmd: 'await new Promise((r) => setTimeout(r, 60000)); return "slow"' } },
@@ -120,14 +121,14 @@ describe('workers', () => {
   }, 30_000);
 
   it('a watcher in another process sees a job finished by a worker within 100 ms', async () => {
-    const { env, home } = setup();
-    const watcherStore = new SqliteStore(path.join(home, 'sluice.db'));
+    const { env, open } = await setup();
+    const watcherStore = await open();
     const service = new LocalService(watcherStore, { registry: builtinRegistry() });
     cleanups.push(() => watcherStore.close());
     await worker(env, []);
     const stop = new AbortController();
     const delays: number[] = [];
-    const submitter = new SqliteStore(path.join(home, 'sluice.db'));
+    const submitter = await open();
     cleanups.push(() => submitter.close());
     const watching = (async () => {
       for await (const item of service.stream({}, { signal: stop.signal })) {

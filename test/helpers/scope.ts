@@ -3,15 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
-import { SqliteStore } from '../../src/store/index.js';
-import { exited, freshHome, startWorker } from './cli.js';
+import type { Store } from '../../src/store/index.js';
+import { exited, startWorker } from './cli.js';
 import { processesIn } from './procs.js';
+import { SQLITE, type Backend } from './backends.js';
 
 /**
  * What a test starts (homes, stores, worker processes) and must stop, stopped after each test in
  * reverse order, whether it passed or not. Call it inside a `describe`.
  */
-export function testScope() {
+export function testScope(backend: Backend = SQLITE) {
   const cleanups: Array<() => void | Promise<void>> = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -20,15 +21,15 @@ export function testScope() {
     defer(...fns: Array<() => void | Promise<void>>): void {
       cleanups.push(...fns);
     },
-    /** A fresh SLUICE_HOME; `extra` variables are added to its environment. */
+    /** A fresh SLUICE_HOME with a fresh store of the scope's backend; `extra` variables are added to its environment. */
     home(extra: NodeJS.ProcessEnv = {}) {
-      const h = freshHome();
+      const h = backend.fresh();
       cleanups.push(h.cleanup);
       return { ...h, env: { ...h.env, ...extra } };
     },
-    /** The home's database, opened directly (to submit many jobs at once, to read records). */
-    store(home: string): SqliteStore {
-      const store = new SqliteStore(path.join(home, 'sluice.db'));
+    /** The home's store, opened directly (to submit many jobs at once, to read records). */
+    async store(h: { open: () => Promise<Store> }): Promise<Store> {
+      const store = await h.open();
       cleanups.push(() => store.close());
       return store;
     },

@@ -66,7 +66,7 @@ export class PostgresDriver implements Driver {
     const { config, schema: fromUrl, where } = connectionOptions(url);
     const schema = options.schema ?? fromUrl ?? 'public';
     const channel = `sluice_${schema}`.slice(0, 63);
-    const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, types: TYPES, options: `-c search_path=${ident(schema)}`, allowExitOnIdle: true });
+    const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, types: TYPES, options: `-c search_path=${ident(schema)}` });
     // An idle client that loses its server (a restart) must not crash the process: the next query reconnects.
     pool.on('error', () => {});
     let version: string;

@@ -31,8 +31,6 @@ export class Listener {
     await client.query(`LISTEN "${this.channel.replace(/"/g, '""')}"`);
     this.client = client;
     this.delay = RECONNECT_MS;
-    // The socket must not keep a process alive that has nothing else to do.
-    (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
   }
 
   async stop(): Promise<void> {

@@ -89,23 +89,26 @@ export const SQL = {
 
   // --- claiming
   anyDue: `SELECT 1 FROM units WHERE state = 'delayed' AND run_after <= $1 LIMIT 1`,
-  promoteDue: `UPDATE units SET state = 'queued', queued_at = run_after
-                WHERE id IN (SELECT id FROM units WHERE state = 'delayed' AND run_after <= $1 FOR UPDATE SKIP LOCKED)
-                RETURNING ${QUEUE_KEY}`,
-  claimFromQueue: `UPDATE units SET ${CLAIM_SET}
-                    WHERE id IN (SELECT id FROM units WHERE state = 'queued' AND pool = $4 AND owner = $5 AND class = $6 AND exclusive = $7
-                                    AND ram_mb <= $8 ORDER BY priority DESC, id LIMIT $9 FOR UPDATE SKIP LOCKED)
-                    RETURNING ${UNIT_CLAIMED}`,
-  claimHeads: `UPDATE units SET ${CLAIM_SET}
-                 FROM (SELECT h.id FROM json_to_recordset($4::json) AS q(pool text, owner text, class text, exclusive boolean)
-                         CROSS JOIN LATERAL (SELECT u.id FROM units u WHERE u.state = 'queued' AND u.pool = q.pool AND u.owner = q.owner
-                                               AND u.class = q.class AND u.exclusive = q.exclusive AND u.ram_mb <= $5
-                                             ORDER BY u.priority DESC, u.id LIMIT 1 FOR UPDATE SKIP LOCKED) h) picked
-                WHERE units.id = picked.id
-                RETURNING ${UNIT_CLAIMED}`,
-  claimJobUnits: `UPDATE units SET ${CLAIM_SET}
-                   WHERE id IN (SELECT id FROM units WHERE job = $4 AND state = 'queued' ORDER BY idx LIMIT $5 FOR UPDATE SKIP LOCKED)
+  // The rows to take are picked once, in a MATERIALIZED CTE: a SKIP LOCKED subquery that the planner
+  // re-runs (inside IN, or in a join) can pick other rows each time and take more than its LIMIT.
+  promoteDue: `WITH due AS MATERIALIZED (SELECT id FROM units WHERE state = 'delayed' AND run_after <= $1 FOR UPDATE SKIP LOCKED)
+               UPDATE units SET state = 'queued', queued_at = run_after FROM due WHERE units.id = due.id
+               RETURNING ${QUEUE_KEY.split(', ').map((c) => `units.${c}`).join(', ')}`,
+  claimFromQueue: `WITH picked AS MATERIALIZED (
+                     SELECT id FROM units WHERE state = 'queued' AND pool = $4 AND owner = $5 AND class = $6 AND exclusive = $7
+                        AND ram_mb <= $8 ORDER BY priority DESC, id LIMIT $9 FOR UPDATE SKIP LOCKED)
+                   UPDATE units SET ${CLAIM_SET} FROM picked WHERE units.id = picked.id
                    RETURNING ${UNIT_CLAIMED}`,
+  claimHeads: `WITH picked AS MATERIALIZED (
+                 SELECT h.id FROM json_to_recordset($4::json) AS q(pool text, owner text, class text, exclusive boolean)
+                   CROSS JOIN LATERAL (SELECT u.id FROM units u WHERE u.state = 'queued' AND u.pool = q.pool AND u.owner = q.owner
+                                         AND u.class = q.class AND u.exclusive = q.exclusive AND u.ram_mb <= $5
+                                       ORDER BY u.priority DESC, u.id LIMIT 1 FOR UPDATE SKIP LOCKED) h)
+               UPDATE units SET ${CLAIM_SET} FROM picked WHERE units.id = picked.id
+               RETURNING ${UNIT_CLAIMED}`,
+  claimJobUnits: `WITH picked AS MATERIALIZED (SELECT id FROM units WHERE job = $4 AND state = 'queued' ORDER BY idx LIMIT $5 FOR UPDATE SKIP LOCKED)
+                  UPDATE units SET ${CLAIM_SET} FROM picked WHERE units.id = picked.id
+                  RETURNING ${UNIT_CLAIMED}`,
   unclaim: `UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1 WHERE id = $1`,
   startJobs: `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, $1), attempts = greatest(nodes.attempts, j.attempts),
                      error = CASE WHEN nodes.status = 'Queued' THEN NULL ELSE nodes.error END
