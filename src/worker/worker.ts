@@ -21,6 +21,8 @@ export interface WorkerOptions {
   exclusive?: boolean;
   /** The fair-share policy (default: schedule/'s DEFAULT_POLICY with the store's half-life). */
   policy?: Policy;
+  /** Take only this owner's units (a private pool, `sluice worker --owner`). */
+  owner?: string;
   /** Run only this job's units, unregistered, and stop when none is left (in-process `--block`). */
   onlyJob?: string;
   log?: (line: string) => void;
@@ -59,6 +61,7 @@ export class Worker {
   id = '';
   private readonly policy: Policy;
   private usedRamMb = 0;
+  private idleAt = Date.now();
   private exclusiveRunning = false;
   private view: PlannerView | undefined;
   private viewAt = 0;
@@ -96,6 +99,11 @@ export class Worker {
     this.heartbeatTimer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.leaseMs / 3)));
     this.heartbeatTimer.unref();
     this.loopDone = this.loop();
+  }
+
+  /** Since when no unit has run here (ms since the epoch), or null while some run: `--idle-exit` reads it. */
+  get idleSince(): number | null {
+    return this.running.size ? null : this.idleAt;
   }
 
   /** Resolves when the loop has ended (after stop(), or for an inline worker when its job is done). */
@@ -247,7 +255,9 @@ export class Worker {
       this.viewAt = now;
     }
     this.view.noteFinished(finished.flatMap((o) => this.finishedBy.get(o.unit) ?? []), now);
-    const picks = this.view.plan(slots, now, { exclusiveCapable: this.options.exclusive ?? false, idle: this.running.size === 0 });
+    const picks = this.view.plan(slots, now, {
+      exclusiveCapable: this.options.exclusive ?? false, idle: this.running.size === 0, ...(this.options.owner === undefined ? {} : { owner: this.options.owner }),
+    });
     return picks.length ? { picks, freeRamMb: this.ramMb - this.usedRamMb, leaseMs: this.leaseMs } : null;
   }
 
@@ -289,6 +299,7 @@ export class Worker {
       report: (r) => void this.options.store.report(unit.unit, unit.token, r).catch((err) => this.log(`report failed: ${err.message}`)),
     });
     this.running.delete(unit.unit);
+    if (this.running.size === 0) this.idleAt = Date.now();
     this.usedRamMb -= unit.ramMb;
     if (unit.exclusive) this.exclusiveRunning = false;
     if (!entry.released) {
