@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Store } from '../src/store/index.js';
 import { exited, sluice, until } from './helpers/cli.js';
 import { testScope } from './helpers/scope.js';
+import { processesIn, runsIn } from './helpers/procs.js';
 
 /** What a pool's worker needs: only one owner's units, and ending by itself (idle, or before an allocation's end). */
 describe('worker --owner, --idle-exit, --stop-at', () => {
@@ -64,6 +65,26 @@ describe('worker --owner, --idle-exit, --stop-at', () => {
     expect(w.log()).toContain('SIGTERM: already stopping');
     expect(w.log()).toContain('gave back 1 unfinished unit(s)');
     expect(await store.get(id!)).toMatchObject({ status: 'Queued', attempts: 0, lost: 0 });
+  }, 30_000);
+
+  it("a SIGTERM to the worker and to every process of its units (Slurm's way) gives the units back, not Failed", async () => {
+    const units = scope.unitsDir();
+    const { env, home } = scope.home({ SLUICE_TMPDIR: units });
+    const store = scope.store(home);
+    const ids = await store.submit(Array.from({ length: 2 }, () => ({ owner: 'a', environ: { job_type: 'system', cmd: 'sleep 60' } })));
+    const w = await scope.worker(env, ['--concurrency', '2', '--grace', '5']);
+    await runsIn(units, 'sleep 60', 2);
+    w.kill('SIGTERM');
+    for (const p of processesIn(units)) {
+      try {
+        process.kill(p.pid, 'SIGTERM');
+      } catch {
+        // already ended by an earlier one of these signals (its reaper's)
+      }
+    }
+    expect(await exited(w)).toBe(0);
+    expect(w.log()).toContain('gave back 2 unfinished unit(s)');
+    for (const id of ids) expect(await store.get(id)).toMatchObject({ status: 'Queued', attempts: 0, lost: 0 });
   }, 30_000);
 
   it('bad values are one-line usage errors', async () => {

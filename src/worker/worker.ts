@@ -67,6 +67,8 @@ export class Worker {
   private viewAt = 0;
   private abortsCheckedAt = 0;
   private readonly running = new Map<number, Running>();
+  /** units that failed while the worker stopped: given back, not recorded (see runUnit) */
+  private readonly failedWhileStopping: Array<{ unit: number; token: number }> = [];
   private outcomes: UnitOutcome[] = [];
   /** who ran the finished units not yet recorded, and since when (the planner's view charges them for real) */
   private readonly finishedBy = new Map<number, { owner: string; class: ClaimedUnit['class']; startedAt: number; charge: number }>();
@@ -131,12 +133,11 @@ export class Worker {
     }
     await all();
     await this.settle('record the last results', () => this.flush());
-    if (leftovers.length) {
-      await this.settle('give back the unfinished units', () => this.options.store.release(leftovers.map((r) => ({ unit: r.unit.unit, token: r.unit.token }))));
-    }
+    const back = [...this.failedWhileStopping, ...leftovers.map((r) => ({ unit: r.unit.unit, token: r.unit.token }))];
+    if (back.length) await this.settle('give back the unfinished units', () => this.options.store.release(back));
     clearInterval(this.heartbeatTimer);
     if (!this.options.onlyJob) await this.settle('unregister', () => this.options.store.unregisterWorker(this.id));
-    this.log(`stopped${leftovers.length ? `; gave back ${leftovers.length} unfinished unit(s)` : ''}`);
+    this.log(`stopped${back.length ? `; gave back ${back.length} unfinished unit(s)` : ''}`);
   }
 
   /** A last write on the way out: tried a few times; if the store stays away, leases let others re-run what this one held. */
@@ -302,6 +303,13 @@ export class Worker {
     if (this.running.size === 0) this.idleAt = Date.now();
     this.usedRamMb -= unit.ramMb;
     if (unit.exclusive) this.exclusiveRunning = false;
+    // A failure while stopping is the stop's doing more likely than the unit's: in a batch allocation the
+    // scheduler signals every process of it, units included. Given back, not recorded: a unit that
+    // really failed fails again elsewhere, and counts there.
+    if (this.stopping && !entry.released && !entry.aborted && output.result === 'FAILURE') {
+      entry.released = true;
+      this.failedWhileStopping.push({ unit: unit.unit, token: unit.token });
+    }
     if (!entry.released) {
       // Usage is CPU time where the job measured it (exec's time_used), else wall time; urgent work costs more.
       const seconds = (typeof output.time_used === 'number' ? output.time_used : Date.now() - entry.startedAt) / 1000;
