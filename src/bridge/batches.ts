@@ -21,7 +21,7 @@ const IDLE = Symbol('idle');
  * changes, written together so that a burst of events costs one Redis round trip, not one each.
  */
 export async function* batches(items: AsyncIterable<StreamItem>, options: BatchOptions = {}): AsyncGenerator<Batch> {
-  const { idleMs = 10, maxDelayMs = 100, max = 1000 } = options;
+  const { idleMs = 2, maxDelayMs = 50, max = 1000 } = options;
   const it = items[Symbol.asyncIterator]();
   let pending: Promise<IteratorResult<StreamItem>> | undefined;
   let snapshot: NodeInfo[] | undefined;
