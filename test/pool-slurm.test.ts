@@ -62,6 +62,8 @@ describe('sluice pool slurm, on a real Slurm', () => {
     // The worker names its allocation, and stops a minute before the allocation's end (read from Slurm inside it).
     const pool = (await pools(env)).find((p) => p.id === id)!;
     expect(pool.state).toBe('RUNNING');
+    const line = (await sluice(['pool', 'ls'], env)).stdout.split('\n').find((l) => l.startsWith(`id: ${id}\t`));
+    expect(line).toMatch(new RegExp(`^id: ${id}\tstate: RUNNING\tnodes: 1 \\(${os.hostname()}\\)\towner: alice\tuser: \\S+\tpartition: debug\tstarted: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.000\tends: ${formatLocalTime(Date.parse(pool.ends_at)).replace('.', '\\.')}$`));
     const log = logOf(id);
     expect(log).toContain(`slurm_job=${id}`);
     expect(log).toContain("only alice's units");
