@@ -26,6 +26,13 @@ describe('sluice bridge redis://', () => {
     return server;
   }
 
+  /** A fresh home and its store, a Redis and a client of it. */
+  async function setup(options: { persist?: boolean } = {}) {
+    const { env, home } = scope.home();
+    const server = await redis(options);
+    return { env, store: scope.store(home), server, r: server.client() };
+  }
+
   /** A moi consumer's subscription: every message on every node's channel. */
   async function listen(server: RedisServer): Promise<Message[]> {
     const sub = server.client();
@@ -67,10 +74,7 @@ describe('sluice bridge redis://', () => {
   const seqOf = async (r: Redis) => Number(await r.get('sluice:bridge:seq'));
 
   it("mirrors the tree in moi's layout, and follows it live: adds on the parent's channel, updates on the node's", async () => {
-    const { env, home } = scope.home();
-    const store = scope.store(home);
-    const server = await redis();
-    const r = server.client();
+    const { env, store, server, r } = await setup();
     const a = await submit(env, ['--user', 'alice', '--group', 'alice/analysis-7', '--cmd', 'return 42']);
     const messages = await listen(server);
     await bridge(env, server.url);
@@ -104,10 +108,7 @@ describe('sluice bridge redis://', () => {
   }, 60_000);
 
   it('a restarted bridge resumes after its last sequence number: what changed meanwhile is announced once, nothing else again', async () => {
-    const { env, home } = scope.home();
-    const store = scope.store(home);
-    const server = await redis();
-    const r = server.client();
+    const { env, store, server, r } = await setup();
     const y = await submit(env, ['--user', 'alice', '--group', 'alice/g', '--cmd', 'return 1']);
     const first = await bridge(env, server.url);
     first.kill('SIGTERM');
@@ -134,9 +135,7 @@ describe('sluice bridge redis://', () => {
   }, 60_000);
 
   it('Redis going away and coming back: the bridge says so in one line, reconnects, resumes; a Redis back empty gets the whole tree again', async () => {
-    const { env, home } = scope.home();
-    const store = scope.store(home);
-    const server = await redis({ persist: true });
+    const { env, store, server } = await setup({ persist: true });
     const y = await submit(env, ['--user', 'alice', '--cmd', 'return 1']);
     const b = await bridge(env, server.url);
     const before = await seqOf(server.client());
@@ -168,10 +167,7 @@ describe('sluice bridge redis://', () => {
   }, 90_000);
 
   it('pruning: removed nodes leave their parents\' children sets and are announced with remove; their info stays readable a while', async () => {
-    const { env, home } = scope.home();
-    const store = scope.store(home);
-    const server = await redis();
-    const r = server.client();
+    const { env, store, server, r } = await setup();
     const live = await submit(env, ['--user', 'alice', '--group', 'alice/live', '--cmd', 'return 0']);
     const old1 = await submit(env, ['--user', 'alice', '--group', 'alice/old', '--cmd', 'return 1', '--block', '--json']);
     const old2 = await submit(env, ['--user', 'alice', '--group', 'alice/old', '--cmd', 'return 2', '--block', '--json']);

@@ -40,25 +40,27 @@ describe('worker --owner, --idle-exit, --stop-at', () => {
     expect(await store.liveWorkers(60_000)).toEqual([]);
   }, 30_000);
 
-  it('--stop-at: at that time the worker stops and gives its running unit back, attempt not counted', async () => {
+  /** A worker told to stop in 4 s, running a long unit by then (the margin is for a loaded machine). */
+  async function stoppingWorker(grace: string) {
     const { env, home } = scope.home();
     const store = scope.store(home);
     const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'system', cmd: 'sleep 60' } }]);
-    const w = await scope.worker(env, ['--stop-at', new Date(Date.now() + 4000).toISOString(), '--grace', '0']);
-    expect(w.log()).toMatch(/stops at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}/);
+    const w = await scope.worker(env, ['--stop-at', new Date(Date.now() + 4000).toISOString(), '--grace', grace]);
     await until(async () => ((await statusOf(store, id!)) === 'Running' ? true : undefined), 10_000, 'running');
+    return { store, id: id!, w };
+  }
+
+  it('--stop-at: at that time the worker stops and gives its running unit back, attempt not counted', async () => {
+    const { store, id, w } = await stoppingWorker('0');
+    expect(w.log()).toMatch(/stops at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}/);
     expect(await exited(w)).toBe(0);
     expect(w.log()).toMatch(/its stop time .* has come: stopping/);
     expect(w.log()).toContain('gave back 1 unfinished unit(s)');
-    expect(await store.get(id!)).toMatchObject({ status: 'Queued', attempts: 0, lost: 0 });
+    expect(await store.get(id)).toMatchObject({ status: 'Queued', attempts: 0, lost: 0 });
   }, 30_000);
 
   it('a SIGTERM while it stops by itself does not cut the give-back short (Slurm signals at the walltime)', async () => {
-    const { env, home } = scope.home();
-    const store = scope.store(home);
-    const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'system', cmd: 'sleep 60' } }]);
-    const w = await scope.worker(env, ['--stop-at', new Date(Date.now() + 4000).toISOString(), '--grace', '3']);
-    await until(async () => ((await statusOf(store, id!)) === 'Running' ? true : undefined), 10_000, 'running');
+    const { store, id, w } = await stoppingWorker('3');
     await until(() => (w.log().includes('has come: stopping') ? true : undefined), 15_000, 'the stop to begin');
     w.kill('SIGTERM');
     expect(await exited(w)).toBe(0);
