@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /** ARCHITECTURE.md's layers, bottom first: a layer may import only the layers before it (and itself). */
-const LAYERS = ['native', 'environ', 'sandbox', 'jobs', 'files', 'schedule', 'store', 'worker', 'service', 'server', 'cli', 'web'];
+const LAYERS = ['native', 'environ', 'sandbox', 'jobs', 'files', 'schedule', 'store', 'worker', 'service', 'pool', 'bridge', 'server', 'cli', 'web'];
 const SRC = path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..', 'src');
 
 function sources(dir: string): string[] {

@@ -5,7 +5,7 @@ import { TERMINAL } from '../store/index.js';
 import { DEFAULT_POLICY, ramNeedMb, type Policy } from '../schedule/index.js';
 import { EXCLUSIVE_JOB_TYPES } from '../jobs/index.js';
 import { Worker, type WorkerOptions } from '../worker/index.js';
-import type { FairshareRow, Service, StreamFilter, StreamItem, SubmitRequest, WaitOptions } from './types.js';
+import type { FairshareRow, Service, StreamFilter, StreamItem, StreamOptions, SubmitRequest, WaitOptions } from './types.js';
 import { fairshareRows, waitReasons } from './queueView.js';
 
 /** Longest sleep between store reads while following changes (wake-ups usually come sooner). */
@@ -117,8 +117,9 @@ export class LocalService implements Service {
     }
   }
 
-  async *stream(filter: StreamFilter, options: { since?: number; signal?: AbortSignal } = {}): AsyncIterable<StreamItem> {
+  async *stream(filter: StreamFilter, options: StreamOptions = {}): AsyncIterable<StreamItem> {
     const matches = (info: NodeInfo) =>
+      (filter.type === undefined || filter.type === 'any' || info.type === filter.type) &&
       (filter.owner === undefined || info.owner === filter.owner) &&
       (filter.job === undefined || info.id === filter.job) &&
       (filter.tag === undefined || info.tags.includes(filter.tag)) &&
@@ -134,8 +135,10 @@ export class LocalService implements Service {
         // PARK's header: the current state first. The seq is read before the snapshot, so a change
         // in between is sent again, never lost.
         seq = await this.store.lastSeq();
-        const current = filter.job ? [await this.get(filter.job)] : await this.store.list({ ...(filter.owner ? { owner: filter.owner } : {}) });
-        for (const info of current) if (matches(info)) yield { verb: 'get', id: info.id, info: stripRecord(info) };
+        const current = filter.job
+          ? [await this.get(filter.job)]
+          : await this.store.list({ ...(filter.owner ? { owner: filter.owner } : {}), ...(filter.type ? { type: filter.type } : {}) });
+        for (const info of current) if (matches(info)) yield { verb: 'get', id: info.id, info: this.withUrl(stripRecord(info)) };
         yield { verb: 'sync', seq };
       }
       const mark = this.store.changeMark();
@@ -148,8 +151,16 @@ export class LocalService implements Service {
       }
       for (const e of events) {
         seq = e.seq;
-        if (e.verb !== 'prune' && matches(e.info)) yield { verb: e.verb, seq: e.seq, at: e.at, id: e.id, info: this.withUrl(e.info) };
+        if (e.verb === 'prune') {
+          // Only removed jobs (and the groups they emptied) change what a mirror holds; old events do not.
+          if (!options.resyncOnPrune || e.jobs === 0) continue;
+          yield { verb: 'resync', seq: e.through };
+          seq = -1;
+          break;
+        }
+        if (matches(e.info)) yield { verb: e.verb, seq: e.seq, at: e.at, id: e.id, info: this.withUrl(e.info) };
       }
+      if (seq < 0) continue;
       if (events.length < EVENT_BATCH) await this.store.waitForChange(FOLLOW_POLL_MS, signal, mark);
     }
   }

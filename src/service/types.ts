@@ -30,6 +30,19 @@ export interface StreamFilter {
   job?: string;
   tag?: string;
   status?: NodeInfo['status'];
+  /** jobs (the default for the current state; changes of groups pass unless 'job' is asked), groups, or both */
+  type?: 'job' | 'group' | 'any';
+}
+
+export interface StreamOptions {
+  /** the changes after this sequence number only (no current state first) */
+  since?: number;
+  signal?: AbortSignal;
+  /**
+   * After a pruning, answer `resync` and the current state again, as for a watcher that fell
+   * behind: a mirror (the moi bridge) learns that way which nodes are gone.
+   */
+  resyncOnPrune?: boolean;
 }
 
 export interface WaitOptions {
@@ -54,7 +67,7 @@ export interface Service {
   wait(id: string, options?: WaitOptions): Promise<JobRecord>;
   abort(id: string): Promise<JobRecord>;
   /** Current state of matching jobs, then each change; with `since`, the changes after that seq only. */
-  stream(filter: StreamFilter, options?: { since?: number; signal?: AbortSignal }): AsyncIterable<StreamItem>;
+  stream(filter: StreamFilter, options?: StreamOptions): AsyncIterable<StreamItem>;
   units(id: string): Promise<UnitInfo[]>;
   /** Why each queued job of `infos` waits (behind whom, for what), by job id. */
   waitReasons(infos: NodeInfo[]): Promise<Map<string, string>>;

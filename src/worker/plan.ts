@@ -50,12 +50,15 @@ export class PlannerView {
     this.byQueue = new Map(snapshot.queues.map((q) => [queueKey(q.pool, q.owner, q.class, q.exclusive), q]));
   }
 
-  plan(slots: number, now: number, worker: { exclusiveCapable: boolean; idle: boolean }): ClaimRequest['picks'] {
+  /** `worker.owner`: a private pool's worker, which takes only that owner's units (and waits for no one else's). */
+  plan(slots: number, now: number, worker: { exclusiveCapable: boolean; idle: boolean; owner?: string }): ClaimRequest['picks'] {
     if (slots <= 0) return [];
-    if (worker.exclusiveCapable && this.exclusive.some((q) => q.queued > 0)) {
-      return worker.idle ? group(planClaims(this.exclusive, this.owners, 1, now, this.policy), true) : [];
+    const mine = (queues: SnapQueue[]) => (worker.owner === undefined ? queues : queues.filter((q) => q.owner === worker.owner));
+    const exclusive = mine(this.exclusive);
+    if (worker.exclusiveCapable && exclusive.some((q) => q.queued > 0)) {
+      return worker.idle ? group(planClaims(exclusive, this.owners, 1, now, this.policy), true) : [];
     }
-    return group(planClaims(this.ordinary, this.owners, slots, now, this.policy), false);
+    return group(planClaims(mine(this.ordinary), this.owners, slots, now, this.policy), false);
   }
 
   /**

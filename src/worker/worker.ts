@@ -21,6 +21,8 @@ export interface WorkerOptions {
   exclusive?: boolean;
   /** The fair-share policy (default: schedule/'s DEFAULT_POLICY with the store's half-life). */
   policy?: Policy;
+  /** Take only this owner's units (a private pool, `sluice worker --owner`). */
+  owner?: string;
   /** Run only this job's units, unregistered, and stop when none is left (in-process `--block`). */
   onlyJob?: string;
   log?: (line: string) => void;
@@ -59,11 +61,14 @@ export class Worker {
   id = '';
   private readonly policy: Policy;
   private usedRamMb = 0;
+  private idleAt = Date.now();
   private exclusiveRunning = false;
   private view: PlannerView | undefined;
   private viewAt = 0;
   private abortsCheckedAt = 0;
   private readonly running = new Map<number, Running>();
+  /** units that failed while the worker stopped: given back, not recorded (see runUnit) */
+  private readonly failedWhileStopping: Array<{ unit: number; token: number }> = [];
   private outcomes: UnitOutcome[] = [];
   /** who ran the finished units not yet recorded, and since when (the planner's view charges them for real) */
   private readonly finishedBy = new Map<number, { owner: string; class: ClaimedUnit['class']; startedAt: number; charge: number }>();
@@ -98,6 +103,11 @@ export class Worker {
     this.loopDone = this.loop();
   }
 
+  /** Since when no unit has run here (ms since the epoch), or null while some run: `--idle-exit` reads it. */
+  get idleSince(): number | null {
+    return this.running.size ? null : this.idleAt;
+  }
+
   /** Resolves when the loop has ended (after stop(), or for an inline worker when its job is done). */
   get finished(): Promise<void> {
     return this.loopDone;
@@ -123,12 +133,11 @@ export class Worker {
     }
     await all();
     await this.settle('record the last results', () => this.flush());
-    if (leftovers.length) {
-      await this.settle('give back the unfinished units', () => this.options.store.release(leftovers.map((r) => ({ unit: r.unit.unit, token: r.unit.token }))));
-    }
+    const back = [...this.failedWhileStopping, ...leftovers.map((r) => ({ unit: r.unit.unit, token: r.unit.token }))];
+    if (back.length) await this.settle('give back the unfinished units', () => this.options.store.release(back));
     clearInterval(this.heartbeatTimer);
     if (!this.options.onlyJob) await this.settle('unregister', () => this.options.store.unregisterWorker(this.id));
-    this.log(`stopped${leftovers.length ? `; gave back ${leftovers.length} unfinished unit(s)` : ''}`);
+    this.log(`stopped${back.length ? `; gave back ${back.length} unfinished unit(s)` : ''}`);
   }
 
   /** A last write on the way out: tried a few times; if the store stays away, leases let others re-run what this one held. */
@@ -248,7 +257,9 @@ export class Worker {
       this.viewAt = now;
     }
     this.view.noteFinished(finished.flatMap((o) => this.finishedBy.get(o.unit) ?? []), now);
-    const picks = this.view.plan(slots, now, { exclusiveCapable: this.options.exclusive ?? false, idle: this.running.size === 0 });
+    const picks = this.view.plan(slots, now, {
+      exclusiveCapable: this.options.exclusive ?? false, idle: this.running.size === 0, ...(this.options.owner === undefined ? {} : { owner: this.options.owner }),
+    });
     return picks.length ? { picks, freeRamMb: this.ramMb - this.usedRamMb, leaseMs: this.leaseMs } : null;
   }
 
@@ -290,8 +301,16 @@ export class Worker {
       report: (r) => void this.options.store.report(unit.unit, unit.token, r).catch((err) => this.log(`report failed: ${err.message}`)),
     });
     this.running.delete(unit.unit);
+    if (this.running.size === 0) this.idleAt = Date.now();
     this.usedRamMb -= unit.ramMb;
     if (unit.exclusive) this.exclusiveRunning = false;
+    // A failure while stopping is the stop's doing more likely than the unit's: in a batch allocation the
+    // scheduler signals every process of it, units included. Given back, not recorded: a unit that
+    // really failed fails again elsewhere, and counts there.
+    if (this.stopping && !entry.released && !entry.aborted && output.result === 'FAILURE') {
+      entry.released = true;
+      this.failedWhileStopping.push({ unit: unit.unit, token: unit.token });
+    }
     if (!entry.released) {
       // Usage is CPU time where the job measured it (exec's time_used), else wall time; urgent work costs more.
       const seconds = (typeof output.time_used === 'number' ? output.time_used : Date.now() - entry.startedAt) / 1000;

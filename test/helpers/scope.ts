@@ -43,7 +43,7 @@ export function testScope(backend: Backend = SQLITE) {
       return dir;
     },
     /** A `sluice worker` process, SIGKILLed at the end. */
-    async worker(env: NodeJS.ProcessEnv, args: string[] = []): Promise<ChildProcess> {
+    async worker(env: NodeJS.ProcessEnv, args: string[] = []): Promise<ChildProcess & { log: () => string }> {
       const w = await startWorker(env, args);
       cleanups.push(async () => {
         w.kill('SIGKILL');

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../environ/index.js';
-import { Worker } from '../../worker/index.js';
+import { formatDuration, formatLocalTime, parseDuration, UsageError } from '../../environ/index.js';
+import { Worker, watchLifetime } from '../../worker/index.js';
 import { openConfiguredStore, startPruning } from '../../service/index.js';
 import { builtinRegistry, jsPool } from '../../jobs/index.js';
 import { DEFAULT_POLICY, parseRam } from '../../schedule/index.js';
 import { closeTrackers, fileAccessFor } from '../../files/index.js';
 import { cliConfig } from '../service.js';
+import { parseTime } from '../time.js';
 
 export function register(program: Command): void {
   program
@@ -16,11 +17,19 @@ export function register(program: Command): void {
     .option('--grace <seconds>', 'on stop, how long running units may take to finish (default 10)')
     .option('--ram <size>', "RAM this worker offers to units (8G, 512M; default: the machine's memory)")
     .option('--exclusive', 'may run exclusive units (cpu-exec), each alone on this worker')
-    .action(async (opts: { concurrency?: string; lease?: string; grace?: string; ram?: string; exclusive?: boolean }) => {
+    .option('--owner <name>', "take only this owner's units (a private pool)")
+    .option('--idle-exit <duration>', 'stop gracefully after this long with no unit running (30s, 10m)')
+    .option('--stop-at <time>', "stop gracefully at this time (ISO 8601 or HH:MM): a batch allocation's end less a margin")
+    .option('--label <key=value>', 'shown in the first log line, e.g. slurm_job=123 (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .action(async (opts: { concurrency?: string; lease?: string; grace?: string; ram?: string; exclusive?: boolean; owner?: string; idleExit?: string; stopAt?: string; label: string[] }) => {
       const config = cliConfig();
       const concurrency = opts.concurrency === undefined ? undefined : positive(opts.concurrency, '--concurrency', true);
       const leaseMs = opts.lease === undefined ? config.leaseMs : positive(opts.lease, '--lease') * 1000;
       const graceMs = positive(opts.grace ?? '10', '--grace', false, true) * 1000;
+      const idleExitMs = opts.idleExit === undefined ? 0 : parseDuration(opts.idleExit, '--idle-exit');
+      const stopAt = opts.stopAt === undefined ? undefined : parseTime(opts.stopAt, '--stop-at');
+      if (opts.owner === '') throw new UsageError('--owner needs a name');
+      for (const label of opts.label) if (!/^[\w.-]+=/.test(label)) throw new UsageError(`--label must be KEY=VALUE, got "${label}"`);
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
       const store = await openConfiguredStore(config, { create: true, onCreate: (file) => log(`created a new database ${file}`) });
       const worker = new Worker({
@@ -33,35 +42,49 @@ export function register(program: Command): void {
         ...(concurrency === undefined ? {} : { concurrency }),
         ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
         ...(opts.exclusive ? { exclusive: true } : {}),
+        ...(opts.owner ? { owner: opts.owner } : {}),
       });
       jsPool.keepIdle(worker.concurrency);
       const started = worker.start();
       // Listen for the signals before the start is announced: a SIGTERM right after it stops us gracefully.
       let stopping = false;
+      let signalled = false;
       let release: () => void = () => {};
       const stopped = new Promise<void>((resolve) => (release = resolve));
-      const onSignal = (signal: string) => {
-        if (stopping) {
-          log(`worker ${worker.id}: second ${signal}, exiting now`);
-          process.exit(130);
-        }
+      const stop = (why: string) => {
         stopping = true;
-        log(`worker ${worker.id}: ${signal}: stopping (grace ${graceMs / 1000}s)`);
+        log(`worker ${worker.id}: ${why}: stopping (grace ${graceMs / 1000}s)`);
         void started.then(() => worker.stop(graceMs)).then(release, (err) => {
           log(`worker ${worker.id}: stop failed: ${(err as Error).message}`);
           release();
         });
       };
+      const onSignal = (signal: string) => {
+        // Only a second signal exits at once: the one Slurm sends at a walltime while we stop by ourselves must not cut the give-back short.
+        if (signalled) {
+          log(`worker ${worker.id}: second ${signal}, exiting now`);
+          process.exit(130);
+        }
+        signalled = true;
+        if (stopping) log(`worker ${worker.id}: ${signal}: already stopping`);
+        else stop(signal);
+      };
       process.on('SIGINT', () => onSignal('SIGINT'));
       process.on('SIGTERM', () => onSignal('SIGTERM'));
       await started;
+      const unwatch = watchLifetime(worker, { idleExitMs, ...(stopAt === undefined ? {} : { stopAt }) }, (reason) => {
+        if (!stopping) stop(reason);
+      });
       // The pid to signal is this process's, not that of a wrapper such as npx or npm (they do not pass signals on).
       log(
         `worker ${worker.id}: started (pid ${process.pid}: stop with kill -TERM ${process.pid}; concurrency ${worker.concurrency}, ` +
-          `${worker.ramMb} MiB${opts.exclusive ? ', exclusive work' : ''}, lease ${worker.leaseMs / 1000}s)`,
+          `${worker.ramMb} MiB${opts.exclusive ? ', exclusive work' : ''}, lease ${worker.leaseMs / 1000}s` +
+          `${opts.owner ? `, only ${opts.owner}'s units` : ''}${idleExitMs ? `, idle exit ${formatDuration(idleExitMs)}` : ''}` +
+          `${stopAt === undefined ? '' : `, stops at ${formatLocalTime(stopAt)}`}${opts.label.length ? `; ${opts.label.join(' ')}` : ''})`,
       );
       const pruning = startPruning(store, (line) => log(`worker ${worker.id}: ${line}`), config.pruneEveryMs);
       await stopped;
+      unwatch();
       pruning.stop();
       jsPool.close();
       closeTrackers();
