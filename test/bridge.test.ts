@@ -28,9 +28,9 @@ describe('sluice bridge redis://', () => {
 
   /** A fresh home and its store, a Redis and a client of it. */
   async function setup(options: { persist?: boolean } = {}) {
-    const { env, home } = scope.home();
+    const h = scope.home();
     const server = await redis(options);
-    return { env, store: scope.store(home), server, r: server.client() };
+    return { env: h.env, store: await scope.store(h), server, r: server.client() };
   }
 
   /** A moi consumer's subscription: every message on every node's channel. */

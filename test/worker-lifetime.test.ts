@@ -12,8 +12,9 @@ describe('worker --owner, --idle-exit, --stop-at', () => {
     until(async () => ((await Promise.all(ids.map((id) => statusOf(store, id)))).every((s) => s === 'Success') ? true : undefined), 30_000, 'the jobs to end');
 
   it("--owner takes only that owner's units, and another owner's waiting exclusive unit does not hold it up", async () => {
-    const { env, home } = scope.home();
-    const store = scope.store(home);
+    const h = scope.home();
+    const { env } = h;
+    const store = await scope.store(h);
     // bob's go in first: a worker without --owner would take them before or beside alice's.
     const bobs = await store.submit(Array.from({ length: 5 }, () => ({ owner: 'bob', environ: { job_type: 'ping' } })));
     const [bobsExclusive] = await store.submit([{ owner: 'bob', exclusive: true, environ: { job_type: 'ping' } }]);
@@ -27,8 +28,9 @@ describe('worker --owner, --idle-exit, --stop-at', () => {
   }, 40_000);
 
   it('--idle-exit: the worker stops by itself once no unit has run for that long, not while one runs', async () => {
-    const { env, home } = scope.home();
-    const store = scope.store(home);
+    const h = scope.home();
+    const { env } = h;
+    const store = await scope.store(h);
     const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'system', cmd: 'sleep 1.5' } }]);
     const w = await scope.worker(env, ['--idle-exit', '1s']);
     expect(await exited(w)).toBe(0);
@@ -42,8 +44,9 @@ describe('worker --owner, --idle-exit, --stop-at', () => {
 
   /** A worker told to stop in 4 s, running a long unit by then (the margin is for a loaded machine). */
   async function stoppingWorker(grace: string) {
-    const { env, home } = scope.home();
-    const store = scope.store(home);
+    const h = scope.home();
+    const { env } = h;
+    const store = await scope.store(h);
     const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'system', cmd: 'sleep 60' } }]);
     const w = await scope.worker(env, ['--stop-at', new Date(Date.now() + 4000).toISOString(), '--grace', grace]);
     await until(async () => ((await statusOf(store, id!)) === 'Running' ? true : undefined), 10_000, 'running');
@@ -71,8 +74,9 @@ describe('worker --owner, --idle-exit, --stop-at', () => {
 
   it("a SIGTERM to the worker and to every process of its units (Slurm's way) gives the units back, not Failed", async () => {
     const units = scope.unitsDir();
-    const { env, home } = scope.home({ SLUICE_TMPDIR: units });
-    const store = scope.store(home);
+    const h = scope.home({ SLUICE_TMPDIR: units });
+    const { env } = h;
+    const store = await scope.store(h);
     const ids = await store.submit(Array.from({ length: 2 }, () => ({ owner: 'a', environ: { job_type: 'system', cmd: 'sleep 60' } })));
     const w = await scope.worker(env, ['--concurrency', '2', '--grace', '5']);
     await runsIn(units, 'sleep 60', 2);

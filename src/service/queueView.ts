@@ -33,7 +33,6 @@ export async function waitReasons(store: Store, infos: NodeInfo[], aliveMs: numb
   if (!queued.length) return out;
   const now = Date.now();
   const [workers, snapshot] = await Promise.all([store.liveWorkers(aliveMs), store.queueSnapshot()]);
-  const offers = workers.map((w) => ({ concurrency: w.concurrency, ramMb: w.ram_mb, exclusive: w.exclusive }));
   const factors = ownerFactors(ownerStates(snapshot, now, policy), now, policy);
   const scored = snapshot.queues.map((q) => ({ q, s: score(q, factors.get(q.owner) ?? 1, now, policy) }));
   for (const info of queued) {
@@ -51,18 +50,24 @@ export async function waitReasons(store: Store, infos: NodeInfo[], aliveMs: numb
       out.set(info.id, 'no worker is running (start one with: sluice worker)');
       continue;
     }
+    const serving = workers.filter((w) => w.pools.includes(info.context));
+    if (!serving.length) {
+      out.set(info.id, `no live worker serves pool ${info.context} (start one with: sluice worker --pool ${info.context})`);
+      continue;
+    }
+    const offers = serving.map((w) => ({ concurrency: w.concurrency, ramMb: w.ram_mb, exclusive: w.exclusive }));
     const waiting = units.find((u) => u.state === 'queued');
     const impossible = waiting ? whyImpossible({ ramMb: waiting.ram_mb, exclusive: waiting.exclusive }, offers) : null;
     if (impossible) {
       out.set(info.id, `cannot run yet: ${impossible}`);
       continue;
     }
-    const mine = scored.find((x) => x.q.owner === info.owner && x.q.class === info.class);
+    const mine = scored.find((x) => x.q.pool === info.context && x.q.owner === info.owner && x.q.class === info.class);
     if (!mine) {
       out.set(info.id, 'about to start');
       continue;
     }
-    const ahead = scored.filter((x) => x !== mine && x.s > mine.s);
+    const ahead = scored.filter((x) => x !== mine && x.q.pool === info.context && x.s > mine.s);
     const aheadUnits = ahead.reduce((n, x) => n + x.q.queued, 0);
     const factor = (factors.get(info.owner) ?? 1).toFixed(2);
     out.set(

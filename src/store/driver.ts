@@ -192,8 +192,8 @@ export interface WriteTx extends ReadTx {
   /** A unit lost too often fails; returns its index. */
   failLostUnit(unit: number, reason: string, now: number): Promise<number>;
   noteLost(job: string): Promise<void>;
-  /** Queued units whose RAM exceeds `ramMb`, or that are exclusive (when `exclusive`), with their job. */
-  unplaceableCandidates(ramMb: number, exclusive: boolean): Promise<Array<{ job: string; ramMb: number; exclusive: boolean }>>;
+  /** Queued units whose RAM exceeds `ramMb`, or that are exclusive (when `exclusive`), with their job and pool. */
+  unplaceableCandidates(ramMb: number, exclusive: boolean): Promise<Array<{ job: string; ramMb: number; exclusive: boolean; pool: string }>>;
   /** Sets a queued job's waiting note; false when it already said so (or the job is not queued). */
   setNote(job: string, note: string): Promise<boolean>;
   /** Queued jobs whose note says no worker could hold them. */

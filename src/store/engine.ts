@@ -491,14 +491,20 @@ export class DriverStore implements Store {
     if (stopped.length) await this.queueDelta(tx, deltasOf(stopped, -1), now, false);
   }
 
-  /** Notes on queued jobs that no live worker could hold them, and why; clears notes that no longer hold. */
+  /** Notes on queued jobs that no live worker of their pool could hold them, and why; clears notes that no longer hold. */
   private async noteUnplaceable(tx: WriteTx, now: number, touched: Set<string>): Promise<void> {
     const workers = await tx.liveWorkers(now - this.options.liveWorkerMs);
     if (!workers.length) return; // with no worker alive, nothing can be said about fit
-    const maxRam = Math.max(...workers.map((w) => w.ram_mb));
+    const pools = new Map<string, WorkerInfo[]>();
+    for (const w of workers) for (const p of w.pools) pools.set(p, [...(pools.get(p) ?? []), w]);
+    // Candidates: units bigger than the smallest of the pools' largest offers, or exclusive where some pool has no exclusive worker.
+    const maxRam = Math.min(...[...pools.values()].map((ws) => Math.max(...ws.map((w) => w.ram_mb))));
+    const someWithoutExclusive = [...pools.values()].some((ws) => !ws.some((w) => w.exclusive));
     const noted = new Set<string>();
-    for (const c of await tx.unplaceableCandidates(maxRam, !workers.some((w) => w.exclusive))) {
-      const note = noted.has(c.job) ? null : unplaceableNote(c, workers);
+    for (const c of await tx.unplaceableCandidates(maxRam, someWithoutExclusive)) {
+      const serving = pools.get(c.pool);
+      // A pool nobody serves is said when the job is read (service/queueView.ts); here, only fit.
+      const note = noted.has(c.job) || !serving ? null : unplaceableNote(c, serving);
       if (!note) continue;
       noted.add(c.job);
       if (await tx.setNote(c.job, note)) touched.add(c.job);

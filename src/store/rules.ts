@@ -30,6 +30,7 @@ export function validateNewJob(job: NewJob, options: Pick<StoreOptions, 'maxEnvi
   if (job.inputs !== undefined && (!Array.isArray(job.inputs) || job.inputs.length === 0)) throw new UsageError('inputs must be a non-empty list');
   if (job.ramMb !== undefined && !(job.ramMb >= 0)) throw new UsageError(`ram must be a number of MiB, got ${job.ramMb}`);
   if (job.runAfter !== undefined && !Number.isFinite(job.runAfter)) throw new UsageError(`the start time must be a time, got ${job.runAfter}`);
+  if (job.pool !== undefined) poolName(job.pool);
   if (job.keepMs !== undefined && !(job.keepMs >= 0 && Number.isFinite(job.keepMs))) throw new UsageError(`keep must be a duration, got ${job.keepMs}`);
   checkEnvironSize(job, options.maxEnvironBytes);
 }
@@ -63,4 +64,10 @@ export function groupPathParts(text: string): string[] {
     if (p.length > 200) throw new UsageError(`group name "${p.slice(0, 20)}..." is longer than 200 characters`);
   }
   return parts;
+}
+
+/** A pool's name: letters, digits and . _ - (it names a queue and shows in records). */
+export function poolName(text: string): string {
+  if (typeof text !== 'string' || !/^[\w.-]{1,100}$/.test(text)) throw new UsageError(`a pool name is 1-100 letters, digits, ".", "_" or "-", got ${JSON.stringify(text)}`);
+  return text;
 }

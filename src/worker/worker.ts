@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Environ, FileAccess, Registry } from '../environ/index.js';
 import { DEFAULTS, resultOf, run } from '../environ/index.js';
 import type { ClaimedUnit, ClaimRequest, Store, UnitOutcome } from '../store/index.js';
-import { TERMINAL } from '../store/index.js';
+import { DEFAULT_POOL, TERMINAL } from '../store/index.js';
 import { CLASS_CHARGE, DEFAULT_POLICY, type Policy } from '../schedule/index.js';
 import { PlannerView } from './plan.js';
 
@@ -23,6 +23,10 @@ export interface WorkerOptions {
   policy?: Policy;
   /** Take only this owner's units (a private pool, `sluice worker --owner`). */
   owner?: string;
+  /** The worker pools it serves (moi's contexts; default `default`): it takes units of these pools only. */
+  pools?: string[];
+  /** What it says of itself in the store (e.g. the Slurm job of a pool), shown by `sluice workers`. */
+  labels?: Record<string, string>;
   /** Run only this job's units, unregistered, and stop when none is left (in-process `--block`). */
   onlyJob?: string;
   log?: (line: string) => void;
@@ -58,6 +62,7 @@ export class Worker {
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly ramMb: number;
+  readonly pools: string[];
   id = '';
   private readonly policy: Policy;
   private usedRamMb = 0;
@@ -88,6 +93,7 @@ export class Worker {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? os.availableParallelism()));
     this.leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
     this.ramMb = Math.floor(options.ramMb ?? os.totalmem() / 2 ** 20);
+    this.pools = options.pools?.length ? [...new Set(options.pools)] : [DEFAULT_POOL];
     this.policy = options.policy ?? DEFAULT_POLICY;
   }
 
@@ -97,6 +103,7 @@ export class Worker {
       ? `inline:${os.hostname()}:${process.pid}`
       : await store.registerWorker({
           host: os.hostname(), pid: process.pid, concurrency: this.concurrency, ram_mb: this.ramMb, exclusive: this.options.exclusive ?? false,
+          pools: this.pools, labels: this.options.labels ?? {},
         });
     this.heartbeatTimer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.leaseMs / 3)));
     this.heartbeatTimer.unref();
@@ -253,7 +260,8 @@ export class Worker {
       return null;
     }
     if (!this.view || now - this.viewAt > SNAPSHOT_MS) {
-      this.view = new PlannerView(await this.options.store.queueSnapshot(), now, this.policy);
+      // Only the queues of its pools: fair share holds within them, and units never cross pools.
+      this.view = new PlannerView(await this.options.store.queueSnapshot(this.pools), now, this.policy);
       this.viewAt = now;
     }
     this.view.noteFinished(finished.flatMap((o) => this.finishedBy.get(o.unit) ?? []), now);

@@ -10,6 +10,7 @@ import { cliConfig, withService } from '../service.js';
 import { formatRecord, liveLine } from '../format.js';
 import { parseDuration, parseTime } from '../time.js';
 import { parseClass, parseRam } from '../../schedule/index.js';
+import { poolName } from '../../store/index.js';
 
 interface SubmitOptions {
   cmd?: string;
@@ -30,6 +31,7 @@ interface SubmitOptions {
   at?: string;
   ram?: string;
   keep?: string;
+  pool?: string;
   block?: boolean;
   json?: boolean;
 }
@@ -57,6 +59,7 @@ export function register(program: Command): void {
     .option('--delay <duration>', 'start no sooner than this from now (30s, 5m, 2h)')
     .option('--at <time>', 'start no sooner than this time (ISO 8601, or HH:MM)')
     .option('--ram <size>', 'RAM one unit needs (512M, 2G); default from the environ (exec_mem_limit...)')
+    .option('--pool <name>', 'the worker pool that runs it (moi\'s context; default: default): only workers started with --pool NAME take it')
     .option('--keep <duration>', 'keep the job this long after it ends (a plain number is days; 12h, 7d); default SLUICE_RETENTION')
     .option('--block', 'wait for the job and print its record')
     .option('--json', 'print JSON')
@@ -87,6 +90,7 @@ export function register(program: Command): void {
             ...(runAfter === undefined ? {} : { runAfter }),
             ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
             ...(keepMs === undefined ? {} : { keepMs }),
+            ...(opts.pool ? { pool: poolName(opts.pool) } : {}),
           },
         ]);
         // moi's line on a terminal; the bare id for scripts.

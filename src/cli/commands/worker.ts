@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { formatDuration, formatLocalTime, parseDuration, UsageError } from '../../environ/index.js';
 import { Worker, watchLifetime } from '../../worker/index.js';
 import { openConfiguredStore, startPruning } from '../../service/index.js';
+import { poolName } from '../../store/index.js';
 import { builtinRegistry, jsPool } from '../../jobs/index.js';
 import { DEFAULT_POLICY, parseRam } from '../../schedule/index.js';
 import { closeTrackers, fileAccessFor } from '../../files/index.js';
@@ -20,8 +21,9 @@ export function register(program: Command): void {
     .option('--owner <name>', "take only this owner's units (a private pool)")
     .option('--idle-exit <duration>', 'stop gracefully after this long with no unit running (30s, 10m)')
     .option('--stop-at <time>', "stop gracefully at this time (ISO 8601 or HH:MM): a batch allocation's end less a margin")
+    .option('--pool <name>', 'a worker pool it serves (repeatable; default: default); it takes units of these pools only', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--label <key=value>', 'shown in the first log line, e.g. slurm_job=123 (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .action(async (opts: { concurrency?: string; lease?: string; grace?: string; ram?: string; exclusive?: boolean; owner?: string; idleExit?: string; stopAt?: string; label: string[] }) => {
+    .action(async (opts: { concurrency?: string; lease?: string; grace?: string; ram?: string; exclusive?: boolean; owner?: string; idleExit?: string; stopAt?: string; label: string[]; pool: string[] }) => {
       const config = cliConfig();
       const concurrency = opts.concurrency === undefined ? undefined : positive(opts.concurrency, '--concurrency', true);
       const leaseMs = opts.lease === undefined ? config.leaseMs : positive(opts.lease, '--lease') * 1000;
@@ -43,6 +45,8 @@ export function register(program: Command): void {
         ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
         ...(opts.exclusive ? { exclusive: true } : {}),
         ...(opts.owner ? { owner: opts.owner } : {}),
+        ...(opts.pool.length ? { pools: opts.pool.map((p) => poolName(p)) } : {}),
+        labels: Object.fromEntries(opts.label.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])),
       });
       jsPool.keepIdle(worker.concurrency);
       const started = worker.start();

@@ -407,8 +407,8 @@ export class PostgresDriver implements Driver {
         await c.query(SQL.noteLost, [job]);
       },
       async unplaceableCandidates(ramMb, exclusive) {
-        const rows = [...(await run(SQL.tooBig, [ramMb])), ...(exclusive ? await run(SQL.exclusiveQueued) : [])] as Array<{ job: string; ram_mb: number; exclusive: boolean }>;
-        return rows.map((r) => ({ job: r.job, ramMb: r.ram_mb, exclusive: r.exclusive }));
+        const rows = [...(await run(SQL.tooBig, [ramMb])), ...(exclusive ? await run(SQL.exclusiveQueued) : [])] as Array<{ job: string; ram_mb: number; exclusive: boolean; pool: string }>;
+        return rows.map((r) => ({ job: r.job, ramMb: r.ram_mb, exclusive: r.exclusive, pool: r.pool }));
       },
       async setNote(job, note) {
         return (await count(SQL.setNote, [note, job])) > 0;

@@ -159,10 +159,10 @@ export const SQL = {
                      WHERE id = $2 RETURNING ${QUEUE_KEY}`,
   failLostUnit: `UPDATE units SET state = 'failed', lease_until = NULL, token = token + 1, error = $1, ended_at = $2, lost = lost + 1 WHERE id = $3 RETURNING idx`,
   noteLost: `UPDATE nodes SET lost = lost + 1 WHERE id = $1`,
-  tooBig: `SELECT DISTINCT u.job, u.ram_mb, u.exclusive FROM queues q
+  tooBig: `SELECT DISTINCT u.job, u.ram_mb, u.exclusive, u.pool FROM queues q
              JOIN units u ON u.pool = q.pool AND u.owner = q.owner AND u.class = q.class AND u.exclusive = q.exclusive
             WHERE q.queued > 0 AND q.max_ram > $1 AND u.state = 'queued' AND u.ram_mb > $1 LIMIT 1000`,
-  exclusiveQueued: `SELECT DISTINCT u.job, u.ram_mb, u.exclusive FROM queues q
+  exclusiveQueued: `SELECT DISTINCT u.job, u.ram_mb, u.exclusive, u.pool FROM queues q
                       JOIN units u ON u.pool = q.pool AND u.owner = q.owner AND u.class = q.class AND u.exclusive AND u.state = 'queued'
                      WHERE q.exclusive AND q.queued > 0 LIMIT 1000`,
   setNote: `UPDATE nodes SET error = $1 WHERE id = $2 AND status = 'Queued' AND coalesce(error, '') <> $1`,

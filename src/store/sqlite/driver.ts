@@ -386,8 +386,9 @@ export class SqliteDriver implements Driver {
         q.noteLost.run(job);
       },
       async unplaceableCandidates(ramMb, exclusive) {
-        const rows = [...(q.tooBig.all({ ram: ramMb }) as Array<{ job: string; ram_mb: number; exclusive: number }>), ...(exclusive ? (q.exclusiveQueued.all() as Array<{ job: string; ram_mb: number; exclusive: number }>) : [])];
-        return rows.map((r) => ({ job: r.job, ramMb: r.ram_mb, exclusive: r.exclusive === 1 }));
+        type Row = { job: string; ram_mb: number; exclusive: number; pool: string };
+        const rows = [...(q.tooBig.all({ ram: ramMb }) as Row[]), ...(exclusive ? (q.exclusiveQueued.all() as Row[]) : [])];
+        return rows.map((r) => ({ job: r.job, ramMb: r.ram_mb, exclusive: r.exclusive === 1, pool: r.pool }));
       },
       async setNote(job, note) {
         return q.setNote.run(note, job, note).changes > 0;

@@ -203,13 +203,13 @@ export function prepare(db: Database.Database) {
     noteLost: p(`UPDATE nodes SET lost = lost + 1 WHERE id = ?`),
     /** Queued units needing more RAM than :ram, found through the queues whose largest unit is too big. */
     tooBig: p(
-      `SELECT DISTINCT u.job, u.ram_mb, u.exclusive FROM queues q
+      `SELECT DISTINCT u.job, u.ram_mb, u.exclusive, u.pool FROM queues q
          JOIN units u ON u.pool = q.pool AND u.owner = q.owner AND u.class = q.class AND u.exclusive = q.exclusive
         WHERE q.queued > 0 AND q.max_ram > :ram AND u.state = 'queued' AND u.ram_mb > :ram LIMIT 1000`,
     ),
     /** Jobs with queued exclusive units (found through the queues, not by scanning units). */
     exclusiveQueued: p(
-      `SELECT DISTINCT u.job, u.ram_mb, u.exclusive FROM queues q
+      `SELECT DISTINCT u.job, u.ram_mb, u.exclusive, u.pool FROM queues q
          JOIN units u ON u.pool = q.pool AND u.owner = q.owner AND u.class = q.class AND u.exclusive = 1 AND u.state = 'queued'
         WHERE q.exclusive = 1 AND q.queued > 0 LIMIT 1000`,
     ),
