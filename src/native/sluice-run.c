@@ -19,6 +19,9 @@
  *   --uid N --gid N (drop to these host ids before exec; needs root)
  *   --rfd N=PATH (file opened read-only as fd N)  --dfd N=PATH (folder opened O_PATH as fd N)
  *   --status-pipe N (a pipe as fd N; what the program writes there is reported as "status_text")
+ *   --init-pipe N (a pipe as fd N for sluice-init: "S" when the program is forked, after which bwrap
+ *                 and the init are taken out of the OOM killer's choice; "W<status>" is reported as
+ *                 "program_exit_code" or "program_signal", the real wait status)
  *   --poll-rss (no memory cgroup: poll the tree's RSS and kill above --mem-kb)
  *   --chdir DIR  --env K=V (the environment is exactly the --env values)
  *   --spare-depth N (on a limit, first kill only processes deeper than N below the child, so that
@@ -79,7 +82,7 @@ static struct {
   int ncg;
   struct fdspec fds[MAX_FDS];
   int nfds;
-  int status_target, status_read;
+  int status_read, init_read;
   char *env[MAX_ENV + 1];
   int nenv;
   char **argv;
@@ -237,14 +240,14 @@ static void parse(int argc, char **argv, int need_program) {
       o.fds[o.nfds++] = (struct fdspec){target, fd};
       continue;
     }
-    if (!strcmp(a, "--status-pipe")) {
+    if (!strcmp(a, "--status-pipe") || !strcmp(a, "--init-pipe")) {
       int p[2];
-      o.status_target = (int)num(a, v);
+      int target = (int)num(a, v);
       if (pipe2(p, O_CLOEXEC)) die("pipe: %s", strerror(errno));
       if (o.nfds == MAX_FDS) die("too many fds");
-      o.status_read = p[0];
+      *(a[2] == 's' ? &o.status_read : &o.init_read) = p[0];
       fcntl(p[0], F_SETFL, O_NONBLOCK);
-      o.fds[o.nfds++] = (struct fdspec){o.status_target, p[1]};
+      o.fds[o.nfds++] = (struct fdspec){target, p[1]};
       continue;
     }
     if (!strcmp(a, "--env")) {
@@ -517,13 +520,19 @@ static void kill_all(pid_t child, int child_alive) {
 
 /* ---------- the sandbox's own processes ---------- */
 
-/* With --spare-depth, our child is bwrap's monitor and its child bwrap's pid 1: their own CPU
-   (exec, namespace and mount setup: ~5 ms here) is not the program's, so it is measured from
-   /proc/PID/schedstat (ns) while they live and as zombies, and subtracted. */
+/* With --spare-depth, our child is bwrap's monitor and its child the sandbox's pid 1 (bwrap's
+   set-up, then sluice-init): their own CPU (exec, namespace and mount setup: ~3.5 ms here) is not
+   the program's, so it is measured from /proc/PID/schedstat (ns) while they live and as zombies,
+   and subtracted, but never more than SANDBOX_CPU_CAP: a program that could make them burn CPU
+   must not get that CPU for free. */
+#define SANDBOX_CPU_CAP_NS 10000000LL
 static struct {
   pid_t pid;
   long long ns;
 } sbx[2];
+static char init_text[64]; /* what sluice-init wrote: "S\n", then "W<status>\n" */
+static size_t init_len;
+static int sandbox_protected;
 static char status_text[512]; /* small: keeps the report under PIPE_BUF for the served mode's relay */
 static size_t status_len;
 
@@ -560,7 +569,37 @@ static long long sandbox_ns(void) {
     long long ns = runtime_ns(sbx[i].pid);
     if (ns > sbx[i].ns) sbx[i].ns = ns;
   }
-  return sbx[0].ns + sbx[1].ns;
+  long long ns = sbx[0].ns + sbx[1].ns;
+  return ns < SANDBOX_CPU_CAP_NS ? ns : SANDBOX_CPU_CAP_NS;
+}
+
+/* Reads sluice-init's pipe. Once the program is forked (with oom_score_adj 1000, see child()), bwrap's
+   monitor and the init get -1000, so that an OOM kill hits the program's processes, not the sandbox
+   (which would otherwise look like a failed start). -1000 needs CAP_SYS_RESOURCE; without it, 0:
+   below the program's processes, though no longer out of reach once they are all gone. */
+static void read_init(void) {
+  if (o.init_read < 0) return;
+  ssize_t n;
+  while (init_len < sizeof init_text - 1 &&
+         (n = read(o.init_read, init_text + init_len, sizeof init_text - 1 - init_len)) > 0)
+    init_len += (size_t)n;
+  init_text[init_len] = 0;
+  if (sandbox_protected || init_text[0] != 'S') return;
+  read_status();
+  sandbox_protected = 1;
+  for (int i = 0; i < 2; i++) {
+    if (!sbx[i].pid) continue;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", (int)sbx[i].pid);
+    if (write_file(path, "oom_score_adj", "-1000")) write_file(path, "oom_score_adj", "0");
+  }
+}
+
+/* The program's wait status as sluice-init reported it, or -1. */
+static int program_status(void) {
+  read_init();
+  char *w = strstr(init_text, "\nW");
+  return w ? atoi(w + 2) : -1;
 }
 
 /* Reaps every child that has ended, noting the sandbox processes' CPU while they are zombies. */
@@ -625,9 +664,12 @@ static void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
     if (!c->kinds) continue;
     if (write_file(c->dir, "cgroup.procs", "0")) child_fail(errfd, "cannot join cgroup", c->dir);
   }
-  if (self_joined) {
+  /* A sandboxed program is the OOM killer's first choice in its group (its processes inherit 1000;
+     raising needs no privilege); read_init lowers bwrap and sluice-init again once it is forked. */
+  const char *adj = o.spare_depth ? "1000" : self_joined ? "0" : NULL;
+  if (adj) {
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd >= 0 && write(fd, "0", 1) < 0) child_fail(errfd, "cannot reset", "oom_score_adj");
+    if (fd >= 0 && write(fd, adj, strlen(adj)) < 0) child_fail(errfd, "cannot set", "oom_score_adj");
     if (fd >= 0) close(fd);
   }
 
@@ -709,8 +751,8 @@ static long long out_size(int fd) {
 }
 
 static void defaults(void) {
-  o.status_target = -1;
   o.status_read = -1;
+  o.init_read = -1;
 }
 
 static int run_body(const char *cg_error);
@@ -745,6 +787,12 @@ static int run_body(const char *cg_error) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
+  if (o.init_read >= 0) {
+    /* sluice-init's "S" wakes us at once: the sooner the sandbox is protected from the OOM killer. */
+    sigaddset(&mask, SIGIO);
+    fcntl(o.init_read, F_SETOWN, getpid());
+    fcntl(o.init_read, F_SETFL, O_NONBLOCK | O_ASYNC);
+  }
   sigprocmask(SIG_BLOCK, &mask, &old);
 
   int errpipe[2];
@@ -789,6 +837,7 @@ static int run_body(const char *cg_error) {
     if (o.cpu_ms && prog_ns >= o.cpu_ms * 1000000LL) { killed_by = "cpu"; break; }
     if (o.poll_rss && o.mem_kb && poll_rss > o.mem_kb) { killed_by = "memory"; break; }
     if (o.output_limit && out_size(out_fd) > o.output_limit) { killed_by = "output"; break; }
+    read_init();
     /* Sleep until a child changes state, a signal arrives, or the next check is due. */
     long long wait_ns = POLL_NS;
     if (o.cpu_ms && prog_ns >= 0 && o.cpu_ms * 1000000LL - prog_ns < 2 * POLL_NS) wait_ns = POLL_NS / 5;
@@ -837,7 +886,8 @@ static int run_body(const char *cg_error) {
   }
 
   read_status();
-  long long sandbox = o.spare_depth ? sbx[0].ns + sbx[1].ns : 0;
+  long long sandbox = sandbox_ns();
+  int prog_status = program_status();
 
   char *out = NULL;
   size_t outlen = 0;
@@ -851,6 +901,8 @@ static int run_body(const char *cg_error) {
   }
   if (WIFSIGNALED(status)) fprintf(f, "\"signal\":%d,", WTERMSIG(status));
   else fprintf(f, "\"exit_code\":%d,", WEXITSTATUS(status));
+  if (prog_status >= 0 && WIFSIGNALED(prog_status)) fprintf(f, "\"program_signal\":%d,", WTERMSIG(prog_status));
+  else if (prog_status >= 0) fprintf(f, "\"program_exit_code\":%d,", WEXITSTATUS(prog_status));
   double cpu = (user_us + sys_us) / 1000.0;
   if (cg_cpu >= 0 && cg_cpu / 1e6 > cpu) cpu = cg_cpu / 1e6;
   if (poll_cpu / 1e6 > cpu) cpu = poll_cpu / 1e6;
@@ -1000,6 +1052,18 @@ static void sanitize_id(char *dst, size_t size, const char *src) {
     if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = '_';
 }
 
+/* Splits a frame's body (NUL-terminated strings) into args (NULL-terminated); the id comes first, where
+   argv[0] would be. Sets the report prefix from the id. Returns the count. */
+static int frame_args(char *body, size_t len, char **args, int max) {
+  int n = 0;
+  for (size_t i = 0; i < len && n < max - 1; i += strlen(body + i) + 1) args[n++] = body + i;
+  args[n] = NULL;
+  char id[64];
+  sanitize_id(id, sizeof id, n ? args[0] : "");
+  snprintf(report_prefix, sizeof report_prefix, "{\"id\":\"%s\",", id);
+  return n;
+}
+
 /* A spare supervisor: makes its cgroups, waits for one frame on `req`, runs it. */
 static void spare(int req, int report, int devnull) {
   dup2(devnull, 0);
@@ -1026,15 +1090,8 @@ static void spare(int req, int report, int devnull) {
   close(req);
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   frame[have] = 0;
-  char *body = frame + 4, *args[512];
-  size_t len = have - 4;
-  int n = 0;
-  for (size_t i = 0; i < len && n < 511; i += strlen(body + i) + 1) args[n++] = body + i;
-  args[n] = NULL;
-  char id[64];
-  sanitize_id(id, sizeof id, n ? args[0] : "");
-  snprintf(report_prefix, sizeof report_prefix, "{\"id\":\"%s\",", id);
-  /* args[0] (the id) stands where argv[0] would be. */
+  char *args[512];
+  int n = frame_args(frame + 4, have - 4, args, 512);
   parse(n, args, 1);
   exit(run_body(cg_error));
 }

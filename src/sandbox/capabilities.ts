@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { builtFile } from '../environ/index.js';
-import { NATIVE_SECCOMP_FILTER } from '../native/index.js';
+import { NATIVE_INIT, NATIVE_SECCOMP_FILTER } from '../native/index.js';
 import { helperArgs, type RunConfig, type RunSpec } from './args.js';
 import { RunDir, readBoxFile } from './box.js';
 import { planCgroups, type CgroupPlan } from './cgroups.js';
@@ -140,7 +140,8 @@ async function probe(): Promise<Capabilities> {
       : `running as uid ${process.getuid?.()}: programs run under this uid inside a user namespace`,
   };
   let plan = planCgroups();
-  const config: RunConfig = { bwrap: bwrapPath ?? '/usr/bin/bwrap', seccompFilter: seccomp.filter, cgroups: plan, dropTo, rootLinks: rootLinks() };
+  const init = builtFile(NATIVE_INIT);
+  const config: RunConfig = { bwrap: bwrapPath ?? '/usr/bin/bwrap', seccompFilter: seccomp.filter, cgroups: plan, dropTo, rootLinks: rootLinks(), init };
 
   let unsafe: Check = { ok: false, detail: helper.detail };
   let sandbox: Check = { ok: false, detail: helper.ok ? bwrap.detail : helper.detail };
@@ -156,7 +157,8 @@ async function probe(): Promise<Capabilities> {
         t = await trial(config, 'none', scratch);
       }
       unsafe = t.message ? { ok: false, detail: t.message } : { ok: true, detail: `rlimits${plan.memory || plan.pids ? ' and cgroups' : ''}, no isolation: trusted code only` };
-      if (bwrap.ok) {
+      if (bwrap.ok && !existsSync(init)) sandbox = { ok: false, detail: `the sandbox's init is not built (${init}): run npm run build` };
+      else if (bwrap.ok) {
         let s = await trial(config, 'sandbox', scratch);
         if (s.message && config.seccompFilter) {
           const without = await trial({ ...config, seccompFilter: undefined }, 'sandbox', scratch);
