@@ -22,12 +22,18 @@
  *   --init-pipe N (a pipe as fd N for sluice-init: "S" when the program is forked, after which bwrap
  *                 and the init are taken out of the OOM killer's choice; "W<status>" is reported as
  *                 "program_exit_code" or "program_signal", the real wait status)
+ *   --disk DIR --disk-limit N (DIR: the run's own file system, from --disk-attach; the program may
+ *                 add N bytes to it: a root-owned ballast file leaves exactly N + DISK_MARGIN free,
+ *                 and more than N is killed_by "disk"; reported as "disk_bytes")
  *   --poll-rss (no memory cgroup: poll the tree's RSS and kill above --mem-kb)
  *   --chdir DIR  --env K=V (the environment is exactly the --env values)
  *   --spare-depth N (on a limit, first kill only processes deeper than N below the child, so that
  *                   bwrap's pid 1 reaps the program and its usage reaches our rusage; then the rest)
  *
  * Other modes:
+ *   served frames "--disk-take TEMPLATE UID" (answers {"disk": PATH}: a copy of that ext4 image,
+ *              mounted, box/ and tmp/ inside owned by UID) and "--disk-detach PATH"; see "disks"
+ *   sluice-run --disk-detach PATH...  (one-shot: the probe's sweep of dead processes' disks)
  *   sluice-run --remove PATH  removes a tree a program made (any depth, no symlink followed);
  *              errors on stderr
  */
@@ -44,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/statfs.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -73,8 +80,8 @@ struct fdspec {
 };
 
 static struct {
-  long long cpu_ms, wall_ms, mem_kb, slack_kb, as_kb, fsize, stack_kb, nofile, procs, output_limit;
-  const char *stdin_path, *stdout_path, *stderr_path, *chdir_to, *cg_name;
+  long long cpu_ms, wall_ms, mem_kb, slack_kb, as_kb, fsize, stack_kb, nofile, procs, output_limit, disk_limit;
+  const char *stdin_path, *stdout_path, *stderr_path, *chdir_to, *cg_name, *disk_dir;
   int stderr_to_stdout, poll_rss, drop, spare_depth;
   uid_t uid;
   gid_t gid;
@@ -202,9 +209,9 @@ static void parse(int argc, char **argv, int need_program) {
   }
     NUM("--cpu-ms", cpu_ms) NUM("--wall-ms", wall_ms) NUM("--mem-kb", mem_kb) NUM("--cg-slack-kb", slack_kb)
     NUM("--as-kb", as_kb) NUM("--fsize", fsize) NUM("--stack-kb", stack_kb) NUM("--nofile", nofile)
-    NUM("--procs", procs) NUM("--output-limit", output_limit)
+    NUM("--procs", procs) NUM("--output-limit", output_limit) NUM("--disk-limit", disk_limit)
     STR("--stdin", stdin_path) STR("--stdout", stdout_path) STR("--stderr", stderr_path)
-    STR("--chdir", chdir_to) STR("--cg-name", cg_name)
+    STR("--chdir", chdir_to) STR("--cg-name", cg_name) STR("--disk", disk_dir)
 #undef NUM
 #undef STR
     if (!strcmp(a, "--stderr-to-stdout")) { o.stderr_to_stdout = 1; continue; }
@@ -737,6 +744,47 @@ static void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
   child_fail(errfd, "cannot execute", o.argv[0]);
 }
 
+/* ---------- the run's disk ---------- */
+
+/* What the program may write beyond --disk-limit before ENOSPC, so that going over is seen. */
+#define DISK_MARGIN (1LL << 20)
+
+static int disk_fd = -1;
+static long long disk_free_at_start, disk_peak;
+
+static long long disk_free(struct statfs *st) {
+  return fstatfs(disk_fd, st) ? -1 : (long long)st->f_bavail * (long long)st->f_bsize;
+}
+
+/* The file system is larger than the limit (files were put there before the run, and its size comes
+   in steps); a root-owned ballast outside box/ and tmp/ takes the rest, so what the program can add
+   is exactly limit + DISK_MARGIN, however fast it writes or reserves (fallocate). */
+static void disk_prepare(void) {
+  disk_fd = open(o.disk_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (disk_fd < 0) die("cannot open the run's disk %s: %s", o.disk_dir, strerror(errno));
+  int ballast = openat(disk_fd, ".ballast", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  struct stat bst;
+  struct statfs st;
+  if (ballast < 0 || fstat(ballast, &bst)) die("cannot make the disk's ballast in %s: %s", o.disk_dir, strerror(errno));
+  long long want = o.disk_limit + DISK_MARGIN, size = (long long)bst.st_blocks * 512 + disk_free(&st) - want;
+  if (size < 0)
+    die("the run's disk has %lld bytes free for a limit of %lld: the files put in the box take too much room",
+        disk_free(&st), o.disk_limit);
+  if (size < bst.st_size ? ftruncate(ballast, size) : fallocate(ballast, 0, 0, size))
+    die("cannot size the disk's ballast: %s", strerror(errno));
+  close(ballast);
+  disk_free_at_start = disk_free(&st);
+}
+
+/* Bytes the program added (kept at its peak); out of inodes counts as over the limit. */
+static int disk_over(void) {
+  struct statfs st;
+  long long free_now = disk_free(&st);
+  if (free_now < 0) return 0;
+  if (disk_free_at_start - free_now > disk_peak) disk_peak = disk_free_at_start - free_now;
+  return disk_peak > o.disk_limit || (st.f_files && !st.f_ffree);
+}
+
 /* ---------- the parent ---------- */
 
 static int open_out(const char *path) {
@@ -780,6 +828,7 @@ static int run_body(const char *cg_error) {
 
   if (prctl(PR_SET_CHILD_SUBREAPER, 1)) die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
   cg_limit();
+  if (o.disk_dir) disk_prepare();
 
   sigset_t mask, old;
   sigemptyset(&mask);
@@ -837,6 +886,7 @@ static int run_body(const char *cg_error) {
     if (o.cpu_ms && prog_ns >= o.cpu_ms * 1000000LL) { killed_by = "cpu"; break; }
     if (o.poll_rss && o.mem_kb && poll_rss > o.mem_kb) { killed_by = "memory"; break; }
     if (o.output_limit && out_size(out_fd) > o.output_limit) { killed_by = "output"; break; }
+    if (disk_fd >= 0 && disk_over()) { killed_by = "disk"; break; }
     read_init();
     /* Sleep until a child changes state, a signal arrives, or the next check is due. */
     long long wait_ns = POLL_NS;
@@ -888,6 +938,7 @@ static int run_body(const char *cg_error) {
   read_status();
   long long sandbox = sandbox_ns();
   int prog_status = program_status();
+  if (disk_fd >= 0) disk_over();
 
   char *out = NULL;
   size_t outlen = 0;
@@ -915,6 +966,7 @@ static int run_body(const char *cg_error) {
   if (cg_peak_kb >= 0) fprintf(f, ",\"cg_peak_kb\":%lld", cg_peak_kb);
   if (oom_kill >= 0) fprintf(f, ",\"oom_kill\":%lld", oom_kill);
   if (out_fd >= 0) fprintf(f, ",\"output_bytes\":%lld", out_size(out_fd));
+  if (disk_fd >= 0) fprintf(f, ",\"disk_bytes\":%lld", disk_peak);
   if (killed_by) {
     fputs(",\"killed_by\":", f);
     json_str(f, killed_by);
@@ -930,6 +982,225 @@ static int run_body(const char *cg_error) {
      A supervisor inside its groups cannot remove them: its server does, once it has exited. */
   if (!self_joined) cg_remove();
   return rc;
+}
+
+/* ---------- disks: each run's own bounded file system ---------- */
+
+/*
+ * A box lives on a file system of its own: a copy of a small ext4 template (sparse: a few hundred
+ * KiB of data), loop-mounted where the host can still read it after the run, unmounted as a whole
+ * afterwards. It bounds what a run can put on the host's disk (exactly, with the ballast of
+ * disk_prepare), and its pages are ordinary page cache, not tmpfs pages charged to the program's
+ * memory cgroup. The image file is unlinked as soon as the loop device holds it, so a killed
+ * helper leaves no file behind, only a mount that the next probe sweeps (its name holds the
+ * owner's pid). Mounting takes ~1.5 ms and unmounting ~2 ms here (both wait for RCU grace
+ * periods), so the server keeps one disk ready and does both in children, off a request's path.
+ * Why this and what it costs: docs/sandbox.md, "Disk".
+ */
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+
+static int write_all(int fd, const char *buf, size_t len);
+
+/* Copies the data extents of a sparse file; returns NULL or why not. */
+static const char *copy_sparse(int from, int to) {
+  static char buf[1 << 16];
+  struct stat st;
+  if (fstat(from, &st) || ftruncate(to, st.st_size)) return strerror(errno);
+  for (off_t pos = 0;;) {
+    off_t data = lseek(from, pos, SEEK_DATA);
+    if (data < 0) return errno == ENXIO ? NULL : strerror(errno);
+    off_t hole = lseek(from, data, SEEK_HOLE);
+    if (hole < 0) return strerror(errno);
+    for (off_t at = data; at < hole;) {
+      size_t want = hole - at < (off_t)sizeof buf ? (size_t)(hole - at) : sizeof buf;
+      ssize_t n = pread(from, buf, want, at);
+      if (n <= 0) return n ? strerror(errno) : "the template ended early";
+      if (pwrite(to, buf, (size_t)n, at) != n) return strerror(errno);
+      at += n;
+    }
+    pos = hole;
+  }
+}
+
+/* A free loop device backed by `img`, detached by the kernel when its last user goes. */
+static int loop_attach(int img, char *dev, size_t size, const char **why) {
+  static char msg[128];
+  int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  if (ctl < 0) return snprintf(msg, sizeof msg, "cannot open /dev/loop-control: %s", strerror(errno)), *why = msg, -1;
+  /* Buffered, not LO_FLAGS_DIRECT_IO: the image's pages stay in the page cache and die with the
+     unlinked file, so a short run causes no I/O on the host's disk at all (direct I/O would write
+     every block the box touches, and flush the copied template before the first read). */
+  unsigned flags = LO_FLAGS_AUTOCLEAR;
+  for (int tries = 0; tries < 64; tries++) {
+    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+    if (n < 0) break;
+    snprintf(dev, size, "/dev/loop%d", n);
+    int fd = open(dev, O_RDWR | O_CLOEXEC);
+    if (fd < 0) { /* its node is not there yet */
+      usleep(500);
+      continue;
+    }
+    struct loop_config config;
+    memset(&config, 0, sizeof config);
+    config.fd = (unsigned)img;
+    config.info.lo_flags = flags;
+    if (!ioctl(fd, LOOP_CONFIGURE, &config)) {
+      close(ctl);
+      return fd;
+    }
+    int err = errno;
+    close(fd);
+    if (err != EBUSY) { /* EBUSY: another process took it first */
+      snprintf(msg, sizeof msg, "cannot set up %s: %s", dev, strerror(err));
+      close(ctl);
+      return *why = msg, -1;
+    }
+  }
+  snprintf(msg, sizeof msg, "no free loop device: %s", strerror(errno));
+  close(ctl);
+  return *why = msg, -1;
+}
+
+/* Mounts a copy of `template` on a new folder `mnt`, with box/ and tmp/ owned by `uid`. Dies with the reason. */
+static void disk_attach(const char *mnt, const char *template, const char *backing, uid_t uid) {
+  int from = open(template, O_RDONLY | O_CLOEXEC);
+  if (from < 0) die("cannot open the disk template %s: %s", template, strerror(errno));
+  if (mkdir(mnt, 0700)) die("cannot create %s: %s", mnt, strerror(errno));
+  int img = open(backing, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const char *why = img < 0 ? strerror(errno) : copy_sparse(from, img);
+  close(from);
+  char dev[32];
+  int loop = why ? -1 : loop_attach(img, dev, sizeof dev, &why);
+  unlink(backing); /* the loop device holds it now; its space comes back when the device goes */
+  if (img >= 0) close(img);
+  int failed = why ? 0 : mount(dev, mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, "noinit_itable") ? errno : 0;
+  if (loop >= 0) close(loop); /* LO_FLAGS_AUTOCLEAR: the device goes with the mount, or now if there is none */
+  if (failed) why = strerror(failed);
+  int root = why ? -1 : open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int ok = root >= 0 && !fchmod(root, 0711);
+  for (const char *const *name = (const char *const[]){"box", "tmp", NULL}; ok && *name; name++)
+    ok = !mkdirat(root, *name, 0700) && !fchownat(root, *name, uid, uid, AT_SYMLINK_NOFOLLOW);
+  if (!why && !ok) why = strerror(errno);
+  if (root >= 0) close(root);
+  if (!why) return;
+  umount2(mnt, MNT_DETACH);
+  rmdir(mnt);
+  die("cannot make a disk on %s: %s", mnt, why);
+}
+
+/* Lazy: the mount is gone from the tree at once; the file system, its loop device and its image
+   go when the last reference (a sandbox's mount namespace being torn down) is gone. */
+static void disk_detach(const char *mnt) {
+  if (umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW) && errno != EINVAL) die("cannot unmount %s: %s", mnt, strerror(errno));
+  rmdir(mnt);
+}
+
+/* The server's own descriptors, which its helper children must not hold: above all the spare's
+   request pipe, whose end the spare waits for before it runs. */
+static int server_fds[2] = {-1, -1};
+
+static pid_t server_fork(int devnull) {
+  pid_t pid = fork();
+  if (pid) return pid;
+  for (int i = 0; i < 2; i++)
+    if (server_fds[i] >= 0) close(server_fds[i]);
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  return 0;
+}
+
+/* The served helper's ready disk: one, for the template asked for last. */
+static struct {
+  char template[PATH_MAX], path[PATH_MAX];
+  uid_t uid;
+  pid_t preparing;
+  int ready;
+} pool;
+static unsigned long disks_made;
+
+/* Names a new disk next to its template: disk-OWNER-SERVER.N (the owner is the server's caller),
+   and its image run-OWNER-SERVER.N.img (the probe's sweep reads OWNER back). */
+static void disk_names(const char *template, char *mnt, char *backing) {
+  const char *slash = strrchr(template, '/');
+  int home = slash ? (int)(slash - template) : 0;
+  unsigned long n = ++disks_made;
+  snprintf(mnt, PATH_MAX, "%.*s/disk-%d-%d.%lu", home, template, (int)getppid(), (int)getpid(), n);
+  snprintf(backing, PATH_MAX, "%.*s/run-%d-%d.%lu.img", home, template, (int)getppid(), (int)getpid(), n);
+}
+
+/* Forks a child that makes a disk; it reports {"disk": PATH} when `report` >= 0. */
+static pid_t disk_fork(const char *template, uid_t uid, char *mnt, int report, int devnull) {
+  char backing[PATH_MAX];
+  disk_names(template, mnt, backing);
+  pid_t pid = server_fork(devnull);
+  if (pid) return pid;
+  report_fd = report >= 0 ? report : devnull;
+  disk_attach(mnt, template, backing, uid);
+  char line[PATH_MAX + 160];
+  int len = snprintf(line, sizeof line, "%s\"disk\":\"%s\"}\n", report_prefix, mnt);
+  _exit(report >= 0 && write(report, line, (size_t)len) != len ? 70 : 0);
+}
+
+/* Starts making the next ready disk, unless one is ready or on its way. */
+static void pool_refill(const char *template, uid_t uid, int devnull) {
+  if (pool.preparing || (pool.ready && !strcmp(pool.template, template))) return;
+  if (pool.ready) { /* for another template: not wanted any more */
+    if (!server_fork(devnull)) {
+      disk_detach(pool.path);
+      _exit(0);
+    }
+    pool.ready = 0;
+  }
+  snprintf(pool.template, sizeof pool.template, "%s", template);
+  pool.uid = uid;
+  pool.preparing = disk_fork(template, uid, pool.path, -1, devnull);
+  if (pool.preparing < 0) pool.preparing = 0;
+}
+
+/*
+ * A served disk request (argv[0] is the request's id): "--disk-take TEMPLATE UID" answers
+ * {"disk": PATH} with a mounted disk (the ready one at once, else a child makes one) and refills
+ * the pool; "--disk-detach PATH" answers at once and unmounts in a child. Returns the pid of a
+ * child that will report, 0 when answered here, -1 on a bad request.
+ */
+static pid_t disk_request(int argc, char **argv, int report, int devnull) {
+  if (argc == 4 && !strcmp(argv[1], "--disk-take")) {
+    uid_t uid = (uid_t)atoll(argv[3]);
+    pid_t child = 0;
+    char line[PATH_MAX + 160];
+    if (pool.ready && !strcmp(pool.template, argv[2])) {
+      int len = -1;
+      for (const char *const *name = (const char *const[]){"box", "tmp", NULL}; *name && pool.uid != uid; name++) {
+        char path[PATH_MAX + 8];
+        snprintf(path, sizeof path, "%s/%s", pool.path, *name);
+        if (lchown(path, uid, uid)) len = snprintf(line, sizeof line, "%s\"error\":\"cannot give %s to uid %d\"}\n", report_prefix, path, (int)uid);
+      }
+      if (len < 0) len = snprintf(line, sizeof line, "%s\"disk\":\"%s\"}\n", report_prefix, pool.path);
+      pool.ready = 0;
+      write_all(report, line, (size_t)len);
+    } else {
+      char mnt[PATH_MAX];
+      child = disk_fork(argv[2], uid, mnt, report, devnull);
+    }
+    pool_refill(argv[2], uid, devnull);
+    return child;
+  }
+  if (argc == 3 && !strcmp(argv[1], "--disk-detach")) {
+    char line[256];
+    int len = snprintf(line, sizeof line, "%s\"disk\":\"detached\"}\n", report_prefix);
+    write_all(report, line, (size_t)len);
+    if (!server_fork(devnull)) {
+      disk_detach(argv[2]);
+      _exit(0);
+    }
+    return 0;
+  }
+  return -1;
 }
 
 /* ---------- removing what a program left ---------- */
@@ -1172,6 +1443,8 @@ static int serve(int argc, char **argv) {
       } else {
         spare_fd = p[1];
       }
+      server_fds[0] = spare_fd;
+      server_fds[1] = sfd;
     }
     if (spare_pid && have >= 4) {
       uint32_t flen = (uint32_t)(unsigned char)buf[0] | (uint32_t)(unsigned char)buf[1] << 8 |
@@ -1180,22 +1453,35 @@ static int serve(int argc, char **argv) {
       if (have >= 4 + flen) {
         char id[64], line[160];
         sanitize_id(id, sizeof id, buf + 4);
-        int ok = !write_all(spare_fd, buf, 4 + flen);
-        close(spare_fd);
-        int len = ok ? snprintf(line, sizeof line, "{\"id\":\"%s\",\"pid\":%d}\n", id, (int)spare_pid)
-                     : snprintf(line, sizeof line, "{\"id\":\"%s\",\"error\":\"the supervisor is gone\"}\n", id);
-        if (ok) {
+        size_t idlen = strnlen(buf + 4, flen);
+        int disk = idlen + 8 < flen && !strncmp(buf + 4 + idlen + 1, "--disk-", 7);
+        pid_t started = spare_pid;
+        if (disk) { /* answered here, or by a child that will: never by the spare */
+          char *args[8];
+          started = disk_request(frame_args(buf + 4, flen, args, 8), args, report, devnull);
+          snprintf(report_prefix, sizeof report_prefix, "{");
+        }
+        int ok = disk ? started >= 0 : !write_all(spare_fd, buf, 4 + flen);
+        if (!disk) {
+          close(spare_fd);
+          server_fds[0] = -1;
+          spare_pid = 0;
+        }
+        int len = ok ? snprintf(line, sizeof line, "{\"id\":\"%s\",\"pid\":%d}\n", id, (int)started)
+                     : snprintf(line, sizeof line, "{\"id\":\"%s\",\"error\":\"%s\"}\n", id,
+                                disk ? "a disk request the helper does not know" : "the supervisor is gone");
+        if (disk && ok && !started) len = 0; /* answered already */
+        if (ok && started) {
           if (nruns == cap_runs) {
             cap_runs = cap_runs ? 2 * cap_runs : 16;
             runs = realloc(runs, (size_t)cap_runs * sizeof *runs);
             if (!runs) return 70;
           }
-          runs[nruns].pid = spare_pid;
+          runs[nruns].pid = started;
           memcpy(runs[nruns].id, id, sizeof id);
           nruns++;
         }
-        spare_pid = 0;
-        if (write_all(1, line, (size_t)len)) return 0;
+        if (len && write_all(1, line, (size_t)len)) return 0;
         memmove(buf, buf + 4 + flen, have - 4 - flen);
         have -= 4 + flen;
         continue; /* fork the next spare, then look for the next frame */
@@ -1214,8 +1500,13 @@ static int serve(int argc, char **argv) {
       pid_t pid;
       while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
         reaped(pid);
+        if (pid == pool.preparing) {
+          pool.preparing = 0;
+          pool.ready = WIFEXITED(st) && !WEXITSTATUS(st);
+        }
         if (pid == spare_pid) { /* died before its run: the next loop forks another */
           close(spare_fd);
+          server_fds[0] = -1;
           spare_pid = 0;
         }
         for (int i = 0; i < nruns; i++) {
@@ -1231,7 +1522,12 @@ static int serve(int argc, char **argv) {
     if (!fds[0].revents) continue;
     if (have == cap) return 70;
     ssize_t got = read(0, buf + have, cap - have);
-    if (got <= 0) return 0; /* the caller went away: supervisors get SIGTERM, the spare sees EOF */
+    if (got <= 0) { /* the caller went away: supervisors get SIGTERM, the spare sees EOF */
+      int st;
+      if (pool.preparing && waitpid(pool.preparing, &st, 0) > 0) pool.ready = WIFEXITED(st) && !WEXITSTATUS(st);
+      if (pool.ready) disk_detach(pool.path);
+      return 0;
+    }
     have += (size_t)got;
   }
 }
@@ -1241,5 +1537,9 @@ int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--remove")) return remove_tree(argv[2]);
   if (fcntl(report_fd, F_GETFD) < 0) report_fd = 2;
   else fcntl(report_fd, F_SETFD, FD_CLOEXEC);
+  if (argc >= 3 && !strcmp(argv[1], "--disk-detach")) { /* the probe's sweep of dead processes' disks */
+    for (int i = 2; i < argc; i++) disk_detach(argv[i]);
+    return 0;
+  }
   return run_one(argc, argv);
 }

@@ -22,8 +22,10 @@ export interface HelperReport {
   oom_kill?: number;
   /** Size of the stdout file at the end. */
   output_bytes?: number;
+  /** Peak bytes the program added to its disk (box and /tmp; only with a disk). */
+  disk_bytes?: number;
   /** Which limit made the helper kill the run. */
-  killed_by?: 'cpu' | 'wall' | 'memory' | 'output' | 'terminated';
+  killed_by?: 'cpu' | 'wall' | 'memory' | 'output' | 'disk' | 'terminated';
   /** What bwrap wrote on its --json-status-fd. */
   status_text?: string;
   /** The program's own wait status, as sluice-init saw it (sandboxed runs): one of the two. */

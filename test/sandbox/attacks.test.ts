@@ -1,16 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Environ } from '../../src/environ/index.js';
+import { PACKAGE_ROOT, type Environ } from '../../src/environ/index.js';
+import { helperServer } from '../../src/sandbox/index.js';
 import { requireProgram } from '../helpers/require.js';
 import { file, processesNamed, program, requireSandboxTools, runJob, scratch } from './helpers.js';
 
 /*
  * The holes an attack pass found (issue 9), each as the program that did it. Besides the verdict,
  * each checks that the host was not touched: job folders are made in a folder of this file's own
- * (SLUICE_TMPDIR), which must be empty after every job; processes left behind.
+ * (SLUICE_TMPDIR), which must be empty after every job; free space; processes left behind.
  */
 requireSandboxTools();
 const chattr = requireProgram('chattr', 'e2fsprogs');
@@ -19,9 +20,14 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'sluice-attacks-'));
 chmodSync(tmp, 0o711); // the sandbox's uid must reach its box (docs/sandbox.md, SLUICE_TMPDIR)
 process.env.SLUICE_TMPDIR = tmp;
 const dir = scratch();
+const MiB = 1024 * 1024;
 
-/** What jobs left in SLUICE_TMPDIR. */
-const leftovers = () => readdirSync(tmp);
+/** What jobs left in SLUICE_TMPDIR (disk templates stay: they are shared, made once). */
+const leftovers = () => readdirSync(tmp).filter((name) => name !== 'sluice-disks');
+const hostFree = () => {
+  const st = statfsSync(tmp);
+  return st.bavail * st.bsize;
+};
 
 async function job(jobType: string, name: string, stdin: string, extra: Environ = {}, defines: Record<string, string | number> = {}): Promise<Environ & { stdout: string }> {
   const outFile = path.join(dir, `out-${Math.random().toString(36).slice(2)}`);
@@ -38,12 +44,26 @@ async function job(jobType: string, name: string, stdin: string, extra: Environ 
   return { ...out, stdout: existsSync(outFile) ? readFileSync(outFile, 'utf8') : '' };
 }
 
+/** Runs `fn` while sampling the host's free space every 5 ms; returns its result and the lowest free space seen. */
+async function sampled<T>(fn: () => Promise<T>): Promise<{ result: T; lowest: number }> {
+  let lowest = hostFree();
+  const timer = setInterval(() => (lowest = Math.min(lowest, hostFree())), 5);
+  try {
+    return { result: await fn(), lowest: Math.min(lowest, hostFree()) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 beforeAll(async () => {
-  await Promise.all(['deep', 'oom_threads', 'napper', 'exit_n', 'raise', 'pid1mem', 'immutable', 'aplusb'].map((p) => program(p)));
+  await Promise.all(['deep', 'fill', 'oom_threads', 'napper', 'exit_n', 'raise', 'pid1mem', 'mountinfo', 'immutable', 'aplusb'].map((p) => program(p)));
 }, 120_000);
 
-afterAll(() => {
+afterAll(async () => {
   delete process.env.SLUICE_TMPDIR;
+  // The served helper keeps a disk ready under tmp: it unmounts it when it stops.
+  helperServer.close();
+  for (let i = 0; i < 100 && readFileSync('/proc/self/mountinfo', 'utf8').includes(tmp); i++) await new Promise((r) => setTimeout(r, 50));
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -69,6 +89,50 @@ describe('a program cannot leave files on the host', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+});
+
+describe('a run cannot fill the host disk', () => {
+  it.each(['.', '/tmp'])('reserving 1000 MiB in %s under a 64 MiB disk limit is OLE "disk limit exceeded"; the host never loses the space', async (where) => {
+    const before = hostFree();
+    const { result, lowest } = await sampled(() => job('exec', 'fill', `${where} 1000`, { exec_disk_limit: 64 * MiB }));
+    expect(result).toMatchObject({ result_code: 'OLE', result_string: 'disk limit exceeded' });
+    expect(result.stdout).toMatch(/^fallocated (6[0-4]|[0-5]\d) MiB: No space left on device\n/);
+    // Other test suites write to this disk meanwhile: the margin is wide, the attack far wider.
+    expect(before - lowest).toBeLessThan(200 * MiB);
+    expect(before - hostFree()).toBeLessThan(200 * MiB);
+    expect(leftovers()).toEqual([]);
+    expect(processesNamed('sluicefill')).toEqual([]);
+  });
+
+  it('within the default 256 MiB, 100 MiB reserved and 100 MiB written are OK', async () => {
+    const out = await job('exec', 'fill', '. 100');
+    expect(out).toMatchObject({ result_code: 'OK' });
+    expect(out.stdout).toBe('fallocated 112 MiB: ok\nwrote 112 MiB: ok\n');
+  });
+
+  it('a checker is bounded too: one that fills its disk is SE "checker: disk limit exceeded"', async () => {
+    const out = await job('exec', 'aplusb', '1 2\n', {
+      check_output: true,
+      hint_file: file(dir, 'hint3', '3\n'),
+      chk_file: await program('fill', { FILL_WHERE: '.', FILL_MIB: 1000 }),
+      checker_disk_limit: 32 * MiB,
+      // RLIMIT_FSIZE is the output limit: above the 16 MiB files, so that the disk limit is what stops it.
+      checker_output_limit: 64 * MiB,
+    });
+    expect(out).toMatchObject({ result_code: 'SE', result_string: 'checker: disk limit exceeded' });
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('a compiler is bounded too: an object file beyond compilation_disk_limit fails to be written, and the compile is CE', async () => {
+    // 20 MiB of initialised data: under the per-file limit (result size + 16 MiB), over the disk limit.
+    const source = file(dir, 'big.c', 'char big[20 << 20] = {1};\nint main(void) { return big[0] - 1; }\n');
+    const out = await runJob({ job_type: 'compile', source_file: source, out_file: path.join(dir, 'big'), compilation_disk_limit: 8 * MiB });
+    expect(out).toMatchObject({ result: 'SUCCESS', result_code: 'CE' });
+    // The assembler removes its partial output at once, often before the helper's next look (every
+    // 10 ms): the reason is the compiler's own ENOSPC then. The bound holds either way.
+    expect(out.compiler_output).toMatch(/Compilation disk limit exceeded\.$|No space left on device/);
+    expect(leftovers()).toEqual([]);
   });
 });
 
@@ -122,5 +186,11 @@ describe('verdicts the sandbox used to get wrong', () => {
       expect(out).toMatchObject({ result_code: 'OK' });
     });
 
+    it('mountinfo shows no host path of the box or of Sluice', async () => {
+      const out = await job('exec', 'mountinfo', '');
+      expect(out.stdout).toContain(' /box ');
+      expect(out.stdout).not.toContain(tmp);
+      expect(out.stdout).not.toContain(PACKAGE_ROOT);
+    });
   });
 });

@@ -13,6 +13,7 @@ import { limitsFrom, EXEC_DEFAULTS } from '../../src/sandbox/limits.js';
 import { onlyMember } from '../../src/sandbox/unzip.js';
 import { readBoxFile, UnsafeFileError } from '../../src/sandbox/box.js';
 import { findCompiler } from '../../src/sandbox/compilers.js';
+import { diskSize } from '../../src/sandbox/disk.js';
 import { zip } from './helpers.js';
 
 const cmp = (expected: string, output: string) => compareOutputs(Buffer.from(expected), Buffer.from(output));
@@ -112,7 +113,7 @@ describe('text', () => {
 });
 
 const report = (r: Partial<HelperReport>): HelperReport => ({ cpu_ms: 1, user_ms: 1, sys_ms: 0, wall_ms: 2, max_rss_kb: 1000, ...r });
-const limits = { timeMs: 1000, realTimeMs: 4000, memKb: 65536, outputBytes: 1000, processes: 16 };
+const limits = { timeMs: 1000, realTimeMs: 4000, memKb: 65536, outputBytes: 1000, processes: 16, diskBytes: 1 << 20 };
 const STARTED = '{ "child-pid": 5 }\n';
 /** A sandboxed run whose program ended so (sluice-init's report); bwrap exits as a shell would. */
 const sandboxed = (end: { code: number } | { signal: number }, r: Partial<HelperReport> = {}) => {
@@ -123,7 +124,7 @@ const sandboxed = (end: { code: number } | { signal: number }, r: Partial<Helper
 };
 
 describe('verdicts', () => {
-  it('follow the order SE, TLE, wall TLE, MLE, OLE, RV, OK, RE', () => {
+  it('follow the order SE, TLE, wall TLE, MLE, OLE, disk OLE, RV, OK, RE', () => {
     expect(sandboxed({ code: 0 })).toMatchObject({ result_code: 'OK', result_string: 'ok', return_code: 0 });
     expect(sandboxed({ code: 3 })).toMatchObject({ result_code: 'RE', result_string: 'program exited with code 3', return_code: 3 });
     expect(sandboxed({ signal: 11 })).toMatchObject({ result_code: 'RE', result_string: 'program exited due to signal 11', exit_signal: 11 });
@@ -134,6 +135,9 @@ describe('verdicts', () => {
     expect(sandboxed({ signal: 9 }, { oom_kill: 1 })).toMatchObject({ result_code: 'MLE' });
     expect(sandboxed({ signal: 11 }, { max_rss_kb: 70000 })).toMatchObject({ result_code: 'MLE', mem_used: 70000 });
     expect(sandboxed({ signal: 25 }, { output_bytes: 1001 })).toMatchObject({ result_code: 'OLE', result_string: 'output limit exceeded' });
+    expect(sandboxed({ signal: 9 }, { killed_by: 'disk', disk_bytes: 2 << 20 })).toMatchObject({ result_code: 'OLE', result_string: 'disk limit exceeded' });
+    expect(sandboxed({ code: 1 }, { disk_bytes: (1 << 20) + 1 })).toMatchObject({ result_code: 'OLE', result_string: 'disk limit exceeded' });
+    expect(sandboxed({ code: 0 }, { disk_bytes: 1 << 20 })).toMatchObject({ result_code: 'OK' });
     expect(sandboxed({ signal: 9 }, { killed_by: 'cpu', cpu_ms: 1003, oom_kill: 1 })).toMatchObject({ result_code: 'TLE' });
   });
 
@@ -173,6 +177,18 @@ describe('limits', () => {
       realTimeMs: 700,
     });
     expect(() => limitsFrom({ exec_time_limit: 'soon' }, 'exec_', EXEC_DEFAULTS)).toThrow(/exec_time_limit/);
+    expect(EXEC_DEFAULTS.diskBytes).toBe(256 * 1024 * 1024);
+    expect(limitsFrom({ exec_disk_limit: 1 << 20, checker_disk_limit: 5 }, 'exec_', EXEC_DEFAULTS).diskBytes).toBe(1 << 20);
+  });
+});
+
+describe('run disks', () => {
+  it('come in powers of two from 512 MiB, with room for the limit, what is staged and some more', () => {
+    const MiB = 1024 * 1024;
+    expect(diskSize(256 * MiB)).toBe(512 * MiB);
+    expect(diskSize(1 * MiB)).toBe(512 * MiB);
+    expect(diskSize(256 * MiB, 300 * MiB)).toBe(1024 * MiB);
+    expect(diskSize(10 * 1024 * MiB)).toBe(16 * 1024 * MiB);
   });
 });
 
