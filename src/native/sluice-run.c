@@ -543,13 +543,16 @@ static int sandbox_protected;
 static char status_text[512]; /* small: keeps the report under PIPE_BUF for the served mode's relay */
 static size_t status_len;
 
+/* Appends what a non-blocking pipe holds to buf (NUL-terminated, at most size - 1 bytes kept). */
+static void drain(int fd, char *buf, size_t size, size_t *len) {
+  ssize_t n;
+  while (*len < size - 1 && (n = read(fd, buf + *len, size - 1 - *len)) > 0) *len += (size_t)n;
+  buf[*len] = 0;
+}
+
 static void read_status(void) {
   if (o.status_read < 0) return;
-  ssize_t n;
-  while (status_len < sizeof status_text - 1 &&
-         (n = read(o.status_read, status_text + status_len, sizeof status_text - 1 - status_len)) > 0)
-    status_len += (size_t)n;
-  status_text[status_len] = 0;
+  drain(o.status_read, status_text, sizeof status_text, &status_len);
   if (!sbx[1].pid) {
     char *p = strstr(status_text, "\"child-pid\":");
     if (p) sbx[1].pid = atoi(p + 12);
@@ -586,11 +589,7 @@ static long long sandbox_ns(void) {
    below the program's processes, though no longer out of reach once they are all gone. */
 static void read_init(void) {
   if (o.init_read < 0) return;
-  ssize_t n;
-  while (init_len < sizeof init_text - 1 &&
-         (n = read(o.init_read, init_text + init_len, sizeof init_text - 1 - init_len)) > 0)
-    init_len += (size_t)n;
-  init_text[init_len] = 0;
+  drain(o.init_read, init_text, sizeof init_text, &init_len);
   if (sandbox_protected || init_text[0] != 'S') return;
   read_status();
   sandbox_protected = 1;

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PACKAGE_ROOT, type Environ } from '../../src/environ/index.js';
 import { helperServer } from '../../src/sandbox/index.js';
 import { requireProgram } from '../helpers/require.js';
-import { file, processesNamed, program, requireSandboxTools, runJob, scratch } from './helpers.js';
+import { file, processesNamed, program, requireSandboxTools, runJob, runWithOutput, scratch } from './helpers.js';
 
 /*
  * The holes an attack pass found (issue 9), each as the program that did it. Besides the verdict,
@@ -30,18 +30,7 @@ const hostFree = () => {
 };
 
 async function job(jobType: string, name: string, stdin: string, extra: Environ = {}, defines: Record<string, string | number> = {}): Promise<Environ & { stdout: string }> {
-  const outFile = path.join(dir, `out-${Math.random().toString(36).slice(2)}`);
-  const out = await runJob({
-    job_type: jobType,
-    exe_file: await program(name, defines),
-    in_file: file(dir, `in-${Math.random().toString(36).slice(2)}`, stdin),
-    out_file: outFile,
-    exec_time_limit: 5000,
-    exec_mem_limit: 64 * 1024,
-    ...extra,
-  });
-  if (out.result !== 'SUCCESS') throw new Error(`job failed: ${out.exception}`);
-  return { ...out, stdout: existsSync(outFile) ? readFileSync(outFile, 'utf8') : '' };
+  return runWithOutput(dir, jobType, await program(name, defines), stdin, { exec_time_limit: 5000, exec_mem_limit: 64 * 1024, ...extra });
 }
 
 /** Runs `fn` while sampling the host's free space every 5 ms; returns its result and the lowest free space seen. */
