@@ -1074,7 +1074,9 @@ static void disk_attach(const char *mnt, const char *template, const char *backi
   int loop = why ? -1 : loop_attach(img, dev, sizeof dev, &why);
   unlink(backing); /* the loop device holds it now; its space comes back when the device goes */
   if (img >= 0) close(img);
-  int failed = why ? 0 : mount(dev, mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, "noinit_itable") ? errno : 0;
+  /* discard: what the program deletes is punched out of the image, so that the image never holds more
+     than the disk holds now (without it, writing and deleting 150 MiB three times left 375 MiB). */
+  int failed = why ? 0 : mount(dev, mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, "noinit_itable,discard") ? errno : 0;
   if (loop >= 0) close(loop); /* LO_FLAGS_AUTOCLEAR: the device goes with the mount, or now if there is none */
   if (failed) why = strerror(failed);
   int root = why ? -1 : open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
