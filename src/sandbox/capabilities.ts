@@ -69,8 +69,8 @@ function findProgram(name: string, dirs: string[]): string | undefined {
 /** What making run disks needs (root for loop devices and mounts, mke2fs); the trial run tries it. */
 function diskSupport(root: boolean): { check: Check; config?: DiskConfig } {
   if (!root) return { check: { ok: false, detail: `needs root (a loop-mounted file system per run); running as uid ${process.getuid?.()}` } };
-  const mke2fs = findProgram('mke2fs', ['/usr/sbin', '/sbin']);
-  if (!mke2fs) return { check: { ok: false, detail: 'mke2fs not found: apt-get install e2fsprogs' } };
+  const mke2fs = process.env.SLUICE_MKE2FS || findProgram('mke2fs', ['/usr/sbin', '/sbin']);
+  if (!mke2fs || !existsSync(mke2fs)) return { check: { ok: false, detail: `mke2fs not found${mke2fs ? ` at ${mke2fs}` : ''}: apt-get install e2fsprogs` } };
   if (!existsSync('/dev/loop-control')) return { check: { ok: false, detail: 'no /dev/loop-control: the kernel has no loop devices here (modprobe loop)' } };
   return { check: { ok: true, detail: `a loop-mounted ext4 per run, made with ${mke2fs}` }, config: { home: diskHome(), mke2fs } };
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PACKAGE_ROOT, type Environ } from '../../src/environ/index.js';
-import { helperServer } from '../../src/sandbox/index.js';
+import { capabilities, helperServer, resetCapabilities } from '../../src/sandbox/index.js';
 import { requireProgram } from '../helpers/require.js';
 import { file, processesNamed, program, requireSandboxTools, runJob, runWithOutput, scratch } from './helpers.js';
 
@@ -121,6 +121,25 @@ describe('a run cannot fill the host disk', () => {
     // The assembler removes its partial output at once, often before the helper's next look (every
     // 10 ms): the reason is the compiler's own ENOSPC then. The bound holds either way.
     expect(out.compiler_output).toMatch(/Compilation disk limit exceeded\.$|No space left on device/);
+    expect(leftovers()).toEqual([]);
+  });
+});
+
+describe('without a bounded disk', () => {
+  afterAll(() => {
+    delete process.env.SLUICE_MKE2FS;
+    resetCapabilities();
+  });
+
+  it('exec refuses with SE and says why, and never runs the program; unsafe-exec still runs', async () => {
+    process.env.SLUICE_MKE2FS = '/nonexistent/mke2fs';
+    resetCapabilities();
+    const caps = await capabilities();
+    expect(caps.disk).toMatchObject({ ok: false, detail: expect.stringMatching(/mke2fs not found.*e2fsprogs/) });
+    const out = await job('exec', 'fill', '. 1');
+    expect(out).toMatchObject({ result: 'SUCCESS', result_code: 'SE', result_string: expect.stringMatching(/^cannot run: no bounded disk for the box: mke2fs not found/) });
+    expect(out.stdout).toBe('');
+    expect(await job('unsafe-exec', 'aplusb', '1 2\n')).toMatchObject({ result_code: 'OK' });
     expect(leftovers()).toEqual([]);
   });
 });
