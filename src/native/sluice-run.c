@@ -22,7 +22,7 @@
  *   --init-pipe N (a pipe as fd N for sluice-init: "S" when the program is forked, after which bwrap
  *                 and the init are taken out of the OOM killer's choice; "W<status>" is reported as
  *                 "program_exit_code" or "program_signal", the real wait status)
- *   --disk DIR --disk-limit N (DIR: the run's own file system, from --disk-attach; the program may
+ *   --disk DIR --disk-limit N (DIR: the run's own file system, from --disk-take; the program may
  *                 add N bytes to it: a root-owned ballast file leaves exactly N + DISK_MARGIN free,
  *                 and more than N is killed_by "disk"; reported as "disk_bytes")
  *   --poll-rss (no memory cgroup: poll the tree's RSS and kill above --mem-kb)

@@ -45,8 +45,12 @@ export class RunDir {
     }
     if (disk) {
       const mounted = await takeDisk(diskSize(disk.limitBytes, disk.reserveBytes), owner ?? process.getuid?.() ?? 0, disk.config);
-      await symlink(mounted, path.join(dir, 'disk'));
-      return new RunDir(dir, path.join(dir, 'disk', 'box'), mounted, disk.config);
+      const run = new RunDir(dir, path.join(dir, 'disk', 'box'), mounted, disk.config);
+      await symlink(mounted, path.join(dir, 'disk')).catch(async (err: unknown) => {
+        await run.dispose();
+        throw err;
+      });
+      return run;
     }
     const box = path.join(dir, 'box');
     await mkdir(box, { mode: 0o700 });

@@ -9,14 +9,15 @@ import { runHelperOnce, servedHelper } from './helper.js';
 
 /**
  * Each sandboxed run's box and /tmp live on a file system of their own (docs/sandbox.md, "Disk"):
- * a copy of an empty ext4 template, loop-mounted by the helper inside the run's folder, detached
- * as a whole afterwards. Its size only sets how much may be staged in the box before the run; what
- * the program may add is cut to its limit by the helper (a ballast file), so a run can never fill
- * the host's disk, and nothing it leaves there survives the detach.
+ * a copy of an empty ext4 template, loop-mounted by the served helper under diskHome() (the run
+ * folder's `disk` symlink leads there), released as a whole afterwards. Its size only sets how much
+ * may be staged in the box before the run; what the program may add is cut to its limit by the
+ * helper (a ballast file), so a run can never fill the host's disk, and nothing it leaves there
+ * survives the release.
  */
 
 /** What a program may write beyond its limit before ENOSPC (DISK_MARGIN in sluice-run.c). */
-export const DISK_MARGIN = 1 << 20;
+const DISK_MARGIN = 1 << 20;
 const SMALLEST = 512 * 1024 * 1024;
 
 const run = promisify(execFile);
