@@ -31,8 +31,8 @@
  *                   bwrap's pid 1 reaps the program and its usage reaches our rusage; then the rest)
  *
  * Other modes:
- *   served frames "--disk-take TEMPLATE UID" (answers {"disk": PATH}: a copy of that ext4 image,
- *              mounted, box/ and tmp/ inside owned by UID) and "--disk-detach PATH"; see "disks"
+ *   served frames "--disk-take TEMPLATE UID" (answers {"disk": NAME}: a copy of that ext4 image,
+ *              mounted next to it, box/ and tmp/ inside owned by UID) and "--disk-detach PATH"; see "disks"
  *   sluice-run --disk-detach PATH...  (one-shot: the probe's sweep of dead processes' disks)
  *   sluice-run --remove PATH  removes a tree a program made (any depth, no symlink followed);
  *              errors on stderr
@@ -1134,7 +1134,28 @@ static void disk_names(const char *template, char *mnt, char *backing) {
   snprintf(backing, PATH_MAX, "%.*s/run-%d-%d.%lu.img", home, template, (int)getppid(), (int)getpid(), n);
 }
 
-/* Forks a child that makes a disk; it reports {"disk": PATH} when `report` >= 0. */
+/* Writes {<prefix> "disk": VALUE} or {<prefix> "error": VALUE} on `report`, in one write. */
+static int disk_reply(int report, const char *key, const char *value) {
+  char *line = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&line, &len);
+  if (!f) return -1;
+  fprintf(f, "%s\"%s\":", report_prefix, key);
+  json_str(f, value);
+  fputs("}\n", f);
+  fclose(f);
+  int rc = write_all(report, line, len);
+  free(line);
+  return rc;
+}
+
+/* The name of a disk's folder next to its template: what a take answers (ASCII, unlike the path). */
+static const char *disk_name(const char *mnt) {
+  const char *slash = strrchr(mnt, '/');
+  return slash ? slash + 1 : mnt;
+}
+
+/* Forks a child that makes a disk; it reports {"disk": NAME} when `report` >= 0. */
 static pid_t disk_fork(const char *template, uid_t uid, char *mnt, int report, int devnull) {
   char backing[PATH_MAX];
   disk_names(template, mnt, backing);
@@ -1142,9 +1163,7 @@ static pid_t disk_fork(const char *template, uid_t uid, char *mnt, int report, i
   if (pid) return pid;
   report_fd = report >= 0 ? report : devnull;
   disk_attach(mnt, template, backing, uid);
-  char line[PATH_MAX + 160];
-  int len = snprintf(line, sizeof line, "%s\"disk\":\"%s\"}\n", report_prefix, mnt);
-  _exit(report >= 0 && write(report, line, (size_t)len) != len ? 70 : 0);
+  _exit(report >= 0 && disk_reply(report, "disk", disk_name(mnt)) ? 70 : 0);
 }
 
 /* Starts making the next ready disk, unless one is ready or on its way. */
@@ -1165,25 +1184,27 @@ static void pool_refill(const char *template, uid_t uid, int devnull) {
 
 /*
  * A served disk request (argv[0] is the request's id): "--disk-take TEMPLATE UID" answers
- * {"disk": PATH} with a mounted disk (the ready one at once, else a child makes one) and refills
- * the pool; "--disk-detach PATH" answers at once and unmounts in a child. Returns the pid of a
- * child that will report, 0 when answered here, -1 on a bad request.
+ * {"disk": NAME} with a disk mounted next to the template (the ready one at once, else a child
+ * makes one) and refills the pool; "--disk-detach PATH" answers at once and unmounts in a child.
+ * Returns the pid of a child that will report, 0 when answered here, -1 on a bad request.
  */
 static pid_t disk_request(int argc, char **argv, int report, int devnull) {
   if (argc == 4 && !strcmp(argv[1], "--disk-take")) {
     uid_t uid = (uid_t)atoll(argv[3]);
     pid_t child = 0;
-    char line[PATH_MAX + 160];
     if (pool.ready && !strcmp(pool.template, argv[2])) {
-      int len = -1;
-      for (const char *const *name = (const char *const[]){"box", "tmp", NULL}; *name && pool.uid != uid; name++) {
+      char why[PATH_MAX + 64] = "";
+      for (const char *const *name = (const char *const[]){"box", "tmp", NULL}; *name && pool.uid != uid && !*why; name++) {
         char path[PATH_MAX + 8];
         snprintf(path, sizeof path, "%s/%s", pool.path, *name);
-        if (lchown(path, uid, uid)) len = snprintf(line, sizeof line, "%s\"error\":\"cannot give %s to uid %d\"}\n", report_prefix, path, (int)uid);
+        if (lchown(path, uid, uid)) snprintf(why, sizeof why, "cannot give %s to uid %d: %s", path, (int)uid, strerror(errno));
       }
-      if (len < 0) len = snprintf(line, sizeof line, "%s\"disk\":\"%s\"}\n", report_prefix, pool.path);
       pool.ready = 0;
-      write_all(report, line, (size_t)len);
+      disk_reply(report, *why ? "error" : "disk", *why ? why : disk_name(pool.path));
+      if (*why && !server_fork(devnull)) {
+        disk_detach(pool.path);
+        _exit(0);
+      }
     } else {
       char mnt[PATH_MAX];
       child = disk_fork(argv[2], uid, mnt, report, devnull);

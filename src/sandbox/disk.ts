@@ -87,12 +87,13 @@ export async function takeDisk(bytes: number, owner: number, config: RunConfig):
   const server = servedHelper(config);
   const reply = (await server.run(['--disk-take', template, String(owner)], { watchdogMs: 15_000 })) as { error?: string; disk?: string };
   if (reply.error || !reply.disk) throw new Error(`cannot make the run's disk: ${reply.error ?? 'no answer'}`);
-  inUse.add(reply.disk);
+  const mounted = path.join(config.disk.home, reply.disk);
+  inUse.add(mounted);
   if (server.pid !== lastServer) {
     if (lastServer !== undefined) await releaseOrphans(config.disk.home, config);
     lastServer = server.pid;
   }
-  return reply.disk;
+  return mounted;
 }
 
 /** Unmounts a run's disk: answered at once; the space comes back once the sandbox's namespace is gone. */
