@@ -64,7 +64,7 @@ function bareSpawn(exe, input, output) {
 }
 
 export async function main({ runs = 200, spreadRuns = 20, loopRuns = 10 } = {}) {
-  const { capabilities, runProgram, RunDir, helperServer } = await dist('sandbox/index.js');
+  const { capabilities, runProgram, RunDir, sandboxRunDir, helperServer } = await dist('sandbox/index.js');
   const { helperArgs } = await dist('sandbox/args.js');
   const { runHelperOnce } = await dist('sandbox/helper.js');
   const { run } = await dist('environ/index.js');
@@ -81,17 +81,21 @@ export async function main({ runs = 200, spreadRuns = 20, loopRuns = 10 } = {}) 
   writeFileSync(hint, '42\n');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-'));
   const load0 = os.loadavg()[0];
-  const limits = { timeMs: 1000, realTimeMs: 4000, memKb: 64 * 1024, outputBytes: 1 << 20, processes: 16 };
+  const limits = { timeMs: 1000, realTimeMs: 4000, memKb: 64 * 1024, outputBytes: 1 << 20, processes: 16, diskBytes: 256 << 20 };
+  const dirs = [];
 
-  /** A run folder with the program and its input, as the exec job prepares it. */
+  /** A run folder with the program and its input, as the exec job prepares it (a sandboxed one on its own disk). */
   async function prepared(exe, isolation) {
-    const dir = await RunDir.create(tmp, 'bench', isolation === 'sandbox' ? caps.config.dropTo : undefined);
+    const sandboxed = isolation === 'sandbox';
+    const dir = sandboxed ? await sandboxRunDir(tmp, 'bench', limits) : await RunDir.create(tmp, 'bench');
+    dirs.push(dir);
     copyFileSync(exe, dir.boxFile('exe'));
     chmodSync(dir.boxFile('exe'), 0o755);
     copyFileSync(input, dir.file('in'));
     return {
       isolation,
       box: dir.box,
+      disk: dir.disk,
       program: isolation === 'sandbox' ? '/box/exe' : dir.boxFile('exe'),
       stdin: dir.file('in'),
       stdout: dir.file('out'),
@@ -162,6 +166,7 @@ export async function main({ runs = 200, spreadRuns = 20, loopRuns = 10 } = {}) 
     kills.push({ cpu: r.report.cpu_ms, wall: r.report.wall_ms });
   }
   const load1 = os.loadavg()[0];
+  for (const dir of dirs) await dir.dispose();
   helperServer.close();
   rmSync(tmp, { recursive: true, force: true });
 

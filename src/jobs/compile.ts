@@ -3,21 +3,22 @@ import path from 'node:path';
 import type { Environ, JobContext } from '../environ/index.js';
 import { SluiceError, UsageError } from '../environ/index.js';
 import {
-  capabilities,
   cutUtf8,
+  DEFAULT_DISK_BYTES,
   findCompiler,
   limitsFrom,
   outputText,
   readBoxFile,
   RunDir,
   runProgram,
+  sandboxRunDir,
   Staging,
   type Compiler,
   type Limits,
 } from '../sandbox/index.js';
 
 /** sioworkers' compile defaults (notes §3.4): 30 s, 512 MiB, 5 KiB of compiler output kept. */
-const COMPILE_DEFAULTS: Limits = { timeMs: 30_000, realTimeMs: 0, memKb: 512 * 1024, outputBytes: 5 * 1024, processes: 64 };
+const COMPILE_DEFAULTS: Limits = { timeMs: 30_000, realTimeMs: 0, memKb: 512 * 1024, outputBytes: 5 * 1024, processes: 64, diskBytes: DEFAULT_DISK_BYTES };
 const DEFAULT_RESULT_SIZE = 10 * 1024 * 1024;
 /** Room for the compiler's temporary files and its messages beyond the result size (RLIMIT_FSIZE is per file). */
 const FILE_SLACK = 16 * 1024 * 1024;
@@ -55,10 +56,18 @@ export async function compile(environ: Environ, ctx: JobContext): Promise<Enviro
     });
     return environ;
   }
-  const compiler: Compiler = found;
-  const caps = await capabilities();
+  const limits = limitsFrom(environ, 'compilation_', COMPILE_DEFAULTS);
+  const run = await sandboxRunDir(ctx.tmpdir, 'compile', limits);
+  try {
+    return await compileIn(run, environ, ctx, found, limits);
+  } finally {
+    await run.dispose();
+  }
+}
+
+/** One compile in its run folder: stage the sources, run the compiler, keep the result. */
+async function compileIn(run: RunDir, environ: Environ, ctx: JobContext, compiler: Compiler, limits: Limits): Promise<Environ> {
   const staging = new Staging(ctx, environ);
-  const run = await RunDir.create(ctx.tmpdir, 'compile', caps.config?.dropTo);
   const sourceName = `a.${compiler.extension}`;
   await staging.fetch('source_file', run.boxFile(sourceName));
   for (const name of perLanguage(environ.additional_includes, compiler.language, 'additional_includes')) {
@@ -76,7 +85,6 @@ export async function compile(environ: Environ, ctx: JobContext): Promise<Enviro
     await staging.fetchName(file, run.boxFile(name));
   }
 
-  const limits = limitsFrom(environ, 'compilation_', COMPILE_DEFAULTS);
   const keepOutput = limits.outputBytes;
   const resultLimit = Number(environ.compilation_result_size_limit) > 0 ? Number(environ.compilation_result_size_limit) : DEFAULT_RESULT_SIZE;
   const [program, ...args] = compiler.command(sourceName, 'a.out', compileArgs(environ.extra_compilation_args, compiler.language), more);
@@ -84,6 +92,7 @@ export async function compile(environ: Environ, ctx: JobContext): Promise<Enviro
     {
       isolation: 'sandbox',
       box: run.box,
+      disk: run.disk,
       program: program!,
       args,
       stdout: run.file('output'),
@@ -108,6 +117,7 @@ export async function compile(environ: Environ, ctx: JobContext): Promise<Enviro
   if (produced && produced.size > resultLimit) return fail('Compiled file size limit exceeded.');
   if (verdict.result_code === 'TLE') return fail(`Compilation time limit exceeded (${verdict.result_string}).`);
   if (verdict.result_code === 'MLE') return fail('Compilation memory limit exceeded.');
+  if (verdict.result_string === 'disk limit exceeded') return fail('Compilation disk limit exceeded.');
   if (verdict.result_code !== 'OK') return fail();
   const binary = await readBoxFile(run.boxFile('a.out'), resultLimit + 1);
   if (!binary) return fail('The compiler produced no a.out.');

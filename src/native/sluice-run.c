@@ -19,10 +19,23 @@
  *   --uid N --gid N (drop to these host ids before exec; needs root)
  *   --rfd N=PATH (file opened read-only as fd N)  --dfd N=PATH (folder opened O_PATH as fd N)
  *   --status-pipe N (a pipe as fd N; what the program writes there is reported as "status_text")
+ *   --init-pipe N (a pipe as fd N for sluice-init: "S" when the program is forked, after which bwrap
+ *                 and the init are taken out of the OOM killer's choice; "W<status>" is reported as
+ *                 "program_exit_code" or "program_signal", the real wait status)
+ *   --disk DIR --disk-limit N (DIR: the run's own file system, from --disk-take; the program may
+ *                 add N bytes to it: a root-owned ballast file leaves exactly N + DISK_MARGIN free,
+ *                 and more than N is killed_by "disk"; reported as "disk_bytes")
  *   --poll-rss (no memory cgroup: poll the tree's RSS and kill above --mem-kb)
  *   --chdir DIR  --env K=V (the environment is exactly the --env values)
  *   --spare-depth N (on a limit, first kill only processes deeper than N below the child, so that
  *                   bwrap's pid 1 reaps the program and its usage reaches our rusage; then the rest)
+ *
+ * Other modes:
+ *   served frames "--disk-take TEMPLATE UID" (answers {"disk": NAME}: a copy of that ext4 image,
+ *              mounted next to it, box/ and tmp/ inside owned by UID) and "--disk-detach PATH"; see "disks"
+ *   sluice-run --disk-detach PATH...  (one-shot: the probe's sweep of dead processes' disks)
+ *   sluice-run --remove PATH  removes a tree a program made (any depth, no symlink followed);
+ *              errors on stderr
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -37,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/statfs.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -66,8 +80,8 @@ struct fdspec {
 };
 
 static struct {
-  long long cpu_ms, wall_ms, mem_kb, slack_kb, as_kb, fsize, stack_kb, nofile, procs, output_limit;
-  const char *stdin_path, *stdout_path, *stderr_path, *chdir_to, *cg_name;
+  long long cpu_ms, wall_ms, mem_kb, slack_kb, as_kb, fsize, stack_kb, nofile, procs, output_limit, disk_limit;
+  const char *stdin_path, *stdout_path, *stderr_path, *chdir_to, *cg_name, *disk_dir;
   int stderr_to_stdout, poll_rss, drop, spare_depth;
   uid_t uid;
   gid_t gid;
@@ -75,7 +89,7 @@ static struct {
   int ncg;
   struct fdspec fds[MAX_FDS];
   int nfds;
-  int status_target, status_read;
+  int status_read, init_read;
   char *env[MAX_ENV + 1];
   int nenv;
   char **argv;
@@ -195,9 +209,9 @@ static void parse(int argc, char **argv, int need_program) {
   }
     NUM("--cpu-ms", cpu_ms) NUM("--wall-ms", wall_ms) NUM("--mem-kb", mem_kb) NUM("--cg-slack-kb", slack_kb)
     NUM("--as-kb", as_kb) NUM("--fsize", fsize) NUM("--stack-kb", stack_kb) NUM("--nofile", nofile)
-    NUM("--procs", procs) NUM("--output-limit", output_limit)
+    NUM("--procs", procs) NUM("--output-limit", output_limit) NUM("--disk-limit", disk_limit)
     STR("--stdin", stdin_path) STR("--stdout", stdout_path) STR("--stderr", stderr_path)
-    STR("--chdir", chdir_to) STR("--cg-name", cg_name)
+    STR("--chdir", chdir_to) STR("--cg-name", cg_name) STR("--disk", disk_dir)
 #undef NUM
 #undef STR
     if (!strcmp(a, "--stderr-to-stdout")) { o.stderr_to_stdout = 1; continue; }
@@ -233,14 +247,14 @@ static void parse(int argc, char **argv, int need_program) {
       o.fds[o.nfds++] = (struct fdspec){target, fd};
       continue;
     }
-    if (!strcmp(a, "--status-pipe")) {
+    if (!strcmp(a, "--status-pipe") || !strcmp(a, "--init-pipe")) {
       int p[2];
-      o.status_target = (int)num(a, v);
+      int target = (int)num(a, v);
       if (pipe2(p, O_CLOEXEC)) die("pipe: %s", strerror(errno));
       if (o.nfds == MAX_FDS) die("too many fds");
-      o.status_read = p[0];
+      *(a[2] == 's' ? &o.status_read : &o.init_read) = p[0];
       fcntl(p[0], F_SETFL, O_NONBLOCK);
-      o.fds[o.nfds++] = (struct fdspec){o.status_target, p[1]};
+      o.fds[o.nfds++] = (struct fdspec){target, p[1]};
       continue;
     }
     if (!strcmp(a, "--env")) {
@@ -513,23 +527,32 @@ static void kill_all(pid_t child, int child_alive) {
 
 /* ---------- the sandbox's own processes ---------- */
 
-/* With --spare-depth, our child is bwrap's monitor and its child bwrap's pid 1: their own CPU
-   (exec, namespace and mount setup: ~5 ms here) is not the program's, so it is measured from
-   /proc/PID/schedstat (ns) while they live and as zombies, and subtracted. */
+/* With --spare-depth, our child is bwrap's monitor and its child the sandbox's pid 1 (bwrap's
+   set-up, then sluice-init): their own CPU (exec, namespace and mount setup: ~3.5 ms here) is not
+   the program's, so it is measured from /proc/PID/schedstat (ns) while they live and as zombies,
+   and subtracted, but never more than SANDBOX_CPU_CAP: a program that could make them burn CPU
+   must not get that CPU for free. */
+#define SANDBOX_CPU_CAP_NS 10000000LL
 static struct {
   pid_t pid;
   long long ns;
 } sbx[2];
+static char init_text[64]; /* what sluice-init wrote: "S\n", then "W<status>\n" */
+static size_t init_len;
+static int sandbox_protected;
 static char status_text[512]; /* small: keeps the report under PIPE_BUF for the served mode's relay */
 static size_t status_len;
 
+/* Appends what a non-blocking pipe holds to buf (NUL-terminated, at most size - 1 bytes kept). */
+static void drain(int fd, char *buf, size_t size, size_t *len) {
+  ssize_t n;
+  while (*len < size - 1 && (n = read(fd, buf + *len, size - 1 - *len)) > 0) *len += (size_t)n;
+  buf[*len] = 0;
+}
+
 static void read_status(void) {
   if (o.status_read < 0) return;
-  ssize_t n;
-  while (status_len < sizeof status_text - 1 &&
-         (n = read(o.status_read, status_text + status_len, sizeof status_text - 1 - status_len)) > 0)
-    status_len += (size_t)n;
-  status_text[status_len] = 0;
+  drain(o.status_read, status_text, sizeof status_text, &status_len);
   if (!sbx[1].pid) {
     char *p = strstr(status_text, "\"child-pid\":");
     if (p) sbx[1].pid = atoi(p + 12);
@@ -556,7 +579,33 @@ static long long sandbox_ns(void) {
     long long ns = runtime_ns(sbx[i].pid);
     if (ns > sbx[i].ns) sbx[i].ns = ns;
   }
-  return sbx[0].ns + sbx[1].ns;
+  long long ns = sbx[0].ns + sbx[1].ns;
+  return ns < SANDBOX_CPU_CAP_NS ? ns : SANDBOX_CPU_CAP_NS;
+}
+
+/* Reads sluice-init's pipe. Once the program is forked (with oom_score_adj 1000, see child()), bwrap's
+   monitor and the init get -1000, so that an OOM kill hits the program's processes, not the sandbox
+   (which would otherwise look like a failed start). -1000 needs CAP_SYS_RESOURCE; without it, 0:
+   below the program's processes, though no longer out of reach once they are all gone. */
+static void read_init(void) {
+  if (o.init_read < 0) return;
+  drain(o.init_read, init_text, sizeof init_text, &init_len);
+  if (sandbox_protected || init_text[0] != 'S') return;
+  read_status();
+  sandbox_protected = 1;
+  for (int i = 0; i < 2; i++) {
+    if (!sbx[i].pid) continue;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", (int)sbx[i].pid);
+    if (write_file(path, "oom_score_adj", "-1000")) write_file(path, "oom_score_adj", "0");
+  }
+}
+
+/* The program's wait status as sluice-init reported it, or -1. */
+static int program_status(void) {
+  read_init();
+  char *w = strstr(init_text, "\nW");
+  return w ? atoi(w + 2) : -1;
 }
 
 /* Reaps every child that has ended, noting the sandbox processes' CPU while they are zombies. */
@@ -621,9 +670,12 @@ static void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
     if (!c->kinds) continue;
     if (write_file(c->dir, "cgroup.procs", "0")) child_fail(errfd, "cannot join cgroup", c->dir);
   }
-  if (self_joined) {
+  /* A sandboxed program is the OOM killer's first choice in its group (its processes inherit 1000;
+     raising needs no privilege); read_init lowers bwrap and sluice-init again once it is forked. */
+  const char *adj = o.spare_depth ? "1000" : self_joined ? "0" : NULL;
+  if (adj) {
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd >= 0 && write(fd, "0", 1) < 0) child_fail(errfd, "cannot reset", "oom_score_adj");
+    if (fd >= 0 && write(fd, adj, strlen(adj)) < 0) child_fail(errfd, "cannot set", "oom_score_adj");
     if (fd >= 0) close(fd);
   }
 
@@ -691,6 +743,47 @@ static void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
   child_fail(errfd, "cannot execute", o.argv[0]);
 }
 
+/* ---------- the run's disk ---------- */
+
+/* What the program may write beyond --disk-limit before ENOSPC, so that going over is seen. */
+#define DISK_MARGIN (1LL << 20)
+
+static int disk_fd = -1;
+static long long disk_free_at_start, disk_peak;
+
+static long long disk_free(struct statfs *st) {
+  return fstatfs(disk_fd, st) ? -1 : (long long)st->f_bavail * (long long)st->f_bsize;
+}
+
+/* The file system is larger than the limit (files were put there before the run, and its size comes
+   in steps); a root-owned ballast outside box/ and tmp/ takes the rest, so what the program can add
+   is exactly limit + DISK_MARGIN, however fast it writes or reserves (fallocate). */
+static void disk_prepare(void) {
+  disk_fd = open(o.disk_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (disk_fd < 0) die("cannot open the run's disk %s: %s", o.disk_dir, strerror(errno));
+  int ballast = openat(disk_fd, ".ballast", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  struct stat bst;
+  struct statfs st;
+  if (ballast < 0 || fstat(ballast, &bst)) die("cannot make the disk's ballast in %s: %s", o.disk_dir, strerror(errno));
+  long long want = o.disk_limit + DISK_MARGIN, size = (long long)bst.st_blocks * 512 + disk_free(&st) - want;
+  if (size < 0)
+    die("the run's disk has %lld bytes free for a limit of %lld: the files put in the box take too much room",
+        disk_free(&st), o.disk_limit);
+  if (size < bst.st_size ? ftruncate(ballast, size) : fallocate(ballast, 0, 0, size))
+    die("cannot size the disk's ballast: %s", strerror(errno));
+  close(ballast);
+  disk_free_at_start = disk_free(&st);
+}
+
+/* Bytes the program added (kept at its peak); out of inodes counts as over the limit. */
+static int disk_over(void) {
+  struct statfs st;
+  long long free_now = disk_free(&st);
+  if (free_now < 0) return 0;
+  if (disk_free_at_start - free_now > disk_peak) disk_peak = disk_free_at_start - free_now;
+  return disk_peak > o.disk_limit || (st.f_files && !st.f_ffree);
+}
+
 /* ---------- the parent ---------- */
 
 static int open_out(const char *path) {
@@ -705,8 +798,8 @@ static long long out_size(int fd) {
 }
 
 static void defaults(void) {
-  o.status_target = -1;
   o.status_read = -1;
+  o.init_read = -1;
 }
 
 static int run_body(const char *cg_error);
@@ -734,6 +827,7 @@ static int run_body(const char *cg_error) {
 
   if (prctl(PR_SET_CHILD_SUBREAPER, 1)) die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
   cg_limit();
+  if (o.disk_dir) disk_prepare();
 
   sigset_t mask, old;
   sigemptyset(&mask);
@@ -741,6 +835,12 @@ static int run_body(const char *cg_error) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
+  if (o.init_read >= 0) {
+    /* sluice-init's "S" wakes us at once: the sooner the sandbox is protected from the OOM killer. */
+    sigaddset(&mask, SIGIO);
+    fcntl(o.init_read, F_SETOWN, getpid());
+    fcntl(o.init_read, F_SETFL, O_NONBLOCK | O_ASYNC);
+  }
   sigprocmask(SIG_BLOCK, &mask, &old);
 
   int errpipe[2];
@@ -785,6 +885,8 @@ static int run_body(const char *cg_error) {
     if (o.cpu_ms && prog_ns >= o.cpu_ms * 1000000LL) { killed_by = "cpu"; break; }
     if (o.poll_rss && o.mem_kb && poll_rss > o.mem_kb) { killed_by = "memory"; break; }
     if (o.output_limit && out_size(out_fd) > o.output_limit) { killed_by = "output"; break; }
+    if (disk_fd >= 0 && disk_over()) { killed_by = "disk"; break; }
+    read_init();
     /* Sleep until a child changes state, a signal arrives, or the next check is due. */
     long long wait_ns = POLL_NS;
     if (o.cpu_ms && prog_ns >= 0 && o.cpu_ms * 1000000LL - prog_ns < 2 * POLL_NS) wait_ns = POLL_NS / 5;
@@ -833,7 +935,9 @@ static int run_body(const char *cg_error) {
   }
 
   read_status();
-  long long sandbox = o.spare_depth ? sbx[0].ns + sbx[1].ns : 0;
+  long long sandbox = sandbox_ns();
+  int prog_status = program_status();
+  if (disk_fd >= 0) disk_over();
 
   char *out = NULL;
   size_t outlen = 0;
@@ -847,6 +951,8 @@ static int run_body(const char *cg_error) {
   }
   if (WIFSIGNALED(status)) fprintf(f, "\"signal\":%d,", WTERMSIG(status));
   else fprintf(f, "\"exit_code\":%d,", WEXITSTATUS(status));
+  if (prog_status >= 0 && WIFSIGNALED(prog_status)) fprintf(f, "\"program_signal\":%d,", WTERMSIG(prog_status));
+  else if (prog_status >= 0) fprintf(f, "\"program_exit_code\":%d,", WEXITSTATUS(prog_status));
   double cpu = (user_us + sys_us) / 1000.0;
   if (cg_cpu >= 0 && cg_cpu / 1e6 > cpu) cpu = cg_cpu / 1e6;
   if (poll_cpu / 1e6 > cpu) cpu = poll_cpu / 1e6;
@@ -859,6 +965,7 @@ static int run_body(const char *cg_error) {
   if (cg_peak_kb >= 0) fprintf(f, ",\"cg_peak_kb\":%lld", cg_peak_kb);
   if (oom_kill >= 0) fprintf(f, ",\"oom_kill\":%lld", oom_kill);
   if (out_fd >= 0) fprintf(f, ",\"output_bytes\":%lld", out_size(out_fd));
+  if (disk_fd >= 0) fprintf(f, ",\"disk_bytes\":%lld", disk_peak);
   if (killed_by) {
     fputs(",\"killed_by\":", f);
     json_str(f, killed_by);
@@ -874,6 +981,335 @@ static int run_body(const char *cg_error) {
      A supervisor inside its groups cannot remove them: its server does, once it has exited. */
   if (!self_joined) cg_remove();
   return rc;
+}
+
+/* ---------- disks: each run's own bounded file system ---------- */
+
+/*
+ * A box lives on a file system of its own: a copy of a small ext4 template (sparse: a few hundred
+ * KiB of data), loop-mounted where the host can still read it after the run, unmounted as a whole
+ * afterwards. It bounds what a run can put on the host's disk (exactly, with the ballast of
+ * disk_prepare), and its pages are ordinary page cache, not tmpfs pages charged to the program's
+ * memory cgroup. The image file is unlinked as soon as the loop device holds it, so a killed
+ * helper leaves no file behind, only a mount that the next probe sweeps (its name holds the
+ * owner's pid). Mounting takes ~1.5 ms and unmounting ~2 ms here (both wait for RCU grace
+ * periods), so the server keeps one disk ready and does both in children, off a request's path.
+ * Why this and what it costs: docs/sandbox.md, "Disk".
+ */
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+
+static int write_all(int fd, const char *buf, size_t len);
+
+/* Copies the data extents of a sparse file; returns NULL or why not. */
+static const char *copy_sparse(int from, int to) {
+  static char buf[1 << 16];
+  struct stat st;
+  if (fstat(from, &st) || ftruncate(to, st.st_size)) return strerror(errno);
+  for (off_t pos = 0;;) {
+    off_t data = lseek(from, pos, SEEK_DATA);
+    if (data < 0) return errno == ENXIO ? NULL : strerror(errno);
+    off_t hole = lseek(from, data, SEEK_HOLE);
+    if (hole < 0) return strerror(errno);
+    for (off_t at = data; at < hole;) {
+      size_t want = hole - at < (off_t)sizeof buf ? (size_t)(hole - at) : sizeof buf;
+      ssize_t n = pread(from, buf, want, at);
+      if (n <= 0) return n ? strerror(errno) : "the template ended early";
+      if (pwrite(to, buf, (size_t)n, at) != n) return strerror(errno);
+      at += n;
+    }
+    pos = hole;
+  }
+}
+
+/* A free loop device backed by `img`, detached by the kernel when its last user goes. */
+static int loop_attach(int img, char *dev, size_t size, const char **why) {
+  static char msg[128];
+  int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  if (ctl < 0) return snprintf(msg, sizeof msg, "cannot open /dev/loop-control: %s", strerror(errno)), *why = msg, -1;
+  /* Buffered, not LO_FLAGS_DIRECT_IO: the image's pages stay in the page cache and die with the
+     unlinked file, so a short run causes no I/O on the host's disk at all (direct I/O would write
+     every block the box touches, and flush the copied template before the first read). */
+  unsigned flags = LO_FLAGS_AUTOCLEAR;
+  for (int tries = 0; tries < 64; tries++) {
+    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+    if (n < 0) break;
+    snprintf(dev, size, "/dev/loop%d", n);
+    int fd = open(dev, O_RDWR | O_CLOEXEC);
+    if (fd < 0) { /* its node is not there yet */
+      usleep(500);
+      continue;
+    }
+    struct loop_config config;
+    memset(&config, 0, sizeof config);
+    config.fd = (unsigned)img;
+    config.info.lo_flags = flags;
+    if (!ioctl(fd, LOOP_CONFIGURE, &config)) {
+      close(ctl);
+      return fd;
+    }
+    int err = errno;
+    close(fd);
+    if (err != EBUSY) { /* EBUSY: another process took it first */
+      snprintf(msg, sizeof msg, "cannot set up %s: %s", dev, strerror(err));
+      close(ctl);
+      return *why = msg, -1;
+    }
+  }
+  snprintf(msg, sizeof msg, "no free loop device: %s", strerror(errno));
+  close(ctl);
+  return *why = msg, -1;
+}
+
+/* Mounts a copy of `template` on a new folder `mnt`, with box/ and tmp/ owned by `uid`. Dies with the reason. */
+static void disk_attach(const char *mnt, const char *template, const char *backing, uid_t uid) {
+  int from = open(template, O_RDONLY | O_CLOEXEC);
+  if (from < 0) die("cannot open the disk template %s: %s", template, strerror(errno));
+  if (mkdir(mnt, 0700)) die("cannot create %s: %s", mnt, strerror(errno));
+  int img = open(backing, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const char *why = img < 0 ? strerror(errno) : copy_sparse(from, img);
+  close(from);
+  char dev[32];
+  int loop = why ? -1 : loop_attach(img, dev, sizeof dev, &why);
+  unlink(backing); /* the loop device holds it now; its space comes back when the device goes */
+  if (img >= 0) close(img);
+  /* discard: what the program deletes is punched out of the image, so that the image never holds more
+     than the disk holds now (without it, writing and deleting 150 MiB three times left 375 MiB). */
+  int failed = why ? 0 : mount(dev, mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, "noinit_itable,discard") ? errno : 0;
+  if (loop >= 0) close(loop); /* LO_FLAGS_AUTOCLEAR: the device goes with the mount, or now if there is none */
+  if (failed) why = strerror(failed);
+  int root = why ? -1 : open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int ok = root >= 0 && !fchmod(root, 0711);
+  for (const char *const *name = (const char *const[]){"box", "tmp", NULL}; ok && *name; name++)
+    ok = !mkdirat(root, *name, 0700) && !fchownat(root, *name, uid, uid, AT_SYMLINK_NOFOLLOW);
+  if (!why && !ok) why = strerror(errno);
+  if (root >= 0) close(root);
+  if (!why) return;
+  umount2(mnt, MNT_DETACH);
+  rmdir(mnt);
+  die("cannot make a disk on %s: %s", mnt, why);
+}
+
+/* Lazy: the mount is gone from the tree at once; the file system, its loop device and its image
+   go when the last reference (a sandbox's mount namespace being torn down) is gone. */
+static void disk_detach(const char *mnt) {
+  if (umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW) && errno != EINVAL) die("cannot unmount %s: %s", mnt, strerror(errno));
+  rmdir(mnt);
+}
+
+/* The server's own descriptors, which its helper children must not hold: above all the spare's
+   request pipe, whose end the spare waits for before it runs. */
+static int server_fds[2] = {-1, -1};
+
+static pid_t server_fork(int devnull) {
+  pid_t pid = fork();
+  if (pid) return pid;
+  for (int i = 0; i < 2; i++)
+    if (server_fds[i] >= 0) close(server_fds[i]);
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  return 0;
+}
+
+/* The served helper's ready disk: one, for the template asked for last. */
+static struct {
+  char template[PATH_MAX], path[PATH_MAX];
+  uid_t uid;
+  pid_t preparing;
+  int ready;
+} pool;
+static unsigned long disks_made;
+
+/* Names a new disk next to its template: disk-OWNER-SERVER.N (the owner is the server's caller),
+   and its image run-OWNER-SERVER.N.img (the probe's sweep reads OWNER back). */
+static void disk_names(const char *template, char *mnt, char *backing) {
+  const char *slash = strrchr(template, '/');
+  int home = slash ? (int)(slash - template) : 0;
+  unsigned long n = ++disks_made;
+  snprintf(mnt, PATH_MAX, "%.*s/disk-%d-%d.%lu", home, template, (int)getppid(), (int)getpid(), n);
+  snprintf(backing, PATH_MAX, "%.*s/run-%d-%d.%lu.img", home, template, (int)getppid(), (int)getpid(), n);
+}
+
+/* Writes {<prefix> "disk": VALUE} or {<prefix> "error": VALUE} on `report`, in one write. */
+static int disk_reply(int report, const char *key, const char *value) {
+  char *line = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&line, &len);
+  if (!f) return -1;
+  fprintf(f, "%s\"%s\":", report_prefix, key);
+  json_str(f, value);
+  fputs("}\n", f);
+  fclose(f);
+  int rc = write_all(report, line, len);
+  free(line);
+  return rc;
+}
+
+/* The name of a disk's folder next to its template: what a take answers (ASCII, unlike the path). */
+static const char *disk_name(const char *mnt) {
+  const char *slash = strrchr(mnt, '/');
+  return slash ? slash + 1 : mnt;
+}
+
+/* Forks a child that makes a disk; it reports {"disk": NAME} when `report` >= 0. */
+static pid_t disk_fork(const char *template, uid_t uid, char *mnt, int report, int devnull) {
+  char backing[PATH_MAX];
+  disk_names(template, mnt, backing);
+  pid_t pid = server_fork(devnull);
+  if (pid) return pid;
+  report_fd = report >= 0 ? report : devnull;
+  disk_attach(mnt, template, backing, uid);
+  _exit(report >= 0 && disk_reply(report, "disk", disk_name(mnt)) ? 70 : 0);
+}
+
+/* Starts making the next ready disk, unless one is ready or on its way. */
+static void pool_refill(const char *template, uid_t uid, int devnull) {
+  if (pool.preparing || (pool.ready && !strcmp(pool.template, template))) return;
+  if (pool.ready) { /* for another template: not wanted any more */
+    if (!server_fork(devnull)) {
+      disk_detach(pool.path);
+      _exit(0);
+    }
+    pool.ready = 0;
+  }
+  snprintf(pool.template, sizeof pool.template, "%s", template);
+  pool.uid = uid;
+  pool.preparing = disk_fork(template, uid, pool.path, -1, devnull);
+  if (pool.preparing < 0) pool.preparing = 0;
+}
+
+/*
+ * A served disk request (argv[0] is the request's id): "--disk-take TEMPLATE UID" answers
+ * {"disk": NAME} with a disk mounted next to the template (the ready one at once, else a child
+ * makes one) and refills the pool; "--disk-detach PATH" answers at once and unmounts in a child.
+ * Returns the pid of a child that will report, 0 when answered here, -1 on a bad request.
+ */
+static pid_t disk_request(int argc, char **argv, int report, int devnull) {
+  if (argc == 4 && !strcmp(argv[1], "--disk-take")) {
+    uid_t uid = (uid_t)atoll(argv[3]);
+    pid_t child = 0;
+    if (pool.ready && !strcmp(pool.template, argv[2])) {
+      char why[PATH_MAX + 64] = "";
+      for (const char *const *name = (const char *const[]){"box", "tmp", NULL}; *name && pool.uid != uid && !*why; name++) {
+        char path[PATH_MAX + 8];
+        snprintf(path, sizeof path, "%s/%s", pool.path, *name);
+        if (lchown(path, uid, uid)) snprintf(why, sizeof why, "cannot give %s to uid %d: %s", path, (int)uid, strerror(errno));
+      }
+      pool.ready = 0;
+      disk_reply(report, *why ? "error" : "disk", *why ? why : disk_name(pool.path));
+      if (*why && !server_fork(devnull)) {
+        disk_detach(pool.path);
+        _exit(0);
+      }
+    } else {
+      char mnt[PATH_MAX];
+      child = disk_fork(argv[2], uid, mnt, report, devnull);
+    }
+    pool_refill(argv[2], uid, devnull);
+    return child;
+  }
+  if (argc == 3 && !strcmp(argv[1], "--disk-detach")) {
+    char line[256];
+    int len = snprintf(line, sizeof line, "%s\"disk\":\"detached\"}\n", report_prefix);
+    write_all(report, line, (size_t)len);
+    if (!server_fork(devnull)) {
+      disk_detach(argv[2]);
+      _exit(0);
+    }
+    return 0;
+  }
+  return -1;
+}
+
+/* ---------- removing what a program left ---------- */
+
+#define REMOVE_DEPTH 64
+
+__attribute__((noreturn)) static void remove_failed(const char *path, const char *name) {
+  fprintf(stderr, "sluice-run: cannot remove %s (at %s): %s\n", path, name, strerror(errno));
+  exit(1);
+}
+
+/*
+ * Removes PATH and everything below it, as a program may have left it: deeper than PATH_MAX,
+ * symlinks anywhere, folders without permissions. One folder at a time through descriptors
+ * (openat, unlinkat; O_NOFOLLOW, so a symlink is removed, never followed); at most REMOVE_DEPTH
+ * folders open, deeper ones are moved up to PATH's own level and removed from there; another file
+ * system below PATH (a box's disk still mounted) is an error, never emptied.
+ */
+static int remove_tree(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (path[0] != '/' || !slash[1]) {
+    fprintf(stderr, "sluice-run: --remove needs an absolute path, got %s\n", path);
+    return 2;
+  }
+  char parent_path[PATH_MAX];
+  snprintf(parent_path, sizeof parent_path, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+  int parent = open(parent_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent < 0) remove_failed(path, parent_path);
+  static DIR *dirs[REMOVE_DEPTH];
+  static char names[REMOVE_DEPTH][NAME_MAX + 1];
+  snprintf(names[0], sizeof names[0], "%s", slash + 1);
+  int top = openat(parent, names[0], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (top < 0 && errno == ENOENT) return 0;
+  if (top < 0 && (errno == ENOTDIR || errno == ELOOP)) {
+    if (unlinkat(parent, names[0], 0)) remove_failed(path, names[0]);
+    return 0;
+  }
+  struct stat st;
+  if (top < 0 || fstat(top, &st) || !(dirs[0] = fdopendir(top))) remove_failed(path, names[0]);
+  dev_t dev = st.st_dev;
+  unsigned long moved = 0;
+  int depth = 1, rescan = 0;
+  while (depth) {
+    DIR *d = dirs[depth - 1];
+    int fd = dirfd(d);
+    errno = 0;
+    struct dirent *e = readdir(d);
+    if (!e) {
+      if (errno) remove_failed(path, names[depth - 1]);
+      if (depth == 1 && rescan) { /* folders moved up while it was read */
+        rescan = 0;
+        rewinddir(d);
+        continue;
+      }
+      closedir(d);
+      depth--;
+      if (unlinkat(depth ? dirfd(dirs[depth - 1]) : parent, names[depth], AT_REMOVEDIR)) remove_failed(path, names[depth]);
+      continue;
+    }
+    const char *name = e->d_name;
+    if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+    if (!unlinkat(fd, name, 0) || errno == ENOENT) continue;
+    if (errno == EACCES && !fchmod(fd, 0700) && (!unlinkat(fd, name, 0) || errno == ENOENT)) continue;
+    if (errno != EISDIR) remove_failed(path, name);
+    if (depth == REMOVE_DEPTH) {
+      char up[64];
+      int failed;
+      do {
+        snprintf(up, sizeof up, ".sluice-removing-%lu", moved++);
+        failed = renameat2(fd, name, dirfd(dirs[0]), up, RENAME_NOREPLACE);
+      } while (failed && errno == EEXIST);
+      if (failed) remove_failed(path, name);
+      rescan = 1;
+      continue;
+    }
+    int child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (child < 0 && errno == EACCES && !fchmodat(fd, name, 0700, 0)) child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (child < 0 || fstat(child, &st)) remove_failed(path, name);
+    if (st.st_dev != dev) {
+      errno = EXDEV;
+      remove_failed(path, name);
+    }
+    snprintf(names[depth], sizeof names[depth], "%s", name);
+    if (!(dirs[depth] = fdopendir(child))) remove_failed(path, name);
+    depth++;
+  }
+  return 0;
 }
 
 /* ---------- served mode ---------- */
@@ -909,6 +1345,18 @@ static void sanitize_id(char *dst, size_t size, const char *src) {
     if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = '_';
 }
 
+/* Splits a frame's body (NUL-terminated strings) into args (NULL-terminated); the id comes first, where
+   argv[0] would be. Sets the report prefix from the id. Returns the count. */
+static int frame_args(char *body, size_t len, char **args, int max) {
+  int n = 0;
+  for (size_t i = 0; i < len && n < max - 1; i += strlen(body + i) + 1) args[n++] = body + i;
+  args[n] = NULL;
+  char id[64];
+  sanitize_id(id, sizeof id, n ? args[0] : "");
+  snprintf(report_prefix, sizeof report_prefix, "{\"id\":\"%s\",", id);
+  return n;
+}
+
 /* A spare supervisor: makes its cgroups, waits for one frame on `req`, runs it. */
 static void spare(int req, int report, int devnull) {
   dup2(devnull, 0);
@@ -935,15 +1383,8 @@ static void spare(int req, int report, int devnull) {
   close(req);
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   frame[have] = 0;
-  char *body = frame + 4, *args[512];
-  size_t len = have - 4;
-  int n = 0;
-  for (size_t i = 0; i < len && n < 511; i += strlen(body + i) + 1) args[n++] = body + i;
-  args[n] = NULL;
-  char id[64];
-  sanitize_id(id, sizeof id, n ? args[0] : "");
-  snprintf(report_prefix, sizeof report_prefix, "{\"id\":\"%s\",", id);
-  /* args[0] (the id) stands where argv[0] would be. */
+  char *args[512];
+  int n = frame_args(frame + 4, have - 4, args, 512);
   parse(n, args, 1);
   exit(run_body(cg_error));
 }
@@ -1024,6 +1465,8 @@ static int serve(int argc, char **argv) {
       } else {
         spare_fd = p[1];
       }
+      server_fds[0] = spare_fd;
+      server_fds[1] = sfd;
     }
     if (spare_pid && have >= 4) {
       uint32_t flen = (uint32_t)(unsigned char)buf[0] | (uint32_t)(unsigned char)buf[1] << 8 |
@@ -1032,22 +1475,35 @@ static int serve(int argc, char **argv) {
       if (have >= 4 + flen) {
         char id[64], line[160];
         sanitize_id(id, sizeof id, buf + 4);
-        int ok = !write_all(spare_fd, buf, 4 + flen);
-        close(spare_fd);
-        int len = ok ? snprintf(line, sizeof line, "{\"id\":\"%s\",\"pid\":%d}\n", id, (int)spare_pid)
-                     : snprintf(line, sizeof line, "{\"id\":\"%s\",\"error\":\"the supervisor is gone\"}\n", id);
-        if (ok) {
+        size_t idlen = strnlen(buf + 4, flen);
+        int disk = idlen + 8 < flen && !strncmp(buf + 4 + idlen + 1, "--disk-", 7);
+        pid_t started = spare_pid;
+        if (disk) { /* answered here, or by a child that will: never by the spare */
+          char *args[8];
+          started = disk_request(frame_args(buf + 4, flen, args, 8), args, report, devnull);
+          snprintf(report_prefix, sizeof report_prefix, "{");
+        }
+        int ok = disk ? started >= 0 : !write_all(spare_fd, buf, 4 + flen);
+        if (!disk) {
+          close(spare_fd);
+          server_fds[0] = -1;
+          spare_pid = 0;
+        }
+        int len = ok ? snprintf(line, sizeof line, "{\"id\":\"%s\",\"pid\":%d}\n", id, (int)started)
+                     : snprintf(line, sizeof line, "{\"id\":\"%s\",\"error\":\"%s\"}\n", id,
+                                disk ? "a disk request the helper does not know" : "the supervisor is gone");
+        if (disk && ok && !started) len = 0; /* answered already */
+        if (ok && started) {
           if (nruns == cap_runs) {
             cap_runs = cap_runs ? 2 * cap_runs : 16;
             runs = realloc(runs, (size_t)cap_runs * sizeof *runs);
             if (!runs) return 70;
           }
-          runs[nruns].pid = spare_pid;
+          runs[nruns].pid = started;
           memcpy(runs[nruns].id, id, sizeof id);
           nruns++;
         }
-        spare_pid = 0;
-        if (write_all(1, line, (size_t)len)) return 0;
+        if (len && write_all(1, line, (size_t)len)) return 0;
         memmove(buf, buf + 4 + flen, have - 4 - flen);
         have -= 4 + flen;
         continue; /* fork the next spare, then look for the next frame */
@@ -1066,8 +1522,13 @@ static int serve(int argc, char **argv) {
       pid_t pid;
       while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
         reaped(pid);
+        if (pid == pool.preparing) {
+          pool.preparing = 0;
+          pool.ready = WIFEXITED(st) && !WEXITSTATUS(st);
+        }
         if (pid == spare_pid) { /* died before its run: the next loop forks another */
           close(spare_fd);
+          server_fds[0] = -1;
           spare_pid = 0;
         }
         for (int i = 0; i < nruns; i++) {
@@ -1083,14 +1544,24 @@ static int serve(int argc, char **argv) {
     if (!fds[0].revents) continue;
     if (have == cap) return 70;
     ssize_t got = read(0, buf + have, cap - have);
-    if (got <= 0) return 0; /* the caller went away: supervisors get SIGTERM, the spare sees EOF */
+    if (got <= 0) { /* the caller went away: supervisors get SIGTERM, the spare sees EOF */
+      int st;
+      if (pool.preparing && waitpid(pool.preparing, &st, 0) > 0) pool.ready = WIFEXITED(st) && !WEXITSTATUS(st);
+      if (pool.ready) disk_detach(pool.path);
+      return 0;
+    }
     have += (size_t)got;
   }
 }
 
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "--serve")) return serve(argc, argv);
+  if (argc == 3 && !strcmp(argv[1], "--remove")) return remove_tree(argv[2]);
   if (fcntl(report_fd, F_GETFD) < 0) report_fd = 2;
   else fcntl(report_fd, F_SETFD, FD_CLOEXEC);
+  if (argc >= 3 && !strcmp(argv[1], "--disk-detach")) { /* the probe's sweep of dead processes' disks */
+    for (int i = 2; i < argc; i++) disk_detach(argv[i]);
+    return 0;
+  }
   return run_one(argc, argv);
 }

@@ -7,6 +7,8 @@ export interface RunSpec {
   isolation: 'sandbox' | 'none';
   /** The run's box folder on the host (seen as /box in the sandbox, the working folder either way). */
   box: string;
+  /** The run's own file system (box/ and tmp/ inside: RunDir with a disk); a sandboxed run needs one. */
+  disk?: string;
   /** The program: a path inside the sandbox (`/box/exe`, `/usr/bin/gcc`), or a host path without isolation. */
   program: string;
   args?: string[];
@@ -31,14 +33,29 @@ export interface RunConfig {
   dropTo?: number;
   /** How `/bin`, `/lib`... appear: symlinks into /usr (merged /usr) or read-only binds. */
   rootLinks: Array<['symlink' | 'bind', string, string]>;
+  /** sluice-init, the sandbox's pid 1 (src/native/sluice-init.c). */
+  init: string;
+  /** Where run disks come from (disk.ts); absent when they cannot be made here. */
+  disk?: DiskConfig;
 }
 
-/** Processes the sandbox itself needs inside the run's limit: bwrap's monitor and its pid 1. */
+export interface DiskConfig {
+  /** Templates and, for a moment, each run's image (root-only). */
+  home: string;
+  mke2fs: string;
+}
+
+/** Processes the sandbox itself needs inside the run's limit: bwrap's monitor and pid 1 (sluice-init). */
 export const SANDBOX_PROCESSES = 2;
 const SANDBOX_UID = 65534;
 const BOX_FD = 5;
 const SECCOMP_FD = 6;
 const STATUS_FD = 7;
+const TMP_FD = 8;
+const INIT_PIPE_FD = 9;
+const INIT_FILE_FD = 10;
+/** Where sluice-init appears in the sandbox. */
+const INIT = '/.sluice-init';
 
 const DEVICES = ['/dev/null', '/dev/zero', '/dev/random', '/dev/urandom'];
 
@@ -86,6 +103,10 @@ export function helperArgs(spec: RunSpec, config: RunConfig, served = false): st
   else opt('--stderr', spec.stderr ?? '/dev/null');
   if (!served) a.push(...cgroupArgs(config.cgroups));
   if (!config.cgroups.memory && limits.memKb) a.push('--poll-rss');
+  if (spec.disk) {
+    opt('--disk', spec.disk);
+    opt('--disk-limit', limits.diskBytes);
+  }
   const env = { ...DEFAULT_ENV, ...spec.env };
 
   if (!sandboxed) {
@@ -99,17 +120,25 @@ export function helperArgs(spec: RunSpec, config: RunConfig, served = false): st
     opt('--uid', config.dropTo);
     opt('--gid', config.dropTo);
   }
+  if (!spec.disk) throw new Error('internal: a sandboxed run needs its disk (RunDir with a disk)');
   opt('--dfd', `${BOX_FD}=${spec.box}`);
+  opt('--dfd', `${TMP_FD}=${spec.disk}/tmp`);
   if (config.seccompFilter) opt('--rfd', `${SECCOMP_FD}=${config.seccompFilter}`);
+  if (procFor(spec)) opt('--rfd', `${INIT_FILE_FD}=${config.init}`);
   opt('--status-pipe', STATUS_FD);
-  // bwrap's monitor and pid 1 stay until the program is dead, so its usage is accounted.
+  opt('--init-pipe', INIT_PIPE_FD);
+  // bwrap's monitor and sluice-init stay until the program is dead, so its usage is accounted.
   opt('--spare-depth', 1);
   a.push('--', config.bwrap, ...bwrapArgs(spec, config, env));
   return a;
 }
 
+function procFor(spec: RunSpec): boolean {
+  return spec.proc ?? process.env.SLUICE_SANDBOX_PROC === '1';
+}
+
 function bwrapArgs(spec: RunSpec, config: RunConfig, env: Record<string, string>): string[] {
-  const proc = spec.proc ?? process.env.SLUICE_SANDBOX_PROC === '1';
+  const proc = procFor(spec);
   // Every namespace but the cgroup one, which only matters with a /proc to read it from (~0.3 ms).
   const b = ['--unshare-user', '--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts'];
   if (proc) b.push('--unshare-cgroup');
@@ -120,9 +149,12 @@ function bwrapArgs(spec: RunSpec, config: RunConfig, env: Record<string, string>
   // asked for (~0.4 ms; C, C++ and Pascal programs and gcc do not need it; see docs/sandbox.md).
   for (const dev of DEVICES) b.push('--dev-bind', dev, dev);
   if (proc) b.push('--proc', '/proc');
-  if (spec.limits.memKb) b.push('--size', String(spec.limits.memKb * 1024));
-  b.push('--tmpfs', '/tmp');
+  // /tmp is on the run's disk, under the same bound as the box.
+  b.push('--bind-fd', String(TMP_FD), '/tmp');
   b.push('--bind-fd', String(BOX_FD), '/box', '--chdir', '/box');
+  // With a /proc, the program could read a bind's host path in mountinfo: the init is copied in then (~0.07 ms).
+  if (proc) b.push('--perms', '0555', '--ro-bind-data', String(INIT_FILE_FD), INIT);
+  else b.push('--ro-bind', config.init, INIT);
   // bwrap's root is a tmpfs the program could write to; only /box and /tmp stay writable.
   b.push('--remount-ro', '/');
   b.push('--clearenv');
@@ -130,6 +162,7 @@ function bwrapArgs(spec: RunSpec, config: RunConfig, env: Record<string, string>
   b.push('--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID));
   if (config.seccompFilter) b.push('--seccomp', String(SECCOMP_FD));
   b.push('--json-status-fd', String(STATUS_FD));
-  b.push('--', spec.program, ...(spec.args ?? []));
+  // sluice-init replaces bwrap's pid 1: the real wait status, and a pid 1 the program cannot write to.
+  b.push('--as-pid-1', '--', INIT, String(INIT_PIPE_FD), spec.program, ...(spec.args ?? []));
   return b;
 }

@@ -1,29 +1,61 @@
 import { constants } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, open } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, open, symlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { RunConfig } from './args.js';
+import { diskSize, releaseDisk, takeDisk } from './disk.js';
+
+export interface RunDirOptions {
+  /** The uid the sandbox runs as: the box (and its /tmp) belong to it. */
+  owner?: number;
+  /**
+   * Put the box and /tmp on a file system of their own (disk.ts): the program may add `limitBytes`;
+   * `reserveBytes` is room for what is staged in the box before the run, beyond the usual.
+   */
+  disk?: { limitBytes: number; reserveBytes?: number; config: RunConfig };
+}
 
 /**
  * One run's folder inside the job's tmpdir: `box/` is what the program sees as /box (its only
- * writable place); files the host keeps for itself (stdin, stdout, stderr) live next to it, out of
- * the program's reach. Every run gets a fresh folder, so a symlink a program plants can only point
- * the host at files it wrote before that run; and the host reads box files only through
- * `readBoxFile`, which refuses symlinks, FIFOs and devices.
+ * writable place with /tmp); files the host keeps for itself (stdin, stdout, stderr) live next to
+ * it, out of the program's reach. Every run gets a fresh folder, so a symlink a program plants can
+ * only point the host at files it wrote before that run; and the host reads box files only through
+ * `readBoxFile`, which refuses symlinks, FIFOs and devices. With a disk, `disk` is a symlink (made
+ * by the host, in a folder the program cannot write) to where the helper mounted it, the box is
+ * `disk/box`, and `dispose()` releases the disk, and with it everything the program left.
  */
 export class RunDir {
-  private constructor(readonly dir: string, readonly box: string) {}
+  private released = false;
 
-  /** Makes `<parent>/<name>-XXXXXX/box`; with `owner`, the box belongs to that uid (the sandbox's). */
-  static async create(parent: string, name: string, owner?: number): Promise<RunDir> {
+  private constructor(
+    readonly dir: string,
+    readonly box: string,
+    /** Where the run's own file system (box/ and tmp/ inside) is mounted, when it has one. */
+    readonly disk: string | undefined,
+    private readonly config?: RunConfig,
+  ) {}
+
+  /** Makes `<parent>/<name>-XXXXXX/` with `box/` in it, or with `disk/` leading to the run's disk. */
+  static async create(parent: string, name: string, options: RunDirOptions = {}): Promise<RunDir> {
     const dir = await mkdtemp(path.join(parent, `${name}-`));
-    const box = path.join(dir, 'box');
-    await mkdir(box, { mode: 0o700 });
+    const { owner, disk } = options;
     if (owner !== undefined) {
       // The helper drops to `owner` before starting bwrap, which must reach the box by path.
       await chmod(parent, 0o711);
       await chmod(dir, 0o711);
-      await chown(box, owner, owner);
     }
-    return new RunDir(dir, box);
+    if (disk) {
+      const mounted = await takeDisk(diskSize(disk.limitBytes, disk.reserveBytes), owner ?? process.getuid?.() ?? 0, disk.config);
+      const run = new RunDir(dir, path.join(dir, 'disk', 'box'), mounted, disk.config);
+      await symlink(mounted, path.join(dir, 'disk')).catch(async (err: unknown) => {
+        await run.dispose();
+        throw err;
+      });
+      return run;
+    }
+    const box = path.join(dir, 'box');
+    await mkdir(box, { mode: 0o700 });
+    if (owner !== undefined) await chown(box, owner, owner);
+    return new RunDir(dir, box, undefined);
   }
 
   /** A host-side file of this run (not visible to the program). */
@@ -36,6 +68,13 @@ export class RunDir {
     const target = path.join(this.box, name);
     if (path.dirname(target) !== this.box) throw new Error(`not a plain file name for the box: ${JSON.stringify(name)}`);
     return target;
+  }
+
+  /** Releases the disk, if any (once; the box's files are gone after it). The folder stays for the job's removal. */
+  async dispose(): Promise<void> {
+    if (!this.disk || !this.config || this.released) return;
+    this.released = true;
+    await releaseDisk(this.disk, this.config);
   }
 }
 

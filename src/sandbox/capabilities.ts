@@ -3,10 +3,11 @@ import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { builtFile } from '../environ/index.js';
-import { NATIVE_SECCOMP_FILTER } from '../native/index.js';
-import { helperArgs, type RunConfig, type RunSpec } from './args.js';
+import { NATIVE_INIT, NATIVE_SECCOMP_FILTER } from '../native/index.js';
+import { helperArgs, type DiskConfig, type RunConfig, type RunSpec } from './args.js';
 import { RunDir, readBoxFile } from './box.js';
 import { planCgroups, type CgroupPlan } from './cgroups.js';
+import { diskHome, sweepDisks } from './disk.js';
 import { HELPER_PATH, runHelperOnce } from './helper.js';
 import { programEnd, type HelperReport } from './report.js';
 
@@ -21,7 +22,8 @@ export interface Check {
 export interface Capabilities {
   /**
    * A: bwrap isolation with cgroup memory and pids limits. B: bwrap isolation, limits by rlimits and
-   * polling. C: no isolation possible (only unsafe-exec). D: the helper is not built (nothing runs).
+   * polling. C: no isolation possible, or no bounded disk for the box (only unsafe-exec). D: the
+   * helper is not built (nothing runs).
    */
   tier: 'A' | 'B' | 'C' | 'D';
   helper: Check & { path: string };
@@ -30,6 +32,8 @@ export interface Capabilities {
   seccomp: Check & { filter?: string };
   cgroups: Check & { plan: CgroupPlan };
   uid: Check & { sandboxUid?: number };
+  /** A bounded file system per sandboxed run (disk.ts). */
+  disk: Check;
   executors: Record<ExecutorName, Check>;
   /** The command-line settings runs use (undefined when nothing can run). */
   config?: RunConfig;
@@ -48,11 +52,10 @@ export function resetCapabilities(): void {
   cached = undefined;
 }
 
-function findBwrap(): string | undefined {
-  if (process.env.SLUICE_BWRAP) return process.env.SLUICE_BWRAP;
-  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/bin']) {
+function findProgram(name: string, dirs: string[]): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), ...dirs]) {
     if (!dir) continue;
-    const candidate = path.join(dir, 'bwrap');
+    const candidate = path.join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
@@ -61,6 +64,15 @@ function findBwrap(): string | undefined {
     }
   }
   return undefined;
+}
+
+/** What making run disks needs (root for loop devices and mounts, mke2fs); the trial run tries it. */
+function diskSupport(root: boolean): { check: Check; config?: DiskConfig } {
+  if (!root) return { check: { ok: false, detail: `needs root (a loop-mounted file system per run); running as uid ${process.getuid?.()}` } };
+  const mke2fs = process.env.SLUICE_MKE2FS || findProgram('mke2fs', ['/usr/sbin', '/sbin']);
+  if (!mke2fs || !existsSync(mke2fs)) return { check: { ok: false, detail: `mke2fs not found${mke2fs ? ` at ${mke2fs}` : ''}: apt-get install e2fsprogs` } };
+  if (!existsSync('/dev/loop-control')) return { check: { ok: false, detail: 'no /dev/loop-control: the kernel has no loop devices here (modprobe loop)' } };
+  return { check: { ok: true, detail: `a loop-mounted ext4 per run, made with ${mke2fs}` }, config: { home: diskHome(), mke2fs } };
 }
 
 /** `/bin`, `/lib`...: symlinks into /usr on a merged-/usr system, else read-only binds. Nothing else of `/`. */
@@ -87,18 +99,28 @@ function seccompKernel(): string | undefined {
   }
 }
 
-/** Runs `/usr/bin/true` once the way a job would, so the probe tests the real thing. */
-async function trial(config: RunConfig, isolation: RunSpec['isolation'], scratch: string): Promise<{ report: HelperReport; message?: string }> {
-  const run = await RunDir.create(scratch, isolation, isolation === 'sandbox' ? config.dropTo : undefined);
-  const spec: RunSpec = {
-    isolation,
-    box: run.box,
-    program: '/usr/bin/true',
-    stderr: run.file('stderr'),
-    limits: { timeMs: 5000, realTimeMs: 10_000, memKb: 64 * 1024, outputBytes: 4096, processes: 8 },
-  };
-  const report = await runHelperOnce(helperArgs(spec, config), { watchdogMs: 15_000 });
-  const end = programEnd(report, isolation === 'sandbox');
+interface Trial {
+  report: HelperReport;
+  message?: string;
+  /** Set when the sandboxed trial could not get its disk. */
+  diskError?: string;
+}
+
+/** Runs `/usr/bin/true` once the way a job would (a sandboxed one on its own disk), so the probe tests the real thing. */
+async function trial(config: RunConfig, isolation: RunSpec['isolation'], scratch: string): Promise<Trial> {
+  const sandboxed = isolation === 'sandbox';
+  const limits = { timeMs: 5000, realTimeMs: 10_000, memKb: 64 * 1024, outputBytes: 4096, processes: 8, diskBytes: 1 << 20 };
+  const disk = sandboxed ? { limitBytes: limits.diskBytes, config } : undefined;
+  let run: RunDir;
+  try {
+    run = await RunDir.create(scratch, isolation, { owner: sandboxed ? config.dropTo : undefined, disk });
+  } catch (err) {
+    const diskError = (err as Error).message;
+    return { report: { error: diskError, cpu_ms: 0, user_ms: 0, sys_ms: 0, wall_ms: 0, max_rss_kb: 0 }, message: diskError, diskError };
+  }
+  const spec: RunSpec = { isolation, box: run.box, disk: run.disk, program: '/usr/bin/true', stderr: run.file('stderr'), limits };
+  const report = await runHelperOnce(helperArgs(spec, config), { watchdogMs: 15_000 }).finally(() => run.dispose());
+  const end = programEnd(report, sandboxed);
   if (!report.error && end.exitCode === 0) return { report };
   const stderr = (await readBoxFile(run.file('stderr'), 2000).catch(() => undefined))?.data.toString('utf8').trim();
   const message = report.error ?? [end.setupError ?? `/usr/bin/true ended with ${JSON.stringify(end)}`, stderr].filter(Boolean).join(': ');
@@ -109,7 +131,7 @@ async function probe(): Promise<Capabilities> {
   const started = performance.now();
   const helperBuilt = existsSync(HELPER_PATH);
   const helper = { path: HELPER_PATH, ok: helperBuilt, detail: helperBuilt ? HELPER_PATH : `not built (${HELPER_PATH}): install gcc and run npm run build` };
-  const bwrapPath = findBwrap();
+  const bwrapPath = process.env.SLUICE_BWRAP || findProgram('bwrap', ['/usr/bin', '/bin']);
   let version: string | undefined;
   if (bwrapPath) version = spawnSync(bwrapPath, ['--version'], { encoding: 'utf8' }).stdout?.trim() || undefined;
   const bwrap = {
@@ -140,7 +162,10 @@ async function probe(): Promise<Capabilities> {
       : `running as uid ${process.getuid?.()}: programs run under this uid inside a user namespace`,
   };
   let plan = planCgroups();
-  const config: RunConfig = { bwrap: bwrapPath ?? '/usr/bin/bwrap', seccompFilter: seccomp.filter, cgroups: plan, dropTo, rootLinks: rootLinks() };
+  const init = builtFile(NATIVE_INIT);
+  const support = diskSupport(root);
+  const disk = support.check;
+  const config: RunConfig = { bwrap: bwrapPath ?? '/usr/bin/bwrap', seccompFilter: seccomp.filter, cgroups: plan, dropTo, rootLinks: rootLinks(), init, disk: support.config };
 
   let unsafe: Check = { ok: false, detail: helper.detail };
   let sandbox: Check = { ok: false, detail: helper.ok ? bwrap.detail : helper.detail };
@@ -156,24 +181,36 @@ async function probe(): Promise<Capabilities> {
         t = await trial(config, 'none', scratch);
       }
       unsafe = t.message ? { ok: false, detail: t.message } : { ok: true, detail: `rlimits${plan.memory || plan.pids ? ' and cgroups' : ''}, no isolation: trusted code only` };
-      if (bwrap.ok) {
+      if (support.config) await sweepDisks(support.config.home);
+      if (bwrap.ok && !existsSync(init)) sandbox = { ok: false, detail: `the sandbox's init is not built (${init}): run npm run build` };
+      else if (bwrap.ok && !disk.ok) sandbox = { ok: false, detail: `no bounded disk for the box: ${disk.detail}` };
+      else if (bwrap.ok) {
         let s = await trial(config, 'sandbox', scratch);
-        if (s.message && config.seccompFilter) {
-          const without = await trial({ ...config, seccompFilter: undefined }, 'sandbox', scratch);
-          if (!without.message) {
-            seccomp.ok = false;
-            seccomp.detail = `bwrap refused the filter (${s.message}); exec runs without the seccomp layer`;
-            config.seccompFilter = undefined;
-            seccomp.filter = undefined;
-            s = without;
+        if (s.diskError) {
+          disk.ok = false;
+          disk.detail = s.diskError;
+          sandbox = { ok: false, detail: `no bounded disk for the box: ${s.diskError}` };
+        } else {
+          if (s.message && config.seccompFilter) {
+            const without = await trial({ ...config, seccompFilter: undefined }, 'sandbox', scratch);
+            if (!without.message) {
+              seccomp.ok = false;
+              seccomp.detail = `bwrap refused the filter (${s.message}); exec runs without the seccomp layer`;
+              config.seccompFilter = undefined;
+              seccomp.filter = undefined;
+              s = without;
+            }
           }
+          userNamespaces = s.message
+            ? { ok: false, detail: s.message }
+            : { ok: true, detail: `a sandboxed /usr/bin/true ran in ${s.report.wall_ms.toFixed(1)} ms` };
+          sandbox = s.message
+            ? { ok: false, detail: `isolation unavailable: ${s.message}` }
+            : {
+                ok: true,
+                detail: `bwrap namespaces${config.seccompFilter ? ' + seccomp' : ' (no seccomp filter)'}, uid ${dropTo ?? 'own'}, ${plan.memory && plan.pids ? 'cgroup limits' : 'rlimit/polling limits'}, a disk of its own`,
+              };
         }
-        userNamespaces = s.message
-          ? { ok: false, detail: s.message }
-          : { ok: true, detail: `a sandboxed /usr/bin/true ran in ${s.report.wall_ms.toFixed(1)} ms` };
-        sandbox = s.message
-          ? { ok: false, detail: `isolation unavailable: ${s.message}` }
-          : { ok: true, detail: `bwrap namespaces${config.seccompFilter ? ' + seccomp' : ' (no seccomp filter)'}, uid ${dropTo ?? 'own'}, ${plan.memory && plan.pids ? 'cgroup limits' : 'rlimit/polling limits'}` };
       }
     } finally {
       rmSync(scratch, { recursive: true, force: true });
@@ -195,6 +232,7 @@ async function probe(): Promise<Capabilities> {
     seccomp,
     cgroups,
     uid,
+    disk,
     executors: { exec: sandbox, 'cpu-exec': sandbox, 'unsafe-exec': unsafe },
     config: helperBuilt ? config : undefined,
     probeMs: performance.now() - started,

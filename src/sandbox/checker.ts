@@ -1,13 +1,14 @@
-import { chmod, copyFile, readFile } from 'node:fs/promises';
+import { chmod, copyFile, readFile, stat } from 'node:fs/promises';
 import type { Environ } from '../environ/index.js';
 import { UsageError } from '../environ/index.js';
-import { RunDir, readBoxFile } from './box.js';
+import { readBoxFile } from './box.js';
 import { readCheckerOutput } from './checkerProtocol.js';
 import { compareOutputs } from './compare.js';
-import { runProgram } from './executor.js';
+import { runProgram, sandboxRunDir } from './executor.js';
 import { CHECKER_DEFAULTS, limitsFrom } from './limits.js';
 import type { Staging } from './staging.js';
 import { capResultString } from './text.js';
+import type { Verdict } from './verdict.js';
 
 export interface CheckResult {
   result_code: 'OK' | 'WA' | 'SE';
@@ -21,8 +22,6 @@ export interface CheckFiles {
   input: string;
   output: string;
   tmpdir: string;
-  /** The uid sandboxed runs use (the box must belong to it). */
-  sandboxUid?: number;
 }
 
 /**
@@ -39,32 +38,42 @@ export async function checkOutput(environ: Environ, staging: Staging, files: Che
     return ok ? { result_code: 'OK', result_percentage: [100, 1] } : { result_code: 'WA', result_string: message, result_percentage: [0, 1] };
   }
 
-  const run = await RunDir.create(files.tmpdir, 'checker', files.sandboxUid);
-  await Promise.all([
-    staging.fetch('chk_file', run.boxFile('chk'), 0o755),
-    staging.fetch('hint_file', run.boxFile('hint')),
-    // The checker runs as the sandbox's uid: its copies must be readable.
-    ...([[files.input, 'in'], [files.output, 'out']] as const).map(([from, name]) => copyFile(from, run.boxFile(name)).then(() => chmod(run.boxFile(name), 0o644))),
-  ]);
+  // Fetched next to the box first: their sizes decide the room its disk needs (in and out can be large).
+  const [chk, hint] = await Promise.all([staging.fetch('chk_file', `${files.tmpdir}/checker.chk`), staging.fetch('hint_file', `${files.tmpdir}/checker.hint`)]);
+  const copies = [[chk, 'chk', 0o755], [hint, 'hint', 0o644], [files.input, 'in', 0o644], [files.output, 'out', 0o644]] as const;
+  const sizes = await Promise.all(copies.map(([from]) => stat(from).then((st) => st.size)));
   const limits = limitsFrom(environ, 'checker_', CHECKER_DEFAULTS);
-  const { verdict } = await runProgram(
-    {
-      isolation: 'sandbox',
-      box: run.box,
-      program: '/box/chk',
-      args: ['in', 'out', 'hint'],
-      stdout: run.file('stdout'),
-      stderr: run.file('stderr'),
-      limits,
-    },
-    signal,
-  );
+  const run = await sandboxRunDir(files.tmpdir, 'checker', limits, sizes.reduce((a, b) => a + b, 0));
+  try {
+    // The checker runs as the sandbox's uid: its copies must be readable.
+    await Promise.all(copies.map(([from, name, mode]) => copyFile(from, run.boxFile(name)).then(() => chmod(run.boxFile(name), mode))));
+    const { verdict } = await runProgram(
+      {
+        isolation: 'sandbox',
+        box: run.box,
+        disk: run.disk,
+        program: '/box/chk',
+        args: ['in', 'out', 'hint'],
+        stdout: run.file('stdout'),
+        stderr: run.file('stderr'),
+        limits,
+      },
+      signal,
+    );
+    return await checkerAnswer(verdict, run.file('stdout'));
+  } finally {
+    await run.dispose();
+  }
+}
+
+/** What a checker's run and its output say about the program's answer. */
+async function checkerAnswer(verdict: Verdict, stdoutFile: string): Promise<CheckResult> {
   const exitCode = verdict.result_code === 'OK' ? 0 : verdict.result_code === 'RE' && verdict.return_code === 1 ? 1 : undefined;
   if (exitCode === undefined) {
     const why = verdict.result_code === 'RE' && verdict.return_code !== undefined ? `checker exited with code ${verdict.return_code}` : `checker: ${verdict.result_string}`;
     return { result_code: 'SE', result_string: capResultString(why), result_percentage: [0, 1] };
   }
-  const stdout = (await readBoxFile(run.file('stdout'), 64 * 1024))?.data ?? Buffer.alloc(0);
+  const stdout = (await readBoxFile(stdoutFile, 64 * 1024))?.data ?? Buffer.alloc(0);
   const said = readCheckerOutput(stdout, exitCode);
   if (said.result === 'SE') return { result_code: 'SE', result_string: capResultString(said.reason), result_percentage: [0, 1] };
   return {

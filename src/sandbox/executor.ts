@@ -1,8 +1,9 @@
 import { AbortedError } from '../environ/index.js';
-import { cgroupArgs, helperArgs, type RunSpec } from './args.js';
-import { readBoxFile } from './box.js';
+import { helperArgs, type RunSpec } from './args.js';
+import { readBoxFile, RunDir } from './box.js';
 import { capabilities } from './capabilities.js';
-import { helperServer } from './helper.js';
+import { servedHelper } from './helper.js';
+import type { Limits } from './limits.js';
 import { programEnd, type HelperReport, type ProgramEnd } from './report.js';
 import { deriveVerdict, type Verdict } from './verdict.js';
 
@@ -23,14 +24,14 @@ const WATCHDOG_GRACE_MS = 1000;
 export async function runProgram(spec: RunSpec, signal?: AbortSignal): Promise<RunResult> {
   const caps = await capabilities();
   const executor = caps.executors[spec.isolation === 'sandbox' ? 'exec' : 'unsafe-exec'];
-  if (!executor.ok || !caps.config) {
-    const report: HelperReport = { error: executor.detail, cpu_ms: 0, user_ms: 0, sys_ms: 0, wall_ms: 0, max_rss_kb: 0 };
+  const refusal = !executor.ok || !caps.config ? executor.detail : spec.isolation === 'sandbox' && !spec.disk ? 'the box has no bounded disk' : undefined;
+  if (refusal || !caps.config) {
+    const report: HelperReport = { error: refusal, cpu_ms: 0, user_ms: 0, sys_ms: 0, wall_ms: 0, max_rss_kb: 0 };
     const end = {};
-    return { verdict: { ...deriveVerdict(report, end, spec.limits), result_string: `cannot run: ${executor.detail}` }, report, end };
+    return { verdict: { ...deriveVerdict(report, end, spec.limits), result_string: `cannot run: ${refusal}` }, report, end };
   }
   signal?.throwIfAborted();
-  const server = helperServer.configure(cgroupArgs(caps.config.cgroups));
-  const report = await server.run(helperArgs(spec, caps.config, true), {
+  const report = await servedHelper(caps.config).run(helperArgs(spec, caps.config, true), {
     signal,
     watchdogMs: (spec.limits.realTimeMs || 600_000) + WATCHDOG_GRACE_MS,
   });
@@ -42,4 +43,18 @@ export async function runProgram(spec: RunSpec, signal?: AbortSignal): Promise<R
     if (text) end.setupError += `: ${text}`;
   }
   return { verdict: deriveVerdict(report, end, spec.limits), report, end };
+}
+
+/**
+ * A run folder for a sandboxed run (exec, a checker, a compiler): its box and /tmp on a disk of
+ * their own, bounded by `limits.diskBytes`, with room for `reserveBytes` staged before the run.
+ * Where the sandbox cannot run, a plain folder: runProgram then answers SE without running anything.
+ */
+export async function sandboxRunDir(parent: string, name: string, limits: Limits, reserveBytes = 0): Promise<RunDir> {
+  const caps = await capabilities();
+  const config = caps.executors.exec.ok ? caps.config : undefined;
+  return RunDir.create(parent, name, {
+    owner: caps.config?.dropTo,
+    disk: config ? { limitBytes: limits.diskBytes, reserveBytes, config } : undefined,
+  });
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { builtFile } from '../environ/index.js';
 import { NATIVE_HELPER } from '../native/index.js';
+import { cgroupArgs, type RunConfig } from './args.js';
 import type { HelperReport } from './report.js';
 
 /** The native helper, compiled by `npm run build` (scripts/build-native.mjs) from src/native/sluice-run.c. */
@@ -171,6 +172,11 @@ export class HelperServer {
 
 /** The server used by the sandbox executors of this process. */
 export const helperServer = new HelperServer();
+
+/** The server, started with this configuration's cgroup parents (a run's and a disk request's). */
+export function servedHelper(config: RunConfig): HelperServer {
+  return helperServer.configure(cgroupArgs(config.cgroups));
+}
 
 /** Runs the helper once as its own process (the report comes on fd 3): used by the probe and the benchmark. */
 export function runHelperOnce(args: string[], options: HelperRunOptions, path = HELPER_PATH): Promise<HelperReport> {

@@ -1,5 +1,5 @@
 export { capabilities, resetCapabilities, type Capabilities, type ExecutorName } from './capabilities.js';
-export { runProgram, type RunResult } from './executor.js';
+export { runProgram, sandboxRunDir, type RunResult } from './executor.js';
 export type { RunSpec } from './args.js';
 export { RunDir, readBoxFile, UnsafeFileError } from './box.js';
 export { Staging } from './staging.js';
@@ -8,7 +8,7 @@ export { compareOutputs } from './compare.js';
 export { readCheckerOutput } from './checkerProtocol.js';
 export { parseFraction } from './fraction.js';
 export { deriveVerdict, type Verdict, type ResultCode } from './verdict.js';
-export { EXEC_DEFAULTS, CHECKER_DEFAULTS, limitsFrom, realTimeFor, type Limits } from './limits.js';
+export { EXEC_DEFAULTS, CHECKER_DEFAULTS, DEFAULT_DISK_BYTES, limitsFrom, realTimeFor, type Limits } from './limits.js';
 export { COMPILERS, findCompiler, compilerNames, type Compiler } from './compilers.js';
 export { capResultString, cutUtf8, outputText } from './text.js';
 export { helperServer } from './helper.js';

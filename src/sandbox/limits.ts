@@ -13,7 +13,12 @@ export interface Limits {
   outputBytes: number;
   /** Processes and threads at once (the run's own; the sandbox's two are added). */
   processes: number;
+  /** Bytes the program may add to its box and /tmp (sandboxed runs: docs/sandbox.md, "Disk"). */
+  diskBytes: number;
 }
+
+/** `*_disk_limit`'s default (INTERFACE.md: exec_disk_limit). */
+export const DEFAULT_DISK_BYTES = 256 * 1024 * 1024;
 
 /** sioworkers' defaults for an exec when a limit is missing or falsy (notes §2.3). */
 export const EXEC_DEFAULTS: Limits = {
@@ -22,6 +27,7 @@ export const EXEC_DEFAULTS: Limits = {
   memKb: 64 * 1024,
   outputBytes: 50 * 1024 * 1024,
   processes: 16,
+  diskBytes: DEFAULT_DISK_BYTES,
 };
 
 /** Checker defaults (notes §3.4): 30 s, 256 MiB. */
@@ -31,6 +37,7 @@ export const CHECKER_DEFAULTS: Limits = {
   memKb: 256 * 1024,
   outputBytes: 1024 * 1024,
   processes: 16,
+  diskBytes: DEFAULT_DISK_BYTES,
 };
 
 /** The default wall limit: generous against the CPU limit, so only a program that waits is stopped by it. */
@@ -39,8 +46,9 @@ export function realTimeFor(timeMs: number): number {
 }
 
 /**
- * Reads `<prefix>time_limit`, `<prefix>mem_limit`, `<prefix>real_time_limit`, `<prefix>output_limit`
- * and `<prefix>process_limit` from the environ, with defaults for missing or zero values.
+ * Reads `<prefix>time_limit`, `<prefix>mem_limit`, `<prefix>real_time_limit`, `<prefix>output_limit`,
+ * `<prefix>process_limit` and `<prefix>disk_limit` from the environ, with defaults for missing or
+ * zero values.
  */
 export function limitsFrom(environ: Environ, prefix: string, defaults: Limits): Limits {
   const timeMs = positive(environ, `${prefix}time_limit`) ?? defaults.timeMs;
@@ -51,6 +59,7 @@ export function limitsFrom(environ: Environ, prefix: string, defaults: Limits): 
     memKb: positive(environ, `${prefix}mem_limit`) ?? defaults.memKb,
     outputBytes: positive(environ, `${prefix}output_limit`) ?? defaults.outputBytes,
     processes: positive(environ, `${prefix}process_limit`) ?? defaults.processes,
+    diskBytes: positive(environ, `${prefix}disk_limit`) ?? defaults.diskBytes,
   };
 }
 

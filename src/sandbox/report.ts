@@ -22,34 +22,37 @@ export interface HelperReport {
   oom_kill?: number;
   /** Size of the stdout file at the end. */
   output_bytes?: number;
+  /** Peak bytes the program added to its disk (box and /tmp; only with a disk). */
+  disk_bytes?: number;
   /** Which limit made the helper kill the run. */
-  killed_by?: 'cpu' | 'wall' | 'memory' | 'output' | 'terminated';
+  killed_by?: 'cpu' | 'wall' | 'memory' | 'output' | 'disk' | 'terminated';
   /** What bwrap wrote on its --json-status-fd. */
   status_text?: string;
+  /** The program's own wait status, as sluice-init saw it (sandboxed runs): one of the two. */
+  program_exit_code?: number;
+  program_signal?: number;
 }
 
-/** The program's own ending, with bwrap's encoding undone. */
+/** The program's own ending. */
 export interface ProgramEnd {
   exitCode?: number;
   signal?: number;
-  /** Set when the sandbox itself failed before the program started. */
+  /** Set when the sandbox itself failed before the program started, or lost the program's status. */
   setupError?: string;
 }
 
 /**
- * bwrap reports the program's status as `{ "exit-code": N }` on its status fd, and only once the
- * sandbox was set up and the program exec'd; a signal death is reported as 128+N (like a shell), so
- * an `exit(139)` reads as SIGSEGV: an ambiguity Sluice accepts (docs/sandbox.md).
+ * A sandboxed program's status comes from sluice-init, its parent, which reports the real wait
+ * status: exit(152) is code 152, SIGXCPU is signal 24 (bwrap alone would say 128+N for both).
+ * bwrap writes `{ "exit-code": N }` on its status fd only once the sandbox was set up and its
+ * command exec'd, which tells a failed start from an init that died (the OOM killer's choice).
  */
 export function programEnd(report: HelperReport, sandboxed: boolean): ProgramEnd {
   if (!sandboxed) return { exitCode: report.exit_code, signal: report.signal };
-  const match = /"exit-code"\s*:\s*(-?\d+)/.exec(report.status_text ?? '');
-  if (!match) {
-    if (report.killed_by) return { signal: 9 };
-    const how = report.signal !== undefined ? `was killed by signal ${report.signal}` : `exited with code ${report.exit_code}`;
-    return { setupError: `the sandbox (bwrap) ${how} before starting the program` };
-  }
-  const code = Number(match[1]);
-  if (code > 128 && code <= 128 + 64) return { signal: code - 128 };
-  return { exitCode: code };
+  if (report.program_signal !== undefined) return { signal: report.program_signal };
+  if (report.program_exit_code !== undefined) return { exitCode: report.program_exit_code };
+  if (report.killed_by) return { signal: 9 };
+  const how = report.signal !== undefined ? `was killed by signal ${report.signal}` : `exited with code ${report.exit_code}`;
+  if (/"exit-code"/.test(report.status_text ?? '')) return { setupError: `the sandbox's init ended without the program's status (bwrap ${how})` };
+  return { setupError: `the sandbox (bwrap) ${how} before starting the program` };
 }

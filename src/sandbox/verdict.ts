@@ -20,9 +20,10 @@ const SIGSYS = 31;
 
 /**
  * Derives the verdict of one run, in this order (mirroring sioworkers' supervisor, notes §2.3):
- * helper or sandbox trouble → SE; CPU ≥ limit → TLE; wall limit → TLE ("real time limit exceeded");
- * out of memory → MLE; output limit → OLE; a seccomp kill → RV; exit 0 → OK; a signal or another
- * exit code → RE.
+ * helper or sandbox trouble → SE (MLE when the run's cgroup saw an OOM kill); CPU ≥ limit → TLE;
+ * wall limit → TLE ("real time limit exceeded"); out of memory → MLE; output limit → OLE; disk
+ * limit → OLE ("disk limit exceeded"); a seccomp kill → RV; exit 0 → OK; a signal or another exit
+ * code → RE.
  */
 export function deriveVerdict(report: HelperReport, end: ProgramEnd, limits: Limits): Verdict {
   const figures = {
@@ -38,7 +39,8 @@ export function deriveVerdict(report: HelperReport, end: ProgramEnd, limits: Lim
   });
   if (report.error) return v('SE', `sandbox error: ${report.error}`);
   if (report.killed_by === 'terminated') return v('SE', 'the run was stopped from outside');
-  if (end.setupError) return v('SE', end.setupError);
+  // An OOM kill can hit the sandbox's own processes instead of the program's: it is still the program's MLE.
+  if (end.setupError) return (report.oom_kill ?? 0) > 0 ? v('MLE', 'memory limit exceeded') : v('SE', end.setupError);
   if (report.killed_by === 'cpu' || (limits.timeMs && report.cpu_ms >= limits.timeMs) || end.signal === SIGXCPU) {
     return v('TLE', 'time limit exceeded');
   }
@@ -53,6 +55,7 @@ export function deriveVerdict(report: HelperReport, end: ProgramEnd, limits: Lim
   ) {
     return v('OLE', 'output limit exceeded');
   }
+  if (report.killed_by === 'disk' || (limits.diskBytes && (report.disk_bytes ?? 0) > limits.diskBytes)) return v('OLE', 'disk limit exceeded');
   if (end.signal === SIGSYS) return v('RV', 'intercepted forbidden syscall', { exit_signal: SIGSYS });
   if (end.signal !== undefined) return v('RE', `program exited due to signal ${end.signal}`, { exit_signal: end.signal });
   if (end.exitCode === 0) return v('OK', 'ok', { return_code: 0 });

@@ -65,6 +65,18 @@ export function runJob(environ: Environ, signal?: AbortSignal): Promise<Environ>
   return run({ use_filetracker: false, ...environ }, { registry: builtinRegistry(), signal });
 }
 
+/**
+ * Runs `exe` under `jobType` on `stdin` (files made in `dir`); returns the environ, which must be a
+ * SUCCESS, with the program's output in `stdout`.
+ */
+export async function runWithOutput(dir: string, jobType: string, exe: string, stdin: string, extra: Environ = {}): Promise<Environ & { stdout: string }> {
+  const name = () => Math.random().toString(36).slice(2);
+  const outFile = path.join(dir, `out-${name()}`);
+  const out = await runJob({ job_type: jobType, exe_file: exe, in_file: file(dir, `in-${name()}`, stdin), out_file: outFile, ...extra });
+  if (out.result !== 'SUCCESS') throw new Error(`job failed: ${out.exception}`);
+  return { ...out, stdout: existsSync(outFile) ? readFileSync(outFile, 'utf8') : '' };
+}
+
 /** A zip archive holding the given members, stored uncompressed. */
 export function zip(members: Record<string, string>): Buffer {
   const locals: Buffer[] = [];

@@ -13,6 +13,7 @@ import { limitsFrom, EXEC_DEFAULTS } from '../../src/sandbox/limits.js';
 import { onlyMember } from '../../src/sandbox/unzip.js';
 import { readBoxFile, UnsafeFileError } from '../../src/sandbox/box.js';
 import { findCompiler } from '../../src/sandbox/compilers.js';
+import { diskSize } from '../../src/sandbox/disk.js';
 import { zip } from './helpers.js';
 
 const cmp = (expected: string, output: string) => compareOutputs(Buffer.from(expected), Buffer.from(output));
@@ -112,30 +113,55 @@ describe('text', () => {
 });
 
 const report = (r: Partial<HelperReport>): HelperReport => ({ cpu_ms: 1, user_ms: 1, sys_ms: 0, wall_ms: 2, max_rss_kb: 1000, ...r });
-const limits = { timeMs: 1000, realTimeMs: 4000, memKb: 65536, outputBytes: 1000, processes: 16 };
-const sandboxed = (code: number, r: Partial<HelperReport> = {}) => {
-  const rep = report({ exit_code: code, status_text: `{ "child-pid": 5 }\n{ "exit-code": ${code} }\n`, ...r });
+const limits = { timeMs: 1000, realTimeMs: 4000, memKb: 65536, outputBytes: 1000, processes: 16, diskBytes: 1 << 20 };
+const STARTED = '{ "child-pid": 5 }\n';
+/** A sandboxed run whose program ended so (sluice-init's report); bwrap exits as a shell would. */
+const sandboxed = (end: { code: number } | { signal: number }, r: Partial<HelperReport> = {}) => {
+  const program = 'code' in end ? { program_exit_code: end.code } : { program_signal: end.signal };
+  const code = 'code' in end ? end.code : 128 + end.signal;
+  const rep = report({ exit_code: code, status_text: `${STARTED}{ "exit-code": ${code} }\n`, ...program, ...r });
   return deriveVerdict(rep, programEnd(rep, true), limits);
 };
 
 describe('verdicts', () => {
-  it('follow the order SE, TLE, wall TLE, MLE, OLE, RV, OK, RE', () => {
-    expect(sandboxed(0)).toMatchObject({ result_code: 'OK', result_string: 'ok', return_code: 0 });
-    expect(sandboxed(3)).toMatchObject({ result_code: 'RE', result_string: 'program exited with code 3', return_code: 3 });
-    expect(sandboxed(139)).toMatchObject({ result_code: 'RE', result_string: 'program exited due to signal 11', exit_signal: 11 });
-    expect(sandboxed(128 + 31)).toMatchObject({ result_code: 'RV' });
-    expect(sandboxed(0, { cpu_ms: 1000 })).toMatchObject({ result_code: 'TLE', result_string: 'time limit exceeded', time_used: 1000 });
-    expect(sandboxed(137, { killed_by: 'wall', wall_ms: 4001 })).toMatchObject({ result_code: 'TLE', result_string: 'real time limit exceeded' });
-    expect(sandboxed(137, { oom_kill: 1 })).toMatchObject({ result_code: 'MLE' });
-    expect(sandboxed(139, { max_rss_kb: 70000 })).toMatchObject({ result_code: 'MLE', mem_used: 70000 });
-    expect(sandboxed(128 + 25, { output_bytes: 1001 })).toMatchObject({ result_code: 'OLE' });
-    expect(sandboxed(137, { killed_by: 'cpu', cpu_ms: 1003, oom_kill: 1 })).toMatchObject({ result_code: 'TLE' });
+  it('follow the order SE, TLE, wall TLE, MLE, OLE, disk OLE, RV, OK, RE', () => {
+    expect(sandboxed({ code: 0 })).toMatchObject({ result_code: 'OK', result_string: 'ok', return_code: 0 });
+    expect(sandboxed({ code: 3 })).toMatchObject({ result_code: 'RE', result_string: 'program exited with code 3', return_code: 3 });
+    expect(sandboxed({ signal: 11 })).toMatchObject({ result_code: 'RE', result_string: 'program exited due to signal 11', exit_signal: 11 });
+    expect(sandboxed({ signal: 31 })).toMatchObject({ result_code: 'RV' });
+    expect(sandboxed({ code: 0 }, { cpu_ms: 1000 })).toMatchObject({ result_code: 'TLE', result_string: 'time limit exceeded', time_used: 1000 });
+    expect(sandboxed({ signal: 24 })).toMatchObject({ result_code: 'TLE', result_string: 'time limit exceeded' });
+    expect(sandboxed({ signal: 9 }, { killed_by: 'wall', wall_ms: 4001 })).toMatchObject({ result_code: 'TLE', result_string: 'real time limit exceeded' });
+    expect(sandboxed({ signal: 9 }, { oom_kill: 1 })).toMatchObject({ result_code: 'MLE' });
+    expect(sandboxed({ signal: 11 }, { max_rss_kb: 70000 })).toMatchObject({ result_code: 'MLE', mem_used: 70000 });
+    expect(sandboxed({ signal: 25 }, { output_bytes: 1001 })).toMatchObject({ result_code: 'OLE', result_string: 'output limit exceeded' });
+    expect(sandboxed({ signal: 9 }, { killed_by: 'disk', disk_bytes: 2 << 20 })).toMatchObject({ result_code: 'OLE', result_string: 'disk limit exceeded' });
+    expect(sandboxed({ code: 1 }, { disk_bytes: (1 << 20) + 1 })).toMatchObject({ result_code: 'OLE', result_string: 'disk limit exceeded' });
+    expect(sandboxed({ code: 0 }, { disk_bytes: 1 << 20 })).toMatchObject({ result_code: 'OK' });
+    expect(sandboxed({ signal: 9 }, { killed_by: 'cpu', cpu_ms: 1003, oom_kill: 1 })).toMatchObject({ result_code: 'TLE' });
   });
+
+  it('take the signal from the wait status, never from the exit code: exit(152) is RE with code 152, not SIGXCPU', () => {
+    expect(sandboxed({ code: 152 })).toMatchObject({ result_code: 'RE', result_string: 'program exited with code 152', return_code: 152 });
+    expect(sandboxed({ code: 139 })).toMatchObject({ result_code: 'RE', return_code: 139 });
+    expect(sandboxed({ code: 153 }, { output_bytes: 10 })).toMatchObject({ result_code: 'RE', return_code: 153 });
+  });
+
   it('a sandbox that failed before the program started is SE, not RE', () => {
-    const rep = report({ exit_code: 1, status_text: '{ "child-pid": 5 }\n' });
-    expect(deriveVerdict(rep, programEnd(rep, true), limits)).toMatchObject({ result_code: 'SE' });
+    const rep = report({ exit_code: 1, status_text: STARTED });
+    expect(deriveVerdict(rep, programEnd(rep, true), limits)).toMatchObject({ result_code: 'SE', result_string: 'the sandbox (bwrap) exited with code 1 before starting the program' });
     expect(deriveVerdict(report({ error: 'boom' }), {}, limits)).toMatchObject({ result_code: 'SE', result_string: 'sandbox error: boom' });
   });
+
+  it('an OOM kill is MLE even when it hit the sandbox\'s own processes (no program status, or no start)', () => {
+    const initKilled = report({ exit_code: 137, status_text: `${STARTED}{ "exit-code": 137 }\n`, oom_kill: 1 });
+    expect(deriveVerdict(initKilled, programEnd(initKilled, true), limits)).toMatchObject({ result_code: 'MLE', result_string: 'memory limit exceeded' });
+    const bwrapKilled = report({ signal: 9, status_text: STARTED, oom_kill: 1 });
+    expect(deriveVerdict(bwrapKilled, programEnd(bwrapKilled, true), limits)).toMatchObject({ result_code: 'MLE' });
+    const lost = report({ exit_code: 137, status_text: `${STARTED}{ "exit-code": 137 }\n` });
+    expect(deriveVerdict(lost, programEnd(lost, true), limits)).toMatchObject({ result_code: 'SE', result_string: expect.stringMatching(/init ended without the program's status/) });
+  });
+
   it('without a sandbox the signal is the real one', () => {
     const rep = report({ signal: 6 });
     expect(deriveVerdict(rep, programEnd(rep, false), limits)).toMatchObject({ result_code: 'RE', exit_signal: 6 });
@@ -151,6 +177,18 @@ describe('limits', () => {
       realTimeMs: 700,
     });
     expect(() => limitsFrom({ exec_time_limit: 'soon' }, 'exec_', EXEC_DEFAULTS)).toThrow(/exec_time_limit/);
+    expect(EXEC_DEFAULTS.diskBytes).toBe(256 * 1024 * 1024);
+    expect(limitsFrom({ exec_disk_limit: 1 << 20, checker_disk_limit: 5 }, 'exec_', EXEC_DEFAULTS).diskBytes).toBe(1 << 20);
+  });
+});
+
+describe('run disks', () => {
+  it('come in powers of two from 512 MiB, with room for the limit, what is staged and some more', () => {
+    const MiB = 1024 * 1024;
+    expect(diskSize(256 * MiB)).toBe(512 * MiB);
+    expect(diskSize(1 * MiB)).toBe(512 * MiB);
+    expect(diskSize(256 * MiB, 300 * MiB)).toBe(1024 * MiB);
+    expect(diskSize(10 * 1024 * MiB)).toBe(16 * 1024 * MiB);
   });
 });
 

@@ -27,6 +27,7 @@ export function register(program: Command): void {
         ['seccomp', caps.seccomp.ok, caps.seccomp.detail],
         ['cgroups', caps.cgroups.ok, caps.cgroups.detail],
         ['uid', caps.uid.ok, caps.uid.detail],
+        ['disk', caps.disk.ok, caps.disk.detail],
       ];
       const out: string[] = [`tier ${caps.tier}: ${TIERS[caps.tier]}`, ''];
       for (const [name, ok, detail] of rows) out.push(`  ${mark(ok)} ${name.padEnd(16)} ${detail}`);
