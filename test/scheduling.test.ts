@@ -40,7 +40,7 @@ describe.each(BACKENDS)('map jobs, retries and delays through the CLI on $name',
     const { env, home: dir } = home();
     const inputs = path.join(dir, 'inputs.jsonl');
     writeFileSync(inputs, '"bad"\n1\n2\n');
-    const cmd = 'if (environ.input === "bad") throw new Error("bad input"); await new Promise((r) => setTimeout(r, 300 * environ.input)); return environ.input';
+    const cmd = 'if (environ.input === "bad") throw new Error("bad input"); await new Promise((r) => setTimeout(r, 1500 * environ.input)); return environ.input';
     const fast = JSON.parse((await sluice(['submit', '--inputs', inputs, '--fail-fast', '--cmd', cmd, '--block', '--json'], env)).stdout);
     expect(fast).toMatchObject({ status: 'Failed', error: 'unit 0: Error: bad input', result: [null, null, null] });
     expect(fast.units.map((u: { status: string }) => u.status)).toEqual(['Failed', 'Aborted', 'Aborted']);

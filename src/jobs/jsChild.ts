@@ -24,6 +24,9 @@ process.on('message', (message: RunMessage) => {
 });
 // The worker went away: nothing left to serve.
 process.on('disconnect', () => process.exit(0));
+// Only now may jobs be sent: Node's ESM loader lets the event loop run while it loads this module's
+// imports, and a message that came before the listener above would be lost.
+send({ type: 'ready' });
 // Taken when the first job arrives: by then this module has finished loading (Node's ESM loader
 // holds an 'exit' listener while it runs), and the listeners above are part of the baseline.
 let scope: Scope | undefined;

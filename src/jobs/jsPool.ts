@@ -42,6 +42,8 @@ interface IdleChild {
 export class JsPool {
   /** Least recently used first. */
   private readonly idle: IdleChild[] = [];
+  /** children that said they listen for jobs */
+  private readonly listening = new WeakSet<ChildProcess>();
 
   constructor(private maxIdle = Number(process.env.SLUICE_JS_POOL_IDLE ?? 4)) {}
 
@@ -53,6 +55,7 @@ export class JsPool {
   async run(code: string, environ: Environ, tmpdir: string, signal: AbortSignal, report: (r: Report) => void, owner: Owner = null): Promise<JsResult> {
     signal.throwIfAborted();
     const child = this.take(owner);
+    await this.ready(child, signal);
     return new Promise<JsResult>((resolve, reject) => {
       const cleanup = () => {
         child.off('message', onMessage);
@@ -83,6 +86,33 @@ export class JsPool {
       child.once('exit', onExit);
       signal.addEventListener('abort', onAbort, { once: true });
       child.send({ type: 'run', code, environ, tmpdir });
+    });
+  }
+
+  /** Resolves once a fresh child says it listens (a reused one has said so); rejects if it dies first or the job is aborted. */
+  private ready(child: ChildProcess, signal: AbortSignal): Promise<void> {
+    if (this.listening.has(child)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onMessage = (m: { type?: string }) => {
+        if (m?.type !== 'ready') return;
+        this.listening.add(child);
+        done();
+      };
+      const onExit = (code: number | null, sig: NodeJS.Signals | null) => done(new Error(`the js job's process died before it started (${sig ? `signal ${sig}` : `exit code ${code}`})`));
+      const onAbort = () => {
+        stopTree(child);
+        done(new AbortedError());
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -125,6 +155,7 @@ export class JsPool {
 }
 
 type ChildMessage =
+  | { type: 'ready' }
   | { type: 'progress'; done: number; total: number; message?: string | null }
   | { type: 'status'; text: string }
   | { type: 'done'; ok: true; value?: string; environ: Environ; reusable: boolean }

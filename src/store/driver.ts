@@ -202,8 +202,8 @@ export interface WriteTx extends ReadTx {
 
   insertWorker(info: WorkerInfo): Promise<void>;
   deleteWorker(id: string): Promise<void>;
-  /** Extends the leases of a worker's running units; returns them with their abort flags. */
-  heartbeat(worker: string, leaseUntil: number, now: number): Promise<Array<{ id: number; abortRequested: boolean }>>;
+  /** Extends the leases of these running units of the worker; returns the ones it still holds, with their abort flags. */
+  heartbeat(worker: string, units: number[], leaseUntil: number, now: number): Promise<Array<{ id: number; abortRequested: boolean }>>;
 
   /** Removes jobs with their units; returns the parents they leave. */
   deleteJobs(ids: string[]): Promise<Array<string | null>>;

@@ -149,9 +149,9 @@ export class DriverStore implements Store {
     await this.transact((tx) => tx.deleteWorker(id));
   }
 
-  async heartbeat(worker: string, leaseMs: number): Promise<HeartbeatAnswer> {
+  async heartbeat(worker: string, leaseMs: number, units: number[]): Promise<HeartbeatAnswer> {
     const now = Date.now();
-    const rows = await this.transact((tx) => tx.heartbeat(worker, now + leaseMs, now));
+    const rows = await this.transact((tx) => tx.heartbeat(worker, units, now + leaseMs, now));
     return { held: rows.map((r) => r.id), abort: rows.filter((r) => r.abortRequested).map((r) => r.id) };
   }
 

@@ -241,8 +241,11 @@ export interface Store {
 
   registerWorker(info: Omit<WorkerInfo, 'id' | 'started_at' | 'heartbeat_at' | 'pools' | 'labels'> & { id?: string; pools?: string[]; labels?: Record<string, string> }): Promise<string>;
   unregisterWorker(id: string): Promise<void>;
-  /** Extends the leases of the worker's running units; answers which it holds and which to abort. */
-  heartbeat(worker: string, leaseMs: number): Promise<HeartbeatAnswer>;
+  /**
+   * Extends the leases of the units the worker says it runs (and no others: a unit claimed for it
+   * that it does not know of lapses with its lease); answers which it holds and which to abort.
+   */
+  heartbeat(worker: string, leaseMs: number, units: number[]): Promise<HeartbeatAnswer>;
   liveWorkers(withinMs: number): Promise<WorkerInfo[]>;
   /** Running units of this worker whose job was aborted (a cheap read, for prompt kills). */
   abortRequests(worker: string): Promise<number[]>;

@@ -278,6 +278,8 @@ export class Worker {
 
   /** Waits for a unit to finish ('kick'), a change in the store or the poll interval ('change'). */
   private async sleep(): Promise<'kick' | 'change'> {
+    // A unit that finished while the last cycle was busy kicked nobody: record it now, not at the next poll.
+    if (this.outcomes.length) return 'kick';
     const cancel = new AbortController();
     const onStop = () => cancel.abort();
     this.stopSignal.signal.addEventListener('abort', onStop, { once: true });
@@ -374,10 +376,12 @@ export class Worker {
 
   private async beat(): Promise<void> {
     try {
-      const { held, abort } = await this.options.store.heartbeat(this.id, this.leaseMs);
+      const sent = [...this.running.keys()];
+      const { held, abort } = await this.options.store.heartbeat(this.id, this.leaseMs, sent);
       for (const id of abort) this.abortUnit(id);
       const heldSet = new Set(held);
-      for (const id of this.running.keys()) {
+      // Only the units the heartbeat asked about: one claimed while it was on its way is ours all the same.
+      for (const id of sent) {
         // Our lease ran out and another worker may have the unit now: stop, and record nothing.
         if (!heldSet.has(id)) this.abortUnit(id, true);
       }

@@ -106,7 +106,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(await store.complete([{ unit: second!.unit, token: second!.token, output: ok({ fresh: true }), result: { fresh: true } }])).toEqual([true]);
       expect(await store.get(id!)).toMatchObject({ status: 'Success', result: { fresh: true }, attempts: 1, lost: 1 });
       // The first worker's heartbeat says it holds nothing any more.
-      expect((await store.heartbeat(w1, 10_000)).held).toEqual([]);
+      expect((await store.heartbeat(w1, 10_000, [first!.unit])).held).toEqual([]);
     });
 
     it('lost workers re-queue a unit against their own limit, not its attempts; past that limit the job fails saying why', async () => {
@@ -178,13 +178,25 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       await store.submit([ping()]);
       const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 4096, exclusive: false });
       const [u] = await take(store, w, 1, 30);
-      const beat = await store.heartbeat(w, 10_000);
+      const beat = await store.heartbeat(w, 10_000, [u!.unit]);
       expect(beat.held).toEqual([u!.unit]);
       await new Promise((r) => setTimeout(r, 50));
       expect(await store.reapExpired()).toBe(0);
       expect((await store.liveWorkers(10_000)).map((x) => x.id)).toEqual([w]);
       await store.unregisterWorker(w);
       expect(await store.liveWorkers(10_000)).toEqual([]);
+    });
+
+    it('a heartbeat extends only the units its worker says it runs: a claimed unit it lost track of lapses and runs again', async () => {
+      const [a, b] = await store.submit([ping(), ping()]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 2, ram_mb: 4096, exclusive: false });
+      const [ua, ub] = await take(store, w, 2, 30);
+      expect((await store.heartbeat(w, 10_000, [ua!.unit])).held).toEqual([ua!.unit]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await store.reapExpired()).toBe(1);
+      expect(await store.get(ub!.job)).toMatchObject({ status: 'Queued', lost: 1 });
+      expect(await store.get(ua!.job)).toMatchObject({ status: 'Running' });
+      expect([a, b].sort()).toEqual([ua!.job, ub!.job].sort());
     });
 
     it('abort: a queued job never runs; a running one is flagged for its worker and stays Aborted', async () => {
@@ -196,7 +208,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(await take(store, w, 1, 10_000)).toEqual([]);
       expect((await store.abort(running!)).status).toBe('Aborted');
       expect(await store.abortRequests(w)).toEqual([u!.unit]);
-      expect((await store.heartbeat(w, 10_000)).abort).toEqual([u!.unit]);
+      expect((await store.heartbeat(w, 10_000, [u!.unit])).abort).toEqual([u!.unit]);
       await store.complete([{ unit: u!.unit, token: u!.token, output: ok({}), aborted: true }]);
       expect(await store.get(running!)).toMatchObject({ status: 'Aborted' });
       // Aborting an ended job changes nothing; unknown ids are a clear error.

@@ -425,9 +425,9 @@ export class PostgresDriver implements Driver {
       async deleteWorker(id) {
         await c.query(SQL.deleteWorker, [id]);
       },
-      async heartbeat(worker, leaseUntil, now) {
+      async heartbeat(worker, units, leaseUntil, now) {
         await c.query(SQL.touchWorker, [now, worker]);
-        return ((await run(SQL.extendLeases, [leaseUntil, worker])) as Array<{ id: number; abort_requested: boolean }>).map((r) => ({ id: r.id, abortRequested: r.abort_requested }));
+        return ((await run(SQL.extendLeases, [leaseUntil, worker, units])) as Array<{ id: number; abort_requested: boolean }>).map((r) => ({ id: r.id, abortRequested: r.abort_requested }));
       },
       async deleteJobs(ids) {
         await c.query(SQL.deleteUnitsOf, [ids]);

@@ -174,7 +174,7 @@ export const SQL = {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb)`,
   deleteWorker: `DELETE FROM workers WHERE id = $1`,
   touchWorker: `UPDATE workers SET heartbeat_at = $1 WHERE id = $2`,
-  extendLeases: `UPDATE units SET lease_until = $1 WHERE worker = $2 AND state = 'running' RETURNING id, abort_requested`,
+  extendLeases: `UPDATE units SET lease_until = $1 WHERE worker = $2 AND state = 'running' AND id = ANY($3::bigint[]) RETURNING id, abort_requested`,
   abortRequests: `SELECT id FROM units WHERE worker = $1 AND state = 'running' AND abort_requested`,
   liveWorkers: `SELECT * FROM workers WHERE heartbeat_at >= $1 ORDER BY started_at`,
 

@@ -405,9 +405,9 @@ export class SqliteDriver implements Driver {
       async deleteWorker(id) {
         q.deleteWorker.run(id);
       },
-      async heartbeat(worker, leaseUntil, now) {
+      async heartbeat(worker, units, leaseUntil, now) {
         q.touchWorker.run(now, worker);
-        return (q.extendLeases.all(leaseUntil, worker) as Array<{ id: number; abort_requested: number }>).map((r) => ({ id: r.id, abortRequested: r.abort_requested === 1 }));
+        return (q.extendLeases.all(leaseUntil, worker, json(units)) as Array<{ id: number; abort_requested: number }>).map((r) => ({ id: r.id, abortRequested: r.abort_requested === 1 }));
       },
       async deleteJobs(ids) {
         const list = json(ids);

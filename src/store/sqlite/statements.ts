@@ -223,7 +223,7 @@ export function prepare(db: Database.Database) {
     ),
     deleteWorker: p(`DELETE FROM workers WHERE id = ?`),
     touchWorker: p(`UPDATE workers SET heartbeat_at = ? WHERE id = ?`),
-    extendLeases: p(`UPDATE units SET lease_until = ? WHERE worker = ? AND state = 'running' RETURNING id, abort_requested`),
+    extendLeases: p(`UPDATE units SET lease_until = ? WHERE worker = ? AND state = 'running' AND id IN (SELECT value FROM json_each(?)) RETURNING id, abort_requested`),
     abortRequests: p(`SELECT id FROM units WHERE worker = ? AND state = 'running' AND abort_requested = 1`).pluck(),
     liveWorkers: p(`SELECT * FROM workers WHERE heartbeat_at >= ? ORDER BY started_at`),
 
