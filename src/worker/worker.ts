@@ -79,6 +79,8 @@ export class Worker {
   private readonly finishedBy = new Map<number, { owner: string; class: ClaimedUnit['class']; startedAt: number; charge: number }>();
   private stopping = false;
   private kickPending = false;
+  /** a kick came while the loop was not asleep: the next sleep returns at once */
+  private kickWaiting = false;
   private wakeLoop: (() => void) | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private loopDone: Promise<void> = Promise.resolve();
@@ -279,7 +281,10 @@ export class Worker {
   /** Waits for a unit to finish ('kick'), a change in the store or the poll interval ('change'). */
   private async sleep(): Promise<'kick' | 'change'> {
     // A unit that finished while the last cycle was busy kicked nobody: record it now, not at the next poll.
-    if (this.outcomes.length) return 'kick';
+    if (this.kickWaiting) {
+      this.kickWaiting = false;
+      return 'kick';
+    }
     const cancel = new AbortController();
     const onStop = () => cancel.abort();
     this.stopSignal.signal.addEventListener('abort', onStop, { once: true });
@@ -339,11 +344,14 @@ export class Worker {
     this.kickPending = true;
     setImmediate(() => {
       this.kickPending = false;
-      this.wakeLoop?.();
+      if (this.wakeLoop) this.wakeLoop();
+      else this.kickWaiting = true;
     });
   }
 
   private takeOutcomes(): UnitOutcome[] {
+    // The kicks of these outcomes are answered by taking them.
+    this.kickWaiting = false;
     const batch = this.outcomes;
     this.outcomes = [];
     return batch;
