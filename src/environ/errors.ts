@@ -30,6 +30,13 @@ export class UsageError extends SluiceError {
   }
 }
 
+/** A request that contradicts the state of things (a message to a job that has ended, a user that exists): HTTP 409, exit 2. */
+export class ConflictError extends SluiceError {
+  constructor(message: string) {
+    super(message, EXIT.USAGE);
+  }
+}
+
 export class NotFoundError extends SluiceError {
   constructor(message: string) {
     super(message, EXIT.NOT_FOUND);

@@ -10,3 +10,4 @@ export { PACKAGE_ROOT, builtFile, sluiceHome } from './paths.js';
 export { readConfig, storeLocation, DEFAULTS, SETTINGS, type Config, type StoreLocation, type Setting } from './config.js';
 export { parseDuration, formatDuration, formatLocalTime } from './time.js';
 export { isLoopback, explainListenError } from './net.js';
+export { Inbox } from './inbox.js';

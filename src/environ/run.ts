@@ -4,6 +4,7 @@ import type { Registry } from './registry.js';
 import { assertEnviron } from './parse.js';
 import { Workdir } from './workdir.js';
 import { LocalFiles } from './localFiles.js';
+import { Inbox } from './inbox.js';
 
 export interface RunOptions {
   registry: Registry;
@@ -15,6 +16,8 @@ export interface RunOptions {
   files?: (workdir: () => string, environ: Environ) => FileAccess;
   /** The job and unit this run belongs to (a worker sets it). */
   identity?: RunIdentity;
+  /** Where the worker puts the unit's control messages; closed here when the run ends. */
+  inbox?: Inbox;
   /** The name written to `worker`; default: the host name. */
   hostname?: string;
 }
@@ -34,6 +37,7 @@ export async function run(input: unknown, options: RunOptions): Promise<Environ>
   const workdir = new Workdir();
   const signal = options.signal ?? NEVER;
   const report = options.report ?? (() => {});
+  const inbox = options.inbox ?? new Inbox();
   let files: FileAccess | undefined;
   const ctx: JobContext = {
     ...(options.identity ? { identity: options.identity } : {}),
@@ -45,6 +49,11 @@ export async function run(input: unknown, options: RunOptions): Promise<Environ>
     status: (text) => report({ kind: 'status', text: String(text) }),
     get files() {
       return (files ??= (options.files ?? defaultFiles)(() => workdir.path, environ));
+    },
+    inbox,
+    messages: () => inbox,
+    on: (event, listener) => {
+      if (event === 'message') inbox.forward(listener);
     },
   };
   try {
@@ -62,6 +71,7 @@ export async function run(input: unknown, options: RunOptions): Promise<Environ>
     environ.exception = describe(err);
     environ.traceback = traceOf(err);
   } finally {
+    inbox.close();
     await workdir.dispose();
   }
   try {

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { builtFile } from '../environ/paths.js';
-import type { Environ, Report } from '../environ/index.js';
+import type { Environ, Inbox, Report } from '../environ/index.js';
 import { AbortedError } from '../environ/index.js';
 import { jobEnv } from './jobEnv.js';
 import { reaperBuilt, spawnReaped, stopTree } from './reaped.js';
@@ -52,12 +52,14 @@ export class JsPool {
     if (!process.env.SLUICE_JS_POOL_IDLE) this.maxIdle = Math.max(this.maxIdle, n);
   }
 
-  async run(code: string, environ: Environ, tmpdir: string, signal: AbortSignal, report: (r: Report) => void, owner: Owner = null): Promise<JsResult> {
+  async run(code: string, environ: Environ, tmpdir: string, signal: AbortSignal, report: (r: Report) => void, owner: Owner = null, inbox?: Inbox): Promise<JsResult> {
     signal.throwIfAborted();
     const child = this.take(owner);
     await this.ready(child, signal);
     return new Promise<JsResult>((resolve, reject) => {
+      let stopForwarding = () => {};
       const cleanup = () => {
+        stopForwarding();
         child.off('message', onMessage);
         child.off('exit', onExit);
         signal.removeEventListener('abort', onAbort);
@@ -86,6 +88,8 @@ export class JsPool {
       child.once('exit', onExit);
       signal.addEventListener('abort', onAbort, { once: true });
       child.send({ type: 'run', code, environ, tmpdir });
+      // Control messages follow the job to its child while it runs.
+      if (inbox) stopForwarding = inbox.forward((body) => child.connected && child.send({ type: 'message', body }));
     });
   }
 

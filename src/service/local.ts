@@ -92,6 +92,10 @@ export class LocalService implements Service {
     return this.withUrl(await this.store.abort(id));
   }
 
+  control(id: string, message: unknown): Promise<{ seq: number }> {
+    return this.store.control(id, message);
+  }
+
   prune(options?: { olderThanMs?: number; dryRun?: boolean }): Promise<PruneReport> {
     return this.store.prune(options);
   }

@@ -66,6 +66,8 @@ export interface Service {
   /** Resolves with the record once the job has ended; TimeoutError after `timeoutMs`. */
   wait(id: string, options?: WaitOptions): Promise<JobRecord>;
   abort(id: string): Promise<JobRecord>;
+  /** A control message to a queued or running job (PARK's control); refused for a job that ended. */
+  control(id: string, message: unknown): Promise<{ seq: number }>;
   /** Current state of matching jobs, then each change; with `since`, the changes after that seq only. */
   stream(filter: StreamFilter, options?: StreamOptions): AsyncIterable<StreamItem>;
   units(id: string): Promise<UnitInfo[]>;

@@ -10,7 +10,7 @@
  * jsonb_to_recordset).
  */
 import type { Environ } from '../environ/index.js';
-import type { JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UnitSummary, WorkerInfo } from './types.js';
+import type { Delivery, JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UnitSummary, UserInfo, WorkerInfo } from './types.js';
 
 /** A queue of units: one owner's units of one class, exclusive or not, in one worker pool. */
 export interface QueueKey {
@@ -49,6 +49,7 @@ export interface JobRow {
   runAfter: number | null;
   keepMs: number | null;
   pool: string;
+  callbackUrl: string | null;
 }
 
 /** A unit as a claim returns it. */
@@ -211,6 +212,20 @@ export interface WriteTx extends ReadTx {
   deleteGroupIfEmpty(id: string): Promise<string | null | undefined>;
   deleteEventsThrough(seq: number, limit: number): Promise<number>;
   setMeta(key: string, value: string): Promise<void>;
+
+  /** Appends a control message to a job; returns its number (1, 2, ... per job). */
+  insertMessage(job: string, body: unknown, now: number): Promise<number>;
+  /** Units (their tokens still current) have taken their messages through `seq`. */
+  advanceMessages(units: Array<{ unit: number; token: number; seq: number }>): Promise<void>;
+
+  /** Outbox items become due when their jobs end. */
+  outboxDue(jobs: string[], now: number): Promise<void>;
+  claimOutbox(kind: string, limit: number, leaseUntil: number, now: number): Promise<Array<{ id: number; kind: string; job: string; target: string; attempts: number }>>;
+  finishOutbox(id: number, state: 'done' | 'due' | 'failed', error: string | null, nextAt: number | null, now: number): Promise<void>;
+
+  insertUser(user: { name: string; role: string; email: string | null; accounts: string[]; tokenHash: string }, now: number): Promise<void>;
+  updateUser(name: string, patch: { role?: string; email?: string | null; accounts?: string[]; tokenHash?: string }): Promise<boolean>;
+  deleteUser(name: string): Promise<boolean>;
 }
 
 /** Queries that only read; outside a transaction each sees a consistent state of its own. */
@@ -236,6 +251,12 @@ export interface ReadTx {
   firstEventAfter(at: number): Promise<number | undefined>;
   countEventsThrough(seq: number): Promise<number>;
   getMeta(key: string): Promise<string | undefined>;
+  /** The control messages these units (running, token current) have not taken. */
+  pendingMessages(units: Array<{ unit: number; token: number }>): Promise<Array<{ unit: number; seq: number; body: unknown }>>;
+  /** The delivery of a job's callback, if it has one. */
+  delivery(job: string): Promise<Delivery | undefined>;
+  listUsers(): Promise<UserInfo[]>;
+  userWhere(by: 'name' | 'token', value: string): Promise<UserInfo | undefined>;
   /** Jobs per status, and the first start and last end over all jobs (benchmarks, metrics). */
   jobStats(): Promise<{ byStatus: Partial<Record<JobStatus, number>>; firstStart: number | null; lastEnd: number | null }>;
 }

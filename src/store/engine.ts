@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Report } from '../environ/index.js';
-import { NotFoundError, UsageError } from '../environ/index.js';
+import { ConflictError, NotFoundError, UsageError } from '../environ/index.js';
 import type {
-  ClaimedUnit, ClaimRequest, CompleteAndClaimAnswer, HeartbeatAnswer, JobFilter, JobRecord, NewJob, NodeInfo, PruneReport, QueueSnapshot, Store,
-  StoreEvent, StoreOptions, UnitInfo, UnitOutcome, WorkerInfo,
+  ClaimedUnit, ClaimRequest, CompleteAndClaimAnswer, HeartbeatAnswer, JobFilter, JobRecord, NewJob, NodeInfo, OutboxItem, PruneReport, QueueSnapshot,
+  Role, Store, StoreEvent, StoreOptions, UnitInfo, UnitMessage, UnitOutcome, UserInfo, WorkerInfo,
 } from './types.js';
-import { TERMINAL } from './types.js';
+import { ROLES, TERMINAL } from './types.js';
 import type { ClaimedRow, Driver, JobRow, QueueKey, UnitFinish, WriteTx } from './driver.js';
 import { defaultName, DEFAULT_POOL } from './info.js';
 import { uuid7 } from './ids.js';
@@ -73,6 +73,7 @@ export class DriverStore implements Store {
           runAfter: job.runAfter ?? null,
           keepMs: job.keepMs ?? null,
           pool: job.pool ?? DEFAULT_POOL,
+          callbackUrl: job.callbackUrl ?? null,
         });
       }
       await tx.insertJobs(rows, now);
@@ -89,7 +90,92 @@ export class DriverStore implements Store {
   }
 
   async get(id: string): Promise<JobRecord | NodeInfo | null> {
-    return (await this.driver.read.getNode(id)) ?? null;
+    const node = await this.driver.read.getNode(id);
+    if (!node || node.type !== 'job') return node ?? null;
+    const delivery = await this.driver.read.delivery(id);
+    return delivery ? { ...(node as JobRecord), delivery } : (node as JobRecord);
+  }
+
+  async control(job: string, message: unknown): Promise<{ seq: number }> {
+    let body: string;
+    try {
+      body = JSON.stringify(message);
+    } catch {
+      throw new UsageError('a control message must be JSON');
+    }
+    if (body === undefined) throw new UsageError('a control message must be JSON');
+    if (Buffer.byteLength(body) > this.options.maxEnvironBytes) throw new UsageError(`a control message is at most ${this.options.maxEnvironBytes} bytes of JSON (SLUICE_MAX_ENVIRON)`);
+    const now = Date.now();
+    return this.transact(async (tx) => {
+      const node = await tx.getNode(job);
+      if (!node) throw new NotFoundError(`no job with id ${job}`);
+      if (node.type !== 'job') throw new UsageError(`${job} is a group, not a job`);
+      if (node.status && TERMINAL.has(node.status)) throw new ConflictError(`job ${job} has ended (${node.status}); a control message needs a job that is queued or running`);
+      const seq = await tx.insertMessage(job, message, now);
+      // Its worker, wherever it is, looks for messages when something changes.
+      tx.notifyChange();
+      return { seq };
+    });
+  }
+
+  async takeMessages(_worker: string, units: Array<{ unit: number; token: number }>): Promise<UnitMessage[]> {
+    if (!units.length) return [];
+    // A read first: most of the time there is nothing, and nothing needs writing.
+    const pending = await this.driver.read.pendingMessages(units);
+    if (!pending.length) return [];
+    const tokens = new Map(units.map((u) => [u.unit, u.token]));
+    const last = new Map<number, number>();
+    for (const m of pending) last.set(m.unit, Math.max(last.get(m.unit) ?? 0, m.seq));
+    await this.transact((tx) => tx.advanceMessages([...last].map(([unit, seq]) => ({ unit, token: tokens.get(unit)!, seq }))));
+    return pending;
+  }
+
+  async claimOutbox(kind: string, limit: number, leaseMs: number): Promise<OutboxItem[]> {
+    const now = Date.now();
+    return this.transact((tx) => tx.claimOutbox(kind, limit, now + leaseMs, now));
+  }
+
+  async finishOutbox(id: number, outcome: { ok: true } | { ok: false; error: string; retryAt: number | null }): Promise<void> {
+    const now = Date.now();
+    await this.transact((tx) =>
+      outcome.ok ? tx.finishOutbox(id, 'done', null, null, now) : tx.finishOutbox(id, outcome.retryAt === null ? 'failed' : 'due', outcome.error, outcome.retryAt, now),
+    );
+  }
+
+  async createUser(user: Parameters<Store['createUser']>[0]): Promise<void> {
+    checkUserName(user.name);
+    checkRole(user.role);
+    const now = Date.now();
+    await this.transact(async (tx) => {
+      if (await tx.userWhere('name', user.name)) throw new ConflictError(`user ${user.name} exists already`);
+      await tx.insertUser({ name: user.name, role: user.role, email: user.email ?? null, accounts: user.accounts ?? [], tokenHash: user.tokenHash }, now);
+    });
+  }
+
+  listUsers(): Promise<UserInfo[]> {
+    return this.driver.read.listUsers();
+  }
+
+  async getUser(name: string): Promise<UserInfo | null> {
+    return (await this.driver.read.userWhere('name', name)) ?? null;
+  }
+
+  async userByTokenHash(hash: string): Promise<UserInfo | null> {
+    return (await this.driver.read.userWhere('token', hash)) ?? null;
+  }
+
+  async updateUser(name: string, patch: Parameters<Store['updateUser']>[1]): Promise<UserInfo> {
+    if (patch.role !== undefined) checkRole(patch.role);
+    return this.transact(async (tx) => {
+      if (!(await tx.updateUser(name, patch))) throw new NotFoundError(`no user ${name}`);
+      return (await tx.userWhere('name', name))!;
+    });
+  }
+
+  async deleteUser(name: string): Promise<void> {
+    await this.transact(async (tx) => {
+      if (!(await tx.deleteUser(name))) throw new NotFoundError(`no user ${name}`);
+    });
   }
 
   list(filter: JobFilter = {}): Promise<NodeInfo[]> {
@@ -124,6 +210,7 @@ export class DriverStore implements Store {
       await this.stopWaiting(tx, id, now);
       await tx.flagRunningUnits(id);
       await tx.setAborted(id, 'aborted by request', now);
+      await tx.outboxDue([id], now);
       await this.events(tx, 'update', [id], now);
     });
     return (await this.get(id)) as JobRecord;
@@ -471,6 +558,8 @@ export class DriverStore implements Store {
     }
     const updates = tallies.map((t) => jobUpdate(t, batches.get(t.id)!, outcomes.get(t.id), now));
     await tx.updateJobs(updates);
+    const ended = updates.filter((u) => u.dateEnd !== undefined).map((u) => u.id);
+    if (ended.length) await tx.outboxDue(ended, now);
     for (const u of updates) {
       if (u.status === 'Failed' && tallies.find((t) => t.id === u.id)!.failFast) {
         await this.stopWaiting(tx, u.id, now);
@@ -582,4 +671,12 @@ export class DriverStore implements Store {
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function checkRole(role: string): asserts role is Role {
+  if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`a role is one of ${ROLES.join(', ')}, got "${role}"`);
+}
+
+function checkUserName(name: string): void {
+  if (typeof name !== 'string' || !/^[\w.@-]{1,100}$/.test(name)) throw new UsageError(`a user name is 1-100 letters, digits, ".", "_", "@" or "-", got ${JSON.stringify(name)}`);
 }

@@ -62,6 +62,48 @@ export interface JobRecord extends NodeInfo {
   output: Environ | null;
   /** a map job that ended: each unit's outcome, in input order */
   units?: UnitSummary[];
+  /** its callback's delivery (the record itself is fixed once the job ends; this lives beside it) */
+  delivery?: Delivery;
+}
+
+/** Where an outbox item stands: waiting for its job to end, due (being tried), done, or given up. */
+export interface Delivery {
+  url: string;
+  state: 'waiting' | 'due' | 'done' | 'failed';
+  attempts: number;
+  /** the next try, while due */
+  next_at: number | null;
+  last_error: string | null;
+  done_at: number | null;
+}
+
+/** Something to send when its job ends (a callback POST; e-mail later): taken with a lease by whoever sends. */
+export interface OutboxItem {
+  id: number;
+  kind: string;
+  job: string;
+  target: string;
+  attempts: number;
+}
+
+export type Role = 'admin' | 'trusted' | 'user' | 'viewer';
+export const ROLES: readonly Role[] = ['admin', 'trusted', 'user', 'viewer'];
+
+/** A user of a server (a token stands for them; only its hash is kept). */
+export interface UserInfo {
+  name: string;
+  role: Role;
+  email: string | null;
+  /** fair-share accounts an admin granted them besides their own name */
+  accounts: string[];
+  created_at: number;
+}
+
+/** A control message a running unit has not taken yet. */
+export interface UnitMessage {
+  unit: number;
+  seq: number;
+  body: unknown;
 }
 
 export type UnitState = 'queued' | 'delayed' | 'running' | 'done' | 'failed' | 'aborted';
@@ -113,6 +155,8 @@ export interface NewJob {
   exclusive?: boolean;
   /** the worker pool that runs its units (moi's context); default `default` */
   pool?: string;
+  /** POST the record here when the job ends (retried until it goes) */
+  callbackUrl?: string;
 }
 
 export interface JobFilter {
@@ -280,6 +324,26 @@ export interface Store {
   prune(options?: { olderThanMs?: number; dryRun?: boolean }): Promise<PruneReport>;
   /** Events at or below this sequence number may have been pruned (0: none was). */
   prunedThrough(): Promise<number>;
+
+  /**
+   * A control message to a job (PARK's control): kept in order until each of its units takes it; a
+   * queued job gets it when it starts. Refused for a job that has ended.
+   */
+  control(job: string, message: unknown): Promise<{ seq: number }>;
+  /** The messages these running units of the worker have not taken yet, marked taken (fenced by token). */
+  takeMessages(worker: string, units: Array<{ unit: number; token: number }>): Promise<UnitMessage[]>;
+
+  /** Outbox items of this kind that are due, each taken for `leaseMs` (another sender skips it meanwhile). */
+  claimOutbox(kind: string, limit: number, leaseMs: number): Promise<OutboxItem[]>;
+  /** How sending went: done, or failed with a retry time (null: given up). */
+  finishOutbox(id: number, outcome: { ok: true } | { ok: false; error: string; retryAt: number | null }): Promise<void>;
+
+  createUser(user: Omit<UserInfo, 'created_at' | 'accounts' | 'email'> & { email?: string | null; accounts?: string[]; tokenHash: string }): Promise<void>;
+  listUsers(): Promise<UserInfo[]>;
+  getUser(name: string): Promise<UserInfo | null>;
+  userByTokenHash(hash: string): Promise<UserInfo | null>;
+  updateUser(name: string, patch: { role?: Role; email?: string | null; accounts?: string[]; tokenHash?: string }): Promise<UserInfo>;
+  deleteUser(name: string): Promise<void>;
 
   /** Jobs per status, and the first start and last end over all jobs (benchmarks, metrics). */
   jobStats(): Promise<{ byStatus: Partial<Record<JobStatus, number>>; firstStart: number | null; lastEnd: number | null }>;

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Environ, FileAccess, Registry } from '../environ/index.js';
-import { DEFAULTS, resultOf, run } from '../environ/index.js';
+import { DEFAULTS, Inbox, resultOf, run } from '../environ/index.js';
 import type { ClaimedUnit, ClaimRequest, Store, UnitOutcome } from '../store/index.js';
 import { DEFAULT_POOL, TERMINAL } from '../store/index.js';
 import { CLASS_CHARGE, DEFAULT_POLICY, type Policy } from '../schedule/index.js';
@@ -40,6 +40,8 @@ interface Running {
   released: boolean;
   done: Promise<void>;
   startedAt: number;
+  /** its control messages, passed on to the run */
+  inbox: Inbox;
 }
 
 /** How often a busy worker looks for abort requests even without a wake-up. */
@@ -299,7 +301,7 @@ export class Worker {
   }
 
   private startUnit(unit: ClaimedUnit): void {
-    const entry: Running = { unit, abort: new AbortController(), aborted: false, released: false, done: Promise.resolve(), startedAt: Date.now() };
+    const entry: Running = { unit, abort: new AbortController(), aborted: false, released: false, done: Promise.resolve(), startedAt: Date.now(), inbox: new Inbox() };
     this.running.set(unit.unit, entry);
     this.usedRamMb += unit.ramMb;
     if (unit.exclusive) this.exclusiveRunning = true;
@@ -312,6 +314,7 @@ export class Worker {
       registry: this.options.registry,
       signal: entry.abort.signal,
       identity: { job: unit.job, unit: unit.index, owner: unit.owner },
+      inbox: entry.inbox,
       ...(this.options.files ? { files: this.options.files } : {}),
       report: (r) => void this.options.store.report(unit.unit, unit.token, r).catch((err) => this.log(`report failed: ${err.message}`)),
     });
@@ -369,9 +372,12 @@ export class Worker {
     });
   }
 
+  /** Aborts and control messages come from others: both are looked for at once. */
   private async checkAborts(): Promise<void> {
     this.abortsCheckedAt = Date.now();
     for (const id of await this.options.store.abortRequests(this.id)) this.abortUnit(id);
+    const units = [...this.running.values()].map((r) => ({ unit: r.unit.unit, token: r.unit.token }));
+    for (const m of await this.options.store.takeMessages(this.id, units)) this.running.get(m.unit)?.inbox.push(m.body);
   }
 
   private abortUnit(id: number, released = false): void {

@@ -425,6 +425,69 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(Date.now() - t).toBeGreaterThanOrEqual(100);
     });
 
+    it('control messages: kept in order per job, taken once by each running unit (fenced), refused for an ended job', async () => {
+      const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'js' }, inputs: [1, 2] }]);
+      expect(await store.control(id!, { n: 1 })).toEqual({ seq: 1 });
+      expect(await store.control(id!, 'two')).toEqual({ seq: 2 });
+      const w = await worker();
+      const [u1, u2] = await take(store, w, 2);
+      const both = [{ unit: u1!.unit, token: u1!.token }, { unit: u2!.unit, token: u2!.token }];
+      const first = await store.takeMessages(w, both);
+      expect(first.filter((m) => m.unit === u1!.unit).map((m) => m.body)).toEqual([{ n: 1 }, 'two']);
+      expect(first.filter((m) => m.unit === u2!.unit).map((m) => [m.seq, m.body])).toEqual([[1, { n: 1 }], [2, 'two']]);
+      expect(await store.takeMessages(w, both)).toEqual([]);
+      await store.control(id!, [3]);
+      // A stale token takes nothing.
+      expect(await store.takeMessages(w, [{ unit: u1!.unit, token: u1!.token + 1 }])).toEqual([]);
+      expect((await store.takeMessages(w, both)).map((m) => [m.unit, m.body])).toEqual([[u1!.unit, [3]], [u2!.unit, [3]]]);
+      await store.complete([success(u1!, 1), success(u2!, 2)]);
+      await expect(store.control(id!, 'late')).rejects.toThrow(`job ${id} has ended (Success); a control message needs a job that is queued or running`);
+      await expect(store.control('nope', 1)).rejects.toThrow(/no job with id nope/);
+    });
+
+    it('the outbox: a callback waits for its job to end, is taken with a lease, retried, and its state shows beside the record', async () => {
+      const [id, plain] = await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, callbackUrl: 'http://127.0.0.1:9/hook' }, ping()]);
+      expect((await store.get(id!)) as JobRecord).toMatchObject({ delivery: { url: 'http://127.0.0.1:9/hook', state: 'waiting', attempts: 0 } });
+      expect('delivery' in ((await store.get(plain!)) as JobRecord)).toBe(false);
+      expect(await store.claimOutbox('callback', 10, 10_000)).toEqual([]);
+      const w = await worker();
+      const [u] = await take(store, w, 1);
+      const before = (await store.get(id!)) as JobRecord;
+      await store.complete([success(u!, { pong: 1 })]);
+      const [item] = await store.claimOutbox('callback', 10, 10_000);
+      expect(item).toMatchObject({ job: id, target: 'http://127.0.0.1:9/hook', attempts: 1 });
+      // Taken: another sender does not get it while the lease lasts.
+      expect(await store.claimOutbox('callback', 10, 10_000)).toEqual([]);
+      await store.finishOutbox(item!.id, { ok: false, error: 'connection refused', retryAt: Date.now() - 1 });
+      const [again] = await store.claimOutbox('callback', 10, 10_000);
+      expect(again).toMatchObject({ id: item!.id, attempts: 2 });
+      await store.finishOutbox(again!.id, { ok: true });
+      const after = (await store.get(id!)) as JobRecord;
+      expect(after.delivery).toMatchObject({ state: 'done', attempts: 2, last_error: null });
+      expect(after.delivery!.done_at).toBeGreaterThan(0);
+      // The record itself did not change.
+      const { delivery: _a, ...fixed } = after;
+      expect(fixed).toMatchObject({ status: 'Success', date_end: expect.any(Number) });
+      expect(before.status).toBe('Running');
+    });
+
+    it('users: created with a hashed token, found by it, changed, listed and removed', async () => {
+      await store.createUser({ name: 'alice', role: 'user', tokenHash: 'h1', email: 'alice@example.org' });
+      await store.createUser({ name: 'root', role: 'admin', tokenHash: 'h2' });
+      await expect(store.createUser({ name: 'alice', role: 'user', tokenHash: 'h3' })).rejects.toThrow(/user alice exists already/);
+      await expect(store.createUser({ name: 'x', role: 'god' as 'admin', tokenHash: 'h4' })).rejects.toThrow(/a role is one of admin, trusted, user, viewer/);
+      expect(await store.userByTokenHash('h1')).toMatchObject({ name: 'alice', role: 'user', email: 'alice@example.org', accounts: [] });
+      expect(await store.userByTokenHash('nope')).toBeNull();
+      expect(await store.updateUser('alice', { role: 'trusted', accounts: ['contest:7'], tokenHash: 'h5' })).toMatchObject({ role: 'trusted', accounts: ['contest:7'] });
+      expect(await store.userByTokenHash('h1')).toBeNull();
+      expect((await store.userByTokenHash('h5'))!.name).toBe('alice');
+      expect((await store.listUsers()).map((u) => [u.name, u.role])).toEqual([['alice', 'trusted'], ['root', 'admin']]);
+      await store.deleteUser('alice');
+      expect(await store.getUser('alice')).toBeNull();
+      await expect(store.deleteUser('alice')).rejects.toThrow(/no user alice/);
+      await expect(store.updateUser('ghost', { role: 'user' })).rejects.toThrow(/no user ghost/);
+    });
+
     it('prunes ended jobs past their retention, their units, emptied groups and old events; the rest stays consistent', async () => {
       const [old, kept, running, queued] = await store.submit([
         ping('alice', { group: 'alice/old-run' }),

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { capabilities, helperServer, type Capabilities } from '../../sandbox/index.js';
 import { printJson } from '../io.js';
+import { withService } from '../service.js';
 
 const TIERS: Record<Capabilities['tier'], string> = {
   A: 'isolation (bubblewrap) with cgroup limits',
@@ -18,7 +19,8 @@ export function register(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const caps = await capabilities();
       helperServer.close();
-      if (opts.json) return printJson(caps);
+      const store = await storeCheck();
+      if (opts.json) return printJson({ ...caps, store });
       const mark = (ok: boolean) => (ok ? 'ok ' : 'NO ');
       const rows: Array<[string, boolean, string]> = [
         ['helper', caps.helper.ok, caps.helper.detail],
@@ -29,7 +31,7 @@ export function register(program: Command): void {
         ['uid', caps.uid.ok, caps.uid.detail],
         ['disk', caps.disk.ok, caps.disk.detail],
       ];
-      const out: string[] = [`tier ${caps.tier}: ${TIERS[caps.tier]}`, ''];
+      const out: string[] = [`store: ${store.ok ? store.detail : `NOT REACHABLE: ${store.detail}`}`, '', `tier ${caps.tier}: ${TIERS[caps.tier]}`, ''];
       for (const [name, ok, detail] of rows) out.push(`  ${mark(ok)} ${name.padEnd(16)} ${detail}`);
       out.push('', 'executors:');
       for (const [name, check] of Object.entries(caps.executors)) {
@@ -39,4 +41,13 @@ export function register(program: Command): void {
       out.push('', `probed in ${caps.probeMs.toFixed(0)} ms`);
       process.stdout.write(`${out.join('\n')}\n`);
     });
+}
+
+/** The store this machine's commands use (SLUICE_STORE or SLUICE_HOME): what it is, or why it cannot be reached. */
+async function storeCheck(): Promise<{ ok: boolean; detail: string }> {
+  try {
+    return await withService(async (service) => ({ ok: true, detail: service.store.description }));
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
 }

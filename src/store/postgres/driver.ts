@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Environ } from '../../environ/index.js';
 import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
-import type { JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, WorkerInfo } from '../types.js';
+import type { Delivery, JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
 import { ChangeCounter } from '../changes.js';
 import { DEFAULT_POOL } from '../info.js';
 import { explainPgError } from './errors.js';
@@ -258,6 +258,18 @@ export class PostgresDriver implements Driver {
       async queueCounts() {
         return { kept: await rows(SQL.queueCounts), real: await rows(SQL.realQueueCounts) };
       },
+      async pendingMessages(units) {
+        return rows<{ unit: number; seq: number; body: unknown }>(SQL.pendingMessages, [json(units)]);
+      },
+      async delivery(job) {
+        return (await rows<Delivery>(SQL.delivery, [job]))[0];
+      },
+      async listUsers() {
+        return rows<UserInfo>(SQL.listUsers);
+      },
+      async userWhere(by, value) {
+        return (await rows<UserInfo>(by === 'name' ? SQL.userByName : SQL.userByToken, [value]))[0];
+      },
     };
   }
 
@@ -296,6 +308,7 @@ export class PostgresDriver implements Driver {
         const batch = json(rows.map((r, i) => ({ ...r, ord: i })));
         await c.query(SQL.insertJobs, [now, batch]);
         await c.query(SQL.insertUnits, [now, batch]);
+        if (rows.some((r) => r.callbackUrl)) await c.query(SQL.insertCallbacks, [now, batch]);
       },
       async insertGroup(row, now) {
         await c.query(SQL.insertGroup, [row.id, row.name, row.parent, row.owner, now]);
@@ -442,6 +455,43 @@ export class PostgresDriver implements Driver {
       },
       async setMeta(name, value) {
         await c.query(SQL.setMeta, [name, value]);
+      },
+      async insertMessage(job, body, now) {
+        await c.query(SQL.lockJob, [job]);
+        return (await run(SQL.insertMessage, [job, json(body), now]))[0]!.seq as number;
+      },
+      async advanceMessages(units) {
+        await c.query(SQL.advanceMessages, [json(units)]);
+      },
+      async outboxDue(jobs, now) {
+        await c.query(SQL.outboxDue, [now, jobs]);
+      },
+      async claimOutbox(kind, limit, leaseUntil, now) {
+        return (await run(SQL.claimOutbox, [kind, leaseUntil, now, limit])) as unknown as Array<{ id: number; kind: string; job: string; target: string; attempts: number }>;
+      },
+      async finishOutbox(id, state, error, nextAt, now) {
+        await c.query(SQL.finishOutbox, [id, state, error, nextAt, now]);
+      },
+      async insertUser(user, now) {
+        await c.query(SQL.insertUser, [user.name, user.role, user.email, json(user.accounts), user.tokenHash, now]);
+      },
+      async updateUser(name, patch) {
+        const sets: string[] = [];
+        const values: unknown[] = [];
+        const set = (column: string, value: unknown, cast = '') => {
+          values.push(value);
+          sets.push(`${column} = $${values.length}${cast}`);
+        };
+        if (patch.role !== undefined) set('role', patch.role);
+        if (patch.email !== undefined) set('email', patch.email);
+        if (patch.accounts !== undefined) set('accounts', json(patch.accounts), '::jsonb');
+        if (patch.tokenHash !== undefined) set('token_hash', patch.tokenHash);
+        if (!sets.length) return (await run(SQL.userByName, [name])).length > 0;
+        values.push(name);
+        return (await count(`UPDATE users SET ${sets.join(', ')} WHERE name = $${values.length}`, values)) > 0;
+      },
+      async deleteUser(name) {
+        return (await count(SQL.deleteUser, [name])) > 0;
       },
     };
   }

@@ -135,4 +135,38 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE workers ADD COLUMN pools jsonb NOT NULL DEFAULT '["default"]';
   ALTER TABLE workers ADD COLUMN labels jsonb NOT NULL DEFAULT '{}';
   `,
+  `
+  -- Control messages, users, the outbox (see the SQLite schema's migration 4).
+  CREATE TABLE messages (
+    job text NOT NULL,
+    seq integer NOT NULL,
+    body json NOT NULL,
+    at bigint NOT NULL,
+    PRIMARY KEY (job, seq)
+  );
+  ALTER TABLE units ADD COLUMN messages_seen integer NOT NULL DEFAULT 0;
+  CREATE TABLE users (
+    name text PRIMARY KEY,
+    role text NOT NULL,
+    email text,
+    accounts jsonb NOT NULL DEFAULT '[]',
+    token_hash text NOT NULL UNIQUE,
+    created_at bigint NOT NULL
+  );
+  CREATE TABLE outbox (
+    id bigserial PRIMARY KEY,
+    kind text NOT NULL,
+    job text NOT NULL,
+    target text NOT NULL,
+    state text NOT NULL CHECK (state IN ('waiting', 'due', 'done', 'failed')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_at bigint,
+    lease_until bigint,
+    last_error text,
+    done_at bigint,
+    created_at bigint NOT NULL
+  );
+  CREATE INDEX outbox_job ON outbox (job);
+  CREATE INDEX outbox_due ON outbox (kind, next_at) WHERE state = 'due';
+  `,
 ];

@@ -22,7 +22,7 @@ const LIVE = `status IN ('Queued', 'Running')`;
 /** The columns a job row carries in a batch (driver.ts JobRow). */
 const JOB_ROWS = `json_to_recordset($2::json) AS j(id text, owner text, name text, parent text, "jobType" text, tags jsonb, priority integer,
   class text, "maxAttempts" integer, "maxLost" integer, retries integer, environ json, inputs json, "failFast" boolean, exclusive boolean,
-  "ramMb" integer, "runAfter" bigint, "keepMs" bigint, pool text, ord bigint)`;
+  "ramMb" integer, "runAfter" bigint, "keepMs" bigint, pool text, "callbackUrl" text, ord bigint)`;
 
 export const SQL = {
   // --- submitting
@@ -37,6 +37,8 @@ export const SQL = {
                   FROM ${JOB_ROWS}
                   LEFT JOIN LATERAL json_array_elements(j.inputs) WITH ORDINALITY AS i(value, ord) ON true
                  ORDER BY j.ord, i.ord`,
+  insertCallbacks: `INSERT INTO outbox (kind, job, target, state, created_at)
+                    SELECT 'callback', j.id, j."callbackUrl", 'waiting', $1 FROM ${JOB_ROWS} WHERE j."callbackUrl" IS NOT NULL ORDER BY j.ord`,
   insertGroup: `INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES ($1, 'group', $2, $3, $4, $5)`,
   findGroup: `SELECT id, owner FROM nodes WHERE type = 'group' AND coalesce(parent, '') = $1 AND name = $2`,
 
@@ -187,6 +189,32 @@ export const SQL = {
   deleteGroupIfEmpty: `DELETE FROM nodes WHERE id = $1 AND type = 'group' AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent = nodes.id) RETURNING parent`,
   getMeta: `SELECT value FROM meta WHERE key = $1`,
   setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+
+  // --- control messages (the job's row is locked first: two messages at once get 1 and 2)
+  lockJob: `SELECT 1 FROM nodes WHERE id = $1 FOR UPDATE`,
+  insertMessage: `INSERT INTO messages (job, seq, body, at) SELECT $1, coalesce(max(seq), 0) + 1, $2::json, $3 FROM messages WHERE job = $1 RETURNING seq`,
+  pendingMessages: `SELECT u.id AS unit, m.seq, m.body FROM json_to_recordset($1::json) AS j(unit bigint, token integer)
+                      JOIN units u ON u.id = j.unit AND u.token = j.token AND u.state = 'running'
+                      JOIN messages m ON m.job = u.job AND m.seq > u.messages_seen
+                     ORDER BY u.id, m.seq`,
+  advanceMessages: `UPDATE units SET messages_seen = greatest(units.messages_seen, j.seq) FROM json_to_recordset($1::json) AS j(unit bigint, token integer, seq integer)
+                     WHERE units.id = j.unit AND units.token = j.token`,
+
+  // --- the outbox
+  outboxDue: `UPDATE outbox SET state = 'due', next_at = $1 WHERE state = 'waiting' AND job = ANY($2::text[])`,
+  claimOutbox: `WITH picked AS MATERIALIZED (
+                  SELECT id FROM outbox WHERE state = 'due' AND kind = $1 AND next_at <= $3 AND coalesce(lease_until, 0) < $3 ORDER BY next_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+                UPDATE outbox SET lease_until = $2, attempts = outbox.attempts + 1 FROM picked WHERE outbox.id = picked.id
+                RETURNING outbox.id, outbox.kind, outbox.job, outbox.target, outbox.attempts`,
+  finishOutbox: `UPDATE outbox SET state = $2, last_error = $3, next_at = $4, lease_until = NULL, done_at = CASE WHEN $2 = 'done' THEN $5::bigint END WHERE id = $1`,
+  delivery: `SELECT target AS url, state, attempts, next_at, last_error, done_at FROM outbox WHERE job = $1 AND kind = 'callback' ORDER BY id LIMIT 1`,
+
+  // --- users
+  insertUser: `INSERT INTO users (name, role, email, accounts, token_hash, created_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6)`,
+  deleteUser: `DELETE FROM users WHERE name = $1`,
+  listUsers: `SELECT name, role, email, accounts, created_at FROM users ORDER BY name`,
+  userByName: `SELECT name, role, email, accounts, created_at FROM users WHERE name = $1`,
+  userByToken: `SELECT name, role, email, accounts, created_at FROM users WHERE token_hash = $1`,
 
   // --- checks (the driver test suite)
   queueCounts: `SELECT pool, owner, class, exclusive, queued FROM queues WHERE queued > 0 ORDER BY 1, 2, 3, 4`,

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Environ } from '../../environ/index.js';
 import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
-import type { JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, WorkerInfo } from '../types.js';
+import type { Delivery, JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
 import { infoOf, recordOf, type NodeRow } from '../info.js';
 import { MIGRATIONS } from './schema.js';
 import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
@@ -18,6 +18,8 @@ const claimed = (r: Claimed): ClaimedRow => ({
   input: r.input === null ? null : JSON.parse(r.input), ...key(r),
 });
 const flag = (exclusive: boolean) => (exclusive ? 1 : 0);
+type UserRow = Omit<UserInfo, 'accounts'> & { accounts: string };
+const userOf = (r: UserRow): UserInfo => ({ ...r, accounts: JSON.parse(r.accounts) as string[] });
 const json = (value: unknown) => JSON.stringify(value);
 
 /**
@@ -253,6 +255,19 @@ export class SqliteDriver implements Driver {
         }
         return { byStatus, firstStart, lastEnd };
       },
+      async pendingMessages(units) {
+        return (q.pendingMessages.all(json(units)) as Array<{ unit: number; seq: number; body: string }>).map((m) => ({ ...m, body: JSON.parse(m.body) }));
+      },
+      async delivery(job) {
+        return q.delivery.get(job) as Delivery | undefined;
+      },
+      async listUsers() {
+        return (q.listUsers.all() as UserRow[]).map(userOf);
+      },
+      async userWhere(by, value) {
+        const row = (by === 'name' ? q.userByName : q.userByToken).get(value) as UserRow | undefined;
+        return row ? userOf(row) : undefined;
+      },
       async queueCounts() {
         const fix = (rows: unknown[]) => (rows as Array<Omit<Key, 'ram_mb'> & { queued: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
         return { kept: fix(q.queueCounts.all()), real: fix(q.realQueueCounts.all()) };
@@ -262,6 +277,7 @@ export class SqliteDriver implements Driver {
 
   private writeTx(): WriteTx {
     const q = this.q;
+    const db = this.db;
     return {
       ...this.readTx(),
       notifyChange: () => {
@@ -273,6 +289,7 @@ export class SqliteDriver implements Driver {
         q.insertJobs.run({ now, batch });
         q.insertUnits.run({ now, batch });
         q.insertMapUnits.run({ now, batch });
+        if (rows.some((r) => r.callbackUrl)) q.insertCallbacks.run({ now, batch });
       },
       async insertGroup(row, now) {
         q.insertGroup.run(row.id, row.name, row.parent, row.owner, now);
@@ -423,6 +440,37 @@ export class SqliteDriver implements Driver {
       },
       async setMeta(name, value) {
         q.setMeta.run(name, value);
+      },
+      async insertMessage(job, body, now) {
+        return q.insertMessage.get({ job, body: json(body), now }) as number;
+      },
+      async advanceMessages(units) {
+        q.advanceMessages.run({ units: json(units) });
+      },
+      async outboxDue(jobs, now) {
+        q.outboxDue.run({ now, jobs: json(jobs) });
+      },
+      async claimOutbox(kind, limit, leaseUntil, now) {
+        return q.claimOutbox.all({ kind, limit, lease: leaseUntil, now }) as Array<{ id: number; kind: string; job: string; target: string; attempts: number }>;
+      },
+      async finishOutbox(id, state, error, nextAt, now) {
+        q.finishOutbox.run({ id, state, error, next: nextAt, now });
+      },
+      async insertUser(user, now) {
+        q.insertUser.run({ ...user, accounts: json(user.accounts), now });
+      },
+      async updateUser(name, patch) {
+        const sets: string[] = [];
+        const args: unknown[] = [];
+        if (patch.role !== undefined) (sets.push('role = ?'), args.push(patch.role));
+        if (patch.email !== undefined) (sets.push('email = ?'), args.push(patch.email));
+        if (patch.accounts !== undefined) (sets.push('accounts = ?'), args.push(json(patch.accounts)));
+        if (patch.tokenHash !== undefined) (sets.push('token_hash = ?'), args.push(patch.tokenHash));
+        if (!sets.length) return Boolean(q.userByName.get(name));
+        return db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE name = ?`).run(...args, name).changes > 0;
+      },
+      async deleteUser(name) {
+        return q.deleteUser.run(name).changes > 0;
       },
     };
   }

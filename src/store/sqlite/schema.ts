@@ -153,4 +153,40 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE workers ADD COLUMN pools TEXT NOT NULL DEFAULT '["default"]';
   ALTER TABLE workers ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
   `,
+  `
+  -- Control messages to running jobs (PARK's control), in order per job; each unit remembers the
+  -- last one it took. Users of a server, with hashed tokens. The outbox: what must be sent when a
+  -- job ends (a callback POST, later e-mail), retried until it goes, kept beside the fixed record.
+  CREATE TABLE messages (
+    job TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (job, seq)
+  ) WITHOUT ROWID;
+  ALTER TABLE units ADD COLUMN messages_seen INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    email TEXT,
+    accounts TEXT NOT NULL DEFAULT '[]',
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    job TEXT NOT NULL,
+    target TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('waiting', 'due', 'done', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER,
+    lease_until INTEGER,
+    last_error TEXT,
+    done_at INTEGER,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX outbox_job ON outbox (job);
+  CREATE INDEX outbox_due ON outbox (kind, next_at) WHERE state = 'due';
+  `,
 ];

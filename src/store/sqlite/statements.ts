@@ -55,6 +55,10 @@ export function prepare(db: Database.Database) {
               j.value ->> 'runAfter', j.value ->> 'maxAttempts', j.value ->> 'retries', j.value ->> 'maxLost', json_quote(i.value)
          FROM jsonb_each(:batch) AS j, json_each(j.value -> 'inputs') AS i WHERE j.value ->> 'inputs' IS NOT NULL ORDER BY j.key, i.key`,
     ),
+    insertCallbacks: p(
+      `INSERT INTO outbox (kind, job, target, state, created_at)
+       SELECT 'callback', j.value ->> 'id', j.value ->> 'callbackUrl', 'waiting', :now FROM jsonb_each(:batch) AS j WHERE j.value ->> 'callbackUrl' IS NOT NULL`,
+    ),
     insertGroup: p(`INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES (?, 'group', ?, ?, ?, ?)`),
     findGroup: p(`SELECT id, owner FROM nodes WHERE type = 'group' AND coalesce(parent, '') = ? AND name = ?`),
 
@@ -239,6 +243,36 @@ export function prepare(db: Database.Database) {
     deleteGroupIfEmpty: p(`DELETE FROM nodes WHERE id = ? AND type = 'group' AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent = nodes.id) RETURNING parent`),
     getMeta: p(`SELECT value FROM meta WHERE key = ?`).pluck(),
     setMeta: p(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value`),
+
+    // --- control messages
+    insertMessage: p(`INSERT INTO messages (job, seq, body, at) SELECT :job, coalesce(max(seq), 0) + 1, :body, :now FROM messages WHERE job = :job RETURNING seq`).pluck(),
+    pendingMessages: p(
+      `SELECT u.id AS unit, m.seq, m.body FROM json_each(?) AS j
+         JOIN units u ON u.id = j.value ->> 'unit' AND u.token = j.value ->> 'token' AND u.state = 'running'
+         JOIN messages m ON m.job = u.job AND m.seq > u.messages_seen
+        ORDER BY u.id, m.seq`,
+    ),
+    advanceMessages: p(
+      `UPDATE units SET messages_seen = max(messages_seen, j.value ->> 'seq') FROM jsonb_each(:units) AS j
+        WHERE units.id = j.value ->> 'unit' AND units.token = j.value ->> 'token'`,
+    ),
+
+    // --- the outbox
+    outboxDue: p(`UPDATE outbox SET state = 'due', next_at = :now WHERE state = 'waiting' AND job IN (SELECT value FROM json_each(:jobs))`),
+    claimOutbox: p(
+      `UPDATE outbox SET lease_until = :lease, attempts = attempts + 1
+        WHERE id IN (SELECT id FROM outbox WHERE state = 'due' AND kind = :kind AND next_at <= :now AND coalesce(lease_until, 0) < :now ORDER BY next_at LIMIT :limit)
+        RETURNING id, kind, job, target, attempts`,
+    ),
+    finishOutbox: p(`UPDATE outbox SET state = :state, last_error = :error, next_at = :next, lease_until = NULL, done_at = CASE WHEN :state = 'done' THEN :now END WHERE id = :id`),
+    delivery: p(`SELECT target AS url, state, attempts, next_at, last_error, done_at FROM outbox WHERE job = ? AND kind = 'callback' ORDER BY id LIMIT 1`),
+
+    // --- users
+    insertUser: p(`INSERT INTO users (name, role, email, accounts, token_hash, created_at) VALUES (:name, :role, :email, :accounts, :tokenHash, :now)`),
+    deleteUser: p(`DELETE FROM users WHERE name = ?`),
+    listUsers: p(`SELECT name, role, email, accounts, created_at FROM users ORDER BY name`),
+    userByName: p(`SELECT name, role, email, accounts, created_at FROM users WHERE name = ?`),
+    userByToken: p(`SELECT name, role, email, accounts, created_at FROM users WHERE token_hash = ?`),
 
     // --- checks (the driver test suite)
     queueCounts: p(`SELECT pool, owner, class, exclusive, queued FROM queues WHERE queued > 0 ORDER BY 1, 2, 3, 4`),
