@@ -462,10 +462,14 @@ export class SqliteDriver implements Driver {
       async updateUser(name, patch) {
         const sets: string[] = [];
         const args: unknown[] = [];
-        if (patch.role !== undefined) (sets.push('role = ?'), args.push(patch.role));
-        if (patch.email !== undefined) (sets.push('email = ?'), args.push(patch.email));
-        if (patch.accounts !== undefined) (sets.push('accounts = ?'), args.push(json(patch.accounts)));
-        if (patch.tokenHash !== undefined) (sets.push('token_hash = ?'), args.push(patch.tokenHash));
+        const set = (column: string, value: unknown) => {
+          sets.push(`${column} = ?`);
+          args.push(value);
+        };
+        if (patch.role !== undefined) set('role', patch.role);
+        if (patch.email !== undefined) set('email', patch.email);
+        if (patch.accounts !== undefined) set('accounts', json(patch.accounts));
+        if (patch.tokenHash !== undefined) set('token_hash', patch.tokenHash);
         if (!sets.length) return Boolean(q.userByName.get(name));
         return db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE name = ?`).run(...args, name).changes > 0;
       },
