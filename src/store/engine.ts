@@ -53,11 +53,13 @@ export class DriverStore implements Store {
       const rows: JobRow[] = [];
       for (const job of jobs) {
         const retries = job.retries ?? 0;
+        // The group first: ids follow creation, so a listing by date and id shows a group before what it holds.
+        const parent = await this.ensureGroups(tx, job.owner, job.group, now, groups);
         rows.push({
           id: uuid7(now),
           owner: job.owner,
           name: job.name ?? defaultName(job.owner, job.environ),
-          parent: await this.ensureGroups(tx, job.owner, job.group, now, groups),
+          parent,
           jobType: typeof job.environ.job_type === 'string' ? job.environ.job_type : null,
           tags: job.tags ?? [],
           priority: job.priority ?? 0,
@@ -74,6 +76,7 @@ export class DriverStore implements Store {
           keepMs: job.keepMs ?? null,
           pool: job.pool ?? DEFAULT_POOL,
           callbackUrl: job.callbackUrl ?? null,
+          account: job.account ?? null,
         });
       }
       await tx.insertJobs(rows, now);
@@ -244,6 +247,10 @@ export class DriverStore implements Store {
 
   liveWorkers(withinMs: number): Promise<WorkerInfo[]> {
     return this.driver.read.liveWorkers(Date.now() - withinMs);
+  }
+
+  workerLoads(): Promise<Array<{ worker: string; running: number; ramMb: number }>> {
+    return this.driver.read.workerLoads();
   }
 
   abortRequests(worker: string): Promise<number[]> {
@@ -432,6 +439,18 @@ export class DriverStore implements Store {
 
   eventsAfter(seq: number, limit = 1000): Promise<StoreEvent[]> {
     return this.driver.read.eventsAfter(seq, limit);
+  }
+
+  eventsOf(node: string, limit = 1000): Promise<StoreEvent[]> {
+    return this.driver.read.eventsOf(node, limit);
+  }
+
+  async hide(owner: string, nodes: string[]): Promise<void> {
+    if (nodes.length) await this.transact((tx) => tx.hideNodes(owner, nodes));
+  }
+
+  hidden(owner: string): Promise<string[]> {
+    return this.driver.read.hiddenNodes(owner);
   }
 
   lastSeq(): Promise<number> {

@@ -169,4 +169,16 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX outbox_job ON outbox (job);
   CREATE INDEX outbox_due ON outbox (kind, next_at) WHERE state = 'due';
   `,
+  `
+  -- The server (see the SQLite schema's migration 5): a job's events by node, the account a job was
+  -- submitted under, the nodes each user took out of their moi view.
+  CREATE INDEX events_node ON events (node, seq);
+  ALTER TABLE nodes ADD COLUMN account text;
+  CREATE TABLE hidden (
+    owner text NOT NULL,
+    node text NOT NULL,
+    PRIMARY KEY (owner, node)
+  );
+  CREATE INDEX hidden_node ON hidden (node);
+  `,
 ];

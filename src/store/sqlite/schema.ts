@@ -189,4 +189,16 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX outbox_job ON outbox (job);
   CREATE INDEX outbox_due ON outbox (kind, next_at) WHERE state = 'due';
   `,
+  `
+  -- Issue 11 (the server): a job's events by node (GET /api/v1/jobs/{id}/events); the fair-share
+  -- account a job was submitted under; the nodes each user took out of their moi view (moi's remove).
+  CREATE INDEX events_node ON events (node);
+  ALTER TABLE nodes ADD COLUMN account TEXT;
+  CREATE TABLE hidden (
+    owner TEXT NOT NULL,
+    node TEXT NOT NULL,
+    PRIMARY KEY (owner, node)
+  ) WITHOUT ROWID;
+  CREATE INDEX hidden_node ON hidden (node);
+  `,
 ];
