@@ -79,3 +79,10 @@ export class RateLimitedError extends SluiceError {
     super(message, EXIT.INTERNAL);
   }
 }
+
+/** The service cannot answer now (a server that is stopping, a store that is away): HTTP 503; exit 70, try again. */
+export class UnavailableError extends SluiceError {
+  constructor(message: string) {
+    super(message, EXIT.INTERNAL);
+  }
+}

@@ -32,7 +32,12 @@ export interface JobFilesSettings {
 export class JobFiles {
   private readonly trackers = new Map<string, FileTracker>();
 
-  constructor(private readonly settings: JobFilesSettings) {}
+  constructor(private settings: JobFilesSettings) {}
+
+  /** The store jobs use when neither their environ nor the configuration names one (a server's own /files). */
+  useByDefault(url: string, token: string | undefined): void {
+    if (!this.settings.url) this.settings = { ...this.settings, url, token: this.settings.token ?? token };
+  }
 
   /** The `FileAccess` for one run. */
   readonly access = (workdir: () => string, environ: Environ): FileAccess => {

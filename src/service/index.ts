@@ -11,3 +11,4 @@ export { statusOf, errorOf } from './status.js';
 export { submitRequests, jobBody, type JobBody } from './jobBody.js';
 export { encodeCursor, decodeCursor } from './cursor.js';
 export { readSse, type SseEvent } from './sse.js';
+export { withService, currentService, setBaseService, closeBaseService } from './context.js';

@@ -40,7 +40,7 @@ export interface LocalServiceOptions {
 export class LocalService implements Service, LocalExtension {
   private readonly leaseMs: number;
   private readonly policy: Policy;
-  private readonly url: string | null;
+  private url: string | null;
   /** one stream item per event, shared by every follower of a hub */
   private readonly items = new WeakMap<StoreEvent, StreamItem>();
 
@@ -51,6 +51,11 @@ export class LocalService implements Service, LocalExtension {
     this.leaseMs = runner.leaseMs ?? DEFAULTS.leaseMs;
     this.policy = runner.policy ?? DEFAULT_POLICY;
     this.url = runner.publicUrl ?? null;
+  }
+
+  /** Where browsers find the jobs (moi's `url`): a server knows its address only once it listens. */
+  setPublicUrl(url: string | null): void {
+    this.url = url;
   }
 
   /** The owner of jobs submitted without one. */
@@ -237,6 +242,20 @@ export class LocalService implements Service, LocalExtension {
         if (matches(e.info)) yield this.itemOf(e);
       }
     }
+  }
+
+  /** The last sequence number of the event log (where a follower that wants only what comes next starts). */
+  lastSeq(): Promise<number> {
+    return this.store.lastSeq();
+  }
+
+  /** Takes nodes out of a user's moi view (moi's `remove`); `hidden` lists them. */
+  hide(owner: string, ids: string[]): Promise<void> {
+    return this.store.hide(owner, ids);
+  }
+
+  hidden(owner: string): Promise<string[]> {
+    return this.store.hidden(owner);
   }
 
   async workersAlive(): Promise<boolean> {

@@ -68,8 +68,14 @@ export class ScopedService implements Service {
   }
 
   async *stream(filter: StreamFilter, options?: StreamOptions): AsyncIterable<StreamItem> {
+    yield* await this.openStream(filter, options);
+  }
+
+  /** The stream, once it is allowed: a refusal comes here, before anything is sent (a server answers it with a status). */
+  async openStream(filter: StreamFilter, options?: StreamOptions): Promise<AsyncIterable<StreamItem>> {
+    const own = this.own(filter);
     if (filter.job !== undefined) await this.get(filter.job);
-    yield* this.inner.stream(this.own(filter), options);
+    return this.inner.stream(own, options);
   }
 
   async units(id: string): Promise<UnitInfo[]> {
@@ -132,6 +138,15 @@ export class ScopedService implements Service {
   async newToken(name: string): Promise<string> {
     this.adminOnly('issue tokens');
     return this.inner.newToken(name);
+  }
+
+  /** The user's own moi view: what they took out of it (moi's remove), kept across their sockets. */
+  hide(ids: string[]): Promise<void> {
+    return this.inner.hide(this.principal.name, ids);
+  }
+
+  hidden(): Promise<string[]> {
+    return this.inner.hidden(this.principal.name);
   }
 
   /** Nothing to close: the local service belongs to the server. */

@@ -1,5 +1,5 @@
 import {
-  ConflictError, EXIT, ForbiddenError, NotFoundError, RateLimitedError, SluiceError, TimeoutError, TooLargeError, UnauthorizedError, UsageError,
+  ConflictError, ForbiddenError, NotFoundError, RateLimitedError, SluiceError, TimeoutError, TooLargeError, UnauthorizedError, UnavailableError, UsageError, EXIT,
 } from '../environ/index.js';
 import { StoreError } from '../store/index.js';
 
@@ -18,7 +18,7 @@ const BY_STATUS: Record<number, { code: string; make: (message: string) => Sluic
   413: { code: 'too_large', make: (m) => new TooLargeError(m) },
   415: { code: 'unsupported_media_type', make: (m) => new UsageError(m) },
   429: { code: 'rate_limited', make: (m) => new RateLimitedError(m) },
-  503: { code: 'unavailable', make: (m) => new SluiceError(m, EXIT.INTERNAL) },
+  503: { code: 'unavailable', make: (m) => new UnavailableError(m) },
 };
 
 /** The HTTP status and code an error is answered with. */
@@ -32,7 +32,7 @@ export function statusOf(err: unknown): { status: number; code: string } {
     : err instanceof TooLargeError ? 413
     : err instanceof RateLimitedError ? 429
     : err instanceof UsageError ? 400
-    : err instanceof StoreError ? 503
+    : err instanceof StoreError || err instanceof UnavailableError ? 503
     : 500;
   return { status, code: BY_STATUS[status]?.code ?? 'internal' };
 }

@@ -25,6 +25,8 @@ export function register(program: Command): void {
   const users = serverOptions(program.command('users'))
     .description("list owners with their root group id and number of jobs (moi's users); add, ls, rm, set, token manage a server's users")
     .option('--json', 'print JSON')
+    // Options after a subcommand's name are the subcommand's (users add NAME --json).
+    .enablePositionalOptions()
     .action(async (opts: RemoteFlags & { json?: boolean }) => {
       await withSluice(opts, async (service) => {
         const owners = await service.users();
