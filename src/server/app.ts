@@ -76,7 +76,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       requireAuth(api, auth);
       jobRoutes(api, { maxBatch: options.maxBatch, stopping: options.stopping });
       adminRoutes(api);
-      eventRoutes(api, { streams: options.streams, heartbeatMs: options.heartbeatMs, paths: ['/events'] });
+      eventRoutes(api, { streams: options.streams, heartbeatMs: options.heartbeatMs, paths: ['/events'], stopping: options.stopping });
     },
     { prefix: '/api/v1' },
   );
@@ -84,7 +84,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(async (scope) => {
     requireAuth(scope, auth);
     // The spelling of the stream's path, beside INTERFACE.md's /api/v1/events.
-    eventRoutes(scope, { streams: options.streams, heartbeatMs: options.heartbeatMs, paths: ['/events'] });
+    eventRoutes(scope, { streams: options.streams, heartbeatMs: options.heartbeatMs, paths: ['/events'], stopping: options.stopping });
     moiRoutes(scope, { streams: options.streams });
     scope.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await options.metrics.text()));
   });

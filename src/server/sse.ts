@@ -37,11 +37,11 @@ export function frameOf(item: StreamItem): string {
  * one older than what pruning kept answers `event: resync`, then the current state. Heartbeat
  * comments keep proxies from closing an idle stream.
  */
-export function eventRoutes(app: FastifyInstance, options: { streams: Streams; heartbeatMs: number; paths: string[] }): void {
+export function eventRoutes(app: FastifyInstance, options: { streams: Streams; heartbeatMs: number; paths: string[]; stopping: AbortSignal }): void {
   for (const path of options.paths) app.get(path, (request, reply) => follow(request, reply, options));
 }
 
-async function follow(request: FastifyRequest, reply: FastifyReply, options: { streams: Streams; heartbeatMs: number }): Promise<void> {
+async function follow(request: FastifyRequest, reply: FastifyReply, options: { streams: Streams; heartbeatMs: number; stopping: AbortSignal }): Promise<void> {
   const q = new Query(request.query as Record<string, unknown>);
   const filter: StreamFilter = {};
   const owner = q.text('owner', 100) ?? q.text('user', 100);
@@ -65,7 +65,6 @@ async function follow(request: FastifyRequest, reply: FastifyReply, options: { s
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
   res.write(`retry: ${RETRY_MS}\n\n`);
@@ -96,7 +95,10 @@ async function follow(request: FastifyRequest, reply: FastifyReply, options: { s
     clearInterval(heartbeat);
     release();
     flush();
-    res.end();
+    // A stopping server closes the connection too, so that it need not wait for the client to (the
+    // response lets go of its socket once it has ended).
+    const socket = res.socket;
+    res.end(() => options.stopping.aborted && socket?.destroy());
   }
 }
 
