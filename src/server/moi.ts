@@ -59,17 +59,25 @@ class MoiSocket {
 
   async run(): Promise<void> {
     const me = this.service.principal.name;
-    const release = this.streams.add(me, 'ws', () => this.socket.close(1001, 'the server is stopping'));
+    const release = this.streams.add(me, 'ws', () => {
+      this.stop.abort();
+      this.socket.close(1001, 'the server is stopping');
+    });
     this.socket.once('close', () => {
       this.stop.abort();
       release();
     });
-    for (const id of await this.service.hidden()) this.removed.add(id);
-    const since = await this.service.inner.lastSeq();
+    // Listening at once (moi.js sends its get as soon as the socket opens); messages wait for the view to be read.
+    const ready = (async () => {
+      for (const id of await this.service.hidden()) this.removed.add(id);
+      return this.service.inner.lastSeq();
+    })();
+    this.queue = ready.then(() => undefined);
     this.socket.on('message', (data, isBinary) => {
       if (isBinary) return;
       this.queue = this.queue.then(() => this.onMessage(String(data))).catch((err) => this.send({ error: (err as Error).message }));
     });
+    const since = await ready;
     // Everything an admin may see goes by; the view picks what this socket shows.
     const admin = this.service.principal.role === 'admin';
     const items = await this.service.openStream({ type: 'any', ...(admin ? {} : { owner: me }) }, { since, signal: this.stop.signal });
