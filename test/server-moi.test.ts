@@ -19,8 +19,10 @@ class MoiClient {
     this.closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
   }
 
-  static async open(server: Served, token: string, group: string | null = null): Promise<MoiClient> {
-    const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/moi-ws/?token=${token}`);
+  /** Signed in by `?token=`, or (`cookie`) by the session cookie alone, as a browser is. */
+  static async open(server: Served, token: string, group: string | null = null, how: 'query' | 'cookie' = 'query'): Promise<MoiClient> {
+    const base = `${server.url.replace(/^http/, 'ws')}/moi-ws/`;
+    const ws = how === 'query' ? new WebSocket(`${base}?token=${token}`) : new WebSocket(base, { headers: { cookie: await sessionOf(server, token) } });
     const client = new MoiClient(ws);
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
@@ -41,6 +43,12 @@ class MoiClient {
   wait<T>(what: string, check: () => T | undefined): Promise<T> {
     return until(check, 20_000, what);
   }
+}
+
+/** The session cookie the printed URL's `/?token=` sets. */
+async function sessionOf(server: Served, token: string): Promise<string> {
+  const response = await fetch(`${server.url}/?token=${token}`, { redirect: 'manual' });
+  return response.headers.get('set-cookie')!.split(';')[0]!;
 }
 
 describe.each(BACKENDS)("moi's WebSocket on $name", (backend) => {
@@ -144,5 +152,26 @@ describe.each(BACKENDS)("moi's WebSocket on $name", (backend) => {
     moi.send('get', []);
     await moi.wait('a get after the errors', () => (moi.frames.slice(before).filter((f) => f.get).length ? true : undefined));
     moi.ws.close();
+  });
+
+  it("the user is the session's, never the message's: a frame naming another user answers nothing of theirs; a client's add brings a removed node back into that socket's view", async () => {
+    const alices = await submit('alice', { name: 'alice-secret' });
+    const mine = await submit('bob', { name: 'bobs' });
+    await api(server.url, tokens.bob!, 'GET', `/api/v1/jobs/${mine}/wait?timeout=30`);
+    const bobs = await MoiClient.open(server, tokens.bob!, null, 'cookie');
+    bobs.ws.send(JSON.stringify({ user: 'alice', get: [] }));
+    bobs.ws.send(JSON.stringify({ get: [alices], owner: 'alice' }));
+    await bobs.wait('the error for each field naming a user', () => (bobs.frames.filter((f) => f.error).length >= 2 ? true : undefined));
+    expect(bobs.frames.filter((f) => f.error).map((f) => f.error)).toEqual(['unknown action: user', 'unknown action: owner']);
+    await bobs.wait("bob's own job", () => (bobs.of('get', mine).length ? true : undefined));
+    expect(bobs.frames.flatMap((f) => Object.values(f) as Info[]).filter((i) => typeof i === 'object' && i.owner !== 'bob')).toEqual([]);
+    // moi's Group takes add from a client: the node comes back into this socket's view, answered add.
+    bobs.send('remove', [mine]);
+    await bobs.wait('the remove', () => (bobs.of('remove', mine).length ? true : undefined));
+    bobs.send('add', [mine, alices, 'no-such-id']);
+    const added = await bobs.wait('the add', () => (bobs.of('add', mine).length ? bobs.of('add') : undefined));
+    expect(added).toEqual([expect.objectContaining({ id: mine, name: 'bobs', status: 'Success', owner: 'bob' })]);
+    bobs.send('close', null);
+    expect(await bobs.closed).toBe(1000);
   });
 });

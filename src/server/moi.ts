@@ -18,7 +18,9 @@ type Verb = 'get' | 'add' | 'update' | 'remove';
  *   node) or `{"update": info}`, one frame per node, as moi's Group forwards its channels;
  * - `{"get": []}` answers `{"get": info}` for each of the user's nodes; `{"get": [ID, ...]}` for
  *   each id and, for a group, everything below it (ids that are not there are skipped, as moi does);
- *   a group asked for (an admin may ask for anyone's) joins the view with its descendants;
+ *   a node asked for (an admin may ask for anyone's) joins the view, a group with its descendants;
+ * - `{"add": [ID, ...]}` (moi's Group takes it from a client too) is `get` answered as `add`, and
+ *   brings removed nodes back into this socket's view (not into the user's other sockets);
  * - `{"remove": [ID, ...]}` takes the nodes, and the descendants of a group, out of the user's view,
  *   answering `{"remove": info}` for each; as moi's SREM from the children sets, this lasts across
  *   the user's sockets (their records stay);
@@ -39,7 +41,7 @@ export function moiRoutes(app: FastifyInstance, options: { streams: Streams }): 
 }
 
 class MoiSocket {
-  /** groups asked for by `get` (their subtrees are in view beside the user's own nodes) */
+  /** nodes asked for by `get` or `add` (with groups' subtrees, in view beside the user's own nodes) */
   private readonly watched = new Set<string>();
   /** nodes taken out of the view, with everything below them */
   private readonly removed = new Set<string>();
@@ -97,7 +99,7 @@ class MoiSocket {
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return this.send({ error: 'a message is an object: {"get": [...]}, {"remove": [...]} or {"close": null}' });
     if ('close' in payload) return void this.socket.close(1000);
     for (const [verb, args] of Object.entries(payload)) {
-      if (verb !== 'get' && verb !== 'remove') {
+      if (verb !== 'get' && verb !== 'add' && verb !== 'remove') {
         this.send({ error: `unknown action: ${verb}` });
         continue;
       }
@@ -106,26 +108,36 @@ class MoiSocket {
         continue;
       }
       const ids = args.filter((a): a is string => typeof a === 'string');
-      if (verb === 'get') await this.get(ids);
-      else await this.remove(ids);
+      if (verb === 'remove') await this.remove(ids);
+      else await this.get(ids, verb);
     }
   }
 
-  /** moi's `_action_get`: the nodes asked for (all of the user's for []), groups expanded to their descendants. */
-  private async get(ids: string[]): Promise<void> {
+  /**
+   * moi's `_action_get`: the nodes asked for (all of the user's for []), groups expanded to their
+   * descendants. moi's `_action_add` (a client may send `add` too) is the same read after listening
+   * to each id: the node, and what is below it, comes back into this socket's view even if it was
+   * removed (as moi subscribes again without putting it back in the children sets), answered `add`.
+   */
+  private async get(ids: string[], verb: 'get' | 'add'): Promise<void> {
     const at = await this.service.inner.lastSeq();
     if (!ids.length) {
+      if (verb === 'add') return;
       const mine = await this.service.list({ type: 'any', owner: this.service.principal.name });
-      for (const info of this.visible(mine)) this.emit('get', info, at);
+      for (const info of this.visible(mine)) this.emit('get', info, at, true);
       return;
     }
     for (const id of new Set(ids)) {
       const node = await this.node(id);
-      if (!node || this.removed.has(id)) continue;
-      this.emit('get', node, at);
-      if (node.type !== 'group') continue;
+      if (!node) continue;
+      if (verb === 'add') this.removed.delete(id);
+      else if (this.removed.has(id)) continue;
       this.watched.add(id);
-      for (const info of this.visible(await this.service.list({ type: 'any', under: id }))) this.emit('get', info, at);
+      this.emit(verb, node, at, true);
+      if (node.type !== 'group') continue;
+      const below = await this.service.list({ type: 'any', under: id });
+      if (verb === 'add') for (const n of below) this.removed.delete(n.id);
+      for (const info of this.visible(below)) this.emit(verb, info, at, true);
     }
   }
 
@@ -189,10 +201,10 @@ class MoiSocket {
 
   /**
    * Sends a node's state; a change is dropped when what was sent of the node is as new, or its end
-   * was sent already. A `get` is an answer and always goes (moi's list adds a row only for get or add).
+   * was sent already. An answer (to `get` or `add`) always goes: moi's list adds a row only for get or add.
    */
-  private emit(verb: Verb, info: NodeInfo, seq: number): void {
-    if (verb !== 'get' && (this.ended.has(info.id) || (this.sentAt.get(info.id) ?? -1) >= seq)) return;
+  private emit(verb: Verb, info: NodeInfo, seq: number, answer = false): void {
+    if (!answer && (this.ended.has(info.id) || (this.sentAt.get(info.id) ?? -1) >= seq)) return;
     this.sentAt.set(info.id, Math.max(seq, this.sentAt.get(info.id) ?? -1));
     if (info.type === 'job' && info.status && TERMINAL.has(info.status)) this.ended.add(info.id);
     this.frame(verb, info);
