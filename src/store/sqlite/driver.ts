@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import path from 'node:path';
 import type { Environ } from '../../environ/index.js';
 import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
 import type { Delivery, JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
@@ -40,7 +41,7 @@ export class SqliteDriver implements Driver {
   private readonly watcher: SqliteWatcher;
   private readonly tx: WriteTx;
   private readonly control: { begin: Database.Statement; beginRead: Database.Statement; commit: Database.Statement; rollback: Database.Statement };
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly lane: { tail: Promise<unknown> };
   private busy = false;
   private notify = false;
 
@@ -59,6 +60,7 @@ export class SqliteDriver implements Driver {
     }
     const version = (this.db.prepare('SELECT sqlite_version()').pluck().get() as string) ?? '?';
     this.description = `SQLite ${version} (${file})`;
+    this.lane = laneOf(file);
     const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
     this.watcher = new SqliteWatcher(file, () => dataVersion.get() as number);
     this.control = {
@@ -134,15 +136,15 @@ export class SqliteDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await this.queue.catch(() => {});
+    await this.lane.tail.catch(() => {});
     this.watcher.close();
     this.db.close();
   }
 
-  /** Runs `fn` after everything queued before it. */
+  /** Runs `fn` after everything queued before it on this database file, by any driver of this process. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => {});
+    const run = this.lane.tail.then(fn, fn);
+    this.lane.tail = run.catch(() => {});
     return run;
   }
 
@@ -478,6 +480,20 @@ export class SqliteDriver implements Driver {
       },
     };
   }
+}
+
+/**
+ * One queue of transactions per database file in this process. better-sqlite3 waits for a lock
+ * synchronously: a second connection of this thread that asked for the write lock while the first
+ * held it across an await would block the thread the first needs to commit. Queued, it waits its
+ * turn instead.
+ */
+const lanes = new Map<string, { tail: Promise<unknown> }>();
+function laneOf(file: string): { tail: Promise<unknown> } {
+  const key = path.resolve(file);
+  let lane = lanes.get(key);
+  if (!lane) lanes.set(key, (lane = { tail: Promise.resolve() }));
+  return lane;
 }
 
 function migrate(db: Db): void {
