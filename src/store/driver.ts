@@ -50,6 +50,10 @@ export interface JobRow {
   keepMs: number | null;
   pool: string;
   callbackUrl: string | null;
+  /** the jobs it waits for ([]: none), and whether it starts Waiting (some of them have not ended) */
+  after: string[];
+  afterAny: boolean;
+  waiting: boolean;
 }
 
 /** A unit as a claim returns it. */
@@ -213,6 +217,11 @@ export interface WriteTx extends ReadTx {
   deleteEventsThrough(seq: number, limit: number): Promise<number>;
   setMeta(key: string, value: string): Promise<void>;
 
+  /** A Waiting job may run: its environ becomes `environ`, its units join their queues (returned), it is Queued. */
+  releaseWaiting(job: string, environ: Environ, now: number): Promise<Array<QueueKey & { ramMb: number }>>;
+  /** A Waiting job ends without running (what it waited for failed, or was aborted). */
+  endWaiting(job: string, status: 'Failed' | 'Aborted', reason: string, now: number): Promise<boolean>;
+
   /** Appends a control message to a job; returns its number (1, 2, ... per job). */
   insertMessage(job: string, body: unknown, now: number): Promise<number>;
   /** Units (their tokens still current) have taken their messages through `seq`. */
@@ -251,6 +260,10 @@ export interface ReadTx {
   firstEventAfter(at: number): Promise<number | undefined>;
   countEventsThrough(seq: number): Promise<number>;
   getMeta(key: string): Promise<string | undefined>;
+  /** Waiting jobs that wait for any of these jobs. */
+  dependentsOf(jobs: string[]): Promise<Array<{ job: string; afterAny: boolean }>>;
+  /** What a job waits for, as those jobs stand now, and whether it runs after any outcome. */
+  depStates(job: string): Promise<{ afterAny: boolean; deps: Array<{ dep: string; status: JobStatus; result: unknown; output: Environ | null }> }>;
   /** The control messages these units (running, token current) have not taken. */
   pendingMessages(units: Array<{ unit: number; token: number }>): Promise<Array<{ unit: number; seq: number; body: unknown }>>;
   /** The delivery of a job's callback, if it has one. */

@@ -106,7 +106,7 @@ export interface UnitMessage {
   body: unknown;
 }
 
-export type UnitState = 'queued' | 'delayed' | 'running' | 'done' | 'failed' | 'aborted';
+export type UnitState = 'waiting' | 'queued' | 'delayed' | 'running' | 'done' | 'failed' | 'aborted';
 
 /** One unit of a job (one per input of a map job). */
 export interface UnitInfo {
@@ -157,6 +157,10 @@ export interface NewJob {
   pool?: string;
   /** POST the record here when the job ends (retried until it goes) */
   callbackUrl?: string;
+  /** jobs this one waits for (PARK's after=): it stays Waiting until they have all ended */
+  after?: string[];
+  /** run once all of `after` have ended, whatever they ended with (default: only if all succeeded) */
+  afterAny?: boolean;
 }
 
 export interface JobFilter {
@@ -313,6 +317,8 @@ export interface Store {
    */
   reapExpired(): Promise<number>;
 
+  /** The jobs a job waits for (`after`), and where they stand. */
+  dependencies(job: string): Promise<Array<{ id: string; status: JobStatus }>>;
   /** A group by its path from a root ("alice/analysis-7"), or null. */
   group(path: string): Promise<NodeInfo | null>;
   /**

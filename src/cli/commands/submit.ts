@@ -32,6 +32,9 @@ interface SubmitOptions {
   ram?: string;
   keep?: string;
   pool?: string;
+  after: string[];
+  afterAny?: boolean;
+  callback?: string;
   block?: boolean;
   json?: boolean;
 }
@@ -60,6 +63,9 @@ export function register(program: Command): void {
     .option('--at <time>', 'start no sooner than this time (ISO 8601, or HH:MM)')
     .option('--ram <size>', 'RAM one unit needs (512M, 2G); default from the environ (exec_mem_limit...)')
     .option('--pool <name>', 'the worker pool that runs it (moi\'s context; default: default): only workers started with --pool NAME take it')
+    .option('--after <id>', 'wait for this job to succeed first (repeatable); the job sees its result in environ.after', collect, [])
+    .option('--after-any', 'with --after: run once they have all ended, whatever they ended with')
+    .option('--callback <url>', 'POST the record to this URL when the job ends (a server sends it; retried until it goes)')
     .option('--keep <duration>', 'keep the job this long after it ends (a plain number is days; 12h, 7d); default SLUICE_RETENTION')
     .option('--block', 'wait for the job and print its record')
     .option('--json', 'print JSON')
@@ -73,6 +79,7 @@ export function register(program: Command): void {
       if (opts.inputs === '-' && opts.environ === '-') throw new UsageError('--inputs and --environ cannot both read standard input');
       const inputs = opts.inputs === undefined ? undefined : parseInputs(readInput(opts.inputs, 'inputs file'), opts.inputs);
       if (opts.failFast && !inputs) throw new UsageError('--fail-fast is for map jobs (with --inputs)');
+      if (opts.afterAny && !opts.after.length) throw new UsageError('--after-any goes with --after');
       const keepMs = opts.keep === undefined ? undefined : parseDuration(opts.keep, '--keep', 'd');
       await withService(async (service) => {
         const [id] = await service.submit([
@@ -91,6 +98,9 @@ export function register(program: Command): void {
             ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
             ...(keepMs === undefined ? {} : { keepMs }),
             ...(opts.pool ? { pool: poolName(opts.pool) } : {}),
+            ...(opts.after.length ? { after: opts.after } : {}),
+            ...(opts.afterAny ? { afterAny: true } : {}),
+            ...(opts.callback ? { callbackUrl: callbackUrl(opts.callback) } : {}),
           },
         ]);
         // moi's line on a terminal; the bare id for scripts.
@@ -111,6 +121,18 @@ export function register(program: Command): void {
 async function sayIfUnplaceable(service: LocalService, id: string): Promise<void> {
   const reason = (await service.waitReasons([await service.get(id)])).get(id);
   if (reason?.startsWith('cannot run yet')) process.stderr.write(`sluice: job ${id} ${reason}\n`);
+}
+
+/** A callback must be an http(s) URL: said at submit, not when the job ends. */
+function callbackUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--callback must be an http:// or https:// URL, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--callback must be an http:// or https:// URL, got "${text}"`);
+  return url.href;
 }
 
 function buildEnviron(opts: SubmitOptions): Environ {

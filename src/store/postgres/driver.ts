@@ -255,6 +255,13 @@ export class PostgresDriver implements Driver {
         }
         return { byStatus, firstStart, lastEnd };
       },
+      async dependentsOf(jobs) {
+        return (await rows<{ job: string; after_any: boolean }>(SQL.dependentsOf, [jobs])).map((r) => ({ job: r.job, afterAny: r.after_any }));
+      },
+      async depStates(job) {
+        const deps = await rows<{ dep: string; status: JobStatus; result: unknown; output: Environ | null }>(SQL.depStates, [job]);
+        return { afterAny: Boolean((await rows<{ after_any: boolean }>(SQL.afterAny, [job]))[0]?.after_any), deps: deps.map((d) => ({ dep: d.dep, status: d.status, result: d.result ?? null, output: d.output ?? null })) };
+      },
       async queueCounts() {
         return { kept: await rows(SQL.queueCounts), real: await rows(SQL.realQueueCounts) };
       },
@@ -309,6 +316,7 @@ export class PostgresDriver implements Driver {
         await c.query(SQL.insertJobs, [now, batch]);
         await c.query(SQL.insertUnits, [now, batch]);
         if (rows.some((r) => r.callbackUrl)) await c.query(SQL.insertCallbacks, [now, batch]);
+        if (rows.some((r) => r.after.length)) await c.query(SQL.insertDeps, [batch]);
       },
       async insertGroup(row, now) {
         await c.query(SQL.insertGroup, [row.id, row.name, row.parent, row.owner, now]);
@@ -444,6 +452,7 @@ export class PostgresDriver implements Driver {
       },
       async deleteJobs(ids) {
         await c.query(SQL.deleteUnitsOf, [ids]);
+        await c.query(SQL.deleteDepsOf, [ids]);
         return (await run(SQL.deleteNodes, [ids])).map((r) => (r.parent as string | null) ?? null);
       },
       async deleteGroupIfEmpty(id) {
@@ -455,6 +464,14 @@ export class PostgresDriver implements Driver {
       },
       async setMeta(name, value) {
         await c.query(SQL.setMeta, [name, value]);
+      },
+      async releaseWaiting(job, environ, now) {
+        await c.query(SQL.releaseJob, [json(environ), job]);
+        return ((await run(SQL.releaseUnits, [now, job])) as Key[]).map(key);
+      },
+      async endWaiting(job, status, reason, now) {
+        await c.query(SQL.endWaitingUnits, [job]);
+        return (await count(SQL.endWaitingJob, [status, now, reason, job])) > 0;
       },
       async insertMessage(job, body, now) {
         await c.query(SQL.lockJob, [job]);

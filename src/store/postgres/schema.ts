@@ -169,4 +169,16 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX outbox_job ON outbox (job);
   CREATE INDEX outbox_due ON outbox (kind, next_at) WHERE state = 'due';
   `,
+  `
+  -- Jobs that wait for jobs (see the SQLite schema's migration 5).
+  ALTER TABLE units DROP CONSTRAINT units_state_check;
+  ALTER TABLE units ADD CONSTRAINT units_state_check CHECK (state IN ('waiting', 'queued', 'delayed', 'running', 'done', 'failed', 'aborted'));
+  CREATE TABLE deps (
+    job text NOT NULL,
+    dep text NOT NULL,
+    PRIMARY KEY (job, dep)
+  );
+  CREATE INDEX deps_dep ON deps (dep);
+  ALTER TABLE nodes ADD COLUMN after_any boolean NOT NULL DEFAULT false;
+  `,
 ];

@@ -270,6 +270,15 @@ export class SqliteDriver implements Driver {
         const row = (by === 'name' ? q.userByName : q.userByToken).get(value) as UserRow | undefined;
         return row ? userOf(row) : undefined;
       },
+      async dependentsOf(jobs) {
+        return (q.dependentsOf.all(json(jobs)) as Array<{ job: string; after_any: number }>).map((r) => ({ job: r.job, afterAny: r.after_any === 1 }));
+      },
+      async depStates(job) {
+        const deps = (q.depStates.all(job) as Array<{ dep: string; status: JobStatus; result: string | null; output: string | null }>).map((r) => ({
+          dep: r.dep, status: r.status, result: r.result === null ? null : JSON.parse(r.result), output: r.output === null ? null : (JSON.parse(r.output) as Environ),
+        }));
+        return { afterAny: q.afterAny.get(job) === 1, deps };
+      },
       async queueCounts() {
         const fix = (rows: unknown[]) => (rows as Array<Omit<Key, 'ram_mb'> & { queued: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
         return { kept: fix(q.queueCounts.all()), real: fix(q.realQueueCounts.all()) };
@@ -292,6 +301,7 @@ export class SqliteDriver implements Driver {
         q.insertUnits.run({ now, batch });
         q.insertMapUnits.run({ now, batch });
         if (rows.some((r) => r.callbackUrl)) q.insertCallbacks.run({ now, batch });
+        if (rows.some((r) => r.after.length)) q.insertDeps.run({ batch });
       },
       async insertGroup(row, now) {
         q.insertGroup.run(row.id, row.name, row.parent, row.owner, now);
@@ -431,6 +441,7 @@ export class SqliteDriver implements Driver {
       async deleteJobs(ids) {
         const list = json(ids);
         q.deleteUnitsOf.run(list);
+        q.deleteDepsOf.run({ ids: list });
         return q.deleteNodes.all(list) as Array<string | null>;
       },
       async deleteGroupIfEmpty(id) {
@@ -442,6 +453,14 @@ export class SqliteDriver implements Driver {
       },
       async setMeta(name, value) {
         q.setMeta.run(name, value);
+      },
+      async releaseWaiting(job, environ, now) {
+        q.releaseJob.run(json(environ), job);
+        return (q.releaseUnits.all(now, job) as Key[]).map(key);
+      },
+      async endWaiting(job, status, reason, now) {
+        q.endWaitingUnits.run(job);
+        return q.endWaitingJob.run(status, now, reason, job).changes > 0;
       },
       async insertMessage(job, body, now) {
         return q.insertMessage.get({ job, body: json(body), now }) as number;
