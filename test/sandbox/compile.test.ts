@@ -133,7 +133,8 @@ describe('the CLI', () => {
     expect(caps.tier).toMatch(/^[AB]$/);
     expect(caps.executors.exec.ok).toBe(true);
     const text = (await exec(process.execPath, [cli, 'doctor'])).stdout;
-    expect(text).toMatch(/^tier [AB]: /);
+    expect(text).toMatch(/^store: (SQLite|PostgreSQL) /);
+    expect(text).toMatch(/^tier [AB]: /m);
     expect(text).toMatch(/exec +available/);
   });
 });
