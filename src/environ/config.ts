@@ -35,6 +35,16 @@ export interface Config {
   maxLost: number;
   /** SLUICE_DEBUG: print stacks with internal errors */
   debug: boolean;
+  /** SLUICE_SMTP_URL: where e-mail goes (smtp:// or smtps://, auth in the URL); unset: no mail is sent */
+  smtpUrl: string | undefined;
+  /** SLUICE_SMTP_USER and SLUICE_SMTP_PASSWORD: the mail server's login, when it is not in the URL */
+  smtpAuth: { user: string; pass: string } | undefined;
+  /** SLUICE_MAIL_FROM: the sender of Sluice's mail */
+  mailFrom: string;
+  /** SLUICE_DIGEST_AT: local time of day the daily digests go out */
+  digestAt: { hour: number; minute: number };
+  /** SLUICE_PUBLIC_URL: where people reach this Sluice's jobs (links in mail, moi's url); unset: no links */
+  publicUrl: string | undefined;
 }
 
 export interface Setting {
@@ -67,6 +77,12 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'SLUICE_MAX_ENVIRON', meaning: 'largest environ accepted, bytes of JSON (files belong in the file store)', default: String(4 << 20) },
   { env: 'SLUICE_MAX_LOST', meaning: 'how many times a unit may lose its worker (kill -9, lost lease) before its job fails', default: '10' },
   { env: 'SLUICE_DEBUG', meaning: 'set to 1 to print stacks with internal errors', default: 'unset' },
+  { env: 'SLUICE_SMTP_URL', meaning: 'where e-mail goes: smtp://[user:pass@]host[:port] or smtps://…', default: 'unset: no mail' },
+  { env: 'SLUICE_SMTP_USER', meaning: "the mail server's login, when it is not in SLUICE_SMTP_URL (with SLUICE_SMTP_PASSWORD)", default: 'unset' },
+  { env: 'SLUICE_SMTP_PASSWORD', meaning: "the mail server's password, with SLUICE_SMTP_USER", default: 'unset' },
+  { env: 'SLUICE_MAIL_FROM', meaning: "the sender of Sluice's mail", default: 'sluice@HOSTNAME' },
+  { env: 'SLUICE_DIGEST_AT', meaning: 'local time of day the daily digests go out', default: '08:00' },
+  { env: 'SLUICE_PUBLIC_URL', meaning: "where people reach this Sluice's jobs (links in mail, moi's url)", default: 'unset' },
 ];
 
 export function readConfig(env: Env = process.env): Config {
@@ -82,7 +98,36 @@ export function readConfig(env: Env = process.env): Config {
     maxEnvironBytes: positiveNumber(env, 'SLUICE_MAX_ENVIRON', DEFAULTS.maxEnvironBytes, true),
     maxLost: positiveNumber(env, 'SLUICE_MAX_LOST', DEFAULTS.maxLost, true),
     debug: Boolean(env.SLUICE_DEBUG && env.SLUICE_DEBUG !== '0'),
+    smtpUrl: env.SLUICE_SMTP_URL ? smtpUrl(env.SLUICE_SMTP_URL) : undefined,
+    smtpAuth: smtpAuth(env),
+    mailFrom: env.SLUICE_MAIL_FROM || `sluice@${os.hostname()}`,
+    digestAt: env.SLUICE_DIGEST_AT ? timeOfDay(env.SLUICE_DIGEST_AT, 'SLUICE_DIGEST_AT') : { hour: 8, minute: 0 },
+    publicUrl: env.SLUICE_PUBLIC_URL ? publicUrl(env.SLUICE_PUBLIC_URL) : undefined,
   };
+}
+
+function smtpUrl(text: string): string {
+  if (!/^smtps?:\/\/[^/\s]+/.test(text)) throw new UsageError(`SLUICE_SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://…, got "${text.replace(/:[^:@/]*@/, ':***@')}"`);
+  return text;
+}
+
+function smtpAuth(env: Env): { user: string; pass: string } | undefined {
+  const user = env.SLUICE_SMTP_USER;
+  const pass = env.SLUICE_SMTP_PASSWORD;
+  if (!user && !pass) return undefined;
+  if (!user || !pass) throw new UsageError('SLUICE_SMTP_USER and SLUICE_SMTP_PASSWORD go together: set both or neither');
+  return { user, pass };
+}
+
+function timeOfDay(text: string, name: string): { hour: number; minute: number } {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new UsageError(`${name} must be a local time of day like 08:00, got "${text}"`);
+  return { hour: Number(m[1]), minute: Number(m[2]) };
+}
+
+function publicUrl(text: string): string {
+  if (!/^https?:\/\/\S+$/.test(text)) throw new UsageError(`SLUICE_PUBLIC_URL must be an http:// or https:// URL, got "${text}"`);
+  return text.replace(/\/+$/, '');
 }
 
 /** SLUICE_STORE as INTERFACE.md accepts it: unset, a file path, sqlite:PATH, postgres:// or postgresql:// URLs. */

@@ -41,9 +41,12 @@ export class LocalService implements Service {
 
   async submit(requests: SubmitRequest[]): Promise<string[]> {
     await this.checkJobTypes(requests);
+    const emails = await this.defaultEmails(requests);
     return this.store.submit(
       requests.map((r) => ({
         ...r,
+        // A user with an e-mail address gets their jobs in their daily digest unless the job says otherwise.
+        ...(r.notify || !emails.get(r.owner) ? {} : { notify: { address: emails.get(r.owner)! } }),
         ramMb: r.ramMb ?? ramNeedMb(r.environ),
         exclusive: typeof r.environ.job_type === 'string' && EXCLUSIVE_JOB_TYPES.has(r.environ.job_type),
       })),
@@ -182,6 +185,13 @@ export class LocalService implements Service {
 
   close(): Promise<void> {
     return this.store.close();
+  }
+
+  /** The e-mail addresses users set for themselves (sluice users set NAME --email), by owner. */
+  private async defaultEmails(requests: SubmitRequest[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    for (const owner of new Set(requests.filter((r) => !r.notify).map((r) => r.owner))) out.set(owner, (await this.store.getUser(owner))?.email ?? null);
+    return out;
   }
 
   /** moi's info objects carry `url`: the UI links to `url/id`. */

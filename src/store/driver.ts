@@ -10,7 +10,7 @@
  * jsonb_to_recordset).
  */
 import type { Environ } from '../environ/index.js';
-import type { Delivery, JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UnitSummary, UserInfo, WorkerInfo } from './types.js';
+import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UnitSummary, UserInfo, WorkerInfo } from './types.js';
 
 /** A queue of units: one owner's units of one class, exclusive or not, in one worker pool. */
 export interface QueueKey {
@@ -50,6 +50,7 @@ export interface JobRow {
   keepMs: number | null;
   pool: string;
   callbackUrl: string | null;
+  notify: { address: string; now: boolean; onlyFailures: boolean } | null;
   /** the jobs it waits for ([]: none), and whether it starts Waiting (some of them have not ended) */
   after: string[];
   afterAny: boolean;
@@ -148,7 +149,8 @@ export interface WriteTx extends ReadTx {
    */
   notifyChange(): void;
   insertJobs(rows: JobRow[], now: number): Promise<void>;
-  insertGroup(row: { id: string; name: string; parent: string | null; owner: string }, now: number): Promise<void>;
+  /** False when a group of that name under that parent exists already (made by a concurrent transaction). */
+  insertGroup(row: { id: string; name: string; parent: string | null; owner: string }, now: number): Promise<boolean>;
   /** One event per node, carrying the node's info as it is now, in the order given. */
   appendEvents(verb: 'add' | 'update', ids: string[], now: number): Promise<void>;
   appendPruneEvent(through: number, jobs: number, now: number): Promise<void>;
@@ -229,8 +231,9 @@ export interface WriteTx extends ReadTx {
 
   /** Outbox items become due when their jobs end. */
   outboxDue(jobs: string[], now: number): Promise<void>;
-  claimOutbox(kind: string, limit: number, leaseUntil: number, now: number): Promise<Array<{ id: number; kind: string; job: string; target: string; attempts: number }>>;
-  finishOutbox(id: number, state: 'done' | 'due' | 'failed', error: string | null, nextAt: number | null, now: number): Promise<void>;
+  claimOutbox(kind: string, limit: number, leaseUntil: number, dueBy: number, now: number): Promise<OutboxItem[]>;
+  finishOutbox(id: number, state: 'done' | 'due' | 'failed', error: string | null, nextAt: number | null, now: number, sentFor: number | null): Promise<void>;
+  postponeOutbox(id: number, nextAt: number): Promise<void>;
 
   insertUser(user: { name: string; role: string; email: string | null; accounts: string[]; tokenHash: string }, now: number): Promise<void>;
   updateUser(name: string, patch: { role?: string; email?: string | null; accounts?: string[]; tokenHash?: string }): Promise<boolean>;
@@ -266,8 +269,10 @@ export interface ReadTx {
   depStates(job: string): Promise<{ afterAny: boolean; deps: Array<{ dep: string; status: JobStatus; result: unknown; output: Environ | null }> }>;
   /** The control messages these units (running, token current) have not taken. */
   pendingMessages(units: Array<{ unit: number; token: number }>): Promise<Array<{ unit: number; seq: number; body: unknown }>>;
-  /** The delivery of a job's callback, if it has one. */
-  delivery(job: string): Promise<Delivery | undefined>;
+  /** What a job's outbox holds for it (its callback, its mail), oldest first. */
+  outboxOf(job: string): Promise<Array<Delivery & { kind: string; only_failures: boolean }>>;
+  /** Whether this address's digest for this digest time has gone out. */
+  digestSent(address: string, at: number): Promise<boolean>;
   listUsers(): Promise<UserInfo[]>;
   userWhere(by: 'name' | 'token', value: string): Promise<UserInfo | undefined>;
   /** Jobs per status, and the first start and last end over all jobs (benchmarks, metrics). */

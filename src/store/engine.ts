@@ -74,6 +74,7 @@ export class DriverStore implements Store {
           keepMs: job.keepMs ?? null,
           pool: job.pool ?? DEFAULT_POOL,
           callbackUrl: job.callbackUrl ?? null,
+          notify: job.notify ? { address: job.notify.address, now: job.notify.now ?? false, onlyFailures: job.notify.onlyFailures ?? false } : null,
           after: job.after ?? [],
           afterAny: job.afterAny ?? false,
           waiting: Boolean(job.after?.length),
@@ -98,8 +99,14 @@ export class DriverStore implements Store {
   async get(id: string): Promise<JobRecord | NodeInfo | null> {
     const node = await this.driver.read.getNode(id);
     if (!node || node.type !== 'job') return node ?? null;
-    const delivery = await this.driver.read.delivery(id);
-    return delivery ? { ...(node as JobRecord), delivery } : (node as JobRecord);
+    // Beside the fixed record: its callback's delivery and its e-mail notice, as they stand.
+    const record = { ...(node as JobRecord) };
+    for (const item of await this.driver.read.outboxOf(id)) {
+      const { kind, url, only_failures, ...state } = item;
+      if (kind === 'callback') record.delivery = { url, ...state };
+      else record.notify = { address: url, mode: kind === 'mail' ? 'now' : 'digest', on: only_failures ? 'failure' : 'always', ...state };
+    }
+    return record;
   }
 
   async control(job: string, message: unknown): Promise<{ seq: number }> {
@@ -136,16 +143,26 @@ export class DriverStore implements Store {
     return pending;
   }
 
-  async claimOutbox(kind: string, limit: number, leaseMs: number): Promise<OutboxItem[]> {
+  async claimOutbox(kind: string, limit: number, leaseMs: number, dueBy?: number): Promise<OutboxItem[]> {
     const now = Date.now();
-    return this.transact((tx) => tx.claimOutbox(kind, limit, now + leaseMs, now));
+    return this.transact((tx) => tx.claimOutbox(kind, limit, now + leaseMs, dueBy ?? now, now));
   }
 
-  async finishOutbox(id: number, outcome: { ok: true } | { ok: false; error: string; retryAt: number | null }): Promise<void> {
+  async finishOutbox(id: number, outcome: { ok: true; digestOf?: number } | { ok: false; error: string; retryAt: number | null }): Promise<void> {
     const now = Date.now();
     await this.transact((tx) =>
-      outcome.ok ? tx.finishOutbox(id, 'done', null, null, now) : tx.finishOutbox(id, outcome.retryAt === null ? 'failed' : 'due', outcome.error, outcome.retryAt, now),
+      outcome.ok
+        ? tx.finishOutbox(id, 'done', null, null, now, outcome.digestOf ?? null)
+        : tx.finishOutbox(id, outcome.retryAt === null ? 'failed' : 'due', outcome.error, outcome.retryAt, now, null),
     );
+  }
+
+  async postponeOutbox(id: number, nextAt: number): Promise<void> {
+    await this.transact((tx) => tx.postponeOutbox(id, nextAt));
+  }
+
+  digestSent(address: string, at: number): Promise<boolean> {
+    return this.driver.read.digestSent(address, at);
   }
 
   async createUser(user: Parameters<Store['createUser']>[0]): Promise<void> {
@@ -671,18 +688,22 @@ export class DriverStore implements Store {
     const made: string[] = [];
     const names = groupPathParts(pathText);
     for (const [i, name] of names.entries()) {
-      const existing = await tx.findGroup(parent, name);
-      if (existing) {
-        if (existing.owner !== owner) {
-          throw new UsageError(`group "${names.slice(0, i + 1).join('/')}" belongs to ${existing.owner}; ${owner} cannot submit into it (choose another group path)`);
+      let existing = await tx.findGroup(parent, name);
+      if (!existing) {
+        const id: string = uuid7(now);
+        // Two first submissions at once both find no group; the one that loses uses the winner's.
+        if (await tx.insertGroup({ id, name, parent, owner }, now)) {
+          made.push(id);
+          parent = id;
+          continue;
         }
-        parent = existing.id;
-        continue;
+        existing = await tx.findGroup(parent, name);
+        if (!existing) throw new Error(`group "${names.slice(0, i + 1).join('/')}" was neither made nor found`);
       }
-      const id: string = uuid7(now);
-      await tx.insertGroup({ id, name, parent, owner }, now);
-      made.push(id);
-      parent = id;
+      if (existing.owner !== owner) {
+        throw new UsageError(`group "${names.slice(0, i + 1).join('/')}" belongs to ${existing.owner}; ${owner} cannot submit into it (choose another group path)`);
+      }
+      parent = existing.id;
     }
     await this.events(tx, 'add', made, now);
     cache.set(pathText, parent!);

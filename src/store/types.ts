@@ -64,6 +64,8 @@ export interface JobRecord extends NodeInfo {
   units?: UnitSummary[];
   /** its callback's delivery (the record itself is fixed once the job ends; this lives beside it) */
   delivery?: Delivery;
+  /** its e-mail: sent at once or in the address's daily digest, for every end or failures only */
+  notify?: Omit<Delivery, 'url'> & { address: string; mode: 'now' | 'digest'; on: 'always' | 'failure' };
 }
 
 /** Where an outbox item stands: waiting for its job to end, due (being tried), done, or given up. */
@@ -73,6 +75,7 @@ export interface Delivery {
   attempts: number;
   /** the next try, while due */
   next_at: number | null;
+  /** the last failed try's error, kept once it went */
   last_error: string | null;
   done_at: number | null;
 }
@@ -84,6 +87,8 @@ export interface OutboxItem {
   job: string;
   target: string;
   attempts: number;
+  /** send only if the job did not succeed */
+  only_failures: boolean;
 }
 
 export type Role = 'admin' | 'trusted' | 'user' | 'viewer';
@@ -161,6 +166,8 @@ export interface NewJob {
   after?: string[];
   /** run once all of `after` have ended, whatever they ended with (default: only if all succeeded) */
   afterAny?: boolean;
+  /** e-mail when it ends: in the address's daily digest (PARK's default) or at once, perhaps only on failure */
+  notify?: { address: string; now?: boolean; onlyFailures?: boolean };
 }
 
 export interface JobFilter {
@@ -339,10 +346,17 @@ export interface Store {
   /** The messages these running units of the worker have not taken yet, marked taken (fenced by token). */
   takeMessages(worker: string, units: Array<{ unit: number; token: number }>): Promise<UnitMessage[]>;
 
-  /** Outbox items of this kind that are due, each taken for `leaseMs` (another sender skips it meanwhile). */
-  claimOutbox(kind: string, limit: number, leaseMs: number): Promise<OutboxItem[]>;
+  /**
+   * Outbox items of this kind that are due (by `dueBy`, default now: a digest takes the jobs that ended
+   * before its hour), each taken for `leaseMs` (another sender skips it meanwhile).
+   */
+  claimOutbox(kind: string, limit: number, leaseMs: number, dueBy?: number): Promise<OutboxItem[]>;
   /** How sending went: done, or failed with a retry time (null: given up). */
-  finishOutbox(id: number, outcome: { ok: true } | { ok: false; error: string; retryAt: number | null }): Promise<void>;
+  finishOutbox(id: number, outcome: { ok: true; /** the digest time it went out in */ digestOf?: number } | { ok: false; error: string; retryAt: number | null }): Promise<void>;
+  /** Back untaken, due at `nextAt` (a digest item for a digest that has gone out waits for the next). */
+  postponeOutbox(id: number, nextAt: number): Promise<void>;
+  /** Whether `address`'s digest for the digest time `at` has gone out. */
+  digestSent(address: string, at: number): Promise<boolean>;
 
   createUser(user: Omit<UserInfo, 'created_at' | 'accounts' | 'email'> & { email?: string | null; accounts?: string[]; tokenHash: string }): Promise<void>;
   listUsers(): Promise<UserInfo[]>;

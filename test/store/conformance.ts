@@ -463,12 +463,36 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(again).toMatchObject({ id: item!.id, attempts: 2 });
       await store.finishOutbox(again!.id, { ok: true });
       const after = (await store.get(id!)) as JobRecord;
-      expect(after.delivery).toMatchObject({ state: 'done', attempts: 2, last_error: null });
+      expect(after.delivery).toMatchObject({ state: 'done', attempts: 2, last_error: 'connection refused' });
       expect(after.delivery!.done_at).toBeGreaterThan(0);
       // The record itself did not change.
       const { delivery: _a, ...fixed } = after;
       expect(fixed).toMatchObject({ status: 'Success', date_end: expect.any(Number) });
       expect(before.status).toBe('Running');
+    });
+
+    it('digest notices: due by the digest hour from when the job ended, marked with the digest they went in, postponed untaken', async () => {
+      const [id] = await store.submit([{ owner: 'u', environ: { job_type: 'ping' }, notify: { address: 'a@example.org' } }]);
+      const w = await worker();
+      const [u] = await take(store, w, 1);
+      await store.complete([success(u!, {})]);
+      const ended = ((await store.get(id!)) as JobRecord).date_end!;
+      expect(((await store.get(id!)) as JobRecord).notify).toMatchObject({ address: 'a@example.org', mode: 'digest', on: 'always', state: 'due' });
+      expect(await store.claimOutbox('digest', 10, 10_000, ended - 1)).toEqual([]);
+      expect(await store.claimOutbox('mail', 10, 10_000, ended + 1)).toEqual([]);
+      const [item] = await store.claimOutbox('digest', 10, 10_000, ended + 1000);
+      expect(item).toMatchObject({ job: id, target: 'a@example.org', attempts: 1, only_failures: false });
+      // Postponed: not due by the same hour, due by a later one, and the try did not count.
+      await store.postponeOutbox(item!.id, ended + 2000);
+      expect(await store.claimOutbox('digest', 10, 10_000, ended + 1000)).toEqual([]);
+      const [again] = await store.claimOutbox('digest', 10, 10_000, ended + 2000);
+      expect(again).toMatchObject({ id: item!.id, attempts: 1 });
+      expect(await store.digestSent('a@example.org', ended + 2000)).toBe(false);
+      await store.finishOutbox(again!.id, { ok: true, digestOf: ended + 2000 });
+      expect(await store.digestSent('a@example.org', ended + 2000)).toBe(true);
+      expect(await store.digestSent('a@example.org', ended + 1000)).toBe(false);
+      expect(await store.digestSent('b@example.org', ended + 2000)).toBe(false);
+      expect(((await store.get(id!)) as JobRecord).notify).toMatchObject({ state: 'done', attempts: 1 });
     });
 
     it('users: created with a hashed token, found by it, changed, listed and removed', async () => {

@@ -81,6 +81,15 @@ describe.each(DRIVERS)('driver: $name', ({ database }) => {
     expect((await store!.driver.read.queueCounts()).real).toEqual([]);
   });
 
+  it("first submissions of one owner from four stores at once all land in the owner's one root group", async () => {
+    const stores = await open(4);
+    const ids = (await Promise.all(stores.map((s) => s.submit([{ owner: 'newcomer', environ: { job_type: 'x' } }, { owner: 'newcomer', group: 'newcomer/a/b', environ: { job_type: 'x' } }])))).flat();
+    const records = await Promise.all(ids.map((id) => stores[0]!.get(id)));
+    const roots = new Set(records.filter((_, i) => i % 2 === 0).map((r) => r!.parent));
+    expect(roots.size).toBe(1);
+    expect(new Set(records.filter((_, i) => i % 2 === 1).map((r) => r!.parent)).size).toBe(1);
+  });
+
   it('four claimers at once never take the same unit, and every unit is taken once', async () => {
     const [submitter, ...claimers] = await open(5);
     await submitter!.submit(Array.from({ length: 400 }, (_, n) => ({ owner: `o${n % 4}`, environ: { job_type: 'x', n } })));

@@ -10,7 +10,7 @@ import { cliConfig, withService } from '../service.js';
 import { formatRecord, liveLine } from '../format.js';
 import { parseDuration, parseTime } from '../time.js';
 import { parseClass, parseRam } from '../../schedule/index.js';
-import { poolName } from '../../store/index.js';
+import { emailAddress, poolName } from '../../store/index.js';
 
 interface SubmitOptions {
   cmd?: string;
@@ -35,6 +35,9 @@ interface SubmitOptions {
   after: string[];
   afterAny?: boolean;
   callback?: string;
+  notify?: string;
+  notifyNow?: boolean;
+  notifyOn?: string;
   block?: boolean;
   json?: boolean;
 }
@@ -65,6 +68,9 @@ export function register(program: Command): void {
     .option('--pool <name>', 'the worker pool that runs it (moi\'s context; default: default): only workers started with --pool NAME take it')
     .option('--after <id>', 'wait for this job to succeed first (repeatable); the job sees its result in environ.after', collect, [])
     .option('--after-any', 'with --after: run once they have all ended, whatever they ended with')
+    .option('--notify <address>', "e-mail this address when it ends: in the address's daily digest (SLUICE_DIGEST_AT)")
+    .option('--notify-now', 'with --notify: one mail as soon as it ends, not the digest')
+    .option('--notify-on <when>', 'with --notify: always (default) or failure')
     .option('--callback <url>', 'POST the record to this URL when the job ends (a server sends it; retried until it goes)')
     .option('--keep <duration>', 'keep the job this long after it ends (a plain number is days; 12h, 7d); default SLUICE_RETENTION')
     .option('--block', 'wait for the job and print its record')
@@ -80,6 +86,8 @@ export function register(program: Command): void {
       const inputs = opts.inputs === undefined ? undefined : parseInputs(readInput(opts.inputs, 'inputs file'), opts.inputs);
       if (opts.failFast && !inputs) throw new UsageError('--fail-fast is for map jobs (with --inputs)');
       if (opts.afterAny && !opts.after.length) throw new UsageError('--after-any goes with --after');
+      if ((opts.notifyNow || opts.notifyOn) && !opts.notify) throw new UsageError('--notify-now and --notify-on go with --notify ADDRESS');
+      if (opts.notifyOn && opts.notifyOn !== 'always' && opts.notifyOn !== 'failure') throw new UsageError(`--notify-on must be always or failure, got "${opts.notifyOn}"`);
       const keepMs = opts.keep === undefined ? undefined : parseDuration(opts.keep, '--keep', 'd');
       await withService(async (service) => {
         const [id] = await service.submit([
@@ -101,6 +109,7 @@ export function register(program: Command): void {
             ...(opts.after.length ? { after: opts.after } : {}),
             ...(opts.afterAny ? { afterAny: true } : {}),
             ...(opts.callback ? { callbackUrl: callbackUrl(opts.callback) } : {}),
+            ...(opts.notify ? { notify: { address: emailAddress(opts.notify), now: Boolean(opts.notifyNow), onlyFailures: opts.notifyOn === 'failure' } } : {}),
           },
         ]);
         // moi's line on a terminal; the bare id for scripts.

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatDuration, formatLocalTime, parseDuration, UsageError } from '../../environ/index.js';
 import { Worker, watchLifetime } from '../../worker/index.js';
-import { openConfiguredStore, startPruning } from '../../service/index.js';
+import { configuredMailer, openConfiguredStore, startPruning } from '../../service/index.js';
 import { poolName } from '../../store/index.js';
 import { builtinRegistry, jsPool } from '../../jobs/index.js';
 import { DEFAULT_POLICY, parseRam } from '../../schedule/index.js';
@@ -87,9 +87,13 @@ export function register(program: Command): void {
           `${stopAt === undefined ? '' : `, stops at ${formatLocalTime(stopAt)}`}${opts.label.length ? `; ${opts.label.join(' ')}` : ''})`,
       );
       const pruning = startPruning(store, (line) => log(`worker ${worker.id}: ${line}`), config.pruneEveryMs);
+      // Mail goes out beside the claim loop, never in it.
+      const mailer = configuredMailer(store, config, (line) => log(`worker ${worker.id}: ${line}`));
+      mailer?.start();
       await stopped;
       unwatch();
       pruning.stop();
+      await mailer?.stop();
       jsPool.close();
       closeTrackers();
       await store.close();

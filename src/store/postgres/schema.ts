@@ -181,4 +181,9 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX deps_dep ON deps (dep);
   ALTER TABLE nodes ADD COLUMN after_any boolean NOT NULL DEFAULT false;
   `,
+  `
+  -- E-mail when a job ends (see the SQLite schema's migration 6).
+  ALTER TABLE outbox ADD COLUMN only_failures boolean NOT NULL DEFAULT false;
+  ALTER TABLE outbox ADD COLUMN sent_for bigint;
+  `,
 ];

@@ -22,7 +22,7 @@ const LIVE = `status IN ('Queued', 'Running')`;
 /** The columns a job row carries in a batch (driver.ts JobRow). */
 const JOB_ROWS = `json_to_recordset($2::json) AS j(id text, owner text, name text, parent text, "jobType" text, tags jsonb, priority integer,
   class text, "maxAttempts" integer, "maxLost" integer, retries integer, environ json, inputs json, "failFast" boolean, exclusive boolean,
-  "ramMb" integer, "runAfter" bigint, "keepMs" bigint, pool text, "callbackUrl" text, after json, "afterAny" boolean, waiting boolean, ord bigint)`;
+  "ramMb" integer, "runAfter" bigint, "keepMs" bigint, pool text, "callbackUrl" text, notify json, after json, "afterAny" boolean, waiting boolean, ord bigint)`;
 
 export const SQL = {
   // --- submitting
@@ -51,7 +51,11 @@ export const SQL = {
   endWaitingJob: `UPDATE nodes SET status = $1, date_end = $2, error = $3 WHERE id = $4 AND status = 'Waiting'`,
   endWaitingUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state = 'waiting'`,
   deleteDepsOf: `DELETE FROM deps WHERE job = ANY($1::text[]) OR dep = ANY($1::text[])`,
-  insertGroup: `INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES ($1, 'group', $2, $3, $4, $5)`,
+  insertNotices: `INSERT INTO outbox (kind, job, target, state, only_failures, created_at)
+                  SELECT CASE WHEN (j.notify ->> 'now')::boolean THEN 'mail' ELSE 'digest' END, j.id, j.notify ->> 'address', 'waiting',
+                         (j.notify ->> 'onlyFailures')::boolean, $1
+                    FROM ${JOB_ROWS} WHERE j.notify IS NOT NULL AND json_typeof(j.notify) = 'object' ORDER BY j.ord`,
+  insertGroup: `INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES ($1, 'group', $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
   findGroup: `SELECT id, owner FROM nodes WHERE type = 'group' AND coalesce(parent, '') = $1 AND name = $2`,
 
   // --- events
@@ -215,11 +219,14 @@ export const SQL = {
   // --- the outbox
   outboxDue: `UPDATE outbox SET state = 'due', next_at = $1 WHERE state = 'waiting' AND job = ANY($2::text[])`,
   claimOutbox: `WITH picked AS MATERIALIZED (
-                  SELECT id FROM outbox WHERE state = 'due' AND kind = $1 AND next_at <= $3 AND coalesce(lease_until, 0) < $3 ORDER BY next_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+                  SELECT id FROM outbox WHERE state = 'due' AND kind = $1 AND next_at <= $5 AND coalesce(lease_until, 0) < $3 ORDER BY next_at LIMIT $4 FOR UPDATE SKIP LOCKED)
                 UPDATE outbox SET lease_until = $2, attempts = outbox.attempts + 1 FROM picked WHERE outbox.id = picked.id
-                RETURNING outbox.id, outbox.kind, outbox.job, outbox.target, outbox.attempts`,
-  finishOutbox: `UPDATE outbox SET state = $2, last_error = $3, next_at = $4, lease_until = NULL, done_at = CASE WHEN $2 = 'done' THEN $5::bigint END WHERE id = $1`,
-  delivery: `SELECT target AS url, state, attempts, next_at, last_error, done_at FROM outbox WHERE job = $1 AND kind = 'callback' ORDER BY id LIMIT 1`,
+                RETURNING outbox.id, outbox.kind, outbox.job, outbox.target, outbox.attempts, outbox.only_failures`,
+  finishOutbox: `UPDATE outbox SET state = $2, last_error = coalesce($3, last_error), lease_until = $4, done_at = CASE WHEN $2 = 'done' THEN $5::bigint END, sent_for = $6 WHERE id = $1`,
+  postponeOutbox: `UPDATE outbox SET next_at = $2, lease_until = NULL, attempts = attempts - 1 WHERE id = $1`,
+  digestSent: `SELECT 1 FROM outbox WHERE kind = 'digest' AND target = $1 AND sent_for = $2 AND state = 'done' LIMIT 1`,
+  outboxOf: `SELECT kind, target AS url, state, attempts, CASE WHEN state = 'due' THEN greatest(next_at, coalesce(lease_until, 0)) END AS next_at, last_error, done_at, only_failures
+               FROM outbox WHERE job = $1 ORDER BY id`,
 
   // --- users
   insertUser: `INSERT INTO users (name, role, email, accounts, token_hash, created_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6)`,

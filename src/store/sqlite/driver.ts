@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import type { Environ } from '../../environ/index.js';
 import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
-import type { Delivery, JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
+import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
 import { infoOf, recordOf, type NodeRow } from '../info.js';
 import { MIGRATIONS } from './schema.js';
 import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
@@ -260,8 +260,11 @@ export class SqliteDriver implements Driver {
       async pendingMessages(units) {
         return (q.pendingMessages.all(json(units)) as Array<{ unit: number; seq: number; body: string }>).map((m) => ({ ...m, body: JSON.parse(m.body) }));
       },
-      async delivery(job) {
-        return q.delivery.get(job) as Delivery | undefined;
+      async outboxOf(job) {
+        return (q.outboxOf.all(job) as Array<Delivery & { kind: string; only_failures: number }>).map((r) => ({ ...r, only_failures: r.only_failures === 1 }));
+      },
+      async digestSent(address, at) {
+        return q.digestSent.get(address, at) !== undefined;
       },
       async listUsers() {
         return (q.listUsers.all() as UserRow[]).map(userOf);
@@ -302,9 +305,10 @@ export class SqliteDriver implements Driver {
         q.insertMapUnits.run({ now, batch });
         if (rows.some((r) => r.callbackUrl)) q.insertCallbacks.run({ now, batch });
         if (rows.some((r) => r.after.length)) q.insertDeps.run({ batch });
+        if (rows.some((r) => r.notify)) q.insertNotices.run({ now, batch });
       },
       async insertGroup(row, now) {
-        q.insertGroup.run(row.id, row.name, row.parent, row.owner, now);
+        return q.insertGroup.run(row.id, row.name, row.parent, row.owner, now).changes > 0;
       },
       async appendEvents(verb, ids, now) {
         q.appendEvents.run({ now, verb, ids: json(ids) });
@@ -471,11 +475,14 @@ export class SqliteDriver implements Driver {
       async outboxDue(jobs, now) {
         q.outboxDue.run({ now, jobs: json(jobs) });
       },
-      async claimOutbox(kind, limit, leaseUntil, now) {
-        return q.claimOutbox.all({ kind, limit, lease: leaseUntil, now }) as Array<{ id: number; kind: string; job: string; target: string; attempts: number }>;
+      async claimOutbox(kind, limit, leaseUntil, dueBy, now) {
+        return (q.claimOutbox.all({ kind, limit, lease: leaseUntil, dueBy, now }) as Array<Omit<OutboxItem, 'only_failures'> & { only_failures: number }>).map((r) => ({ ...r, only_failures: r.only_failures === 1 }));
       },
-      async finishOutbox(id, state, error, nextAt, now) {
-        q.finishOutbox.run({ id, state, error, next: nextAt, now });
+      async finishOutbox(id, state, error, nextAt, now, sentFor) {
+        q.finishOutbox.run({ id, state, error, next: nextAt, now, sentFor });
+      },
+      async postponeOutbox(id, nextAt) {
+        q.postponeOutbox.run({ id, nextAt });
       },
       async insertUser(user, now) {
         q.insertUser.run({ ...user, accounts: json(user.accounts), now });

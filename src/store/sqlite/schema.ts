@@ -236,4 +236,11 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX deps_dep ON deps (dep);
   ALTER TABLE nodes ADD COLUMN after_any INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- E-mail when a job ends: an outbox item 'mail' (sent at once) or 'digest' (listed in the
+  -- address's daily digest), each perhaps for failures only.
+  ALTER TABLE outbox ADD COLUMN only_failures INTEGER NOT NULL DEFAULT 0;
+  -- The digest time a sent digest item went out for: one digest per address per day.
+  ALTER TABLE outbox ADD COLUMN sent_for INTEGER;
+  `,
 ];

@@ -71,7 +71,13 @@ export function prepare(db: Database.Database) {
     endWaitingJob: p(`UPDATE nodes SET status = ?, date_end = ?, error = ? WHERE id = ? AND status = 'Waiting'`),
     endWaitingUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state = 'waiting'`),
     deleteDepsOf: p(`DELETE FROM deps WHERE job IN (SELECT value FROM json_each(:ids)) OR dep IN (SELECT value FROM json_each(:ids))`),
-    insertGroup: p(`INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES (?, 'group', ?, ?, ?, ?)`),
+    insertNotices: p(
+      `INSERT INTO outbox (kind, job, target, state, only_failures, created_at)
+       SELECT CASE WHEN j.value -> 'notify' ->> 'now' THEN 'mail' ELSE 'digest' END, j.value ->> 'id', j.value -> 'notify' ->> 'address', 'waiting',
+              j.value -> 'notify' ->> 'onlyFailures', :now
+         FROM jsonb_each(:batch) AS j WHERE j.value ->> 'notify' IS NOT NULL`,
+    ),
+    insertGroup: p(`INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES (?, 'group', ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
     findGroup: p(`SELECT id, owner FROM nodes WHERE type = 'group' AND coalesce(parent, '') = ? AND name = ?`),
 
     // --- events
@@ -273,11 +279,20 @@ export function prepare(db: Database.Database) {
     outboxDue: p(`UPDATE outbox SET state = 'due', next_at = :now WHERE state = 'waiting' AND job IN (SELECT value FROM json_each(:jobs))`),
     claimOutbox: p(
       `UPDATE outbox SET lease_until = :lease, attempts = attempts + 1
-        WHERE id IN (SELECT id FROM outbox WHERE state = 'due' AND kind = :kind AND next_at <= :now AND coalesce(lease_until, 0) < :now ORDER BY next_at LIMIT :limit)
-        RETURNING id, kind, job, target, attempts`,
+        WHERE id IN (SELECT id FROM outbox WHERE state = 'due' AND kind = :kind AND next_at <= :dueBy AND coalesce(lease_until, 0) < :now ORDER BY next_at LIMIT :limit)
+        RETURNING id, kind, job, target, attempts, only_failures`,
     ),
-    finishOutbox: p(`UPDATE outbox SET state = :state, last_error = :error, next_at = :next, lease_until = NULL, done_at = CASE WHEN :state = 'done' THEN :now END WHERE id = :id`),
-    delivery: p(`SELECT target AS url, state, attempts, next_at, last_error, done_at FROM outbox WHERE job = ? AND kind = 'callback' ORDER BY id LIMIT 1`),
+    /** A retry waits in lease_until; next_at stays when the job ended (a digest takes the jobs that ended before its hour). */
+    finishOutbox: p(
+      `UPDATE outbox SET state = :state, last_error = coalesce(:error, last_error), lease_until = :next, done_at = CASE WHEN :state = 'done' THEN :now END, sent_for = :sentFor WHERE id = :id`,
+    ),
+    /** Back in the queue untaken, for a later digest: the try did not count. */
+    postponeOutbox: p(`UPDATE outbox SET next_at = :nextAt, lease_until = NULL, attempts = attempts - 1 WHERE id = :id`),
+    digestSent: p(`SELECT 1 FROM outbox WHERE kind = 'digest' AND target = ? AND sent_for = ? AND state = 'done' LIMIT 1`),
+    outboxOf: p(
+      `SELECT kind, target AS url, state, attempts, CASE WHEN state = 'due' THEN max(next_at, coalesce(lease_until, 0)) END AS next_at, last_error, done_at, only_failures
+         FROM outbox WHERE job = ? ORDER BY id`,
+    ),
 
     // --- users
     insertUser: p(`INSERT INTO users (name, role, email, accounts, token_hash, created_at) VALUES (:name, :role, :email, :accounts, :tokenHash, :now)`),
