@@ -180,8 +180,9 @@ describe.each(BACKENDS)('e-mail on $name', (backend) => {
   it("a user's own address puts their jobs in their digest unless the job names another", async () => {
     const server = await smtp();
     const h = scope.home({ TZ: 'UTC', SLUICE_USER: 'ann' });
-    const store = await scope.store(h);
-    await store.createUser({ name: 'ann', role: 'user', email: 'ann@example.com', tokenHash: 'x'.repeat(64) });
+    expect((await sluice(['users', 'add', 'ann', '--role', 'user'], h.env)).code).toBe(0);
+    expect(await sluice(['users', 'set', 'ann', '--email', 'not-an-address'], h.env)).toMatchObject({ code: 2 });
+    expect((await sluice(['users', 'set', 'ann', '--email', 'ann@example.com'], h.env)).code).toBe(0);
     const mine = await submit(h.env, ['--cmd', 'return 1']);
     const other = await submit(h.env, ['--cmd', 'return 2', '--notify', 'team@example.com']);
     const nobody = await submit({ ...h.env, SLUICE_USER: 'bob' }, ['--cmd', 'return 3']);

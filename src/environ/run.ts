@@ -20,6 +20,8 @@ export interface RunOptions {
   inbox?: Inbox;
   /** The name written to `worker`; default: the host name. */
   hostname?: string;
+  /** Where the run's private folder is made (SLUICE_TMPDIR); default: the system's temp folder. */
+  tmpdir?: string | undefined;
 }
 
 const HOSTNAME = os.hostname();
@@ -34,7 +36,7 @@ const NEVER = new AbortController().signal;
 export async function run(input: unknown, options: RunOptions): Promise<Environ> {
   // A shallow copy: the caller's object stays as it was given (the worker compares against it).
   let environ: Environ = { ...assertEnviron(input) };
-  const workdir = new Workdir();
+  const workdir = new Workdir(options.tmpdir);
   const signal = options.signal ?? NEVER;
   const report = options.report ?? (() => {});
   const inbox = options.inbox ?? new Inbox();

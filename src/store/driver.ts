@@ -12,6 +12,26 @@
 import type { Environ } from '../environ/index.js';
 import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UnitSummary, UserInfo, WorkerInfo } from './types.js';
 
+/**
+ * What a listing asks for, every field optional: the store's `JobFilter`. `text` matches name, tags
+ * and environ text case-insensitively (a driver escapes its LIKE wildcards); the order is date, then
+ * id, and `after` continues after one node of it.
+ */
+export interface NodeFilter {
+  type?: 'job' | 'group' | 'any';
+  owner?: string;
+  status?: JobStatus;
+  tag?: string;
+  parent?: string;
+  under?: string;
+  jobType?: string;
+  text?: string;
+  createdAfter?: number;
+  createdBefore?: number;
+  after?: { date: number; id: string };
+  limit?: number;
+}
+
 /** A queue of units: one owner's units of one class, exclusive or not, in one worker pool. */
 export interface QueueKey {
   pool: string;
@@ -55,6 +75,7 @@ export interface JobRow {
   after: string[];
   afterAny: boolean;
   waiting: boolean;
+  account: string | null;
 }
 
 /** A unit as a claim returns it. */
@@ -229,6 +250,9 @@ export interface WriteTx extends ReadTx {
   /** Units (their tokens still current) have taken their messages through `seq`. */
   advanceMessages(units: Array<{ unit: number; token: number; seq: number }>): Promise<void>;
 
+  /** Records that a user took these nodes out of their moi view. */
+  hideNodes(owner: string, nodes: string[]): Promise<void>;
+
   /** Outbox items become due when their jobs end. */
   outboxDue(jobs: string[], now: number): Promise<void>;
   claimOutbox(kind: string, limit: number, leaseUntil: number, dueBy: number, now: number): Promise<OutboxItem[]>;
@@ -243,7 +267,7 @@ export interface WriteTx extends ReadTx {
 /** Queries that only read; outside a transaction each sees a consistent state of its own. */
 export interface ReadTx {
   getNode(id: string): Promise<(NodeInfo & { environ?: Environ; output?: Environ | null; units?: UnitSummary[] }) | undefined>;
-  listNodes(filter: { type?: 'job' | 'group' | 'any'; owner?: string; status?: JobStatus; tag?: string; parent?: string; under?: string; limit?: number }): Promise<NodeInfo[]>;
+  listNodes(filter: NodeFilter): Promise<NodeInfo[]>;
   units(job: string): Promise<UnitInfo[]>;
   users(): Promise<Array<{ owner: string; group: string | null; jobs: number }>>;
   liveWorkers(since: number): Promise<WorkerInfo[]>;
@@ -251,6 +275,8 @@ export interface ReadTx {
   anyDue(now: number): Promise<boolean>;
   activeQueues(): Promise<Array<QueueKey & { queued: number; since: number }>>;
   runningUnits(): Promise<Array<{ pool: string; owner: string; class: UnitClass; startedAt: number }>>;
+  /** Running units and the RAM they take, per worker. */
+  workerLoads(): Promise<Array<{ worker: string; running: number; ramMb: number }>>;
   ownerRows(owners: string[]): Promise<OwnerRow[]>;
   findGroup(parent: string | null, name: string): Promise<{ id: string; owner: string } | undefined>;
   /** Ended jobs whose time is up: ended before now − keepMs, or before now − their own keep. */
@@ -258,6 +284,9 @@ export interface ReadTx {
   /** The queue counts kept, and the queued units counted (they must agree; for the driver test suite). */
   queueCounts(): Promise<{ kept: Array<QueueKey & { queued: number }>; real: Array<QueueKey & { queued: number }> }>;
   eventsAfter(seq: number, limit: number): Promise<StoreEvent[]>;
+  /** One node's events, oldest first. */
+  eventsOf(node: string, limit: number): Promise<StoreEvent[]>;
+  hiddenNodes(owner: string): Promise<string[]>;
   lastSeq(): Promise<number>;
   /** The first event younger than `at` (its seq), or undefined when none is. */
   firstEventAfter(at: number): Promise<number | undefined>;

@@ -53,11 +53,13 @@ export class DriverStore implements Store {
       const rows: JobRow[] = [];
       for (const job of jobs) {
         const retries = job.retries ?? 0;
+        // The group first: ids follow creation, so a listing by date and id shows a group before what it holds.
+        const parent = await this.ensureGroups(tx, job.owner, job.group, now, groups);
         rows.push({
           id: uuid7(now),
           owner: job.owner,
           name: job.name ?? defaultName(job.owner, job.environ),
-          parent: await this.ensureGroups(tx, job.owner, job.group, now, groups),
+          parent,
           jobType: typeof job.environ.job_type === 'string' ? job.environ.job_type : null,
           tags: job.tags ?? [],
           priority: job.priority ?? 0,
@@ -78,6 +80,7 @@ export class DriverStore implements Store {
           after: job.after ?? [],
           afterAny: job.afterAny ?? false,
           waiting: Boolean(job.after?.length),
+          account: job.account ?? null,
         });
       }
       await this.checkDependencies(tx, rows);
@@ -273,6 +276,10 @@ export class DriverStore implements Store {
     return this.driver.read.liveWorkers(Date.now() - withinMs);
   }
 
+  workerLoads(): Promise<Array<{ worker: string; running: number; ramMb: number }>> {
+    return this.driver.read.workerLoads();
+  }
+
   abortRequests(worker: string): Promise<number[]> {
     return this.driver.read.abortRequests(worker);
   }
@@ -459,6 +466,18 @@ export class DriverStore implements Store {
 
   eventsAfter(seq: number, limit = 1000): Promise<StoreEvent[]> {
     return this.driver.read.eventsAfter(seq, limit);
+  }
+
+  eventsOf(node: string, limit = 1000): Promise<StoreEvent[]> {
+    return this.driver.read.eventsOf(node, limit);
+  }
+
+  async hide(owner: string, nodes: string[]): Promise<void> {
+    if (nodes.length) await this.transact((tx) => tx.hideNodes(owner, nodes));
+  }
+
+  hidden(owner: string): Promise<string[]> {
+    return this.driver.read.hiddenNodes(owner);
   }
 
   lastSeq(): Promise<number> {

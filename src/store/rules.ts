@@ -34,6 +34,7 @@ export function validateNewJob(job: NewJob, options: Pick<StoreOptions, 'maxEnvi
   if (job.notify !== undefined) emailAddress(job.notify.address);
   if (job.callbackUrl !== undefined && !/^https?:\/\/\S+$/.test(job.callbackUrl)) throw new UsageError(`a callback must be an http:// or https:// URL, got ${JSON.stringify(job.callbackUrl)}`);
   if (job.keepMs !== undefined && !(job.keepMs >= 0 && Number.isFinite(job.keepMs))) throw new UsageError(`keep must be a duration, got ${job.keepMs}`);
+  if (job.account !== undefined && (typeof job.account !== 'string' || job.account === '')) throw new UsageError(`account must be a name, got ${JSON.stringify(job.account)}`);
   checkEnvironSize(job, options.maxEnvironBytes);
 }
 
@@ -78,4 +79,9 @@ export function poolName(text: string): string {
 export function emailAddress(text: string): string {
   if (typeof text !== 'string' || !/^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]+$/.test(text)) throw new UsageError(`not an e-mail address: ${JSON.stringify(text)}`);
   return text;
+}
+
+/** A LIKE pattern matching values that contain `text`, its wildcards escaped with a backslash (both drivers use ESCAPE '\\'). */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

@@ -66,6 +66,8 @@ export interface JobRecord extends NodeInfo {
   delivery?: Delivery;
   /** its e-mail: sent at once or in the address's daily digest, for every end or failures only */
   notify?: Omit<Delivery, 'url'> & { address: string; mode: 'now' | 'digest'; on: 'always' | 'failure' };
+  /** the fair-share account it was submitted under, when not its owner's own (`--account`) */
+  account?: string;
 }
 
 /** Where an outbox item stands: waiting for its job to end, due (being tried), done, or given up. */
@@ -168,6 +170,8 @@ export interface NewJob {
   afterAny?: boolean;
   /** e-mail when it ends: in the address's daily digest (PARK's default) or at once, perhaps only on failure */
   notify?: { address: string; now?: boolean; onlyFailures?: boolean };
+  /** the fair-share account an admin granted its owner, when not the owner's own (recorded on the job) */
+  account?: string;
 }
 
 export interface JobFilter {
@@ -180,6 +184,15 @@ export interface JobFilter {
   under?: string;
   /** jobs (the default), groups, or both */
   type?: 'job' | 'group' | 'any';
+  /** only jobs of this job type */
+  jobType?: string;
+  /** only nodes whose name, tags or environ text contain this (case-insensitive) */
+  text?: string;
+  /** only nodes made at or after / before this time (ms since the epoch) */
+  createdAfter?: number;
+  createdBefore?: number;
+  /** only nodes after this one in the list's order (date, then id): a page's cursor */
+  after?: { date: number; id: string };
   limit?: number;
 }
 
@@ -236,6 +249,12 @@ export interface WorkerInfo {
   labels: Record<string, string>;
   started_at: number;
   heartbeat_at: number;
+}
+
+/** A live worker with what it runs now (`sluice workers`). */
+export interface WorkerView extends WorkerInfo {
+  running: number;
+  ram_used_mb: number;
 }
 
 /** One appended change. `info` is the node's info after the change. */
@@ -302,6 +321,8 @@ export interface Store {
    */
   heartbeat(worker: string, leaseMs: number, units: number[]): Promise<HeartbeatAnswer>;
   liveWorkers(withinMs: number): Promise<WorkerInfo[]>;
+  /** Running units and the RAM they take (MiB), per worker id. */
+  workerLoads(): Promise<Array<{ worker: string; running: number; ramMb: number }>>;
   /** Running units of this worker whose job was aborted (a cheap read, for prompt kills). */
   abortRequests(worker: string): Promise<number[]>;
   /** The queues and owners the fair-share planner ranks (of these pools only, when named). */
@@ -372,6 +393,13 @@ export interface Store {
 
   /** Events after `seq`, oldest first. */
   eventsAfter(seq: number, limit?: number): Promise<StoreEvent[]>;
+  /** The events of one node (a job's history), oldest first, at most `limit`. */
+  eventsOf(node: string, limit?: number): Promise<StoreEvent[]>;
+
+  /** Takes nodes out of a user's moi view (moi's `remove`); their records stay. */
+  hide(owner: string, nodes: string[]): Promise<void>;
+  /** The nodes a user took out of their moi view. */
+  hidden(owner: string): Promise<string[]>;
   lastSeq(): Promise<number>;
   /**
    * A count of the changes this process has seen (its own writes and other processes'). Take it

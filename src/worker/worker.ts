@@ -29,7 +29,13 @@ export interface WorkerOptions {
   labels?: Record<string, string>;
   /** Run only this job's units, unregistered, and stop when none is left (in-process `--block`). */
   onlyJob?: string;
+  /** Where units' private folders are made (SLUICE_TMPDIR); default the system's temp folder. */
+  tmpdir?: string | undefined;
   log?: (line: string) => void;
+  /** Told how long each claim cycle's store work took, seconds (record and claim; not the sleep): metrics. */
+  onCycle?: (seconds: number) => void;
+  /** Told of each store error the worker survives: metrics. */
+  onStoreError?: (err: unknown) => void;
 }
 
 interface Running {
@@ -182,6 +188,7 @@ export class Worker {
           this.loopFailures = 0;
         }
       } catch (err) {
+        this.options.onStoreError?.(err);
         this.loopFailures++;
         const waitMs = Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_MS * 2 ** (this.loopFailures - 1));
         if (this.loopFailures === 1 || this.loopFailures % 20 === 0) {
@@ -206,8 +213,10 @@ export class Worker {
       const finished = this.takeOutcomes();
       let answer;
       try {
+        const began = performance.now();
         const request = await this.plan(finished);
         answer = await store.completeAndClaim(this.id, finished, request);
+        if (finished.length || request) this.options.onCycle?.((performance.now() - began) / 1000);
         if (request) this.noteClaimed(request, answer.claimed);
       } catch (err) {
         this.outcomes.unshift(...finished); // not recorded: keep them for the next try
@@ -315,6 +324,7 @@ export class Worker {
       signal: entry.abort.signal,
       identity: { job: unit.job, unit: unit.index, owner: unit.owner },
       inbox: entry.inbox,
+      tmpdir: this.options.tmpdir,
       ...(this.options.files ? { files: this.options.files } : {}),
       report: (r) => void this.options.store.report(unit.unit, unit.token, r).catch((err) => this.log(`report failed: ${err.message}`)),
     });
@@ -403,6 +413,7 @@ export class Worker {
       if (this.beatFailures) this.log(`heartbeats go through again after ${this.beatFailures} failure(s)`);
       this.beatFailures = 0;
     } catch (err) {
+      this.options.onStoreError?.(err);
       this.beatFailures++;
       if (this.beatFailures === 1 || this.beatFailures % 20 === 0) this.log(`heartbeat failed (${this.beatFailures} in a row): ${(err as Error).message}`);
     }

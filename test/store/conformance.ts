@@ -63,6 +63,50 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(users[0]!.group).toBe((await store.get(ids[0]!))!.parent);
     });
 
+    it("lists by job type, by text in name, tags or environ (wildcards literal), by creation time, and in pages after a node", async () => {
+      const [a, b, c] = await store.submit([
+        { owner: 'alice', environ: { job_type: 'ping', note: 'Needle in the environ' }, name: 'first' },
+        { owner: 'alice', environ: { job_type: 'js', cmd: 'return 1' }, name: 'has a needle', tags: ['x'] },
+        { owner: 'bob', environ: { job_type: 'ping' }, name: '100%_done', tags: ['needles'] },
+      ]);
+      const ids = async (filter: Parameters<Store['list']>[0]) => (await store.list(filter)).map((j) => j.id);
+      expect(await ids({ jobType: 'ping' })).toEqual([a, c]);
+      expect(await ids({ text: 'needle' })).toEqual([a, b, c]);
+      expect(await ids({ text: 'NEEDLE', owner: 'alice' })).toEqual([a, b]);
+      expect(await ids({ text: '%_' })).toEqual([c]);
+      expect(await ids({ text: 'nothing like it' })).toEqual([]);
+      const all = await store.list();
+      expect(await ids({ createdAfter: all[0]!.date_created, createdBefore: all[0]!.date_created + 1 })).toEqual(all.filter((j) => j.date_created === all[0]!.date_created).map((j) => j.id));
+      expect(await ids({ createdBefore: all[0]!.date_created })).toEqual([]);
+      // Pages: after the first node, the rest in the same order, however they tie on the date.
+      expect(await ids({ after: { date: all[0]!.date_created, id: all[0]!.id } })).toEqual([b, c]);
+      expect(await ids({ after: { date: all[1]!.date_created, id: all[1]!.id }, limit: 1 })).toEqual([c]);
+      expect(await ids({ after: { date: all[2]!.date_created, id: all[2]!.id } })).toEqual([]);
+    });
+
+    it("a node's own events, a job's account, each user's hidden nodes, and what each worker runs", async () => {
+      const [a, b] = await store.submit([ping('alice', { account: 'contest:7' }), ping('alice')]);
+      await store.abort(a!);
+      expect((await store.eventsOf(a!)).map((e) => [e.verb, e.verb === 'prune' ? null : e.info.status])).toEqual([['add', 'Queued'], ['update', 'Aborted']]);
+      expect(await store.eventsOf(a!, 1)).toHaveLength(1);
+      expect(await store.eventsOf('no-such-node')).toEqual([]);
+      expect(((await store.get(a!)) as JobRecord).account).toBe('contest:7');
+      expect(((await store.get(b!)) as JobRecord).account).toBeUndefined();
+      await store.hide('alice', [a!, b!]);
+      await store.hide('alice', [a!]);
+      await store.hide('bob', [b!]);
+      expect((await store.hidden('alice')).sort()).toEqual([a!, b!].sort());
+      expect(await store.hidden('bob')).toEqual([b]);
+      expect(await store.hidden('carol')).toEqual([]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 2, ram_mb: 4096, exclusive: false });
+      await store.submit([ping('alice', { ramMb: 300 }), ping('alice', { ramMb: 200 })]);
+      expect(await take(store, w, 3)).toHaveLength(3);
+      expect(await store.workerLoads()).toEqual([{ worker: w, running: 3, ramMb: 500 }]);
+      // Pruning takes hidden marks with their nodes.
+      await store.prune({ olderThanMs: 0 });
+      expect(await store.hidden('alice')).toEqual([b]);
+    });
+
     it('claims by priority, then age, each unit once', async () => {
       const [low, high, low2] = await store.submit([ping('a'), ping('a', { priority: 5 }), ping('a')]);
       const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 4, ram_mb: 4096, exclusive: false });

@@ -1,16 +1,15 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../environ/index.js';
-import { withService } from '../service.js';
+import { serverOptions, withSluice, type RemoteFlags } from '../service.js';
 import { printJson } from '../io.js';
 
 export function register(program: Command): void {
-  program
-    .command('control')
+  serverOptions(program.command('control'))
     .argument('<id>', 'a job id')
     .argument('<json>', 'the message, as JSON ("-" reads it from standard input)')
     .description("send a control message to a queued or running job (PARK's control): a js job reads it from ctx.messages(), a system job from fd 3")
     .option('--json', 'print JSON')
-    .action(async (id: string, text: string, opts: { json?: boolean }) => {
+    .action(async (id: string, text: string, opts: RemoteFlags & { json?: boolean }) => {
       const raw = text === '-' ? await readStdin() : text;
       let message: unknown;
       try {
@@ -18,7 +17,7 @@ export function register(program: Command): void {
       } catch (err) {
         throw new UsageError(`the control message is not JSON: ${(err as Error).message}`);
       }
-      await withService(async (service) => {
+      await withSluice(opts, async (service) => {
         const { seq } = await service.control(id, message);
         if (opts.json) printJson({ id, seq });
         else process.stdout.write(`message ${seq} sent to job ${id}\n`);

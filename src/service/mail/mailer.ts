@@ -24,7 +24,7 @@ export interface MailerOptions {
 /** The mailer a configuration asks for; undefined when no SLUICE_SMTP_URL is set. */
 export function configuredMailer(store: Store, config: Config, log: (line: string) => void): Mailer | undefined {
   if (!config.smtpUrl) return undefined;
-  return new Mailer(store, { smtpUrl: config.smtpUrl, smtpAuth: config.smtpAuth, from: config.mailFrom, digestAt: config.digestAt, publicUrl: config.publicUrl, log });
+  return new Mailer(store, { smtpUrl: config.smtpUrl, smtpAuth: config.smtpAuth, from: config.mailFrom, digestAt: config.digestAt, publicUrl: config.server.publicUrl, log });
 }
 
 /**

@@ -204,6 +204,9 @@ export class PostgresDriver implements Driver {
       async activeQueues() {
         return rows<QueueKey & { queued: number; since: number }>(SQL.activeQueues);
       },
+      async workerLoads() {
+        return rows<{ worker: string; running: number; ramMb: number }>(SQL.workerLoads);
+      },
       async runningUnits() {
         return (await rows<{ pool: string; owner: string; class: UnitClass; started_at: number }>(SQL.runningUnits)).map((r) => ({
           pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at,
@@ -231,6 +234,12 @@ export class PostgresDriver implements Driver {
           out.push(eventOf(e));
         }
         return out;
+      },
+      async eventsOf(node, limit) {
+        return (await rows<{ seq: number; at: number; verb: StoreEvent['verb']; node: string; owner: string; info: Record<string, unknown> }>(SQL.eventsOf, [node, limit])).map(eventOf);
+      },
+      async hiddenNodes(owner) {
+        return (await rows<{ node: string }>(SQL.hiddenNodes, [owner])).map((r) => r.node);
       },
       async lastSeq() {
         return (await rows<{ seq: number }>(SQL.lastSeq))[0]!.seq;
@@ -457,11 +466,16 @@ export class PostgresDriver implements Driver {
       async deleteJobs(ids) {
         await c.query(SQL.deleteUnitsOf, [ids]);
         await c.query(SQL.deleteDepsOf, [ids]);
+        await c.query(SQL.unhideNodes, [ids]);
         return (await run(SQL.deleteNodes, [ids])).map((r) => (r.parent as string | null) ?? null);
       },
       async deleteGroupIfEmpty(id) {
         const [row] = await run(SQL.deleteGroupIfEmpty, [id]);
+        if (row !== undefined) await c.query(SQL.unhideNodes, [[id]]);
         return row === undefined ? undefined : ((row.parent as string | null) ?? null);
+      },
+      async hideNodes(owner, nodes) {
+        await c.query(SQL.hideNodes, [owner, nodes]);
       },
       async deleteEventsThrough(seq, limit) {
         return count(SQL.deleteEventsThrough, [seq, limit]);
@@ -561,6 +575,7 @@ function recordOf(r: Record<string, unknown>) {
     environ: (r.environ as Environ | null) ?? {},
     output: (r.output as Environ | null) ?? null,
     ...(r.unit_outcomes ? { units: r.unit_outcomes } : {}),
+    ...(r.account ? { account: r.account as string } : {}),
   };
 }
 

@@ -186,4 +186,16 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE outbox ADD COLUMN only_failures boolean NOT NULL DEFAULT false;
   ALTER TABLE outbox ADD COLUMN sent_for bigint;
   `,
+  `
+  -- The server (see the SQLite schema's migration 7): a job's events by node, the account a job was
+  -- submitted under, the nodes each user took out of their moi view.
+  CREATE INDEX events_node ON events (node, seq);
+  ALTER TABLE nodes ADD COLUMN account text;
+  CREATE TABLE hidden (
+    owner text NOT NULL,
+    node text NOT NULL,
+    PRIMARY KEY (owner, node)
+  );
+  CREATE INDEX hidden_node ON hidden (node);
+  `,
 ];

@@ -5,6 +5,9 @@
  * machines never wait for each other's rows, and never take the same unit.
  */
 
+import type { NodeFilter } from '../driver.js';
+import { containsPattern } from '../rules.js';
+
 /** A node's info as JSON, built by PostgreSQL (the same shape as rows.ts `infoOf`). */
 const INFO_JSON = `json_build_object('id', n.id, 'type', n.type, 'name', n.name, 'parent', n.parent, 'owner', n.owner, 'status', n.status,
   'status_text', n.status_text, 'job_type', n.job_type, 'tags', n.tags, 'priority', n.priority, 'class', n.class,
@@ -22,15 +25,15 @@ const LIVE = `status IN ('Queued', 'Running')`;
 /** The columns a job row carries in a batch (driver.ts JobRow). */
 const JOB_ROWS = `json_to_recordset($2::json) AS j(id text, owner text, name text, parent text, "jobType" text, tags jsonb, priority integer,
   class text, "maxAttempts" integer, "maxLost" integer, retries integer, environ json, inputs json, "failFast" boolean, exclusive boolean,
-  "ramMb" integer, "runAfter" bigint, "keepMs" bigint, pool text, "callbackUrl" text, notify json, after json, "afterAny" boolean, waiting boolean, ord bigint)`;
+  "ramMb" integer, "runAfter" bigint, "keepMs" bigint, pool text, "callbackUrl" text, notify json, after json, "afterAny" boolean, waiting boolean, account text, ord bigint)`;
 
 export const SQL = {
   // --- submitting
   insertJobs: `INSERT INTO nodes (id, type, name, parent, owner, status, job_type, tags, priority, class, max_attempts, date_created, environ,
-                                  units_total, fail_fast, map, keep_ms, pool, after_any)
+                                  units_total, fail_fast, map, keep_ms, pool, after_any, account)
                SELECT j.id, 'job', j.name, j.parent, j.owner, CASE WHEN j.waiting THEN 'Waiting' ELSE 'Queued' END, j."jobType", j.tags, j.priority,
                       j.class, j."maxAttempts", $1, j.environ, coalesce(json_array_length(j.inputs), 1), j."failFast", j.inputs IS NOT NULL, j."keepMs",
-                      j.pool, j."afterAny"
+                      j.pool, j."afterAny", j.account
                  FROM ${JOB_ROWS} ORDER BY j.ord`,
   insertUnits: `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost, input)
                 SELECT j.id, coalesce(i.ord - 1, 0), j.pool, j.owner, j.class, j.exclusive, j."ramMb",
@@ -70,6 +73,7 @@ export const SQL = {
                        (SELECT coalesce(json_agg(e ORDER BY e.seq), '[]'::json)
                           FROM (SELECT seq, at, verb, node, owner, info FROM events WHERE seq > $1 ORDER BY seq LIMIT $2) e) AS events`,
   xmax: `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+  eventsOf: `SELECT seq, at, verb, node, owner, info FROM events WHERE node = $1 ORDER BY seq LIMIT $2`,
   lastSeq: `SELECT coalesce(max(seq), 0) AS seq FROM events`,
   firstEventAfter: `SELECT seq FROM events WHERE at > $1 ORDER BY seq LIMIT 1`,
   countEventsThrough: `SELECT count(*) AS n FROM events WHERE seq <= $1`,
@@ -97,6 +101,7 @@ export const SQL = {
                  max_ram = CASE WHEN q.queued + excluded.queued <= 0 THEN 0 ELSE greatest(q.max_ram, excluded.max_ram) END`,
   activeQueues: `SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0`,
   runningUnits: `SELECT pool, owner, class, started_at FROM units WHERE state = 'running'`,
+  workerLoads: `SELECT worker, count(*)::int AS running, sum(ram_mb)::int AS "ramMb" FROM units WHERE state = 'running' GROUP BY worker`,
   ownerRows: `SELECT owner, share, usage, usage_at, unit_seconds FROM owners WHERE owner = ANY($1::text[])`,
   setShare: `INSERT INTO owners (owner, share) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET share = excluded.share`,
   writeUsage: `INSERT INTO owners (owner, usage, usage_at, unit_seconds)
@@ -202,6 +207,9 @@ export const SQL = {
                 LIMIT $3`,
   deleteUnitsOf: `DELETE FROM units WHERE job = ANY($1::text[])`,
   deleteNodes: `DELETE FROM nodes WHERE id = ANY($1::text[]) RETURNING parent`,
+  unhideNodes: `DELETE FROM hidden WHERE node = ANY($1::text[])`,
+  hideNodes: `INSERT INTO hidden (owner, node) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
+  hiddenNodes: `SELECT node FROM hidden WHERE owner = $1`,
   deleteGroupIfEmpty: `DELETE FROM nodes WHERE id = $1 AND type = 'group' AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent = nodes.id) RETURNING parent`,
   getMeta: `SELECT value FROM meta WHERE key = $1`,
   setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
@@ -241,19 +249,29 @@ export const SQL = {
 };
 
 /** listNodes' query: the filters as clauses with numbered parameters. */
-export function listNodesSql(filter: { type?: string; owner?: string; status?: string; tag?: string; parent?: string; under?: string; limit?: number }): { text: string; values: unknown[] } {
+export function listNodesSql(filter: NodeFilter): { text: string; values: unknown[] } {
   const where: string[] = [];
   const values: unknown[] = [];
-  const add = (clause: (n: string) => string, value: unknown) => {
-    values.push(value);
-    where.push(clause(`$${values.length}`));
+  const add = (clause: (...n: string[]) => string, ...given: unknown[]) => {
+    const names = given.map((value) => {
+      values.push(value);
+      return `$${values.length}`;
+    });
+    where.push(clause(...names));
   };
   const type = filter.type ?? 'job';
   if (type !== 'any') add((n) => `type = ${n}`, type);
   if (filter.owner !== undefined) add((n) => `owner = ${n}`, filter.owner);
   if (filter.status !== undefined) add((n) => `status = ${n}`, filter.status);
   if (filter.parent !== undefined) add((n) => `parent = ${n}`, filter.parent);
+  if (filter.jobType !== undefined) add((n) => `job_type = ${n}`, filter.jobType);
   if (filter.tag !== undefined) add((n) => `tags @> jsonb_build_array(${n}::text)`, filter.tag);
+  if (filter.text !== undefined) {
+    add((n) => `(name ILIKE ${n} ESCAPE '\\' OR tags::text ILIKE ${n} ESCAPE '\\' OR coalesce(environ::text, '') ILIKE ${n} ESCAPE '\\')`, containsPattern(filter.text));
+  }
+  if (filter.createdAfter !== undefined) add((n) => `date_created >= ${n}`, filter.createdAfter);
+  if (filter.createdBefore !== undefined) add((n) => `date_created < ${n}`, filter.createdBefore);
+  if (filter.after !== undefined) add((d, i) => `(date_created, id) > (${d}::bigint, ${i}::text)`, filter.after.date, filter.after.id);
   if (filter.under !== undefined) {
     add((n) => `id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ${n} UNION ALL SELECT c.id FROM nodes c JOIN below b ON c.parent = b.id) SELECT id FROM below)`, filter.under);
   }

@@ -4,6 +4,7 @@ import type { Environ } from '../../environ/index.js';
 import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
 import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
 import { infoOf, recordOf, type NodeRow } from '../info.js';
+import { containsPattern } from '../rules.js';
 import { MIGRATIONS } from './schema.js';
 import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
 import { SqliteWatcher } from './notifier.js';
@@ -22,6 +23,14 @@ const flag = (exclusive: boolean) => (exclusive ? 1 : 0);
 type UserRow = Omit<UserInfo, 'accounts'> & { accounts: string };
 const userOf = (r: UserRow): UserInfo => ({ ...r, accounts: JSON.parse(r.accounts) as string[] });
 const json = (value: unknown) => JSON.stringify(value);
+type EventRow = { seq: number; at: number; verb: StoreEvent['verb']; node: string; owner: string; info: string };
+const eventOf = (r: EventRow): StoreEvent => {
+  if (r.verb === 'prune') {
+    const { through, jobs } = JSON.parse(r.info) as { through: number; jobs: number };
+    return { seq: r.seq, at: r.at, verb: 'prune', through, jobs };
+  }
+  return { seq: r.seq, at: r.at, verb: r.verb, id: r.node, owner: r.owner, info: JSON.parse(r.info) as NodeInfo };
+};
 
 /**
  * The embedded database: one SQLite file in WAL mode, shared by any number of processes on one
@@ -167,21 +176,29 @@ export class SqliteDriver implements Driver {
       async listNodes(filter) {
         const where: string[] = [];
         const args: unknown[] = [];
-        const add = (clause: string, value: unknown) => {
+        const add = (clause: string, ...values: unknown[]) => {
           where.push(clause);
-          args.push(value);
+          args.push(...values);
         };
         const type = filter.type ?? 'job';
         if (type !== 'any') add('type = ?', type);
         if (filter.owner !== undefined) add('owner = ?', filter.owner);
         if (filter.status !== undefined) add('status = ?', filter.status);
         if (filter.parent !== undefined) add('parent = ?', filter.parent);
+        if (filter.jobType !== undefined) add('job_type = ?', filter.jobType);
         if (filter.tag !== undefined) add('EXISTS (SELECT 1 FROM json_each(nodes.tags) WHERE value = ?)', filter.tag);
+        if (filter.text !== undefined) {
+          const like = containsPattern(filter.text);
+          add(`(name LIKE ? ESCAPE '\\' OR tags LIKE ? ESCAPE '\\' OR coalesce(environ, '') LIKE ? ESCAPE '\\')`, like, like, like);
+        }
+        if (filter.createdAfter !== undefined) add('date_created >= ?', filter.createdAfter);
+        if (filter.createdBefore !== undefined) add('date_created < ?', filter.createdBefore);
+        if (filter.after !== undefined) add('(date_created, id) > (?, ?)', filter.after.date, filter.after.id);
         if (filter.under !== undefined) {
           add(`id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ? UNION ALL SELECT n.id FROM nodes n JOIN below b ON n.parent = b.id) SELECT id FROM below)`, filter.under);
         }
         const limit = filter.limit ? `LIMIT ${Math.floor(filter.limit)}` : '';
-        const rows = db.prepare(`SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY date_created, rowid ${limit}`).all(...args) as NodeRow[];
+        const rows = db.prepare(`SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY date_created, id ${limit}`).all(...args) as NodeRow[];
         return rows.map(infoOf);
       },
       async units(job) {
@@ -208,6 +225,9 @@ export class SqliteDriver implements Driver {
       async activeQueues() {
         return (q.activeQueues.all() as Array<Omit<Key, 'ram_mb'> & { queued: number; since: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
       },
+      async workerLoads() {
+        return q.workerLoads.all() as Array<{ worker: string; running: number; ramMb: number }>;
+      },
       async runningUnits() {
         return (q.runningUnits.all() as Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>).map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at }));
       },
@@ -222,15 +242,14 @@ export class SqliteDriver implements Driver {
       async expiredJobs(now, keepMs, limit) {
         return q.expiredJobs.all({ now, keep: keepMs, limit: limit === Number.MAX_SAFE_INTEGER ? -1 : limit }) as string[];
       },
+      async eventsOf(node, limit) {
+        return (q.eventsOf.all(node, limit) as EventRow[]).map(eventOf);
+      },
+      async hiddenNodes(owner) {
+        return q.hiddenNodes.all(owner) as string[];
+      },
       async eventsAfter(seq, limit) {
-        const rows = q.eventsAfter.all(seq, limit) as Array<{ seq: number; at: number; verb: StoreEvent['verb']; node: string; owner: string; info: string }>;
-        return rows.map((r): StoreEvent => {
-          if (r.verb === 'prune') {
-            const { through, jobs } = JSON.parse(r.info) as { through: number; jobs: number };
-            return { seq: r.seq, at: r.at, verb: 'prune', through, jobs };
-          }
-          return { seq: r.seq, at: r.at, verb: r.verb, id: r.node, owner: r.owner, info: JSON.parse(r.info) as NodeInfo };
-        });
+        return (q.eventsAfter.all(seq, limit) as EventRow[]).map(eventOf);
       },
       async lastSeq() {
         return (q.lastSeq.get() as number | null) ?? 0;
@@ -446,11 +465,16 @@ export class SqliteDriver implements Driver {
         const list = json(ids);
         q.deleteUnitsOf.run(list);
         q.deleteDepsOf.run({ ids: list });
+        q.unhideNodes.run(list);
         return q.deleteNodes.all(list) as Array<string | null>;
       },
       async deleteGroupIfEmpty(id) {
         const row = q.deleteGroupIfEmpty.get(id) as { parent: string | null } | undefined;
+        if (row !== undefined) q.unhideNodes.run(json([id]));
         return row === undefined ? undefined : row.parent;
+      },
+      async hideNodes(owner, nodes) {
+        q.hideNodes.run(owner, json(nodes));
       },
       async deleteEventsThrough(seq, limit) {
         return q.deleteEventsThrough.run(seq, limit).changes;

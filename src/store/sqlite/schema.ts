@@ -243,4 +243,16 @@ export const MIGRATIONS: string[] = [
   -- The digest time a sent digest item went out for: one digest per address per day.
   ALTER TABLE outbox ADD COLUMN sent_for INTEGER;
   `,
+  `
+  -- Issue 11 (the server): a job's events by node (GET /api/v1/jobs/{id}/events); the fair-share
+  -- account a job was submitted under; the nodes each user took out of their moi view (moi's remove).
+  CREATE INDEX events_node ON events (node);
+  ALTER TABLE nodes ADD COLUMN account TEXT;
+  CREATE TABLE hidden (
+    owner TEXT NOT NULL,
+    node TEXT NOT NULL,
+    PRIMARY KEY (owner, node)
+  ) WITHOUT ROWID;
+  CREATE INDEX hidden_node ON hidden (node);
+  `,
 ];

@@ -32,12 +32,12 @@ export function prepare(db: Database.Database) {
     // --- submitting
     insertJobs: p(
       `INSERT INTO nodes (id, type, name, parent, owner, status, job_type, tags, priority, class, max_attempts, date_created, environ, units_total,
-                          fail_fast, map, keep_ms, pool, after_any)
+                          fail_fast, map, keep_ms, pool, after_any, account)
        SELECT j.value ->> 'id', 'job', j.value ->> 'name', j.value ->> 'parent', j.value ->> 'owner',
               CASE WHEN j.value ->> 'waiting' THEN 'Waiting' ELSE 'Queued' END, j.value ->> 'jobType',
               j.value -> 'tags', j.value ->> 'priority', j.value ->> 'class', j.value ->> 'maxAttempts', :now, j.value -> 'environ',
               coalesce(json_array_length(j.value -> 'inputs'), 1), j.value ->> 'failFast', j.value ->> 'inputs' IS NOT NULL, j.value ->> 'keepMs',
-              j.value ->> 'pool', j.value ->> 'afterAny'
+              j.value ->> 'pool', j.value ->> 'afterAny', j.value ->> 'account'
          FROM jsonb_each(:batch) AS j ORDER BY j.key`,
     ),
     /** One unit per job without inputs; the batch is the one insertJobs takes. */
@@ -88,6 +88,7 @@ export function prepare(db: Database.Database) {
     ),
     appendPruneEvent: p(`INSERT INTO events (at, verb, node, owner, info) VALUES (?, 'prune', '', '', ?)`),
     eventsAfter: p(`SELECT seq, at, verb, node, owner, info FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),
+    eventsOf: p(`SELECT seq, at, verb, node, owner, info FROM events WHERE node = ? ORDER BY seq LIMIT ?`),
     lastSeq: p(`SELECT max(seq) FROM events`).pluck(),
     firstEventAfter: p(`SELECT seq FROM events WHERE at > ? ORDER BY seq LIMIT 1`).pluck(),
     countEventsThrough: p(`SELECT count(*) FROM events WHERE seq <= ?`).pluck(),
@@ -124,6 +125,7 @@ export function prepare(db: Database.Database) {
     ),
     activeQueues: p(`SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0`),
     runningUnits: p(`SELECT pool, owner, class, started_at FROM units WHERE state = 'running'`),
+    workerLoads: p(`SELECT worker, count(*) AS running, sum(ram_mb) AS ramMb FROM units WHERE state = 'running' GROUP BY worker`),
     ownerRows: p(`SELECT owner, share, usage, usage_at, unit_seconds FROM owners WHERE owner IN (SELECT value FROM json_each(?))`),
     setShare: p(`INSERT INTO owners (owner, share) VALUES (?, ?) ON CONFLICT DO UPDATE SET share = excluded.share`),
     /** :owners rows: {owner, usage, usageAt, unitSeconds}, worked out above the driver. */
@@ -258,6 +260,7 @@ export function prepare(db: Database.Database) {
     ).pluck(),
     deleteUnitsOf: p(`DELETE FROM units WHERE job IN (SELECT value FROM json_each(?))`),
     deleteNodes: p(`DELETE FROM nodes WHERE id IN (SELECT value FROM json_each(?)) RETURNING parent`).pluck(),
+    unhideNodes: p(`DELETE FROM hidden WHERE node IN (SELECT value FROM json_each(?))`),
     deleteGroupIfEmpty: p(`DELETE FROM nodes WHERE id = ? AND type = 'group' AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent = nodes.id) RETURNING parent`),
     getMeta: p(`SELECT value FROM meta WHERE key = ?`).pluck(),
     setMeta: p(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value`),
@@ -293,6 +296,10 @@ export function prepare(db: Database.Database) {
       `SELECT kind, target AS url, state, attempts, CASE WHEN state = 'due' THEN max(next_at, coalesce(lease_until, 0)) END AS next_at, last_error, done_at, only_failures
          FROM outbox WHERE job = ? ORDER BY id`,
     ),
+
+    // --- moi views
+    hideNodes: p(`INSERT INTO hidden (owner, node) SELECT ?, value FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`),
+    hiddenNodes: p(`SELECT node FROM hidden WHERE owner = ?`).pluck(),
 
     // --- users
     insertUser: p(`INSERT INTO users (name, role, email, accounts, token_hash, created_at) VALUES (:name, :role, :email, :accounts, :tokenHash, :now)`),
