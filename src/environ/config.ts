@@ -91,6 +91,14 @@ export interface Config {
   server: ServerConfig;
   /** SLUICE_DEBUG: print stacks with internal errors */
   debug: boolean;
+  /** SLUICE_SMTP_URL: where e-mail goes (smtp:// or smtps://, auth in the URL); unset: no mail is sent */
+  smtpUrl: string | undefined;
+  /** SLUICE_SMTP_USER and SLUICE_SMTP_PASSWORD: the mail server's login, when it is not in the URL */
+  smtpAuth: { user: string; pass: string } | undefined;
+  /** SLUICE_MAIL_FROM: the sender of Sluice's mail */
+  mailFrom: string;
+  /** SLUICE_DIGEST_AT: local time of day the daily digests go out */
+  digestAt: { hour: number; minute: number };
 }
 
 export interface Setting {
@@ -142,7 +150,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'SLUICE_FILES_CACHE', meaning: "the file store client's cache folder", default: '$SLUICE_HOME/cache' },
   { env: 'SLUICE_FILES_CACHE_SIZE', meaning: 'the cache size cap (10G, 512M)', default: '10G' },
   { env: 'SLUICE_FILES_GZIP', meaning: 'compress file transfers: 1, 0 (default: only to another machine)', default: 'auto' },
-  { env: 'SLUICE_PUBLIC_URL', meaning: 'serve: the address browsers use (the url of every record)', default: 'the listening address' },
+  { env: 'SLUICE_PUBLIC_URL', meaning: 'the address browsers use: the url of every record, links in mail', default: 'serve: the listening address; mail: no links' },
   { env: 'SLUICE_MAX_BODY', meaning: 'serve: the largest request body, bytes', default: String(DEFAULTS.maxBodyBytes) },
   { env: 'SLUICE_MAX_BATCH', meaning: 'serve: the most jobs in one bulk submit and inputs in one map job', default: String(DEFAULTS.maxBatch) },
   { env: 'SLUICE_CORS_ORIGINS', meaning: 'serve: comma-separated origins allowed to call the API from a browser', default: 'none (CORS off)' },
@@ -152,6 +160,11 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'SLUICE_CALLBACK_ATTEMPTS', meaning: 'serve: tries of a callback POST before it is given up', default: String(DEFAULTS.callbackAttempts) },
   { env: 'SLUICE_STREAM_HEARTBEAT', meaning: 'serve: how often an idle stream sends a heartbeat (15s)', default: '15s' },
   { env: 'SLUICE_DEBUG', meaning: 'set to 1 to print stacks with internal errors', default: 'unset' },
+  { env: 'SLUICE_SMTP_URL', meaning: 'where e-mail goes: smtp://[user:pass@]host[:port] or smtps://…', default: 'unset: no mail' },
+  { env: 'SLUICE_SMTP_USER', meaning: "the mail server's login, when it is not in SLUICE_SMTP_URL (with SLUICE_SMTP_PASSWORD)", default: 'unset' },
+  { env: 'SLUICE_SMTP_PASSWORD', meaning: "the mail server's password, with SLUICE_SMTP_USER", default: 'unset' },
+  { env: 'SLUICE_MAIL_FROM', meaning: "the sender of Sluice's mail", default: 'sluice@HOSTNAME' },
+  { env: 'SLUICE_DIGEST_AT', meaning: 'local time of day the daily digests go out', default: '08:00' },
 ];
 
 export function readConfig(env: Env = process.env): Config {
@@ -178,7 +191,30 @@ export function readConfig(env: Env = process.env): Config {
     files: filesConfig(env, home, url, token),
     server: serverConfig(env),
     debug: Boolean(env.SLUICE_DEBUG && env.SLUICE_DEBUG !== '0'),
+    smtpUrl: env.SLUICE_SMTP_URL ? smtpUrl(env.SLUICE_SMTP_URL) : undefined,
+    smtpAuth: smtpAuth(env),
+    mailFrom: env.SLUICE_MAIL_FROM || `sluice@${os.hostname()}`,
+    digestAt: env.SLUICE_DIGEST_AT ? timeOfDay(env.SLUICE_DIGEST_AT, 'SLUICE_DIGEST_AT') : { hour: 8, minute: 0 },
   };
+}
+
+function smtpUrl(text: string): string {
+  if (!/^smtps?:\/\/[^/\s]+/.test(text)) throw new UsageError(`SLUICE_SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://…, got "${text.replace(/:[^:@/]*@/, ':***@')}"`);
+  return text;
+}
+
+function smtpAuth(env: Env): { user: string; pass: string } | undefined {
+  const user = env.SLUICE_SMTP_USER;
+  const pass = env.SLUICE_SMTP_PASSWORD;
+  if (!user && !pass) return undefined;
+  if (!user || !pass) throw new UsageError('SLUICE_SMTP_USER and SLUICE_SMTP_PASSWORD go together: set both or neither');
+  return { user, pass };
+}
+
+function timeOfDay(text: string, name: string): { hour: number; minute: number } {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new UsageError(`${name} must be a local time of day like 08:00, got "${text}"`);
+  return { hour: Number(m[1]), minute: Number(m[2]) };
 }
 
 function filesConfig(env: Env, home: string, url: string | undefined, token: string | undefined): FilesConfig {

@@ -6,6 +6,7 @@ import { JsPool } from './jsPool.js';
 import { exec, cpuExec } from './exec.js';
 import { unsafeExec } from './unsafeExec.js';
 import { compile } from './compile.js';
+import { mergeInput } from './mergeInput.js';
 
 /** Job types whose units must run alone on an exclusive-capable worker, so that their timing is not disturbed. */
 export const EXCLUSIVE_JOB_TYPES: ReadonlySet<string> = new Set(['cpu-exec']);
@@ -30,7 +31,8 @@ export function builtinRegistry(options: BuiltinOptions = {}): Registry {
     .registerJob('exec', exec)
     .registerJob('cpu-exec', cpuExec)
     .registerJob('unsafe-exec', unsafeExec)
-    .registerJob('compile', compile);
+    .registerJob('compile', compile)
+    .registerFilter('merge_input', mergeInput);
 }
 
 export { killTree, descendantsOf } from './killTree.js';

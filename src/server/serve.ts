@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { explainListenError, isLoopback, UsageError } from '../environ/index.js';
 import { FileStorage } from '../files/index.js';
-import { startPruning } from '../service/index.js';
+import { configuredMailer, startPruning } from '../service/index.js';
 import { buildApp } from './app.js';
 import { adminToken } from './adminToken.js';
 import { CallbackSender } from './callbacks.js';
@@ -89,6 +89,11 @@ export async function serve(root: Root, options: ServeOptions): Promise<RunningS
   root.own(() => callbacks.close());
   const pruning = startPruning(store, (line) => options.log(`serve: ${line}`), config.pruneEveryMs);
   root.own(() => pruning.stop());
+  const mailer = configuredMailer(store, { ...config, server: { ...config.server, publicUrl: config.server.publicUrl ?? url } }, (line) => options.log(`serve: ${line}`));
+  if (mailer) {
+    mailer.start();
+    root.own(() => mailer.stop());
+  }
   root.own(async () => {
     // Stop accepting, end the streams (SSE clients resume elsewhere with Last-Event-ID), finish the requests in flight.
     stopping.abort();

@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { TooLargeError, UsageError, type Environ } from '../environ/index.js';
+import { emailAddress } from '../store/index.js';
 import type { SubmitRequest } from './types.js';
+
+function isEmailAddress(text: string): boolean {
+  try {
+    emailAddress(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * A job as the HTTP API carries it (docs/api.md): snake_case JSON, times as ISO-8601. The remote
@@ -30,6 +40,16 @@ const job = z
       .max(2000)
       .refine((u) => /^https?:\/\/[^\s/]+/.test(u) && URL.canParse(u), 'must be an http:// or https:// URL')
       .optional(),
+    after: z.array(z.string().min(1).max(100)).max(1000).optional(),
+    after_any: z.boolean().optional(),
+    notify: z
+      .object({
+        address: z.string().max(320).refine((a) => isEmailAddress(a), 'not an e-mail address'),
+        now: z.boolean().optional(),
+        on: z.enum(['always', 'failure']).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -54,6 +74,9 @@ export function jobBody(r: SubmitRequest): JobBody {
   if (r.maxLost !== undefined) body.max_lost = r.maxLost;
   if (r.pool !== undefined) body.pool = r.pool;
   if (r.callbackUrl !== undefined) body.callback_url = r.callbackUrl;
+  if (r.after !== undefined) body.after = r.after;
+  if (r.afterAny !== undefined) body.after_any = r.afterAny;
+  if (r.notify !== undefined) body.notify = { address: r.notify.address, now: Boolean(r.notify.now), on: r.notify.onlyFailures ? 'failure' : 'always' };
   return body;
 }
 
@@ -105,6 +128,9 @@ function requestOf(b: z.output<typeof job>): SubmitRequest {
     ...(b.max_lost === undefined ? {} : { maxLost: b.max_lost }),
     ...(b.pool === undefined ? {} : { pool: b.pool }),
     ...(b.callback_url === undefined ? {} : { callbackUrl: b.callback_url }),
+    ...(b.after === undefined ? {} : { after: b.after }),
+    ...(b.after_any === undefined ? {} : { afterAny: b.after_any }),
+    ...(b.notify === undefined ? {} : { notify: { address: b.notify.address, now: b.notify.now ?? false, onlyFailures: b.notify.on === 'failure' } }),
   };
 }
 

@@ -8,7 +8,7 @@ import { Worker } from '../worker/index.js';
 import type {
   FairshareRow, LocalExtension, NewUser, OwnerSummary, Principal, Service, StreamFilter, StreamItem, StreamOptions, SubmitRequest, UserPatch, WaitOptions,
 } from './types.js';
-import { fairshareRows, waitReasons } from './queueView.js';
+import { activePools, fairshareRows, waitReasons } from './queueView.js';
 import type { EventHub } from './hub.js';
 import { hashToken, newToken } from './tokens.js';
 
@@ -65,10 +65,13 @@ export class LocalService implements Service, LocalExtension {
 
   async submit(requests: SubmitRequest[]): Promise<string[]> {
     await this.checkJobTypes(requests);
+    const emails = await this.defaultEmails(requests);
     return this.store.submit(
       requests.map((r) => ({
         ...r,
         owner: r.owner ?? this.defaultOwner,
+        // A user with an e-mail address gets their jobs in their daily digest unless the job says otherwise.
+        ...(r.notify || !emails.get(r.owner ?? this.defaultOwner) ? {} : { notify: { address: emails.get(r.owner ?? this.defaultOwner)! } }),
         ramMb: r.ramMb ?? ramNeedMb(r.environ),
         exclusive: typeof r.environ.job_type === 'string' && EXCLUSIVE_JOB_TYPES.has(r.environ.job_type),
       })),
@@ -89,8 +92,13 @@ export class LocalService implements Service, LocalExtension {
     return waitReasons(this.store, infos, this.leaseMs, this.policy);
   }
 
-  async fairshare(): Promise<FairshareRow[]> {
-    return fairshareRows(await this.store.queueSnapshot(), Date.now(), this.policy);
+  async fairshare(pool?: string): Promise<FairshareRow[]> {
+    const now = Date.now();
+    const pools = pool === undefined ? activePools(await this.store.queueSnapshot()) : [pool];
+    const rows: FairshareRow[] = [];
+    // Each pool's own snapshot, as its workers read it: running units of other pools do not count there.
+    for (const p of pools) rows.push(...fairshareRows(await this.store.queueSnapshot([p]), now, this.policy).map((r) => ({ ...r, pool: p })));
+    return rows;
   }
 
   setShare(owner: string, share: number): Promise<void> {
@@ -300,6 +308,13 @@ export class LocalService implements Service, LocalExtension {
     const record = await this.get(id);
     if (record.type !== 'job') throw new NotFoundError(`${id} is a group, not a job`);
     return record;
+  }
+
+  /** The e-mail addresses users set for themselves (sluice users set NAME --email), by owner. */
+  private async defaultEmails(requests: SubmitRequest[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    for (const owner of new Set(requests.filter((r) => !r.notify).map((r) => r.owner ?? this.defaultOwner))) out.set(owner, (await this.store.getUser(owner))?.email ?? null);
+    return out;
   }
 
   /** moi's info objects carry `url`: the UI links to `url/id`. */

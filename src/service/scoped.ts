@@ -1,5 +1,5 @@
-import { ForbiddenError, NotFoundError } from '../environ/index.js';
-import type { JobFilter, JobRecord, NodeInfo, PruneReport, StoreEvent, UnitInfo, UserInfo, WorkerView } from '../store/index.js';
+import { ForbiddenError, NotFoundError, UsageError } from '../environ/index.js';
+import type { JobFilter, JobRecord, NodeInfo, PruneReport, StoreEvent, UnitInfo, UserInfo, WorkerStore, WorkerView } from '../store/index.js';
 import type {
   FairshareRow, NewUser, OwnerSummary, Principal, Service, StreamFilter, StreamItem, StreamOptions, SubmitRequest, UserPatch, WaitOptions,
 } from './types.js';
@@ -30,6 +30,11 @@ export class ScopedService implements Service {
       // The account is the owner's own unless another was asked for (and granted): only that one is recorded.
       return { ...r, environ, owner, ...(account !== undefined && account !== owner ? { account } : {}) };
     });
+    // A job may wait only for jobs its submitter may read; another user's is as unknown as a missing one.
+    for (const id of new Set(admitted.flatMap((r) => r.after ?? []))) {
+      const node = await this.inner.get(id).catch(() => null);
+      if (!node || !this.policy.maySee(this.principal, node.owner)) throw new UsageError(`a job waits for ${id}, which does not exist`);
+    }
     return this.inner.submit(admitted);
   }
 
@@ -92,8 +97,8 @@ export class ScopedService implements Service {
     return this.inner.waitReasons(infos.filter((i) => this.policy.maySee(this.principal, i.owner)));
   }
 
-  async fairshare(): Promise<FairshareRow[]> {
-    const rows = await this.inner.fairshare();
+  async fairshare(pool?: string): Promise<FairshareRow[]> {
+    const rows = await this.inner.fairshare(pool);
     return this.admin ? rows : rows.filter((r) => r.owner === this.principal.name);
   }
 
@@ -162,6 +167,13 @@ export class ScopedService implements Service {
   private visible<T extends NodeInfo>(id: string, node: T): T {
     if (!this.policy.maySee(this.principal, node.owner)) throw new NotFoundError(`no job or group with id ${id}`);
     return node;
+  }
+
+  /** The store itself, for a worker of this server (server/routes/worker.ts): an admin's only. */
+  workerStore(): WorkerStore {
+    const why = this.policy.whyNotWorker(this.principal);
+    if (why) throw new ForbiddenError(why);
+    return this.inner.store;
   }
 
   private async changeable(id: string): Promise<void> {

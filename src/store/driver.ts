@@ -10,7 +10,7 @@
  * jsonb_to_recordset).
  */
 import type { Environ } from '../environ/index.js';
-import type { Delivery, JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UnitSummary, UserInfo, WorkerInfo } from './types.js';
+import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UnitSummary, UserInfo, WorkerInfo } from './types.js';
 
 /**
  * What a listing asks for, every field optional: the store's `JobFilter`. `text` matches name, tags
@@ -70,6 +70,11 @@ export interface JobRow {
   keepMs: number | null;
   pool: string;
   callbackUrl: string | null;
+  notify: { address: string; now: boolean; onlyFailures: boolean } | null;
+  /** the jobs it waits for ([]: none), and whether it starts Waiting (some of them have not ended) */
+  after: string[];
+  afterAny: boolean;
+  waiting: boolean;
   account: string | null;
 }
 
@@ -165,7 +170,8 @@ export interface WriteTx extends ReadTx {
    */
   notifyChange(): void;
   insertJobs(rows: JobRow[], now: number): Promise<void>;
-  insertGroup(row: { id: string; name: string; parent: string | null; owner: string }, now: number): Promise<void>;
+  /** False when a group of that name under that parent exists already (made by a concurrent transaction). */
+  insertGroup(row: { id: string; name: string; parent: string | null; owner: string }, now: number): Promise<boolean>;
   /** One event per node, carrying the node's info as it is now, in the order given. */
   appendEvents(verb: 'add' | 'update', ids: string[], now: number): Promise<void>;
   appendPruneEvent(through: number, jobs: number, now: number): Promise<void>;
@@ -234,6 +240,11 @@ export interface WriteTx extends ReadTx {
   deleteEventsThrough(seq: number, limit: number): Promise<number>;
   setMeta(key: string, value: string): Promise<void>;
 
+  /** A Waiting job may run: its environ becomes `environ`, its units join their queues (returned), it is Queued. */
+  releaseWaiting(job: string, environ: Environ, now: number): Promise<Array<QueueKey & { ramMb: number }>>;
+  /** A Waiting job ends without running (what it waited for failed, or was aborted). */
+  endWaiting(job: string, status: 'Failed' | 'Aborted', reason: string, now: number): Promise<boolean>;
+
   /** Appends a control message to a job; returns its number (1, 2, ... per job). */
   insertMessage(job: string, body: unknown, now: number): Promise<number>;
   /** Units (their tokens still current) have taken their messages through `seq`. */
@@ -244,8 +255,9 @@ export interface WriteTx extends ReadTx {
 
   /** Outbox items become due when their jobs end. */
   outboxDue(jobs: string[], now: number): Promise<void>;
-  claimOutbox(kind: string, limit: number, leaseUntil: number, now: number): Promise<Array<{ id: number; kind: string; job: string; target: string; attempts: number }>>;
-  finishOutbox(id: number, state: 'done' | 'due' | 'failed', error: string | null, nextAt: number | null, now: number): Promise<void>;
+  claimOutbox(kind: string, limit: number, leaseUntil: number, dueBy: number, now: number): Promise<OutboxItem[]>;
+  finishOutbox(id: number, state: 'done' | 'due' | 'failed', error: string | null, nextAt: number | null, now: number, sentFor: number | null): Promise<void>;
+  postponeOutbox(id: number, nextAt: number): Promise<void>;
 
   insertUser(user: { name: string; role: string; email: string | null; accounts: string[]; tokenHash: string }, now: number): Promise<void>;
   updateUser(name: string, patch: { role?: string; email?: string | null; accounts?: string[]; tokenHash?: string }): Promise<boolean>;
@@ -280,10 +292,16 @@ export interface ReadTx {
   firstEventAfter(at: number): Promise<number | undefined>;
   countEventsThrough(seq: number): Promise<number>;
   getMeta(key: string): Promise<string | undefined>;
+  /** Waiting jobs that wait for any of these jobs. */
+  dependentsOf(jobs: string[]): Promise<Array<{ job: string; afterAny: boolean }>>;
+  /** What a job waits for, as those jobs stand now, and whether it runs after any outcome. */
+  depStates(job: string): Promise<{ afterAny: boolean; deps: Array<{ dep: string; status: JobStatus; result: unknown; output: Environ | null }> }>;
   /** The control messages these units (running, token current) have not taken. */
   pendingMessages(units: Array<{ unit: number; token: number }>): Promise<Array<{ unit: number; seq: number; body: unknown }>>;
-  /** The delivery of a job's callback, if it has one. */
-  delivery(job: string): Promise<Delivery | undefined>;
+  /** What a job's outbox holds for it (its callback, its mail), oldest first. */
+  outboxOf(job: string): Promise<Array<Delivery & { kind: string; only_failures: boolean }>>;
+  /** Whether this address's digest for this digest time has gone out. */
+  digestSent(address: string, at: number): Promise<boolean>;
   listUsers(): Promise<UserInfo[]>;
   userWhere(by: 'name' | 'token', value: string): Promise<UserInfo | undefined>;
   /** Jobs per status, and the first start and last end over all jobs (benchmarks, metrics). */

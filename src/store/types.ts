@@ -64,6 +64,8 @@ export interface JobRecord extends NodeInfo {
   units?: UnitSummary[];
   /** its callback's delivery (the record itself is fixed once the job ends; this lives beside it) */
   delivery?: Delivery;
+  /** its e-mail: sent at once or in the address's daily digest, for every end or failures only */
+  notify?: Omit<Delivery, 'url'> & { address: string; mode: 'now' | 'digest'; on: 'always' | 'failure' };
   /** the fair-share account it was submitted under, when not its owner's own (`--account`) */
   account?: string;
 }
@@ -75,6 +77,7 @@ export interface Delivery {
   attempts: number;
   /** the next try, while due */
   next_at: number | null;
+  /** the last failed try's error, kept once it went */
   last_error: string | null;
   done_at: number | null;
 }
@@ -86,6 +89,8 @@ export interface OutboxItem {
   job: string;
   target: string;
   attempts: number;
+  /** send only if the job did not succeed */
+  only_failures: boolean;
 }
 
 export type Role = 'admin' | 'trusted' | 'user' | 'viewer';
@@ -108,7 +113,7 @@ export interface UnitMessage {
   body: unknown;
 }
 
-export type UnitState = 'queued' | 'delayed' | 'running' | 'done' | 'failed' | 'aborted';
+export type UnitState = 'waiting' | 'queued' | 'delayed' | 'running' | 'done' | 'failed' | 'aborted';
 
 /** One unit of a job (one per input of a map job). */
 export interface UnitInfo {
@@ -159,6 +164,12 @@ export interface NewJob {
   pool?: string;
   /** POST the record here when the job ends (retried until it goes) */
   callbackUrl?: string;
+  /** jobs this one waits for (PARK's after=): it stays Waiting until they have all ended */
+  after?: string[];
+  /** run once all of `after` have ended, whatever they ended with (default: only if all succeeded) */
+  afterAny?: boolean;
+  /** e-mail when it ends: in the address's daily digest (PARK's default) or at once, perhaps only on failure */
+  notify?: { address: string; now?: boolean; onlyFailures?: boolean };
   /** the fair-share account an admin granted its owner, when not the owner's own (recorded on the job) */
   account?: string;
 }
@@ -289,6 +300,18 @@ export interface QueueSnapshot {
   running: Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>;
 }
 
+/**
+ * What a worker needs of a store: its registration, claims, results, heartbeats and wake-ups. A
+ * worker on another machine gets these over HTTP from `sluice serve` (service/workerClient.ts), so
+ * this list is also the server's worker protocol (server/routes/worker.ts).
+ */
+export const WORKER_CALLS = [
+  'get', 'registerWorker', 'unregisterWorker', 'heartbeat', 'abortRequests', 'queueSnapshot', 'claimJob',
+  'complete', 'completeAndClaim', 'release', 'report', 'reapExpired', 'takeMessages',
+] as const;
+
+export type WorkerStore = Pick<Store, (typeof WORKER_CALLS)[number] | 'changeMark' | 'waitForChange'>;
+
 export interface Store {
   /** Adds jobs (groups made on demand) in one transaction; returns their ids in order. */
   submit(jobs: NewJob[]): Promise<string[]>;
@@ -334,6 +357,8 @@ export interface Store {
    */
   reapExpired(): Promise<number>;
 
+  /** The jobs a job waits for (`after`), and where they stand. */
+  dependencies(job: string): Promise<Array<{ id: string; status: JobStatus }>>;
   /** A group by its path from a root ("alice/analysis-7"), or null. */
   group(path: string): Promise<NodeInfo | null>;
   /**
@@ -354,10 +379,17 @@ export interface Store {
   /** The messages these running units of the worker have not taken yet, marked taken (fenced by token). */
   takeMessages(worker: string, units: Array<{ unit: number; token: number }>): Promise<UnitMessage[]>;
 
-  /** Outbox items of this kind that are due, each taken for `leaseMs` (another sender skips it meanwhile). */
-  claimOutbox(kind: string, limit: number, leaseMs: number): Promise<OutboxItem[]>;
+  /**
+   * Outbox items of this kind that are due (by `dueBy`, default now: a digest takes the jobs that ended
+   * before its hour), each taken for `leaseMs` (another sender skips it meanwhile).
+   */
+  claimOutbox(kind: string, limit: number, leaseMs: number, dueBy?: number): Promise<OutboxItem[]>;
   /** How sending went: done, or failed with a retry time (null: given up). */
-  finishOutbox(id: number, outcome: { ok: true } | { ok: false; error: string; retryAt: number | null }): Promise<void>;
+  finishOutbox(id: number, outcome: { ok: true; /** the digest time it went out in */ digestOf?: number } | { ok: false; error: string; retryAt: number | null }): Promise<void>;
+  /** Back untaken, due at `nextAt` (a digest item for a digest that has gone out waits for the next). */
+  postponeOutbox(id: number, nextAt: number): Promise<void>;
+  /** Whether `address`'s digest for the digest time `at` has gone out. */
+  digestSent(address: string, at: number): Promise<boolean>;
 
   createUser(user: Omit<UserInfo, 'created_at' | 'accounts' | 'email'> & { email?: string | null; accounts?: string[]; tokenHash: string }): Promise<void>;
   listUsers(): Promise<UserInfo[]>;

@@ -507,12 +507,36 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(again).toMatchObject({ id: item!.id, attempts: 2 });
       await store.finishOutbox(again!.id, { ok: true });
       const after = (await store.get(id!)) as JobRecord;
-      expect(after.delivery).toMatchObject({ state: 'done', attempts: 2, last_error: null });
+      expect(after.delivery).toMatchObject({ state: 'done', attempts: 2, last_error: 'connection refused' });
       expect(after.delivery!.done_at).toBeGreaterThan(0);
       // The record itself did not change.
       const { delivery: _a, ...fixed } = after;
       expect(fixed).toMatchObject({ status: 'Success', date_end: expect.any(Number) });
       expect(before.status).toBe('Running');
+    });
+
+    it('digest notices: due by the digest hour from when the job ended, marked with the digest they went in, postponed untaken', async () => {
+      const [id] = await store.submit([{ owner: 'u', environ: { job_type: 'ping' }, notify: { address: 'a@example.org' } }]);
+      const w = await worker();
+      const [u] = await take(store, w, 1);
+      await store.complete([success(u!, {})]);
+      const ended = ((await store.get(id!)) as JobRecord).date_end!;
+      expect(((await store.get(id!)) as JobRecord).notify).toMatchObject({ address: 'a@example.org', mode: 'digest', on: 'always', state: 'due' });
+      expect(await store.claimOutbox('digest', 10, 10_000, ended - 1)).toEqual([]);
+      expect(await store.claimOutbox('mail', 10, 10_000, ended + 1)).toEqual([]);
+      const [item] = await store.claimOutbox('digest', 10, 10_000, ended + 1000);
+      expect(item).toMatchObject({ job: id, target: 'a@example.org', attempts: 1, only_failures: false });
+      // Postponed: not due by the same hour, due by a later one, and the try did not count.
+      await store.postponeOutbox(item!.id, ended + 2000);
+      expect(await store.claimOutbox('digest', 10, 10_000, ended + 1000)).toEqual([]);
+      const [again] = await store.claimOutbox('digest', 10, 10_000, ended + 2000);
+      expect(again).toMatchObject({ id: item!.id, attempts: 1 });
+      expect(await store.digestSent('a@example.org', ended + 2000)).toBe(false);
+      await store.finishOutbox(again!.id, { ok: true, digestOf: ended + 2000 });
+      expect(await store.digestSent('a@example.org', ended + 2000)).toBe(true);
+      expect(await store.digestSent('a@example.org', ended + 1000)).toBe(false);
+      expect(await store.digestSent('b@example.org', ended + 2000)).toBe(false);
+      expect(((await store.get(id!)) as JobRecord).notify).toMatchObject({ state: 'done', attempts: 1 });
     });
 
     it('users: created with a hashed token, found by it, changed, listed and removed', async () => {
@@ -530,6 +554,56 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(await store.getUser('alice')).toBeNull();
       await expect(store.deleteUser('alice')).rejects.toThrow(/no user alice/);
       await expect(store.updateUser('ghost', { role: 'user' })).rejects.toThrow(/no user ghost/);
+    });
+
+    it('jobs that wait for jobs: Waiting until they end, then queued with what they waited for in environ.after', async () => {
+      const [x, y] = await store.submit([ping('a'), { owner: 'a', environ: { job_type: 'js' }, inputs: [1, 2] }]);
+      const [z] = await store.submit([{ owner: 'a', environ: { job_type: 'sum' }, after: [x!, y!, x!] }]);
+      expect(await store.get(z!)).toMatchObject({ status: 'Waiting' });
+      expect((await store.units(z!)).map((u) => u.state)).toEqual(['waiting']);
+      expect((await store.queueSnapshot()).queues.reduce((n, q) => n + q.queued, 0)).toBe(3);
+      const w = await worker();
+      const units = await take(store, w, 3);
+      expect(units.map((u) => u.job).sort()).toEqual([x, y, y].sort());
+      await store.complete(units.filter((u) => u.job !== y).map((u) => ({ ...success(u, { pong: 1 }), output: ok({ pong: 1 }) })));
+      expect(await store.get(z!)).toMatchObject({ status: 'Waiting' });
+      await store.complete(units.filter((u) => u.job === y).map((u) => success(u, (u.environ.input as number) * 10)));
+      const released = (await store.get(z!)) as JobRecord;
+      expect(released.status).toBe('Queued');
+      expect(released.environ.after).toEqual({
+        [x!]: { status: 'Success', result: { pong: 1 }, output: expect.objectContaining({ pong: 1, result: 'SUCCESS' }) },
+        [y!]: { status: 'Success', result: [10, 20], output: null },
+      });
+      const [zu] = await take(store, w, 5);
+      expect(zu).toMatchObject({ job: z, environ: { after: released.environ.after } });
+    });
+
+    it('a job waiting for one that failed or was aborted ends too, naming it, down the chain; afterAny runs whatever they ended with', async () => {
+      const [x, y] = await store.submit([ping('a'), ping('a')]);
+      const [failsWith, any] = await store.submit([
+        { owner: 'a', environ: { job_type: 'ping' }, after: [x!] },
+        { owner: 'a', environ: { job_type: 'ping' }, after: [x!, y!], afterAny: true },
+      ]);
+      const [chained] = await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, after: [failsWith!] }]);
+      const [abortedWith] = await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, after: [y!] }]);
+      const w = await worker();
+      const [ux] = (await take(store, w, 5)).filter((u) => u.job === x);
+      await store.complete([failure(ux!)]);
+      expect(await store.get(failsWith!)).toMatchObject({ status: 'Failed', error: `it waited for job ${x}, which ended Failed` });
+      expect(await store.get(chained!)).toMatchObject({ status: 'Failed', error: `it waited for job ${failsWith}, which ended Failed` });
+      expect((await store.get(chained!))!.date_end).not.toBeNull();
+      expect(await store.get(any!)).toMatchObject({ status: 'Waiting' });
+      await store.abort(y!);
+      expect(await store.get(abortedWith!)).toMatchObject({ status: 'Aborted', error: `it waited for job ${y}, which ended Aborted` });
+      const anyRecord = (await store.get(any!)) as JobRecord;
+      expect(anyRecord.status).toBe('Queued');
+      expect(Object.values(anyRecord.environ.after as Record<string, { status: string }>).map((d) => d.status).sort()).toEqual(['Aborted', 'Failed']);
+      // A Waiting job can itself be aborted; waiting on an ended job releases at once; unknown ids are refused.
+      const [late] = await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, after: [anyRecord.id] }]);
+      expect((await store.abort(late!)).status).toBe('Aborted');
+      const [now] = await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, after: [chained!], afterAny: true }]);
+      expect(await store.get(now!)).toMatchObject({ status: 'Queued' });
+      await expect(store.submit([{ owner: 'a', environ: { job_type: 'ping' }, after: ['no-such-job'] }])).rejects.toThrow(/waits for no-such-job, which does not exist/);
     });
 
     it('prunes ended jobs past their retention, their units, emptied groups and old events; the rest stays consistent', async () => {

@@ -8,7 +8,7 @@ import { isLocal, serverOptions, withSluice, type RemoteFlags } from '../service
 import { formatRecord, liveLine } from '../format.js';
 import { parseDuration, parseTime } from '../time.js';
 import { parseClass, parseRam } from '../../schedule/index.js';
-import { poolName } from '../../store/index.js';
+import { emailAddress, poolName } from '../../store/index.js';
 
 interface SubmitOptions extends RemoteFlags {
   cmd?: string;
@@ -30,8 +30,13 @@ interface SubmitOptions extends RemoteFlags {
   ram?: string;
   keep?: string;
   pool?: string;
+  after: string[];
+  afterAny?: boolean;
   account?: string;
   callback?: string;
+  notify?: string;
+  notifyNow?: boolean;
+  notifyOn?: string;
   block?: boolean;
   json?: boolean;
 }
@@ -61,6 +66,11 @@ export function register(program: Command): void {
     .option('--at <time>', 'start no sooner than this time (ISO 8601, or HH:MM)')
     .option('--ram <size>', 'RAM one unit needs (512M, 2G); default from the environ (exec_mem_limit...)')
     .option('--pool <name>', 'the worker pool that runs it (moi\'s context; default: default): only workers started with --pool NAME take it')
+    .option('--after <id>', 'wait for this job to succeed first (repeatable); the job sees its result in environ.after', collect, [])
+    .option('--after-any', 'with --after: run once they have all ended, whatever they ended with')
+    .option('--notify <address>', "e-mail this address when it ends: in the address's daily digest (SLUICE_DIGEST_AT)")
+    .option('--notify-now', 'with --notify: one mail as soon as it ends, not the digest')
+    .option('--notify-on <when>', 'with --notify: always (default) or failure')
     .option('--keep <duration>', 'keep the job this long after it ends (a plain number is days; 12h, 7d); default SLUICE_RETENTION')
     .option('--block', 'wait for the job and print its record')
     .option('--json', 'print JSON')
@@ -74,15 +84,16 @@ export function register(program: Command): void {
       if (opts.inputs === '-' && opts.environ === '-') throw new UsageError('--inputs and --environ cannot both read standard input');
       const inputs = opts.inputs === undefined ? undefined : parseInputs(readInput(opts.inputs, 'inputs file'), opts.inputs);
       if (opts.failFast && !inputs) throw new UsageError('--fail-fast is for map jobs (with --inputs)');
+      if (opts.afterAny && !opts.after.length) throw new UsageError('--after-any goes with --after');
+      if ((opts.notifyNow || opts.notifyOn) && !opts.notify) throw new UsageError('--notify-now and --notify-on go with --notify ADDRESS');
+      if (opts.notifyOn && opts.notifyOn !== 'always' && opts.notifyOn !== 'failure') throw new UsageError(`--notify-on must be always or failure, got "${opts.notifyOn}"`);
       const keepMs = opts.keep === undefined ? undefined : parseDuration(opts.keep, '--keep', 'd');
-      if (opts.callback !== undefined && !/^https?:\/\/[^\s/]+/.test(opts.callback)) throw new UsageError(`--callback must be an http:// or https:// URL, got "${opts.callback}"`);
       await withSluice(opts, async (service) => {
         const [id] = await service.submit([
           {
             environ,
             ...(opts.user ? { owner: opts.user } : {}),
             ...(opts.account ? { account: opts.account } : {}),
-            ...(opts.callback ? { callbackUrl: opts.callback } : {}),
             ...(opts.name ? { name: opts.name } : {}),
             ...(opts.group ? { group: opts.group } : {}),
             ...(opts.tag.length ? { tags: opts.tag } : {}),
@@ -95,6 +106,10 @@ export function register(program: Command): void {
             ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
             ...(keepMs === undefined ? {} : { keepMs }),
             ...(opts.pool ? { pool: poolName(opts.pool) } : {}),
+            ...(opts.after.length ? { after: opts.after } : {}),
+            ...(opts.afterAny ? { afterAny: true } : {}),
+            ...(opts.callback ? { callbackUrl: callbackUrl(opts.callback) } : {}),
+            ...(opts.notify ? { notify: { address: emailAddress(opts.notify), now: Boolean(opts.notifyNow), onlyFailures: opts.notifyOn === 'failure' } } : {}),
           },
         ]);
         // moi's line on a terminal; the bare id for scripts.
@@ -114,6 +129,18 @@ export function register(program: Command): void {
 async function sayIfUnplaceable(service: Service, id: string): Promise<void> {
   const reason = (await service.waitReasons([await service.get(id)])).get(id);
   if (reason?.startsWith('cannot run yet')) process.stderr.write(`sluice: job ${id} ${reason}\n`);
+}
+
+/** A callback must be an http(s) URL: said at submit, not when the job ends. */
+function callbackUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--callback must be an http:// or https:// URL, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--callback must be an http:// or https:// URL, got "${text}"`);
+  return url.href;
 }
 
 function buildEnviron(opts: SubmitOptions): Environ {

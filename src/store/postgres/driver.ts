@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Environ } from '../../environ/index.js';
 import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
-import type { Delivery, JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
+import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
 import { ChangeCounter } from '../changes.js';
 import { DEFAULT_POOL } from '../info.js';
 import { explainPgError } from './errors.js';
@@ -264,14 +264,24 @@ export class PostgresDriver implements Driver {
         }
         return { byStatus, firstStart, lastEnd };
       },
+      async dependentsOf(jobs) {
+        return (await rows<{ job: string; after_any: boolean }>(SQL.dependentsOf, [jobs])).map((r) => ({ job: r.job, afterAny: r.after_any }));
+      },
+      async depStates(job) {
+        const deps = await rows<{ dep: string; status: JobStatus; result: unknown; output: Environ | null }>(SQL.depStates, [job]);
+        return { afterAny: Boolean((await rows<{ after_any: boolean }>(SQL.afterAny, [job]))[0]?.after_any), deps: deps.map((d) => ({ dep: d.dep, status: d.status, result: d.result ?? null, output: d.output ?? null })) };
+      },
       async queueCounts() {
         return { kept: await rows(SQL.queueCounts), real: await rows(SQL.realQueueCounts) };
       },
       async pendingMessages(units) {
         return rows<{ unit: number; seq: number; body: unknown }>(SQL.pendingMessages, [json(units)]);
       },
-      async delivery(job) {
-        return (await rows<Delivery>(SQL.delivery, [job]))[0];
+      async outboxOf(job) {
+        return rows<Delivery & { kind: string; only_failures: boolean }>(SQL.outboxOf, [job]);
+      },
+      async digestSent(address, at) {
+        return (await rows(SQL.digestSent, [address, at])).length > 0;
       },
       async listUsers() {
         return rows<UserInfo>(SQL.listUsers);
@@ -318,9 +328,11 @@ export class PostgresDriver implements Driver {
         await c.query(SQL.insertJobs, [now, batch]);
         await c.query(SQL.insertUnits, [now, batch]);
         if (rows.some((r) => r.callbackUrl)) await c.query(SQL.insertCallbacks, [now, batch]);
+        if (rows.some((r) => r.after.length)) await c.query(SQL.insertDeps, [batch]);
+        if (rows.some((r) => r.notify)) await c.query(SQL.insertNotices, [now, batch]);
       },
       async insertGroup(row, now) {
-        await c.query(SQL.insertGroup, [row.id, row.name, row.parent, row.owner, now]);
+        return ((await c.query(SQL.insertGroup, [row.id, row.name, row.parent, row.owner, now])).rowCount ?? 0) > 0;
       },
       async appendEvents(verb, ids, now) {
         await lockEvents();
@@ -453,6 +465,7 @@ export class PostgresDriver implements Driver {
       },
       async deleteJobs(ids) {
         await c.query(SQL.deleteUnitsOf, [ids]);
+        await c.query(SQL.deleteDepsOf, [ids]);
         await c.query(SQL.unhideNodes, [ids]);
         return (await run(SQL.deleteNodes, [ids])).map((r) => (r.parent as string | null) ?? null);
       },
@@ -470,6 +483,14 @@ export class PostgresDriver implements Driver {
       async setMeta(name, value) {
         await c.query(SQL.setMeta, [name, value]);
       },
+      async releaseWaiting(job, environ, now) {
+        await c.query(SQL.releaseJob, [json(environ), job]);
+        return ((await run(SQL.releaseUnits, [now, job])) as Key[]).map(key);
+      },
+      async endWaiting(job, status, reason, now) {
+        await c.query(SQL.endWaitingUnits, [job]);
+        return (await count(SQL.endWaitingJob, [status, now, reason, job])) > 0;
+      },
       async insertMessage(job, body, now) {
         await c.query(SQL.lockJob, [job]);
         return (await run(SQL.insertMessage, [job, json(body), now]))[0]!.seq as number;
@@ -480,11 +501,14 @@ export class PostgresDriver implements Driver {
       async outboxDue(jobs, now) {
         await c.query(SQL.outboxDue, [now, jobs]);
       },
-      async claimOutbox(kind, limit, leaseUntil, now) {
-        return (await run(SQL.claimOutbox, [kind, leaseUntil, now, limit])) as unknown as Array<{ id: number; kind: string; job: string; target: string; attempts: number }>;
+      async claimOutbox(kind, limit, leaseUntil, dueBy, now) {
+        return (await run(SQL.claimOutbox, [kind, leaseUntil, now, limit, dueBy])) as unknown as OutboxItem[];
       },
-      async finishOutbox(id, state, error, nextAt, now) {
-        await c.query(SQL.finishOutbox, [id, state, error, nextAt, now]);
+      async finishOutbox(id, state, error, nextAt, now, sentFor) {
+        await c.query(SQL.finishOutbox, [id, state, error, nextAt, now, sentFor]);
+      },
+      async postponeOutbox(id, nextAt) {
+        await c.query(SQL.postponeOutbox, [id, nextAt]);
       },
       async insertUser(user, now) {
         await c.query(SQL.insertUser, [user.name, user.role, user.email, json(user.accounts), user.tokenHash, now]);

@@ -170,7 +170,24 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX outbox_due ON outbox (kind, next_at) WHERE state = 'due';
   `,
   `
-  -- The server (see the SQLite schema's migration 5): a job's events by node, the account a job was
+  -- Jobs that wait for jobs (see the SQLite schema's migration 5).
+  ALTER TABLE units DROP CONSTRAINT units_state_check;
+  ALTER TABLE units ADD CONSTRAINT units_state_check CHECK (state IN ('waiting', 'queued', 'delayed', 'running', 'done', 'failed', 'aborted'));
+  CREATE TABLE deps (
+    job text NOT NULL,
+    dep text NOT NULL,
+    PRIMARY KEY (job, dep)
+  );
+  CREATE INDEX deps_dep ON deps (dep);
+  ALTER TABLE nodes ADD COLUMN after_any boolean NOT NULL DEFAULT false;
+  `,
+  `
+  -- E-mail when a job ends (see the SQLite schema's migration 6).
+  ALTER TABLE outbox ADD COLUMN only_failures boolean NOT NULL DEFAULT false;
+  ALTER TABLE outbox ADD COLUMN sent_for bigint;
+  `,
+  `
+  -- The server (see the SQLite schema's migration 7): a job's events by node, the account a job was
   -- submitted under, the nodes each user took out of their moi view.
   CREATE INDEX events_node ON events (node, seq);
   ALTER TABLE nodes ADD COLUMN account text;

@@ -25,24 +25,40 @@ const LIVE = `status IN ('Queued', 'Running')`;
 /** The columns a job row carries in a batch (driver.ts JobRow). */
 const JOB_ROWS = `json_to_recordset($2::json) AS j(id text, owner text, name text, parent text, "jobType" text, tags jsonb, priority integer,
   class text, "maxAttempts" integer, "maxLost" integer, retries integer, environ json, inputs json, "failFast" boolean, exclusive boolean,
-  "ramMb" integer, "runAfter" bigint, "keepMs" bigint, pool text, "callbackUrl" text, account text, ord bigint)`;
+  "ramMb" integer, "runAfter" bigint, "keepMs" bigint, pool text, "callbackUrl" text, notify json, after json, "afterAny" boolean, waiting boolean, account text, ord bigint)`;
 
 export const SQL = {
   // --- submitting
   insertJobs: `INSERT INTO nodes (id, type, name, parent, owner, status, job_type, tags, priority, class, max_attempts, date_created, environ,
-                                  units_total, fail_fast, map, keep_ms, pool, account)
-               SELECT j.id, 'job', j.name, j.parent, j.owner, 'Queued', j."jobType", j.tags, j.priority, j.class, j."maxAttempts", $1, j.environ,
-                      coalesce(json_array_length(j.inputs), 1), j."failFast", j.inputs IS NOT NULL, j."keepMs", j.pool, j.account
+                                  units_total, fail_fast, map, keep_ms, pool, after_any, account)
+               SELECT j.id, 'job', j.name, j.parent, j.owner, CASE WHEN j.waiting THEN 'Waiting' ELSE 'Queued' END, j."jobType", j.tags, j.priority,
+                      j.class, j."maxAttempts", $1, j.environ, coalesce(json_array_length(j.inputs), 1), j."failFast", j.inputs IS NOT NULL, j."keepMs",
+                      j.pool, j."afterAny", j.account
                  FROM ${JOB_ROWS} ORDER BY j.ord`,
   insertUnits: `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost, input)
                 SELECT j.id, coalesce(i.ord - 1, 0), j.pool, j.owner, j.class, j.exclusive, j."ramMb",
-                       CASE WHEN j."runAfter" > $1 THEN 'delayed' ELSE 'queued' END, j.priority, $1, j."runAfter", j."maxAttempts", j.retries, j."maxLost", i.value
+                       CASE WHEN j.waiting THEN 'waiting' WHEN j."runAfter" > $1 THEN 'delayed' ELSE 'queued' END, j.priority, $1, j."runAfter", j."maxAttempts",
+                       j.retries, j."maxLost", i.value
                   FROM ${JOB_ROWS}
                   LEFT JOIN LATERAL json_array_elements(j.inputs) WITH ORDINALITY AS i(value, ord) ON true
                  ORDER BY j.ord, i.ord`,
   insertCallbacks: `INSERT INTO outbox (kind, job, target, state, created_at)
                     SELECT 'callback', j.id, j."callbackUrl", 'waiting', $1 FROM ${JOB_ROWS} WHERE j."callbackUrl" IS NOT NULL ORDER BY j.ord`,
-  insertGroup: `INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES ($1, 'group', $2, $3, $4, $5)`,
+  insertDeps: `INSERT INTO deps (job, dep) SELECT j.id, d.value FROM json_to_recordset($1::json) AS j(id text, after json)
+                CROSS JOIN LATERAL json_array_elements_text(j.after) AS d(value) ON CONFLICT DO NOTHING`,
+  dependentsOf: `SELECT DISTINCT d.job, n.after_any FROM deps d JOIN nodes n ON n.id = d.job WHERE d.dep = ANY($1::text[]) AND n.status = 'Waiting' ORDER BY d.job`,
+  depStates: `SELECT d.dep, n.status, n.result, n.output FROM deps d JOIN nodes n ON n.id = d.dep WHERE d.job = $1 ORDER BY d.dep`,
+  afterAny: `SELECT after_any FROM nodes WHERE id = $1`,
+  releaseJob: `UPDATE nodes SET environ = $1::json, status = 'Queued' WHERE id = $2 AND status = 'Waiting'`,
+  releaseUnits: `UPDATE units SET state = 'queued', queued_at = $1 WHERE job = $2 AND state = 'waiting' RETURNING ${QUEUE_KEY}`,
+  endWaitingJob: `UPDATE nodes SET status = $1, date_end = $2, error = $3 WHERE id = $4 AND status = 'Waiting'`,
+  endWaitingUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state = 'waiting'`,
+  deleteDepsOf: `DELETE FROM deps WHERE job = ANY($1::text[]) OR dep = ANY($1::text[])`,
+  insertNotices: `INSERT INTO outbox (kind, job, target, state, only_failures, created_at)
+                  SELECT CASE WHEN (j.notify ->> 'now')::boolean THEN 'mail' ELSE 'digest' END, j.id, j.notify ->> 'address', 'waiting',
+                         (j.notify ->> 'onlyFailures')::boolean, $1
+                    FROM ${JOB_ROWS} WHERE j.notify IS NOT NULL AND json_typeof(j.notify) = 'object' ORDER BY j.ord`,
+  insertGroup: `INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES ($1, 'group', $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
   findGroup: `SELECT id, owner FROM nodes WHERE type = 'group' AND coalesce(parent, '') = $1 AND name = $2`,
 
   // --- events
@@ -149,9 +165,9 @@ export const SQL = {
                       "hasOutput" boolean, output json, "hasResult" boolean, result json, "unitOutcomes" json, progress jsonb, "hasError" boolean, error text)
                 WHERE nodes.id = u.id AND nodes.${LIVE}`,
   stopQueuedUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state = 'queued' RETURNING ${QUEUE_KEY}`,
-  stopDelayedUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state = 'delayed'`,
+  stopDelayedUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state IN ('delayed', 'waiting')`,
   flagRunningUnits: `UPDATE units SET abort_requested = true WHERE job = $1 AND state = 'running'`,
-  setAborted: `UPDATE nodes SET status = 'Aborted', date_end = $1, error = $2 WHERE id = $3 AND ${LIVE}`,
+  setAborted: `UPDATE nodes SET status = 'Aborted', date_end = $1, error = $2 WHERE id = $3 AND status IN ('Waiting', 'Queued', 'Running')`,
 
   // --- releasing, reporting, reaping
   releaseUnit: `UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1, queued_at = $1
@@ -211,11 +227,14 @@ export const SQL = {
   // --- the outbox
   outboxDue: `UPDATE outbox SET state = 'due', next_at = $1 WHERE state = 'waiting' AND job = ANY($2::text[])`,
   claimOutbox: `WITH picked AS MATERIALIZED (
-                  SELECT id FROM outbox WHERE state = 'due' AND kind = $1 AND next_at <= $3 AND coalesce(lease_until, 0) < $3 ORDER BY next_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+                  SELECT id FROM outbox WHERE state = 'due' AND kind = $1 AND next_at <= $5 AND coalesce(lease_until, 0) < $3 ORDER BY next_at LIMIT $4 FOR UPDATE SKIP LOCKED)
                 UPDATE outbox SET lease_until = $2, attempts = outbox.attempts + 1 FROM picked WHERE outbox.id = picked.id
-                RETURNING outbox.id, outbox.kind, outbox.job, outbox.target, outbox.attempts`,
-  finishOutbox: `UPDATE outbox SET state = $2, last_error = $3, next_at = $4, lease_until = NULL, done_at = CASE WHEN $2 = 'done' THEN $5::bigint END WHERE id = $1`,
-  delivery: `SELECT target AS url, state, attempts, next_at, last_error, done_at FROM outbox WHERE job = $1 AND kind = 'callback' ORDER BY id LIMIT 1`,
+                RETURNING outbox.id, outbox.kind, outbox.job, outbox.target, outbox.attempts, outbox.only_failures`,
+  finishOutbox: `UPDATE outbox SET state = $2, last_error = coalesce($3, last_error), lease_until = $4, done_at = CASE WHEN $2 = 'done' THEN $5::bigint END, sent_for = $6 WHERE id = $1`,
+  postponeOutbox: `UPDATE outbox SET next_at = $2, lease_until = NULL, attempts = attempts - 1 WHERE id = $1`,
+  digestSent: `SELECT 1 FROM outbox WHERE kind = 'digest' AND target = $1 AND sent_for = $2 AND state = 'done' LIMIT 1`,
+  outboxOf: `SELECT kind, target AS url, state, attempts, CASE WHEN state = 'due' THEN greatest(next_at, coalesce(lease_until, 0)) END AS next_at, last_error, done_at, only_failures
+               FROM outbox WHERE job = $1 ORDER BY id`,
 
   // --- users
   insertUser: `INSERT INTO users (name, role, email, accounts, token_hash, created_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6)`,

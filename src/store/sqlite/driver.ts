@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
+import path from 'node:path';
 import type { Environ } from '../../environ/index.js';
 import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
-import type { Delivery, JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
+import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
 import { infoOf, recordOf, type NodeRow } from '../info.js';
 import { containsPattern } from '../rules.js';
 import { MIGRATIONS } from './schema.js';
@@ -49,7 +50,7 @@ export class SqliteDriver implements Driver {
   private readonly watcher: SqliteWatcher;
   private readonly tx: WriteTx;
   private readonly control: { begin: Database.Statement; beginRead: Database.Statement; commit: Database.Statement; rollback: Database.Statement };
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly lane: { tail: Promise<unknown> };
   private busy = false;
   private notify = false;
 
@@ -68,6 +69,7 @@ export class SqliteDriver implements Driver {
     }
     const version = (this.db.prepare('SELECT sqlite_version()').pluck().get() as string) ?? '?';
     this.description = `SQLite ${version} (${file})`;
+    this.lane = laneOf(file);
     const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
     this.watcher = new SqliteWatcher(file, () => dataVersion.get() as number);
     this.control = {
@@ -143,15 +145,15 @@ export class SqliteDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await this.queue.catch(() => {});
+    await this.lane.tail.catch(() => {});
     this.watcher.close();
     this.db.close();
   }
 
-  /** Runs `fn` after everything queued before it. */
+  /** Runs `fn` after everything queued before it on this database file, by any driver of this process. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => {});
+    const run = this.lane.tail.then(fn, fn);
+    this.lane.tail = run.catch(() => {});
     return run;
   }
 
@@ -277,8 +279,11 @@ export class SqliteDriver implements Driver {
       async pendingMessages(units) {
         return (q.pendingMessages.all(json(units)) as Array<{ unit: number; seq: number; body: string }>).map((m) => ({ ...m, body: JSON.parse(m.body) }));
       },
-      async delivery(job) {
-        return q.delivery.get(job) as Delivery | undefined;
+      async outboxOf(job) {
+        return (q.outboxOf.all(job) as Array<Delivery & { kind: string; only_failures: number }>).map((r) => ({ ...r, only_failures: r.only_failures === 1 }));
+      },
+      async digestSent(address, at) {
+        return q.digestSent.get(address, at) !== undefined;
       },
       async listUsers() {
         return (q.listUsers.all() as UserRow[]).map(userOf);
@@ -286,6 +291,15 @@ export class SqliteDriver implements Driver {
       async userWhere(by, value) {
         const row = (by === 'name' ? q.userByName : q.userByToken).get(value) as UserRow | undefined;
         return row ? userOf(row) : undefined;
+      },
+      async dependentsOf(jobs) {
+        return (q.dependentsOf.all(json(jobs)) as Array<{ job: string; after_any: number }>).map((r) => ({ job: r.job, afterAny: r.after_any === 1 }));
+      },
+      async depStates(job) {
+        const deps = (q.depStates.all(job) as Array<{ dep: string; status: JobStatus; result: string | null; output: string | null }>).map((r) => ({
+          dep: r.dep, status: r.status, result: r.result === null ? null : JSON.parse(r.result), output: r.output === null ? null : (JSON.parse(r.output) as Environ),
+        }));
+        return { afterAny: q.afterAny.get(job) === 1, deps };
       },
       async queueCounts() {
         const fix = (rows: unknown[]) => (rows as Array<Omit<Key, 'ram_mb'> & { queued: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
@@ -309,9 +323,11 @@ export class SqliteDriver implements Driver {
         q.insertUnits.run({ now, batch });
         q.insertMapUnits.run({ now, batch });
         if (rows.some((r) => r.callbackUrl)) q.insertCallbacks.run({ now, batch });
+        if (rows.some((r) => r.after.length)) q.insertDeps.run({ batch });
+        if (rows.some((r) => r.notify)) q.insertNotices.run({ now, batch });
       },
       async insertGroup(row, now) {
-        q.insertGroup.run(row.id, row.name, row.parent, row.owner, now);
+        return q.insertGroup.run(row.id, row.name, row.parent, row.owner, now).changes > 0;
       },
       async appendEvents(verb, ids, now) {
         q.appendEvents.run({ now, verb, ids: json(ids) });
@@ -448,6 +464,7 @@ export class SqliteDriver implements Driver {
       async deleteJobs(ids) {
         const list = json(ids);
         q.deleteUnitsOf.run(list);
+        q.deleteDepsOf.run({ ids: list });
         q.unhideNodes.run(list);
         return q.deleteNodes.all(list) as Array<string | null>;
       },
@@ -465,6 +482,14 @@ export class SqliteDriver implements Driver {
       async setMeta(name, value) {
         q.setMeta.run(name, value);
       },
+      async releaseWaiting(job, environ, now) {
+        q.releaseJob.run(json(environ), job);
+        return (q.releaseUnits.all(now, job) as Key[]).map(key);
+      },
+      async endWaiting(job, status, reason, now) {
+        q.endWaitingUnits.run(job);
+        return q.endWaitingJob.run(status, now, reason, job).changes > 0;
+      },
       async insertMessage(job, body, now) {
         return q.insertMessage.get({ job, body: json(body), now }) as number;
       },
@@ -474,11 +499,14 @@ export class SqliteDriver implements Driver {
       async outboxDue(jobs, now) {
         q.outboxDue.run({ now, jobs: json(jobs) });
       },
-      async claimOutbox(kind, limit, leaseUntil, now) {
-        return q.claimOutbox.all({ kind, limit, lease: leaseUntil, now }) as Array<{ id: number; kind: string; job: string; target: string; attempts: number }>;
+      async claimOutbox(kind, limit, leaseUntil, dueBy, now) {
+        return (q.claimOutbox.all({ kind, limit, lease: leaseUntil, dueBy, now }) as Array<Omit<OutboxItem, 'only_failures'> & { only_failures: number }>).map((r) => ({ ...r, only_failures: r.only_failures === 1 }));
       },
-      async finishOutbox(id, state, error, nextAt, now) {
-        q.finishOutbox.run({ id, state, error, next: nextAt, now });
+      async finishOutbox(id, state, error, nextAt, now, sentFor) {
+        q.finishOutbox.run({ id, state, error, next: nextAt, now, sentFor });
+      },
+      async postponeOutbox(id, nextAt) {
+        q.postponeOutbox.run({ id, nextAt });
       },
       async insertUser(user, now) {
         q.insertUser.run({ ...user, accounts: json(user.accounts), now });
@@ -502,6 +530,20 @@ export class SqliteDriver implements Driver {
       },
     };
   }
+}
+
+/**
+ * One queue of transactions per database file in this process. better-sqlite3 waits for a lock
+ * synchronously: a second connection of this thread that asked for the write lock while the first
+ * held it across an await would block the thread the first needs to commit. Queued, it waits its
+ * turn instead.
+ */
+const lanes = new Map<string, { tail: Promise<unknown> }>();
+function laneOf(file: string): { tail: Promise<unknown> } {
+  const key = path.resolve(file);
+  let lane = lanes.get(key);
+  if (!lane) lanes.set(key, (lane = { tail: Promise.resolve() }));
+  return lane;
 }
 
 function migrate(db: Db): void {
