@@ -175,3 +175,32 @@ describe.each(BACKENDS)("moi's WebSocket on $name", (backend) => {
     expect(await bobs.closed).toBe(1000);
   });
 });
+
+describe.each(BACKENDS)('the streams one user may hold on $name', (backend) => {
+  it('past SLUICE_MAX_STREAMS a WebSocket is closed with 1013 and the reason, an SSE request is 429; a closed one frees its place', async () => {
+    const home = backend.fresh();
+    const server = await startServe({ ...home.env, SLUICE_MAX_STREAMS: '2' }, ['--no-workers']);
+    try {
+      const a = await MoiClient.open(server, server.token!);
+      const b = await MoiClient.open(server, server.token!);
+      await until(async () => (/sluice_stream_clients\{kind="ws"\} 2/.test((await api(server.url, server.token, 'GET', '/metrics')).body) ? true : undefined), 20_000, 'two sockets counted');
+      const third = new WebSocket(`${server.url.replace(/^http/, 'ws')}/moi-ws/?token=${server.token}`);
+      const [code, reason] = await new Promise<[number, string]>((resolve) => third.on('close', (c, r) => resolve([c, String(r)])));
+      expect(code).toBe(1013);
+      expect(reason).toMatch(/streams open already.*SLUICE_MAX_STREAMS/);
+      const sse = await api(server.url, server.token, 'GET', '/api/v1/events');
+      expect(sse).toMatchObject({ status: 429, body: { error: 'rate_limited' } });
+      a.ws.close();
+      await a.closed;
+      await until(async () => (/sluice_stream_clients\{kind="ws"\} 1/.test((await api(server.url, server.token, 'GET', '/metrics')).body) ? true : undefined), 20_000, 'the closed socket let go');
+      const again = await MoiClient.open(server, server.token!);
+      await until(async () => (/sluice_stream_clients\{kind="ws"\} 2/.test((await api(server.url, server.token, 'GET', '/metrics')).body) ? true : undefined), 20_000, 'the new socket counted');
+      expect(again.ws.readyState).toBe(WebSocket.OPEN);
+      again.ws.close();
+      b.ws.close();
+    } finally {
+      await server.stop();
+      home.cleanup();
+    }
+  });
+});

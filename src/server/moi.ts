@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { NotFoundError } from '../environ/index.js';
+import { NotFoundError, RateLimitedError, UnavailableError } from '../environ/index.js';
 import type { NodeInfo } from '../store/index.js';
 import { TERMINAL } from '../store/index.js';
 import { moiInfo } from '../bridge/index.js';
@@ -34,6 +34,8 @@ type Verb = 'get' | 'add' | 'update' | 'remove';
 export function moiRoutes(app: FastifyInstance, options: { streams: Streams }): void {
   app.get('/moi-ws/', { websocket: true }, (socket: WebSocket, request: FastifyRequest) => {
     void new MoiSocket(socket, request.sluice, options.streams).run().catch((err) => {
+      // Too many streams, or a stopping server: "try again later" (1013), with the reason.
+      if (err instanceof RateLimitedError || err instanceof UnavailableError) return socket.close(1013, err.message.slice(0, 120));
       request.log.error(err);
       socket.close(1011, 'internal error');
     });
