@@ -127,6 +127,11 @@ export class SqliteDriver implements Driver {
     });
   }
 
+  /** Rows inserted, updated or deleted by this connection since it opened (SQLite's total_changes(); bench/work.mjs counts with it). */
+  rowsChanged(): number {
+    return this.db.prepare('SELECT total_changes()').pluck().get() as number;
+  }
+
   changeMark(): number {
     return this.watcher.changes.mark();
   }
