@@ -207,19 +207,16 @@ export class SqliteDriver implements Driver {
       async abortRequests(worker) {
         return q.abortRequests.all(worker) as number[];
       },
-      async anyDue(now) {
-        return Boolean(q.anyDue.get(now));
-      },
-      async activeQueues() {
-        return (q.activeQueues.all() as Array<Omit<Key, 'ram_mb'> & { queued: number; since: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
-      },
-      async runningUnits() {
-        return (q.runningUnits.all() as Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>).map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at }));
-      },
-      async ownerRows(owners) {
-        return (q.ownerRows.all(json(owners)) as Array<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null }>).map((o) => ({
-          owner: o.owner, share: o.share, usage: o.usage, usageAt: o.usage_at, unitSeconds: o.unit_seconds,
-        }));
+      async queueState(now) {
+        // One read transaction (a savepoint inside a write one): the three reads agree.
+        return db.transaction(() => ({
+          due: Boolean(q.anyDue.get(now)),
+          queues: (q.activeQueues.all() as Array<Omit<Key, 'ram_mb'> & { queued: number; since: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 })),
+          running: (q.runningUnits.all() as Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>).map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at })),
+          owners: (q.activeOwners.all() as Array<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null }>).map((o) => ({
+            owner: o.owner, share: o.share, usage: o.usage, usageAt: o.usage_at, unitSeconds: o.unit_seconds,
+          })),
+        }))();
       },
       async findGroup(parent, name) {
         return q.findGroup.get(parent ?? '', name) as { id: string; owner: string } | undefined;
@@ -312,11 +309,14 @@ export class SqliteDriver implements Driver {
         if (rows.some((r) => r.after.length)) q.insertDeps.run({ batch });
         if (rows.some((r) => r.notify)) q.insertNotices.run({ now, batch });
       },
+      async lockDependencies() {
+        // One writer at a time: this transaction holds the whole database already.
+      },
       async insertGroup(row, now) {
         return q.insertGroup.run(row.id, row.name, row.parent, row.owner, now).changes > 0;
       },
-      async appendEvents(verb, ids, now) {
-        q.appendEvents.run({ now, verb, ids: json(ids) });
+      async appendEvents(events) {
+        q.appendEvents.run({ events: json(events) });
       },
       async appendPruneEvent(through, jobs, now) {
         q.appendPruneEvent.run(now, json({ through, jobs }));
@@ -351,8 +351,14 @@ export class SqliteDriver implements Driver {
         return environs;
       },
       async finishUnits(outcomes, now) {
-        const rows = q.finishUnits.all({ now, outcomes: json(outcomes) }) as Array<{ id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: number }>;
-        return rows.map((r): FinishedRow => ({ id: r.id, job: r.job, idx: r.idx, owner: r.owner, attempts: r.attempts, retriesLeft: r.retries_left, abortRequested: r.abort_requested === 1 }));
+        const rows = q.finishUnits.all({ now, outcomes: json(outcomes) }) as Array<{ id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: number; owner_row: string | null }>;
+        return rows.map((r): FinishedRow => {
+          const o = r.owner_row === null ? null : (JSON.parse(r.owner_row) as [number, number, number, number | null]);
+          return {
+            id: r.id, job: r.job, idx: r.idx, owner: r.owner, attempts: r.attempts, retriesLeft: r.retries_left, abortRequested: r.abort_requested === 1,
+            ownerRow: o && { owner: r.owner, share: o[0], usage: o[1], usageAt: o[2], unitSeconds: o[3] },
+          };
+        });
       },
       async retryUnits(units) {
         q.retryUnits.run({ units: json(units.map((u) => ({ unit: u.unit, runAfter: u.runAfter }))) });
@@ -372,9 +378,9 @@ export class SqliteDriver implements Driver {
         return rows.map((r) => ({ ...r, result: r.result === null ? null : JSON.parse(r.result) }));
       },
       async updateJobs(updates) {
-        if (!updates.length) return;
+        if (!updates.length) return [];
         const rows = updates.map((u) => ({ ...u, hasOutput: 'output' in u, hasResult: 'result' in u, hasError: 'error' in u }));
-        q.updateJobs.run({ jobs: json(rows) });
+        return (q.updateJobs.all({ jobs: json(rows) }) as Array<{ id: string; followed: number }>).filter((r) => r.followed === 1).map((r) => r.id);
       },
       async stopWaitingUnits(job) {
         const stopped = (q.stopQueuedUnits.all(job) as Key[]).map(key);
