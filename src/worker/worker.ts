@@ -177,10 +177,7 @@ export class Worker {
     while (!this.stopping) {
       try {
         if ((await this.cycle()) === 'done') return;
-        if (this.loopFailures) {
-          this.log(`the store answers again after ${this.loopFailures} failed attempt(s); carrying on`);
-          this.loopFailures = 0;
-        }
+        this.storeAnswers();
       } catch (err) {
         this.loopFailures++;
         const waitMs = Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_MS * 2 ** (this.loopFailures - 1));
@@ -190,6 +187,13 @@ export class Worker {
         await this.pause(waitMs);
       }
     }
+  }
+
+  /** After store errors, a write went through: said at once (not after the cycle's sleep). */
+  private storeAnswers(): void {
+    if (!this.loopFailures) return;
+    this.log(`the store answers again after ${this.loopFailures} failed attempt(s); carrying on`);
+    this.loopFailures = 0;
   }
 
   /** One claim cycle: record what finished, claim, start, then sleep until there is something to do. */
@@ -218,6 +222,7 @@ export class Worker {
       claimed = answer.claimed;
       this.mark = answer.mark;
     }
+    this.storeAnswers();
     for (const unit of claimed) this.startUnit(unit);
     // An in-process run ends with its job (a unit waiting for a retry keeps it going).
     if (onlyJob && claimed.length === 0 && this.running.size === 0 && this.outcomes.length === 0 && (await this.jobEnded(onlyJob))) return 'done';

@@ -8,6 +8,7 @@ import { MIGRATIONS } from './schema.js';
 import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
 import { SqliteWatcher } from './notifier.js';
 import { explainSqliteError } from './errors.js';
+import { Checkpointer, FALLBACK_PAGES } from './checkpointer.js';
 
 type Db = Database.Database;
 type Key = { pool: string; owner: string; class: UnitClass; exclusive: number; ram_mb: number };
@@ -42,6 +43,7 @@ export class SqliteDriver implements Driver {
   private readonly tx: WriteTx;
   private readonly control: { begin: Database.Statement; beginRead: Database.Statement; commit: Database.Statement; rollback: Database.Statement };
   private readonly lane: { tail: Promise<unknown> };
+  private readonly checkpointer: Checkpointer;
   private busy = false;
   private notify = false;
 
@@ -53,6 +55,8 @@ export class SqliteDriver implements Driver {
       // A bigger page cache and memory-mapped reads: lookups by id stay in memory instead of read() calls.
       this.db.pragma('cache_size = -65536');
       this.db.pragma('mmap_size = 1073741824');
+      // Checkpoints run on a thread of their own (checkpointer.ts); this is the fallback.
+      this.db.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
       migrate(this.db);
       this.q = prepare(this.db);
     } catch (err) {
@@ -61,6 +65,7 @@ export class SqliteDriver implements Driver {
     const version = (this.db.prepare('SELECT sqlite_version()').pluck().get() as string) ?? '?';
     this.description = `SQLite ${version} (${file})`;
     this.lane = laneOf(file);
+    this.checkpointer = new Checkpointer(file);
     const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
     this.watcher = new SqliteWatcher(file, () => dataVersion.get() as number);
     this.control = {
@@ -103,6 +108,7 @@ export class SqliteDriver implements Driver {
       } finally {
         this.busy = false;
       }
+      this.checkpointer.wrote();
       if (this.notify) {
         this.notify = false;
         this.watcher.changes.bump();
@@ -143,6 +149,7 @@ export class SqliteDriver implements Driver {
   async close(): Promise<void> {
     await this.lane.tail.catch(() => {});
     this.watcher.close();
+    await this.checkpointer.close();
     this.db.close();
   }
 
