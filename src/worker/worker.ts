@@ -4,7 +4,7 @@ import { DEFAULTS, Inbox, resultOf, run } from '../environ/index.js';
 import type { ClaimedUnit, ClaimRequest, Store, UnitOutcome } from '../store/index.js';
 import { DEFAULT_POOL, TERMINAL } from '../store/index.js';
 import { CLASS_CHARGE, DEFAULT_POLICY, type Policy } from '../schedule/index.js';
-import { PlannerView } from './plan.js';
+import { PlannerView, viewExpired } from './plan.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -46,8 +46,6 @@ interface Running {
 
 /** How often a busy worker looks for abort requests even without a wake-up. */
 const ABORT_POLL_MS = 250;
-/** How old the planner's view of the queues may get before it is read again. */
-const SNAPSHOT_MS = 50;
 /** After a store error the loop waits this long, doubling up to STORE_RETRY_MAX_MS, before it tries again. */
 const STORE_RETRY_MS = 100;
 const STORE_RETRY_MAX_MS = 5000;
@@ -72,6 +70,8 @@ export class Worker {
   private exclusiveRunning = false;
   private view: PlannerView | undefined;
   private viewAt = 0;
+  /** how long reading the last view took: a view that is costly to read is kept longer (plan.ts) */
+  private viewCostMs = 0;
   private abortsCheckedAt = 0;
   private readonly running = new Map<number, Running>();
   /** units that failed while the worker stopped: given back, not recorded (see runUnit) */
@@ -268,10 +268,11 @@ export class Worker {
       this.view?.noteFinished(finished.flatMap((o) => this.finishedBy.get(o.unit) ?? []), now);
       return null;
     }
-    if (!this.view || now - this.viewAt > SNAPSHOT_MS) {
+    if (!this.view || viewExpired(this.viewAt, this.viewCostMs, now)) {
       // Only the queues of its pools: fair share holds within them, and units never cross pools.
       this.view = new PlannerView(await this.options.store.queueSnapshot(this.pools), now, this.policy);
       this.viewAt = now;
+      this.viewCostMs = Date.now() - now;
     }
     this.view.noteFinished(finished.flatMap((o) => this.finishedBy.get(o.unit) ?? []), now);
     const picks = this.view.plan(slots, now, {

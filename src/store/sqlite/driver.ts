@@ -218,10 +218,12 @@ export class SqliteDriver implements Driver {
         // One read transaction (a savepoint inside a write one): the three reads agree.
         return db.transaction(() => ({
           due: Boolean(q.anyDue.get(now)),
-          queues: (q.activeQueues.all() as Array<Omit<Key, 'ram_mb'> & { queued: number; since: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 })),
+          queues: (JSON.parse(q.activeQueues.get() as string) as Array<[string, string, UnitClass, number, number, number]>).map((r) => ({
+            pool: r[0], owner: r[1], class: r[2], exclusive: r[3] === 1, queued: r[4], since: r[5],
+          })),
           running: (q.runningUnits.all() as Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>).map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at })),
-          owners: (q.activeOwners.all() as Array<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null }>).map((o) => ({
-            owner: o.owner, share: o.share, usage: o.usage, usageAt: o.usage_at, unitSeconds: o.unit_seconds,
+          owners: (JSON.parse(q.activeOwners.get() as string) as Array<[string, number, number, number, number | null]>).map((o) => ({
+            owner: o[0], share: o[1], usage: o[2], usageAt: o[3], unitSeconds: o[4],
           })),
         }))();
       },
