@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,28 @@ describe('sqlite store specifics', () => {
     raw.pragma('user_version = 999');
     raw.close();
     expect(() => new SqliteStore(file)).toThrow(/newer Sluice/);
+  });
+
+  it('a busy writer has its WAL copied back by a thread of its own; closing stops that thread', async () => {
+    const file = fresh();
+    const store = new SqliteStore(file);
+    // Enough writes to start the thread, then about 1,500 WAL pages: past the thread's mark (1,000),
+    // short of the writers' own fallback (4,000), so only the thread checkpoints them.
+    for (let i = 0; i < 60; i++) await store.submit([{ owner: 'a', environ: { job_type: 'x', i } }]);
+    for (let i = 0; i < 6; i++) await store.submit(Array.from({ length: 1000 }, (_, k) => ({ owner: 'a', environ: { job_type: 'x', pad: 'x'.repeat(200), k } })));
+    const look = new Database(file);
+    let state = (look.pragma('wal_checkpoint(NOOP)') as Array<{ log: number; checkpointed: number }>)[0]!;
+    expect(state.log).toBeGreaterThan(1000);
+    expect(state.log).toBeLessThan(4000);
+    for (let i = 0; i < 500 && state.checkpointed === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      state = (look.pragma('wal_checkpoint(NOOP)') as Array<{ log: number; checkpointed: number }>)[0]!;
+    }
+    expect(state.checkpointed).toBeGreaterThan(1000);
+    look.close();
+    // The last connection to close removes the WAL: the thread's connection is closed too.
+    await store.close();
+    expect(existsSync(`${file}-wal`)).toBe(false);
   });
 
   it('wakes a waiter when another connection commits', async () => {

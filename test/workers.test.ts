@@ -55,7 +55,7 @@ describe.each(BACKENDS)('workers on $name', (backend) => {
     const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'js', cmd: 'await new Promise((r) => setTimeout(r, 1500)); return "done"' } }]);
     const first = await worker(env, ['--lease', '1']);
     await until(async () => ((await statusOf(store, id!)) === 'Running' ? true : undefined), 10_000, 'running');
-    // Killed before the second worker starts, which can take longer than the job under load.
+    // Killed before the other starts: a slow start under load cannot let the first one finish the job.
     first.kill('SIGKILL');
     await worker(env, ['--lease', '1']);
     await until(async () => ((await statusOf(store, id!)) === 'Success' ? true : undefined), 20_000, 'success');

@@ -53,8 +53,11 @@ export async function startRedis() {
   };
 }
 
-/** A throwaway PostgreSQL cluster (Debian's binaries; stock settings, fsync on) on a free loopback port. */
-export async function startPostgres() {
+/**
+ * A throwaway PostgreSQL cluster (Debian's binaries; stock settings, fsync on) on a free loopback
+ * port. `autovacuum: false` for counting work (bench/work.mjs): its writes would be counted too.
+ */
+export async function startPostgres(options = {}) {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root) ? execFileSync('ls', [root], { encoding: 'utf8' }).split('\n').filter((v) => v && existsSync(path.join(root, v, 'bin', 'initdb'))) : [];
   if (!versions.length) throw new Error('the benchmark needs PostgreSQL: apt-get install postgresql');
@@ -66,7 +69,7 @@ export async function startPostgres() {
   const data = path.join(dir, 'data');
   const port = await freePort();
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
-  run('pg_ctl', ['-D', data, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, '-l', path.join(dir, 'log'), '-w', 'start']);
+  run('pg_ctl', ['-D', data, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200${options.autovacuum === false ? ' -c autovacuum=off' : ''}`, '-l', path.join(dir, 'log'), '-w', 'start']);
   const version = execFileSync(path.join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).match(/\d+\.\d+/)?.[0];
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

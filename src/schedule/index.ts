@@ -5,3 +5,4 @@ export * from './fairshare.js';
 export * from './order.js';
 export * from './placement.js';
 export * from './simulate.js';
+export * from './planner.js';

@@ -108,6 +108,8 @@ export interface FinishedRow {
   attempts: number;
   retriesLeft: number;
   abortRequested: boolean;
+  /** its owner's fair-share row as it was (null: none yet), read by the same statement, for charging */
+  ownerRow: OwnerRow | null;
 }
 
 /** What the decisions about a job's end need to know of it. */
@@ -170,10 +172,16 @@ export interface WriteTx extends ReadTx {
    */
   notifyChange(): void;
   insertJobs(rows: JobRow[], now: number): Promise<void>;
+  /**
+   * Holds the jobs a submission waits for until it commits (PostgreSQL: FOR SHARE; SQLite has one
+   * writer at a time): one of them ending meanwhile either waits for it, and then sees what waits, or
+   * has ended before, and is seen so.
+   */
+  lockDependencies(ids: string[]): Promise<void>;
   /** False when a group of that name under that parent exists already (made by a concurrent transaction). */
   insertGroup(row: { id: string; name: string; parent: string | null; owner: string }, now: number): Promise<boolean>;
-  /** One event per node, carrying the node's info as it is now, in the order given. */
-  appendEvents(verb: 'add' | 'update', ids: string[], now: number): Promise<void>;
+  /** One event per entry, carrying its node's info as it is now, in the order given (one statement). */
+  appendEvents(events: Array<{ verb: 'add' | 'update'; id: string; at: number }>): Promise<void>;
   appendPruneEvent(through: number, jobs: number, now: number): Promise<void>;
   queueDelta(deltas: QueueDelta[], now: number, served: boolean): Promise<void>;
 
@@ -197,8 +205,13 @@ export interface WriteTx extends ReadTx {
   noteRetry(job: string, text: string): Promise<void>;
   jobTallies(jobs: string[]): Promise<JobTally[]>;
   unitOutcomes(jobs: string[]): Promise<UnitOutcomeRow[]>;
-  /** Writes finished units' effects on their jobs (only jobs still Queued or Running). */
-  updateJobs(updates: JobUpdate[]): Promise<void>;
+  /**
+   * Writes finished units' effects on their jobs (only jobs still Queued or Running). Answers the
+   * jobs it ended that something waits for (an outbox item, or a job that runs after it), read by
+   * the same statement, after jobTallies locked the jobs: a job submitted to wait for one of them
+   * either committed before (and is seen) or waits for the lock (and sees the end).
+   */
+  updateJobs(updates: JobUpdate[]): Promise<string[]>;
   /** A job's queued units are aborted (returns their queues) and its delayed ones too. */
   stopWaitingUnits(job: string): Promise<Array<QueueKey & { ramMb: number }>>;
   flagRunningUnits(job: string): Promise<void>;
@@ -272,12 +285,19 @@ export interface ReadTx {
   users(): Promise<Array<{ owner: string; group: string | null; jobs: number }>>;
   liveWorkers(since: number): Promise<WorkerInfo[]>;
   abortRequests(worker: string): Promise<number[]>;
-  anyDue(now: number): Promise<boolean>;
-  activeQueues(): Promise<Array<QueueKey & { queued: number; since: number }>>;
-  runningUnits(): Promise<Array<{ pool: string; owner: string; class: UnitClass; startedAt: number }>>;
+  /**
+   * What the fair-share planner needs, in one consistent read: the non-empty queues, the running
+   * units, the rows of the owners of either, and whether delayed units are due (`due`: promote them,
+   * then read again).
+   */
+  queueState(now: number): Promise<{
+    due: boolean;
+    queues: Array<QueueKey & { queued: number; since: number }>;
+    running: Array<{ pool: string; owner: string; class: UnitClass; startedAt: number }>;
+    owners: OwnerRow[];
+  }>;
   /** Running units and the RAM they take, per worker. */
   workerLoads(): Promise<Array<{ worker: string; running: number; ramMb: number }>>;
-  ownerRows(owners: string[]): Promise<OwnerRow[]>;
   findGroup(parent: string | null, name: string): Promise<{ id: string; owner: string } | undefined>;
   /** Ended jobs whose time is up: ended before now − keepMs, or before now − their own keep. */
   expiredJobs(now: number, keepMs: number, limit: number): Promise<string[]>;

@@ -32,7 +32,7 @@ const PRUNE_GAP_MS = 10;
 export class DriverStore implements Store {
   readonly options: StoreOptions;
   /** events noted by an open transaction, appended when it ends */
-  private readonly pendingEvents = new Map<WriteTx, Array<{ verb: 'add' | 'update'; ids: string[]; now: number }>>();
+  private readonly pendingEvents = new Map<WriteTx, Array<{ verb: 'add' | 'update'; id: string; at: number }>>();
 
   constructor(
     readonly driver: Driver,
@@ -286,15 +286,20 @@ export class DriverStore implements Store {
 
   async queueSnapshot(pools?: string[]): Promise<QueueSnapshot> {
     const now = Date.now();
-    // Delayed units whose time has come join their queues first (a cheap index probe when none has).
-    if (await this.driver.read.anyDue(now)) await this.transact((tx) => this.promoteDue(tx, now));
+    // One consistent read (one statement on PostgreSQL). Delayed units whose time has come join their
+    // queues first: claims rely on it, they take only what a snapshot showed the planner.
+    let state = await this.driver.read.queueState(now);
+    if (state.due) {
+      await this.transact((tx) => this.promoteDue(tx, now));
+      state = await this.driver.read.queueState(now);
+    }
     const mine = pools ? new Set(pools) : undefined;
-    return this.driver.snapshot(async (tx) => {
+    {
       // Fair share holds within the pools asked for: their queues and running units only.
-      const queues = (await tx.activeQueues()).filter((q) => !mine || mine.has(q.pool));
-      const running = (await tx.runningUnits()).filter((r) => !mine || mine.has(r.pool));
+      const queues = state.queues.filter((q) => !mine || mine.has(q.pool));
+      const running = state.running.filter((r) => !mine || mine.has(r.pool));
       const names = [...new Set([...queues.map((q) => q.owner), ...running.map((r) => r.owner)])];
-      const stored = new Map((names.length ? await tx.ownerRows(names) : []).map((o) => [o.owner, o]));
+      const stored = new Map(state.owners.map((o) => [o.owner, o]));
       const runningBy = new Map<string, number>();
       for (const r of running) runningBy.set(r.owner, (runningBy.get(r.owner) ?? 0) + 1);
       return {
@@ -305,7 +310,7 @@ export class DriverStore implements Store {
         }),
         running: running.map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, started_at: r.startedAt })),
       };
-    });
+    }
   }
 
   claim(worker: string, request: ClaimRequest): Promise<ClaimedUnit[]> {
@@ -502,7 +507,8 @@ export class DriverStore implements Store {
 
   /** Takes the head units of each picked queue, in pick order, while they fit the worker's free RAM. */
   private async claimIn(tx: WriteTx, worker: string, request: ClaimRequest, now: number): Promise<ClaimedUnit[]> {
-    await this.promoteDue(tx, now);
+    // No promotion of due units here: the picks come from a queue snapshot, which promoted them
+    // (a statement per claim cycle saved; a unit due since then waits for the next snapshot, 50 ms).
     const picks = mergePicks(request.picks);
     const lease = now + request.leaseMs;
     // Queues picked once (many owners) are claimed by one statement; a queue picked n times by its own.
@@ -585,7 +591,11 @@ export class DriverStore implements Store {
       for (const r of retries) await tx.noteRetry(r.job, `${r.error} (retrying at ${new Date(r.runAfter).toISOString()})`);
     }
     await this.finishJobs(tx, batches, now);
-    if (used.size) await tx.writeUsage(chargedOwners(await tx.ownerRows([...used.keys()]), used, now, this.options.halfLifeMs));
+    // The owners' rows came with the finished units (one statement less per cycle).
+    if (used.size) {
+      const owners = new Map(finished.flatMap((u) => (u.ownerRow && used.has(u.owner) ? [[u.owner, u.ownerRow] as const] : [])));
+      await tx.writeUsage(chargedOwners([...owners.values()], used, now, this.options.halfLifeMs));
+    }
     await this.events(tx, 'update', [...new Set([...batches.keys(), ...retries.map((r) => r.job)])], now);
     const recorded = new Set(finished.map((u) => u.id));
     return outcomes.map((o) => recorded.has(o.unit));
@@ -603,9 +613,9 @@ export class DriverStore implements Store {
       list.push(row);
     }
     const updates = tallies.map((t) => jobUpdate(t, batches.get(t.id)!, outcomes.get(t.id), now));
-    await tx.updateJobs(updates);
-    const ended = updates.filter((u) => u.dateEnd !== undefined).map((u) => u.id);
-    await this.jobsEnded(tx, ended, now);
+    // Most jobs have no outbox item and nothing waiting for them: the update says which do, and for
+    // the others two statements are saved.
+    await this.jobsEnded(tx, await tx.updateJobs(updates), now);
     for (const u of updates) {
       if (u.status === 'Failed' && tallies.find((t) => t.id === u.id)!.failFast) {
         await this.stopWaiting(tx, u.id, now);
@@ -651,6 +661,8 @@ export class DriverStore implements Store {
 
   /** Every job waited for exists, is a job, and belongs to the submitter (the service checks wider rights before). */
   private async checkDependencies(tx: WriteTx, rows: JobRow[]): Promise<void> {
+    // Held first: one ending while this submission commits must see what waits for it (updateJobs).
+    await tx.lockDependencies([...new Set(rows.flatMap((r) => r.after.filter((d) => typeof d === 'string')))]);
     for (const row of rows) {
       if (!row.after.length) continue;
       if (!row.after.every((d) => typeof d === 'string' && d !== '')) throw new UsageError('after must list job ids');
@@ -731,14 +743,14 @@ export class DriverStore implements Store {
 
   /**
    * Notes events to append: one per node, carrying its info as it is when the transaction ends.
-   * They are written last, in the order noted, so that the part of a transaction that orders event
+   * They are written last, in the order noted, by one statement, so that the part of a transaction that orders event
    * appends across processes (PostgreSQL's event lock) is as short as can be.
    */
   private async events(tx: WriteTx, verb: 'add' | 'update', ids: string[], now: number): Promise<void> {
     if (!ids.length) return;
     let pending = this.pendingEvents.get(tx);
     if (!pending) this.pendingEvents.set(tx, (pending = []));
-    pending.push({ verb, ids, now });
+    for (const id of ids) pending.push({ verb, id, at: now });
   }
 
   /** Units join or leave queues: the counts follow, and waiters (a worker idle for want of work) wake at the commit. */
@@ -762,8 +774,11 @@ export class DriverStore implements Store {
     const result = await fn(tx);
     const pending = this.pendingEvents.get(tx);
     this.pendingEvents.delete(tx);
-    for (const e of pending ?? []) await tx.appendEvents(e.verb, e.ids, e.now);
-    if (pending?.length) tx.notifyChange();
+    // All of them in one statement: a claim cycle's starts and ends are one round trip.
+    if (pending?.length) {
+      await tx.appendEvents(pending);
+      tx.notifyChange();
+    }
     return result;
   }
 }

@@ -4,7 +4,7 @@ import { DEFAULTS, Inbox, resultOf, run } from '../environ/index.js';
 import type { ClaimedUnit, ClaimRequest, UnitOutcome, WorkerStore } from '../store/index.js';
 import { DEFAULT_POOL, TERMINAL } from '../store/index.js';
 import { CLASS_CHARGE, DEFAULT_POLICY, type Policy } from '../schedule/index.js';
-import { PlannerView } from './plan.js';
+import { PlannerView, viewExpired } from './plan.js';
 
 export interface WorkerOptions {
   /** a store in this process, or a server's worker protocol (service/workerClient.ts) */
@@ -53,8 +53,6 @@ interface Running {
 
 /** How often a busy worker looks for abort requests even without a wake-up. */
 const ABORT_POLL_MS = 250;
-/** How old the planner's view of the queues may get before it is read again. */
-const SNAPSHOT_MS = 50;
 /** After a store error the loop waits this long, doubling up to STORE_RETRY_MAX_MS, before it tries again. */
 const STORE_RETRY_MS = 100;
 const STORE_RETRY_MAX_MS = 5000;
@@ -79,6 +77,8 @@ export class Worker {
   private exclusiveRunning = false;
   private view: PlannerView | undefined;
   private viewAt = 0;
+  /** how long reading the last view took: a view that is costly to read is kept longer (plan.ts) */
+  private viewCostMs = 0;
   private abortsCheckedAt = 0;
   private readonly running = new Map<number, Running>();
   /** units that failed while the worker stopped: given back, not recorded (see runUnit) */
@@ -184,10 +184,7 @@ export class Worker {
     while (!this.stopping) {
       try {
         if ((await this.cycle()) === 'done') return;
-        if (this.loopFailures) {
-          this.log(`the store answers again after ${this.loopFailures} failed attempt(s); carrying on`);
-          this.loopFailures = 0;
-        }
+        this.storeAnswers();
       } catch (err) {
         this.options.onStoreError?.(err);
         this.loopFailures++;
@@ -198,6 +195,13 @@ export class Worker {
         await this.pause(waitMs);
       }
     }
+  }
+
+  /** After store errors, a write went through: said at once (not after the cycle's sleep). */
+  private storeAnswers(): void {
+    if (!this.loopFailures) return;
+    this.log(`the store answers again after ${this.loopFailures} failed attempt(s); carrying on`);
+    this.loopFailures = 0;
   }
 
   /** One claim cycle: record what finished, claim, start, then sleep until there is something to do. */
@@ -228,6 +232,7 @@ export class Worker {
       claimed = answer.claimed;
       this.mark = answer.mark;
     }
+    this.storeAnswers();
     for (const unit of claimed) this.startUnit(unit);
     // An in-process run ends with its job (a unit waiting for a retry keeps it going).
     if (onlyJob && claimed.length === 0 && this.running.size === 0 && this.outcomes.length === 0 && (await this.jobEnded(onlyJob))) return 'done';
@@ -273,10 +278,11 @@ export class Worker {
       this.view?.noteFinished(finished.flatMap((o) => this.finishedBy.get(o.unit) ?? []), now);
       return null;
     }
-    if (!this.view || now - this.viewAt > SNAPSHOT_MS) {
+    if (!this.view || viewExpired(this.viewAt, this.viewCostMs, now)) {
       // Only the queues of its pools: fair share holds within them, and units never cross pools.
       this.view = new PlannerView(await this.options.store.queueSnapshot(this.pools), now, this.policy);
       this.viewAt = now;
+      this.viewCostMs = Date.now() - now;
     }
     this.view.noteFinished(finished.flatMap((o) => this.finishedBy.get(o.unit) ?? []), now);
     const picks = this.view.plan(slots, now, {

@@ -6,6 +6,8 @@ import {
   DEFAULT_SHARE,
   NO_USAGE,
   ownerFactors,
+  charge,
+  ClaimPlanner,
   planClaims,
   PRIORITY_CLASSES,
   resolvePolicy,
@@ -160,3 +162,52 @@ describe('planClaims', () => {
     }
   });
 });
+
+describe('ClaimPlanner: planClaims prepared once and asked many times', () => {
+  it('answers what planClaims would over the states as they are at each call, as time passes and queues and owners change', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const rnd = prng(1000 + seed);
+      const policy = resolvePolicy({ halfLifeMs: (0.01 + rnd() * 24) * H, ageMs: (0.01 + rnd() * 2) * H, estimateSeconds: rnd() * 120 });
+      const owners: OwnerState[] = [];
+      const queues: QueueState[] = [];
+      const nOwners = 1 + Math.floor(rnd() * 80);
+      for (let i = 0; i < nOwners; i++) {
+        const name = `o${Math.floor(rnd() * 1e6)}-${i}`;
+        if (rnd() < 0.85) owners.push({ owner: name, share: 0.5 + rnd() * 3, usage: rnd() < 0.3 ? NO_USAGE : { value: rnd() * 1e4, at: NOW - rnd() * 4 * H }, runningSeconds: rnd() < 0.5 ? rnd() * 600 : 0 });
+        for (const cls of PRIORITY_CLASSES) if (rnd() < 0.5) queues.push(q(name, cls, Math.floor(rnd() * 6), NOW - rnd() * 2 * H));
+      }
+      const planner = new ClaimPlanner(queues, owners, NOW, policy);
+      let now = NOW;
+      for (let call = 0; call < 25; call++) {
+        // Time passes (sometimes backwards, a clock set back); some queues are served, some owners charged.
+        now += rnd() < 0.25 ? -Math.floor(rnd() * 60_000) : Math.floor(rnd() * 60_000);
+        queues.forEach((x, i) => {
+          if (rnd() < 0.1) {
+            x.queued = Math.max(0, x.queued - 1 - Math.floor(rnd() * 2));
+            x.since = now;
+            planner.queueChanged(i);
+          }
+        });
+        for (const o of owners) {
+          if (rnd() < 0.1) {
+            o.usage = charge(o.usage, rnd() * 100, now, policy.halfLifeMs);
+            o.runningSeconds = Math.max(0, o.runningSeconds + (rnd() - 0.5) * 200);
+            planner.ownerChanged(o);
+          }
+        }
+        const n = 1 + Math.floor(rnd() * 30);
+        expect(planner.plan(n, now), `seed ${seed}, call ${call}`).toEqual(planClaims(queues, owners, n, now, policy));
+      }
+    }
+  });
+
+  it('with many owners tied (no usage, queued at the same moment), picks in name order, as the plain definition', () => {
+    const names = Array.from({ length: 500 }, (_, i) => `u${String((i * 7919) % 500).padStart(3, '0')}`);
+    const queues = names.map((name) => q(name, 'normal', 2, NOW - H));
+    const owners = names.slice(0, 300).map((name) => idle(name));
+    const picks = planClaims(queues, owners, 40, NOW, DEFAULT_POLICY);
+    expect(picks).toEqual(reference(queues, owners, 40, NOW, DEFAULT_POLICY));
+    expect(picks.map((p) => p.owner)).toEqual([...names].sort().slice(0, 40));
+  });
+});
+

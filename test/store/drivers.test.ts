@@ -109,6 +109,25 @@ describe.each(DRIVERS)('driver: $name', ({ database }) => {
     expect(new Set(taken).size).toBe(400);
   });
 
+  it('a job submitted to wait for one that ends at that moment, from another store, is released, never left Waiting', async () => {
+    const [finisher, submitter] = await open(2);
+    const w = await finisher!.registerWorker({ host: 'h', pid: 1, concurrency: 100, ram_mb: 1 << 20, exclusive: false });
+    for (let round = 0; round < 30; round++) {
+      const [dep] = await finisher!.submit([{ owner: 'a', environ: { job_type: 'x', round } }]);
+      const [unit] = await take(finisher!, w, 1);
+      expect(unit?.job).toBe(dep);
+      // The end and the submission race: whichever commits first, the waiting job learns of the end.
+      const [, [waiter]] = await Promise.all([
+        finisher!.complete([{ unit: unit!.unit, token: unit!.token, output: { result: 'SUCCESS' } }]),
+        submitter!.submit([{ owner: 'a', environ: { job_type: 'x', round, waits: true }, after: [dep!] }]),
+      ]);
+      expect((await finisher!.get(waiter!))?.status, `round ${round}`).toBe('Queued');
+      const [next] = await take(finisher!, w, 1);
+      expect(next?.job).toBe(waiter);
+      await finisher!.complete([{ unit: next!.unit, token: next!.token, output: { result: 'SUCCESS' } }]);
+    }
+  });
+
   it('a reader following events while four writers commit sees every event once, in sequence order', async () => {
     const [reader, ...writers] = await open(5);
     const seen: number[] = [];
@@ -151,7 +170,7 @@ describe.each(DRIVERS)('driver: $name', ({ database }) => {
     const [first] = await store!.submit([{ owner: 'a', environ: { job_type: 'x' } }]);
     await expect(
       store!.driver.transaction(async (tx) => {
-        await tx.appendEvents('update', [first!], Date.now());
+        await tx.appendEvents([{ verb: 'update', id: first!, at: Date.now() }]);
         throw new Error('changed my mind');
       }),
     ).rejects.toThrow('changed my mind');

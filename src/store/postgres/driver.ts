@@ -103,12 +103,12 @@ export class PostgresDriver implements Driver {
     } catch (err) {
       throw explainPgError(err, this.where);
     }
-    const state = { notify: false, eventsLocked: false };
+    const state = { notify: false, notified: false, eventsLocked: false };
     let result: T;
     try {
       await client.query('BEGIN');
       result = await fn(this.writeTx(client, state));
-      if (state.notify) await client.query('SELECT pg_notify($1, $2)', [this.listener.channel, this.instance]);
+      if (state.notify && !state.notified) await client.query('SELECT pg_notify($1, $2)', [this.listener.channel, this.instance]);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
@@ -198,24 +198,11 @@ export class PostgresDriver implements Driver {
       async abortRequests(worker) {
         return (await rows<{ id: number }>(SQL.abortRequests, [worker])).map((r) => r.id);
       },
-      async anyDue(now) {
-        return (await rows(SQL.anyDue, [now])).length > 0;
-      },
-      async activeQueues() {
-        return rows<QueueKey & { queued: number; since: number }>(SQL.activeQueues);
-      },
       async workerLoads() {
         return rows<{ worker: string; running: number; ramMb: number }>(SQL.workerLoads);
       },
-      async runningUnits() {
-        return (await rows<{ pool: string; owner: string; class: UnitClass; started_at: number }>(SQL.runningUnits)).map((r) => ({
-          pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at,
-        }));
-      },
-      async ownerRows(owners) {
-        return (await rows<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null }>(SQL.ownerRows, [owners])).map((o) => ({
-          owner: o.owner, share: o.share, usage: o.usage, usageAt: o.usage_at, unitSeconds: o.unit_seconds,
-        }));
+      async queueState(now) {
+        return (await rows<Awaited<ReturnType<ReadTx['queueState']>>>(SQL.queueState, [now]))[0]!;
       },
       async findGroup(parent, name) {
         return (await rows<{ id: string; owner: string }>(SQL.findGroup, [parent ?? '', name]))[0];
@@ -310,12 +297,15 @@ export class PostgresDriver implements Driver {
     return true;
   }
 
-  private writeTx(c: pg.PoolClient, state: { notify: boolean; eventsLocked: boolean }): WriteTx {
+  private writeTx(c: pg.PoolClient, state: { notify: boolean; notified: boolean; eventsLocked: boolean }): WriteTx {
     const run = async (text: string, values: unknown[] = []) => (await c.query(text, values)).rows as Array<Record<string, unknown>>;
     const count = async (text: string, values: unknown[]) => (await c.query(text, values)).rowCount ?? 0;
+    const eventsKey = `sluice-events:${this.schema}`;
+    const { channel } = this.listener;
+    const instance = this.instance;
     const lockEvents = async () => {
       if (state.eventsLocked) return;
-      await c.query(SQL.eventsLock, [`sluice-events:${this.schema}`]);
+      await c.query(SQL.eventsLock, [eventsKey]);
       state.eventsLocked = true;
     };
     return {
@@ -331,12 +321,21 @@ export class PostgresDriver implements Driver {
         if (rows.some((r) => r.after.length)) await c.query(SQL.insertDeps, [batch]);
         if (rows.some((r) => r.notify)) await c.query(SQL.insertNotices, [now, batch]);
       },
+      async lockDependencies(ids) {
+        if (ids.length) await c.query(SQL.lockDependencies, [ids]);
+      },
       async insertGroup(row, now) {
         return ((await c.query(SQL.insertGroup, [row.id, row.name, row.parent, row.owner, now])).rowCount ?? 0) > 0;
       },
-      async appendEvents(verb, ids, now) {
-        await lockEvents();
-        await c.query(SQL.appendEvents, [now, verb, ids]);
+      async appendEvents(events) {
+        if (!events.length) return;
+        // The lock and the NOTIFY travel with the rows (NOTIFY is delivered at commit, so sending it now is the same).
+        await c.query(SQL.appendEvents, [
+          eventsKey, channel, instance, events.map((e) => e.id), events.map((e) => e.verb), events.map((e) => e.at),
+        ]);
+        state.eventsLocked = true;
+        state.notify = true;
+        state.notified = true;
       },
       async appendPruneEvent(through, jobs, now) {
         await lockEvents();
@@ -363,13 +362,16 @@ export class PostgresDriver implements Driver {
       },
       async startJobs(units, now) {
         const sorted = [...units].sort((a, b) => (a.job < b.job ? -1 : 1));
-        await c.query(SQL.startJobs, [now, json(sorted)]);
-        const rows = (await run(SQL.getEnvirons, [units.map((u) => u.job)])) as Array<{ id: string; environ: Environ }>;
+        const rows = (await run(SQL.startJobs, [now, json(sorted), units.map((u) => u.job)])) as Array<{ id: string; environ: Environ }>;
         return new Map(rows.map((r) => [r.id, r.environ ?? {}]));
       },
       async finishUnits(outcomes, now) {
-        const rows = (await run(SQL.finishUnits, [now, json(outcomes)])) as Array<{ id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: boolean }>;
-        return rows.map((r): FinishedRow => ({ id: r.id, job: r.job, idx: r.idx, owner: r.owner, attempts: r.attempts, retriesLeft: r.retries_left, abortRequested: r.abort_requested }));
+        type Row = { id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: boolean; has_owner_row: boolean; share: number; usage: number; usage_at: number; unit_seconds: number | null };
+        const rows = (await run(SQL.finishUnits, [now, json(outcomes)])) as Row[];
+        return rows.map((r): FinishedRow => ({
+          id: r.id, job: r.job, idx: r.idx, owner: r.owner, attempts: r.attempts, retriesLeft: r.retries_left, abortRequested: r.abort_requested,
+          ownerRow: r.has_owner_row ? { owner: r.owner, share: r.share, usage: r.usage, usageAt: r.usage_at, unitSeconds: r.unit_seconds } : null,
+        }));
       },
       async retryUnits(units) {
         await c.query(SQL.retryUnits, [json(units.map((u) => ({ unit: u.unit, runAfter: u.runAfter })))]);
@@ -389,9 +391,9 @@ export class PostgresDriver implements Driver {
         return (await run(SQL.unitOutcomes, [jobs])) as unknown as UnitOutcomeRow[];
       },
       async updateJobs(updates) {
-        if (!updates.length) return;
+        if (!updates.length) return [];
         const rows = updates.map((u) => ({ ...u, hasOutput: 'output' in u, hasResult: 'result' in u, hasError: 'error' in u }));
-        await c.query(SQL.updateJobs, [json(rows)]);
+        return ((await run(SQL.updateJobs, [json(rows)])) as Array<{ id: string }>).map((r) => r.id);
       },
       async stopWaitingUnits(job) {
         const stopped = ((await run(SQL.stopQueuedUnits, [job])) as Key[]).map(key);

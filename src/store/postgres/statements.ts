@@ -64,8 +64,17 @@ export const SQL = {
   // --- events
   /** Serializes event appends to commit: a later seq never becomes visible before an earlier one. */
   eventsLock: `SELECT pg_advisory_xact_lock(hashtext($1))`,
-  appendEvents: `INSERT INTO events (at, verb, node, owner, info)
-                 SELECT $1, $2, n.id, n.owner, ${INFO_JSON} FROM unnest($3::text[]) WITH ORDINALITY AS j(id, ord) JOIN nodes n ON n.id = j.id ORDER BY j.ord`,
+  /**
+   * A transaction's events in one round trip: the event lock (held to commit), the wake-up of other
+   * processes (NOTIFY is delivered at commit), and the rows. The lock is taken before any row is
+   * numbered: every row joins the lock's one-row CTE, which is evaluated before the first row comes out.
+   */
+  appendEvents: `WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtext($1))),
+                      told AS MATERIALIZED (SELECT pg_notify($2, $3))
+                 INSERT INTO events (at, verb, node, owner, info)
+                 SELECT e.at, e.verb, n.id, n.owner, ${INFO_JSON}
+                   FROM locked, told, unnest($4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS e(id, verb, at, ord) JOIN nodes n ON n.id = e.id
+                  ORDER BY e.ord`,
   appendPruneEvent: `INSERT INTO events (at, verb, node, owner, info) VALUES ($1, 'prune', '', '', $2::json)`,
   /** Events after a seq, and the snapshot's xmin: which transactions have all ended (for gaps). */
   eventsAfter: `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
@@ -81,7 +90,6 @@ export const SQL = {
 
   // --- reading
   getNode: `SELECT * FROM nodes WHERE id = $1`,
-  getEnvirons: `SELECT id, environ FROM nodes WHERE id = ANY($1::text[])`,
   units: `SELECT id, job, idx, state, input, attempts, lost, worker, run_after, started_at, ended_at, result, error, ram_mb, exclusive
             FROM units WHERE job = $1 ORDER BY idx`,
   users: `SELECT o.owner AS owner,
@@ -99,10 +107,14 @@ export const SQL = {
                  since = CASE WHEN q.queued = 0 OR $2 THEN excluded.since ELSE q.since END,
                  queued = greatest(0, q.queued + excluded.queued),
                  max_ram = CASE WHEN q.queued + excluded.queued <= 0 THEN 0 ELSE greatest(q.max_ram, excluded.max_ram) END`,
-  activeQueues: `SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0`,
-  runningUnits: `SELECT pool, owner, class, started_at FROM units WHERE state = 'running'`,
   workerLoads: `SELECT worker, count(*)::int AS running, sum(ram_mb)::int AS "ramMb" FROM units WHERE state = 'running' GROUP BY worker`,
-  ownerRows: `SELECT owner, share, usage, usage_at, unit_seconds FROM owners WHERE owner = ANY($1::text[])`,
+  /** The planner's snapshot in one statement (one snapshot of the database, one round trip). */
+  queueState: `SELECT EXISTS (SELECT 1 FROM units WHERE state = 'delayed' AND run_after <= $1) AS due,
+                      (SELECT coalesce(json_agg(q), '[]') FROM (SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0) q) AS queues,
+                      (SELECT coalesce(json_agg(r), '[]') FROM (SELECT pool, owner, class, started_at AS "startedAt" FROM units WHERE state = 'running') r) AS running,
+                      (SELECT coalesce(json_agg(o), '[]')
+                         FROM (SELECT owner, share, usage, usage_at AS "usageAt", unit_seconds AS "unitSeconds" FROM owners
+                                WHERE owner IN (SELECT owner FROM queues WHERE queued > 0 UNION SELECT owner FROM units WHERE state = 'running')) o) AS owners`,
   setShare: `INSERT INTO owners (owner, share) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET share = excluded.share`,
   writeUsage: `INSERT INTO owners (owner, usage, usage_at, unit_seconds)
                SELECT o.owner, o.usage, o."usageAt", o."unitSeconds"
@@ -111,7 +123,6 @@ export const SQL = {
                ON CONFLICT (owner) DO UPDATE SET usage = excluded.usage, usage_at = excluded.usage_at, unit_seconds = excluded.unit_seconds`,
 
   // --- claiming
-  anyDue: `SELECT 1 FROM units WHERE state = 'delayed' AND run_after <= $1 LIMIT 1`,
   // The rows to take are picked once, in a MATERIALIZED CTE: a SKIP LOCKED subquery that the planner
   // re-runs (inside IN, or in a join) can pick other rows each time and take more than its LIMIT.
   promoteDue: `WITH due AS MATERIALIZED (SELECT id FROM units WHERE state = 'delayed' AND run_after <= $1 FOR UPDATE SKIP LOCKED)
@@ -133,16 +144,24 @@ export const SQL = {
                   UPDATE units SET ${CLAIM_SET} FROM picked WHERE units.id = picked.id
                   RETURNING ${UNIT_CLAIMED}`,
   unclaim: `UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1 WHERE id = $1`,
-  startJobs: `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, $1), attempts = greatest(nodes.attempts, j.attempts),
-                     error = CASE WHEN nodes.status = 'Queued' THEN NULL ELSE nodes.error END
-                FROM json_to_recordset($2::json) AS j(job text, attempts integer)
-               WHERE nodes.id = j.job AND nodes.${LIVE}`,
+  /** Marks the jobs Running and answers every one's environ (a job that ended meanwhile is not marked, but answered). */
+  startJobs: `WITH started AS (
+                UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, $1), attempts = greatest(nodes.attempts, j.attempts),
+                       error = CASE WHEN nodes.status = 'Queued' THEN NULL ELSE nodes.error END
+                  FROM json_to_recordset($2::json) AS j(job text, attempts integer)
+                 WHERE nodes.id = j.job AND nodes.${LIVE}
+                RETURNING 1)
+              SELECT id, environ FROM nodes WHERE id = ANY($3::text[])`,
 
   // --- finishing
-  finishUnits: `UPDATE units SET state = o.state, lease_until = NULL, ended_at = $1, result = o.result, error = o.error
-                  FROM json_to_recordset($2::json) AS o(unit bigint, token integer, state text, result json, error text)
-                 WHERE units.id = o.unit AND units.token = o.token AND units.state = 'running'
-                 RETURNING units.id, units.job, units.idx, units.owner, units.attempts, units.retries_left, units.abort_requested`,
+  /** The finished units, each with its owner's fair-share row (for charging, without another round trip). */
+  finishUnits: `WITH finished AS (
+                  UPDATE units SET state = o.state, lease_until = NULL, ended_at = $1, result = o.result, error = o.error
+                    FROM json_to_recordset($2::json) AS o(unit bigint, token integer, state text, result json, error text)
+                   WHERE units.id = o.unit AND units.token = o.token AND units.state = 'running'
+                  RETURNING units.id, units.job, units.idx, units.owner, units.attempts, units.retries_left, units.abort_requested)
+                SELECT f.*, w.share, w.usage, w.usage_at, w.unit_seconds, w.owner IS NOT NULL AS has_owner_row
+                  FROM finished f LEFT JOIN owners w ON w.owner = f.owner`,
   retryUnits: `UPDATE units SET state = 'delayed', run_after = r."runAfter", retries_left = retries_left - 1, worker = NULL, token = token + 1
                  FROM json_to_recordset($1::json) AS r(unit bigint, "runAfter" bigint) WHERE units.id = r.unit`,
   noteRetry: `UPDATE nodes SET error = $1,
@@ -153,17 +172,26 @@ export const SQL = {
                  FROM nodes n WHERE n.id = ANY($1::text[])
                   FOR UPDATE OF n`,
   unitOutcomes: `SELECT job, idx, state, result, error FROM units WHERE job = ANY($1::text[]) ORDER BY job, idx`,
-  updateJobs: `UPDATE nodes SET
-                  status = u.status, units_done = u."unitsDone", units_failed = u."unitsFailed",
-                  date_end = coalesce(u."dateEnd", nodes.date_end),
-                  output = CASE WHEN u."hasOutput" THEN u.output ELSE nodes.output END,
-                  result = CASE WHEN u."hasResult" THEN u.result ELSE nodes.result END,
-                  unit_outcomes = coalesce(u."unitOutcomes", nodes.unit_outcomes),
-                  progress = coalesce(u.progress, nodes.progress),
-                  error = CASE WHEN u."hasError" THEN u.error ELSE nodes.error END
-                 FROM json_to_recordset($1::json) AS u(id text, status text, "unitsDone" integer, "unitsFailed" integer, "dateEnd" bigint,
-                      "hasOutput" boolean, output json, "hasResult" boolean, result json, "unitOutcomes" json, progress jsonb, "hasError" boolean, error text)
-                WHERE nodes.id = u.id AND nodes.${LIVE}`,
+  /**
+   * Writes the jobs' new records; answers the ones it ended that something waits for (an outbox
+   * item, a job that runs after it). The statement's snapshot is taken after jobTallies locked the
+   * jobs, so a submission that waits for one of them and committed before is seen.
+   */
+  updateJobs: `WITH updated AS (
+                UPDATE nodes SET
+                    status = u.status, units_done = u."unitsDone", units_failed = u."unitsFailed",
+                    date_end = coalesce(u."dateEnd", nodes.date_end),
+                    output = CASE WHEN u."hasOutput" THEN u.output ELSE nodes.output END,
+                    result = CASE WHEN u."hasResult" THEN u.result ELSE nodes.result END,
+                    unit_outcomes = coalesce(u."unitOutcomes", nodes.unit_outcomes),
+                    progress = coalesce(u.progress, nodes.progress),
+                    error = CASE WHEN u."hasError" THEN u.error ELSE nodes.error END
+                   FROM json_to_recordset($1::json) AS u(id text, status text, "unitsDone" integer, "unitsFailed" integer, "dateEnd" bigint,
+                        "hasOutput" boolean, output json, "hasResult" boolean, result json, "unitOutcomes" json, progress jsonb, "hasError" boolean, error text)
+                  WHERE nodes.id = u.id AND nodes.${LIVE}
+                RETURNING nodes.id, u."dateEnd" IS NOT NULL AS ended)
+              SELECT id FROM updated
+               WHERE ended AND (EXISTS (SELECT 1 FROM outbox o WHERE o.job = updated.id AND o.state = 'waiting') OR EXISTS (SELECT 1 FROM deps d WHERE d.dep = updated.id))`,
   stopQueuedUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state = 'queued' RETURNING ${QUEUE_KEY}`,
   stopDelayedUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state IN ('delayed', 'waiting')`,
   flagRunningUnits: `UPDATE units SET abort_requested = true WHERE job = $1 AND state = 'running'`,
@@ -216,6 +244,8 @@ export const SQL = {
 
   // --- control messages (the job's row is locked first: two messages at once get 1 and 2)
   lockJob: `SELECT 1 FROM nodes WHERE id = $1 FOR UPDATE`,
+  /** In id order, as jobTallies locks: never two transactions taking the same rows in opposite orders. */
+  lockDependencies: `SELECT 1 FROM nodes WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`,
   insertMessage: `INSERT INTO messages (job, seq, body, at) SELECT $1, coalesce(max(seq), 0) + 1, $2::json, $3 FROM messages WHERE job = $1 RETURNING seq`,
   pendingMessages: `SELECT u.id AS unit, m.seq, m.body FROM json_to_recordset($1::json) AS j(unit bigint, token integer)
                       JOIN units u ON u.id = j.unit AND u.token = j.token AND u.state = 'running'

@@ -9,6 +9,7 @@ import { MIGRATIONS } from './schema.js';
 import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
 import { SqliteWatcher } from './notifier.js';
 import { explainSqliteError } from './errors.js';
+import { Checkpointer, FALLBACK_PAGES } from './checkpointer.js';
 
 type Db = Database.Database;
 type Key = { pool: string; owner: string; class: UnitClass; exclusive: number; ram_mb: number };
@@ -51,6 +52,7 @@ export class SqliteDriver implements Driver {
   private readonly tx: WriteTx;
   private readonly control: { begin: Database.Statement; beginRead: Database.Statement; commit: Database.Statement; rollback: Database.Statement };
   private readonly lane: { tail: Promise<unknown> };
+  private readonly checkpointer: Checkpointer;
   private busy = false;
   private notify = false;
 
@@ -62,6 +64,8 @@ export class SqliteDriver implements Driver {
       // A bigger page cache and memory-mapped reads: lookups by id stay in memory instead of read() calls.
       this.db.pragma('cache_size = -65536');
       this.db.pragma('mmap_size = 1073741824');
+      // Checkpoints run on a thread of their own (checkpointer.ts); this is the fallback.
+      this.db.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
       migrate(this.db);
       this.q = prepare(this.db);
     } catch (err) {
@@ -70,6 +74,7 @@ export class SqliteDriver implements Driver {
     const version = (this.db.prepare('SELECT sqlite_version()').pluck().get() as string) ?? '?';
     this.description = `SQLite ${version} (${file})`;
     this.lane = laneOf(file);
+    this.checkpointer = new Checkpointer(file);
     const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
     this.watcher = new SqliteWatcher(file, () => dataVersion.get() as number);
     this.control = {
@@ -112,6 +117,7 @@ export class SqliteDriver implements Driver {
       } finally {
         this.busy = false;
       }
+      this.checkpointer.wrote();
       if (this.notify) {
         this.notify = false;
         this.watcher.changes.bump();
@@ -136,6 +142,11 @@ export class SqliteDriver implements Driver {
     });
   }
 
+  /** Rows inserted, updated or deleted by this connection since it opened (SQLite's total_changes(); bench/work.mjs counts with it). */
+  rowsChanged(): number {
+    return this.db.prepare('SELECT total_changes()').pluck().get() as number;
+  }
+
   changeMark(): number {
     return this.watcher.changes.mark();
   }
@@ -147,6 +158,7 @@ export class SqliteDriver implements Driver {
   async close(): Promise<void> {
     await this.lane.tail.catch(() => {});
     this.watcher.close();
+    await this.checkpointer.close();
     this.db.close();
   }
 
@@ -219,22 +231,21 @@ export class SqliteDriver implements Driver {
       async abortRequests(worker) {
         return q.abortRequests.all(worker) as number[];
       },
-      async anyDue(now) {
-        return Boolean(q.anyDue.get(now));
-      },
-      async activeQueues() {
-        return (q.activeQueues.all() as Array<Omit<Key, 'ram_mb'> & { queued: number; since: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
-      },
       async workerLoads() {
         return q.workerLoads.all() as Array<{ worker: string; running: number; ramMb: number }>;
       },
-      async runningUnits() {
-        return (q.runningUnits.all() as Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>).map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at }));
-      },
-      async ownerRows(owners) {
-        return (q.ownerRows.all(json(owners)) as Array<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null }>).map((o) => ({
-          owner: o.owner, share: o.share, usage: o.usage, usageAt: o.usage_at, unitSeconds: o.unit_seconds,
-        }));
+      async queueState(now) {
+        // One read transaction (a savepoint inside a write one): the three reads agree.
+        return db.transaction(() => ({
+          due: Boolean(q.anyDue.get(now)),
+          queues: (JSON.parse(q.activeQueues.get() as string) as Array<[string, string, UnitClass, number, number, number]>).map((r) => ({
+            pool: r[0], owner: r[1], class: r[2], exclusive: r[3] === 1, queued: r[4], since: r[5],
+          })),
+          running: (q.runningUnits.all() as Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>).map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at })),
+          owners: (JSON.parse(q.activeOwners.get() as string) as Array<[string, number, number, number, number | null]>).map((o) => ({
+            owner: o[0], share: o[1], usage: o[2], usageAt: o[3], unitSeconds: o[4],
+          })),
+        }))();
       },
       async findGroup(parent, name) {
         return q.findGroup.get(parent ?? '', name) as { id: string; owner: string } | undefined;
@@ -326,11 +337,14 @@ export class SqliteDriver implements Driver {
         if (rows.some((r) => r.after.length)) q.insertDeps.run({ batch });
         if (rows.some((r) => r.notify)) q.insertNotices.run({ now, batch });
       },
+      async lockDependencies() {
+        // One writer at a time: this transaction holds the whole database already.
+      },
       async insertGroup(row, now) {
         return q.insertGroup.run(row.id, row.name, row.parent, row.owner, now).changes > 0;
       },
-      async appendEvents(verb, ids, now) {
-        q.appendEvents.run({ now, verb, ids: json(ids) });
+      async appendEvents(events) {
+        q.appendEvents.run({ events: json(events) });
       },
       async appendPruneEvent(through, jobs, now) {
         q.appendPruneEvent.run(now, json({ through, jobs }));
@@ -365,8 +379,14 @@ export class SqliteDriver implements Driver {
         return environs;
       },
       async finishUnits(outcomes, now) {
-        const rows = q.finishUnits.all({ now, outcomes: json(outcomes) }) as Array<{ id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: number }>;
-        return rows.map((r): FinishedRow => ({ id: r.id, job: r.job, idx: r.idx, owner: r.owner, attempts: r.attempts, retriesLeft: r.retries_left, abortRequested: r.abort_requested === 1 }));
+        const rows = q.finishUnits.all({ now, outcomes: json(outcomes) }) as Array<{ id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: number; owner_row: string | null }>;
+        return rows.map((r): FinishedRow => {
+          const o = r.owner_row === null ? null : (JSON.parse(r.owner_row) as [number, number, number, number | null]);
+          return {
+            id: r.id, job: r.job, idx: r.idx, owner: r.owner, attempts: r.attempts, retriesLeft: r.retries_left, abortRequested: r.abort_requested === 1,
+            ownerRow: o && { owner: r.owner, share: o[0], usage: o[1], usageAt: o[2], unitSeconds: o[3] },
+          };
+        });
       },
       async retryUnits(units) {
         q.retryUnits.run({ units: json(units.map((u) => ({ unit: u.unit, runAfter: u.runAfter }))) });
@@ -386,9 +406,9 @@ export class SqliteDriver implements Driver {
         return rows.map((r) => ({ ...r, result: r.result === null ? null : JSON.parse(r.result) }));
       },
       async updateJobs(updates) {
-        if (!updates.length) return;
+        if (!updates.length) return [];
         const rows = updates.map((u) => ({ ...u, hasOutput: 'output' in u, hasResult: 'result' in u, hasError: 'error' in u }));
-        q.updateJobs.run({ jobs: json(rows) });
+        return (q.updateJobs.all({ jobs: json(rows) }) as Array<{ id: string; followed: number }>).filter((r) => r.followed === 1).map((r) => r.id);
       },
       async stopWaitingUnits(job) {
         const stopped = (q.stopQueuedUnits.all(job) as Key[]).map(key);

@@ -81,10 +81,10 @@ export function prepare(db: Database.Database) {
     findGroup: p(`SELECT id, owner FROM nodes WHERE type = 'group' AND coalesce(parent, '') = ? AND name = ?`),
 
     // --- events
-    /** One event per node named in :ids (a JSON array), in that order, carrying the node's info as it is now. */
+    /** One event per entry of :events (a JSON array of {verb, id, at}), in that order, carrying the node's info as it is now. */
     appendEvents: p(
       `INSERT INTO events (at, verb, node, owner, info)
-       SELECT :now, :verb, n.id, n.owner, ${INFO_JSON} FROM json_each(:ids) AS j JOIN nodes AS n ON n.id = j.value ORDER BY j.key`,
+       SELECT j.value ->> 'at', j.value ->> 'verb', n.id, n.owner, ${INFO_JSON} FROM jsonb_each(:events) AS j JOIN nodes AS n ON n.id = j.value ->> 'id' ORDER BY j.key`,
     ),
     appendPruneEvent: p(`INSERT INTO events (at, verb, node, owner, info) VALUES (?, 'prune', '', '', ?)`),
     eventsAfter: p(`SELECT seq, at, verb, node, owner, info FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),
@@ -123,10 +123,16 @@ export function prepare(db: Database.Database) {
            queued = max(0, queued + excluded.queued),
            max_ram = CASE WHEN queued + excluded.queued <= 0 THEN 0 ELSE max(max_ram, excluded.max_ram) END`,
     ),
-    activeQueues: p(`SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0`),
+    // The planner's snapshot. Queues and owners come as one JSON text of arrays each: with thousands
+    // of owners, a row object per queue cost twice as much to hand over (bench/claim.mjs).
+    activeQueues: p(`SELECT json_group_array(json_array(pool, owner, class, exclusive, queued, since)) FROM queues WHERE queued > 0`).pluck(),
     runningUnits: p(`SELECT pool, owner, class, started_at FROM units WHERE state = 'running'`),
     workerLoads: p(`SELECT worker, count(*) AS running, sum(ram_mb) AS ramMb FROM units WHERE state = 'running' GROUP BY worker`),
-    ownerRows: p(`SELECT owner, share, usage, usage_at, unit_seconds FROM owners WHERE owner IN (SELECT value FROM json_each(?))`),
+    /** The owners of the active queues and of the running units. */
+    activeOwners: p(
+      `SELECT json_group_array(json_array(owner, share, usage, usage_at, unit_seconds)) FROM owners
+        WHERE owner IN (SELECT owner FROM queues WHERE queued > 0 UNION SELECT owner FROM units WHERE state = 'running')`,
+    ).pluck(),
     setShare: p(`INSERT INTO owners (owner, share) VALUES (?, ?) ON CONFLICT DO UPDATE SET share = excluded.share`),
     /** :owners rows: {owner, usage, usageAt, unitSeconds}, worked out above the driver. */
     writeUsage: p(
@@ -172,7 +178,8 @@ export function prepare(db: Database.Database) {
       `UPDATE units SET state = j.value ->> 'state', lease_until = NULL, ended_at = :now, result = j.value -> 'result', error = j.value ->> 'error'
          FROM jsonb_each(:outcomes) AS j
         WHERE units.id = j.value ->> 'unit' AND units.token = j.value ->> 'token' AND units.state = 'running'
-        RETURNING units.id, units.job, units.idx, units.owner, units.attempts, units.retries_left, units.abort_requested`,
+        RETURNING units.id, units.job, units.idx, units.owner, units.attempts, units.retries_left, units.abort_requested,
+                  (SELECT json_array(o.share, o.usage, o.usage_at, o.unit_seconds) FROM owners o WHERE o.owner = units.owner) AS owner_row`,
     ),
     retryUnits: p(
       `UPDATE units SET state = 'delayed', run_after = j.value ->> 'runAfter', retries_left = retries_left - 1, worker = NULL, token = token + 1
@@ -188,7 +195,10 @@ export function prepare(db: Database.Database) {
          FROM json_each(?) AS j JOIN nodes n ON n.id = j.value`,
     ),
     unitOutcomes: p(`SELECT job, idx, state, result, error FROM units WHERE job IN (SELECT value FROM json_each(?)) ORDER BY job, idx`),
-    /** :jobs rows: JobUpdate (driver.ts); a field left out keeps its value. Only jobs still Queued or Running change. */
+    /**
+     * :jobs rows: JobUpdate (driver.ts); a field left out keeps its value. Only jobs still Queued or
+     * Running change. Answers each changed job, and whether it ended with something waiting for it.
+     */
     updateJobs: p(
       `UPDATE nodes SET
           status = j.value ->> 'status', units_done = j.value ->> 'unitsDone', units_failed = j.value ->> 'unitsFailed',
@@ -199,7 +209,9 @@ export function prepare(db: Database.Database) {
           progress = coalesce(j.value -> 'progress', progress),
           error = CASE WHEN j.value ->> 'hasError' THEN j.value ->> 'error' ELSE error END
          FROM jsonb_each(:jobs) AS j
-        WHERE nodes.id = j.value ->> 'id' AND nodes.${LIVE}`,
+        WHERE nodes.id = j.value ->> 'id' AND nodes.${LIVE}
+        RETURNING nodes.id, nodes.status NOT IN ('Queued', 'Running')
+                  AND (EXISTS (SELECT 1 FROM outbox o WHERE o.job = nodes.id AND o.state = 'waiting') OR EXISTS (SELECT 1 FROM deps d WHERE d.dep = nodes.id)) AS followed`,
     ),
     stopQueuedUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state = 'queued' RETURNING ${QUEUE_KEY}`),
     stopDelayedUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state IN ('delayed', 'waiting')`),
