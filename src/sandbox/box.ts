@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, open, symlink } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, open, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunConfig } from './args.js';
 import { diskSize, releaseDisk, takeDisk } from './disk.js';
@@ -38,11 +38,6 @@ export class RunDir {
   static async create(parent: string, name: string, options: RunDirOptions = {}): Promise<RunDir> {
     const dir = await mkdtemp(path.join(parent, `${name}-`));
     const { owner, disk } = options;
-    if (owner !== undefined) {
-      // The helper drops to `owner` before starting bwrap, which must reach the box by path.
-      await chmod(parent, 0o711);
-      await chmod(dir, 0o711);
-    }
     if (disk) {
       const mounted = await takeDisk(diskSize(disk.limitBytes, disk.reserveBytes), owner ?? process.getuid?.() ?? 0, disk.config);
       const run = new RunDir(dir, path.join(dir, 'disk', 'box'), mounted, disk.config);

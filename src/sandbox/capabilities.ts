@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { builtFile } from '../environ/index.js';
-import { NATIVE_INIT, NATIVE_SECCOMP_FILTER } from '../native/index.js';
+import { NATIVE_SECCOMP_FILTER } from '../native/index.js';
 import { helperArgs, type DiskConfig, type RunConfig, type RunSpec } from './args.js';
 import { RunDir, readBoxFile } from './box.js';
 import { planCgroups, type CgroupPlan } from './cgroups.js';
@@ -21,14 +20,14 @@ export interface Check {
 /** What this machine supports, probed once per process (`sluice doctor` prints it). */
 export interface Capabilities {
   /**
-   * A: bwrap isolation with cgroup memory and pids limits. B: bwrap isolation, limits by rlimits and
-   * polling. C: no isolation possible, or no bounded disk for the box (only unsafe-exec). D: the
-   * helper is not built (nothing runs).
+   * A: isolation (the helper's namespaces) with cgroup memory and pids limits. B: isolation, limits
+   * by rlimits and polling. C: no isolation possible, or no bounded disk for the box (only
+   * unsafe-exec). D: the helper is not built (nothing runs).
    */
   tier: 'A' | 'B' | 'C' | 'D';
   helper: Check & { path: string };
-  bwrap: Check & { path?: string; version?: string };
-  userNamespaces: Check;
+  /** The sandbox's namespaces, made by the helper itself (root only). */
+  namespaces: Check;
   seccomp: Check & { filter?: string };
   cgroups: Check & { plan: CgroupPlan };
   uid: Check & { sandboxUid?: number };
@@ -131,15 +130,6 @@ async function probe(): Promise<Capabilities> {
   const started = performance.now();
   const helperBuilt = existsSync(HELPER_PATH);
   const helper = { path: HELPER_PATH, ok: helperBuilt, detail: helperBuilt ? HELPER_PATH : `not built (${HELPER_PATH}): install gcc and run npm run build` };
-  const bwrapPath = process.env.SLUICE_BWRAP || findProgram('bwrap', ['/usr/bin', '/bin']);
-  let version: string | undefined;
-  if (bwrapPath) version = spawnSync(bwrapPath, ['--version'], { encoding: 'utf8' }).stdout?.trim() || undefined;
-  const bwrap = {
-    ok: Boolean(bwrapPath && version),
-    path: bwrapPath,
-    version,
-    detail: bwrapPath ? `${bwrapPath}${version ? ` (${version})` : ' (does not run)'}` : 'not found: apt-get install bubblewrap',
-  };
   const kernel = seccompKernel();
   const filter = builtFile(NATIVE_SECCOMP_FILTER);
   const haveFilter = existsSync(filter);
@@ -159,17 +149,18 @@ async function probe(): Promise<Capabilities> {
     sandboxUid: dropTo,
     detail: root
       ? `running as root: programs run as host uid ${dropTo} (RLIMIT_NPROC applies)`
-      : `running as uid ${process.getuid?.()}: programs run under this uid inside a user namespace`,
+      : `running as uid ${process.getuid?.()}: sandboxed runs need root; unsafe-exec runs as this uid`,
   };
   let plan = planCgroups();
-  const init = builtFile(NATIVE_INIT);
   const support = diskSupport(root);
   const disk = support.check;
-  const config: RunConfig = { bwrap: bwrapPath ?? '/usr/bin/bwrap', seccompFilter: seccomp.filter, cgroups: plan, dropTo, rootLinks: rootLinks(), init, disk: support.config };
+  const config: RunConfig = { seccompFilter: seccomp.filter, cgroups: plan, dropTo, rootLinks: rootLinks(), disk: support.config };
 
   let unsafe: Check = { ok: false, detail: helper.detail };
-  let sandbox: Check = { ok: false, detail: helper.ok ? bwrap.detail : helper.detail };
-  let userNamespaces: Check = { ok: false, detail: 'not tried' };
+  // The sandbox's namespaces and mounts are made by root without a user namespace (as isolate does).
+  const refused = process.env.SLUICE_SANDBOX === 'off' ? 'disabled by SLUICE_SANDBOX=off' : !root ? `needs root (namespaces and mounts made by the helper); running as uid ${process.getuid?.()}` : undefined;
+  let namespaces: Check = { ok: false, detail: refused ?? 'not tried' };
+  let sandbox: Check = { ok: false, detail: helper.ok ? `isolation unavailable: ${namespaces.detail}` : helper.detail };
   if (helperBuilt) {
     const scratch = mkdtempSync(path.join(process.env.SLUICE_TMPDIR || os.tmpdir(), 'sluice-probe-'));
     try {
@@ -182,9 +173,8 @@ async function probe(): Promise<Capabilities> {
       }
       unsafe = t.message ? { ok: false, detail: t.message } : { ok: true, detail: `rlimits${plan.memory || plan.pids ? ' and cgroups' : ''}, no isolation: trusted code only` };
       if (support.config) await sweepDisks(support.config.home);
-      if (bwrap.ok && !existsSync(init)) sandbox = { ok: false, detail: `the sandbox's init is not built (${init}): run npm run build` };
-      else if (bwrap.ok && !disk.ok) sandbox = { ok: false, detail: `no bounded disk for the box: ${disk.detail}` };
-      else if (bwrap.ok) {
+      if (!refused && !disk.ok) sandbox = { ok: false, detail: `no bounded disk for the box: ${disk.detail}` };
+      else if (!refused) {
         let s = await trial(config, 'sandbox', scratch);
         if (s.diskError) {
           disk.ok = false;
@@ -195,20 +185,20 @@ async function probe(): Promise<Capabilities> {
             const without = await trial({ ...config, seccompFilter: undefined }, 'sandbox', scratch);
             if (!without.message) {
               seccomp.ok = false;
-              seccomp.detail = `bwrap refused the filter (${s.message}); exec runs without the seccomp layer`;
+              seccomp.detail = `the kernel refused the filter (${s.message}); exec runs without the seccomp layer`;
               config.seccompFilter = undefined;
               seccomp.filter = undefined;
               s = without;
             }
           }
-          userNamespaces = s.message
+          namespaces = s.message
             ? { ok: false, detail: s.message }
-            : { ok: true, detail: `a sandboxed /usr/bin/true ran in ${s.report.wall_ms.toFixed(1)} ms` };
+            : { ok: true, detail: `pid, mount, network, IPC and UTS namespaces: a sandboxed /usr/bin/true ran in ${s.report.wall_ms.toFixed(1)} ms` };
           sandbox = s.message
             ? { ok: false, detail: `isolation unavailable: ${s.message}` }
             : {
                 ok: true,
-                detail: `bwrap namespaces${config.seccompFilter ? ' + seccomp' : ' (no seccomp filter)'}, uid ${dropTo ?? 'own'}, ${plan.memory && plan.pids ? 'cgroup limits' : 'rlimit/polling limits'}, a disk of its own`,
+                detail: `namespaces${config.seccompFilter ? ' + seccomp' : ' (no seccomp filter)'}, uid ${dropTo ?? 'own'}, ${plan.memory && plan.pids ? 'cgroup limits' : 'rlimit/polling limits'}, a disk of its own`,
               };
         }
       }
@@ -227,8 +217,7 @@ async function probe(): Promise<Capabilities> {
   return {
     tier,
     helper,
-    bwrap,
-    userNamespaces,
+    namespaces,
     seccomp,
     cgroups,
     uid,

@@ -1,6 +1,6 @@
 import { AbortedError } from '../environ/index.js';
 import { helperArgs, type RunSpec } from './args.js';
-import { readBoxFile, RunDir } from './box.js';
+import { RunDir } from './box.js';
 import { capabilities } from './capabilities.js';
 import { servedHelper } from './helper.js';
 import type { Limits } from './limits.js';
@@ -37,11 +37,6 @@ export async function runProgram(spec: RunSpec, signal?: AbortSignal): Promise<R
   });
   if (signal?.aborted) throw new AbortedError();
   const end = programEnd(report, spec.isolation === 'sandbox');
-  if (end.setupError && spec.stderr && spec.stderr !== 'stdout' && spec.stderr !== '/dev/null') {
-    // bwrap explains its failures on stderr; the program never ran, so this text is bwrap's.
-    const text = (await readBoxFile(spec.stderr, 1000).catch(() => undefined))?.data.toString('utf8').trim();
-    if (text) end.setupError += `: ${text}`;
-  }
   return { verdict: deriveVerdict(report, end, spec.limits), report, end };
 }
 

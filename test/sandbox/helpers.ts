@@ -15,10 +15,9 @@ const exec = promisify(execFile);
 const PROGRAMS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'programs');
 const CACHE = path.join(os.tmpdir(), 'sluice-test-programs');
 
-/** Every sandbox test needs gcc (fixtures), bubblewrap (isolation) and the built helper. */
+/** Every sandbox test needs gcc (fixtures) and the built helper. */
 export function requireSandboxTools(): void {
   requireProgram('gcc', 'gcc');
-  requireProgram('bwrap', 'bubblewrap');
   if (!existsSync(HELPER_PATH)) throw new Error(`the sandbox helper is not built (${HELPER_PATH}): run npm run build first`);
 }
 

@@ -3,8 +3,8 @@ import { capabilities, helperServer, type Capabilities } from '../../sandbox/ind
 import { printJson } from '../io.js';
 
 const TIERS: Record<Capabilities['tier'], string> = {
-  A: 'isolation (bubblewrap) with cgroup limits',
-  B: 'isolation (bubblewrap) with rlimit and polling limits, no usable cgroups',
+  A: 'isolation (namespaces, seccomp) with cgroup limits',
+  B: 'isolation (namespaces, seccomp) with rlimit and polling limits, no usable cgroups',
   C: 'no isolation possible: only unsafe-exec (trusted code) can run',
   D: 'nothing can run: the helper is not built or does not work',
 };
@@ -13,7 +13,7 @@ const TIERS: Record<Capabilities['tier'], string> = {
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('probe what this machine supports for sandboxed runs (namespaces, bubblewrap, cgroups, seccomp) and which executors are available')
+    .description('probe what this machine supports for sandboxed runs (namespaces, cgroups, seccomp, run disks) and which executors are available')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const caps = await capabilities();
@@ -22,8 +22,7 @@ export function register(program: Command): void {
       const mark = (ok: boolean) => (ok ? 'ok ' : 'NO ');
       const rows: Array<[string, boolean, string]> = [
         ['helper', caps.helper.ok, caps.helper.detail],
-        ['bubblewrap', caps.bwrap.ok, caps.bwrap.detail],
-        ['user namespaces', caps.userNamespaces.ok, caps.userNamespaces.detail],
+        ['namespaces', caps.namespaces.ok, caps.namespaces.detail],
         ['seccomp', caps.seccomp.ok, caps.seccomp.detail],
         ['cgroups', caps.cgroups.ok, caps.cgroups.detail],
         ['uid', caps.uid.ok, caps.uid.detail],
