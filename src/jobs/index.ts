@@ -3,7 +3,7 @@ import { ping } from './ping.js';
 import { system } from './system.js';
 import { jsJob } from './js.js';
 import { JsPool } from './jsPool.js';
-import { exec, cpuExec } from './exec.js';
+import { exec, cpuExec, sio2jailExec } from './exec.js';
 import { unsafeExec } from './unsafeExec.js';
 import { compile } from './compile.js';
 
@@ -21,6 +21,7 @@ export function builtinRegistry(options: RegistryOptions = {}): Registry {
     .registerJob('js', jsJob(jsPool))
     .registerJob('exec', exec)
     .registerJob('cpu-exec', cpuExec)
+    .registerJob('sio2jail-exec', sio2jailExec)
     .registerJob('unsafe-exec', unsafeExec)
     .registerJob('compile', compile);
 }

@@ -24,8 +24,8 @@ export interface RunSpec {
   env?: Record<string, string>;
   /** Mount a /proc of the sandbox's own processes (default: only with SLUICE_SANDBOX_PROC=1; the JVM needs it). */
   proc?: boolean;
-  /** Host paths outside /usr the program needs, bound read-only at the same place (the JVM's /etc/java-NN-openjdk). */
-  readOnly?: string[];
+  /** Host paths outside /usr the program needs, bound read-only: [host, in the sandbox] (the JVM's /etc/java-NN-openjdk). */
+  binds?: Array<[string, string]>;
 }
 
 /** What the probe found, as far as building a command line needs it. */
@@ -118,7 +118,7 @@ export function helperArgs(spec: RunSpec, config: RunConfig, served = false): st
   // of the host's (no /etc, /home, /proc, /sys, /run) but what the run asks for read-only.
   opt('--ro-bind', '/usr:/usr');
   for (const [kind, from, to] of config.rootLinks) opt(kind === 'symlink' ? '--symlink' : '--ro-bind', `${from}:${to}`);
-  for (const host of spec.readOnly ?? []) opt('--ro-bind', `${host}:${host}`);
+  for (const [host, inside] of spec.binds ?? []) opt('--ro-bind', `${host}:${inside}`);
   opt('--bind', `${spec.box}:/box`);
   opt('--bind', `${spec.disk}/tmp:/tmp`);
   // No /proc unless asked for: C, C++, Pascal, Python and gcc do not need it (docs/sandbox.md).

@@ -106,3 +106,24 @@ export async function readBoxFile(file: string, maxBytes: number): Promise<{ dat
     await handle.close();
   }
 }
+
+/** The last `maxBytes` of a regular file as text (lossy UTF-8), or '' when it is absent; refuses what readBoxFile refuses. */
+export async function readBoxTail(file: string, maxBytes: number): Promise<string> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new UnsafeFileError(`${path.basename(file)} is not a regular file`);
+    const want = Math.min(st.size, maxBytes);
+    const data = Buffer.alloc(want);
+    const { bytesRead } = await handle.read(data, 0, want, st.size - want);
+    return data.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +34,8 @@ export interface Capabilities {
   uid: Check & { sandboxUid?: number };
   /** A bounded file system per sandboxed run (disk.ts). */
   disk: Check;
+  /** A hardware instruction counter (sio2jail's time); without one sio2jail-exec measures CPU time. */
+  instructions: Check;
   executors: Record<ExecutorName, Check>;
   /** The command-line settings runs use (undefined when nothing can run). */
   config?: RunConfig;
@@ -124,6 +127,18 @@ async function trial(config: RunConfig, isolation: RunSpec['isolation'], scratch
   const stderr = (await readBoxFile(run.file('stderr'), 2000).catch(() => undefined))?.data.toString('utf8').trim();
   const message = report.error ?? [end.setupError ?? `/usr/bin/true ended with ${JSON.stringify(end)}`, stderr].filter(Boolean).join(': ');
   return { report, message };
+}
+
+/** The helper's own look at perf_event_open for hardware instructions. */
+function instructionCounter(helperBuilt: boolean): Check {
+  if (!helperBuilt) return { ok: false, detail: 'not probed: the helper is not built' };
+  const out = spawnSync(HELPER_PATH, ['--perf-probe'], { encoding: 'utf8' });
+  try {
+    const said = JSON.parse(out.stdout) as { instructions: boolean; reason?: string };
+    return said.instructions ? { ok: true, detail: 'hardware instruction counter available' } : { ok: false, detail: said.reason ?? 'unavailable' };
+  } catch {
+    return { ok: false, detail: `the helper's probe failed: ${(out.stderr || out.stdout || String(out.error ?? '')).trim()}` };
+  }
 }
 
 async function probe(): Promise<Capabilities> {
@@ -222,6 +237,7 @@ async function probe(): Promise<Capabilities> {
     cgroups,
     uid,
     disk,
+    instructions: instructionCounter(helperBuilt),
     executors: { exec: sandbox, 'cpu-exec': sandbox, 'unsafe-exec': unsafe },
     config: helperBuilt ? config : undefined,
     probeMs: performance.now() - started,

@@ -50,7 +50,7 @@ describe('default comparison (oicompare rules)', () => {
   });
 
   it('shows bytes that are not printable as <0xHH> and cuts long words', () => {
-    expect(cmp('a\n', 'a\u0001b\n'.replace('\u0001', '\x7f')).message).toBe('WRONG: line 1: expected "a", got "a<0x7f>b"');
+    expect(cmp('a\n', 'a\u0001b\n'.replace('\u0001', '\x7f')).message).toBe('WRONG: line 1: expected "a", got "a<0x7F>b"');
     const long = 'x'.repeat(300);
     expect(cmp('y\n', `${long}\n`).message).toBe(`WRONG: line 1: expected "y", got "${'x'.repeat(100)}…"`);
   });

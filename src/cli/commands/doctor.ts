@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
-import { capabilities, helperServer, type Capabilities } from '../../sandbox/index.js';
+import { capabilities, helperServer, languages, type Capabilities } from '../../sandbox/index.js';
 import { printJson } from '../io.js';
 
 const TIERS: Record<Capabilities['tier'], string> = {
@@ -9,7 +10,14 @@ const TIERS: Record<Capabilities['tier'], string> = {
   D: 'nothing can run: the helper is not built or does not work',
 };
 
-/** `sluice doctor [--json]`: what this machine supports for running programs, and which executors that allows. */
+/** The first line a tool prints about its version (`-version` for the JVM's tools, `-iW` for fpc's compiler). */
+function version(tool: string): string {
+  const flag = /\/(javac|java)$/.test(tool) ? '-version' : /\/ppc\w+$/.test(tool) ? '-iW' : '--version';
+  const out = spawnSync(tool, [flag], { encoding: 'utf8', timeout: 10_000 });
+  return `${out.stdout ?? ''}${out.stderr ?? ''}`.split('\n').find((l) => l.trim())?.trim() ?? '';
+}
+
+/** `sluice doctor [--json]`: what this machine supports for running programs, which executors that allows, and which languages are installed. */
 export function register(program: Command): void {
   program
     .command('doctor')
@@ -18,7 +26,8 @@ export function register(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const caps = await capabilities();
       helperServer.close();
-      if (opts.json) return printJson(caps);
+      const langs = languages().map((l) => (l.ok ? { ...l, version: version(l.detail) } : l));
+      if (opts.json) return printJson({ ...caps, languages: langs });
       const mark = (ok: boolean) => (ok ? 'ok ' : 'NO ');
       const rows: Array<[string, boolean, string]> = [
         ['helper', caps.helper.ok, caps.helper.detail],
@@ -27,6 +36,7 @@ export function register(program: Command): void {
         ['cgroups', caps.cgroups.ok, caps.cgroups.detail],
         ['uid', caps.uid.ok, caps.uid.detail],
         ['disk', caps.disk.ok, caps.disk.detail],
+        ['instructions', caps.instructions.ok, `${caps.instructions.detail}${caps.instructions.ok ? '' : ': sio2jail-exec measures CPU time'}`],
       ];
       const out: string[] = [`tier ${caps.tier}: ${TIERS[caps.tier]}`, ''];
       for (const [name, ok, detail] of rows) out.push(`  ${mark(ok)} ${name.padEnd(16)} ${detail}`);
@@ -35,6 +45,8 @@ export function register(program: Command): void {
         const note = name === 'cpu-exec' ? ' (runs alone on its worker)' : '';
         out.push(`  ${mark(check.ok)} ${name.padEnd(16)} ${check.ok ? `available${note}: ` : 'unavailable: '}${check.detail}`);
       }
+      out.push('', 'languages:');
+      for (const l of langs) out.push(`  ${mark(l.ok)} ${l.title.padEnd(18)} ${l.ok ? `${l.detail}${'version' in l && l.version ? ` (${l.version})` : ''}` : l.detail}`);
       out.push('', `probed in ${caps.probeMs.toFixed(0)} ms`);
       process.stdout.write(`${out.join('\n')}\n`);
     });

@@ -5,6 +5,7 @@
  *   sluice-run --serve [options]                     the served mode (serve.c)
  *   sluice-run --disk-detach PATH...                 the probe's sweep of dead processes' disks
  *   sluice-run --remove PATH                         removes a tree a program made (remove.c)
+ *   sluice-run --perf-probe                          can instructions be counted here (perf.c)
  */
 #include "sluice-run.h"
 #include <fcntl.h>
@@ -21,6 +22,7 @@ int main(int argc, char **argv) {
   main_argc = argc;
   if (argc >= 2 && !strcmp(argv[1], "--serve")) return serve(argc, argv);
   if (argc == 3 && !strcmp(argv[1], "--remove")) return remove_tree(argv[2]);
+  if (argc == 2 && !strcmp(argv[1], "--perf-probe")) return perf_probe();
   if (fcntl(report_fd, F_GETFD) < 0) report_fd = 2;
   else fcntl(report_fd, F_SETFD, FD_CLOEXEC);
   if (argc >= 3 && !strcmp(argv[1], "--disk-detach")) {

@@ -13,6 +13,7 @@
  *   group.c    several sandboxes connected by pipes (interactive tasks), one report each
  *   serve.c    the served mode: spare supervisors, frames, disk requests
  *   remove.c   removing the trees a program left
+ *   perf.c     whether instructions can be counted here (sio2jail's time)
  */
 #ifndef SLUICE_RUN_H
 #define SLUICE_RUN_H
@@ -155,6 +156,9 @@ __attribute__((noreturn)) void group_run(int argc, char **argv, const struct opt
 
 /* serve.c */
 int serve(int argc, char **argv);
+
+/* perf.c */
+int perf_probe(void);
 
 /* remove.c */
 int remove_tree(const char *path);
