@@ -1,4 +1,4 @@
-import { accessSync, constants, lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -37,27 +37,31 @@ export function toolPath(file: string, debianPackage: string): Found<{ path: str
   return { ok: true, path: real };
 }
 
-/** Symlinks under `dir` (depth-limited) that lead out of /usr, as the top folders they lead to (/etc/java-17-openjdk). */
-function foldersOutsideUsr(dir: string, depth = 3): Set<string> {
-  const out = new Set<string>();
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    const file = path.join(dir, name);
-    const st = lstatSync(file);
-    if (st.isSymbolicLink()) {
-      const target = path.resolve(dir, readlinkSync(file));
-      const [, top, sub] = target.split('/');
-      if (top && top !== 'usr' && sub) out.add(`/${top}/${sub}`);
-    } else if (st.isDirectory() && depth > 0) {
-      for (const f of foldersOutsideUsr(file, depth - 1)) out.add(f);
+/**
+ * The folders outside /usr that symlinks under `dir` (depth-limited) lead into, nested ones left
+ * out: the JDK's /etc/java-NN-openjdk and /etc/ssl/certs/java, not the whole of /etc/ssl.
+ */
+function foldersOutsideUsr(dir: string, depth = 3): string[] {
+  const found = new Set<string>();
+  const walk = (at: string, left: number) => {
+    let names: string[];
+    try {
+      names = readdirSync(at);
+    } catch {
+      return;
     }
-  }
-  return out;
+    for (const name of names) {
+      const file = path.join(at, name);
+      const st = lstatSync(file);
+      if (st.isSymbolicLink()) {
+        const parent = path.dirname(path.resolve(at, readlinkSync(file)));
+        if (!parent.startsWith('/usr/') && existsSync(parent)) found.add(parent);
+      } else if (st.isDirectory() && left > 0) walk(file, left - 1);
+    }
+  };
+  walk(dir, depth);
+  const all = [...found].sort();
+  return all.filter((d) => !all.some((other) => other !== d && d.startsWith(`${other}/`)));
 }
 
 export interface Jdk {
@@ -74,7 +78,7 @@ export function findJdk(needCompiler: boolean, bin = '/usr/bin'): Found<Jdk> {
   const java = toolPath(`${bin}/java`, 'default-jre-headless');
   if (!java.ok) return { ok: false, missing: `Java is not installed on this machine: ${java.missing}` };
   const home = path.dirname(path.dirname(java.path));
-  const binds: Binds = [...foldersOutsideUsr(home)].sort().map((dir) => [dir, dir]);
+  const binds: Binds = foldersOutsideUsr(home).map((dir) => [dir, dir]);
   return { ok: true, java: java.path, javac: javac.ok ? javac.path : '', binds };
 }
 

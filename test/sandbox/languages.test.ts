@@ -80,6 +80,19 @@ describe('what each language compiles to', () => {
     expect(ok.mem_used).toBeGreaterThan(16 * 1024);
   });
 
+  it('a Java program sees only the JDK\'s configuration of /etc (read-only), its own processes in /proc, and no network', async () => {
+    const jail = await compile('jail', 'java');
+    const outFile = path.join(dir, 'jail.out');
+    const out = await runJob({ job_type: 'exec', exe_file: jail.out_file, exec_info: jail.exec_info, out_file: outFile, exec_time_limit: 5000, exec_mem_limit: 64 * 1024 });
+    expect(out).toMatchObject({ result_code: 'OK' });
+    const said = Object.fromEntries(readFileSync(outFile, 'utf8').trim().split('\n').map((l) => l.split(' ', 2) as [string, string]));
+    expect(said).toMatchObject({ passwd: 'blocked', hostname: 'blocked', meminfo: 'blocked', pid1: 'blocked', jdkconf: 'blocked', socket: 'blocked' });
+    // The JDK's configuration, and the folder its cacerts link leads to (/etc/ssl/certs/java), no more.
+    expect(said.etc).toMatch(/^(ssl,)?java-\d+-openjdk(,ssl)?$/);
+    // Its own pid directory, self and thread-self: nothing of the host's processes.
+    expect(Number(said.proc)).toBeLessThanOrEqual(4);
+  });
+
   it('a compile error in Java or Python is CE with the compiler\'s message', async () => {
     const java = await compile('ce', 'java');
     expect(java).toMatchObject({ result: 'SUCCESS', result_code: 'CE' });
