@@ -50,7 +50,7 @@ export function execJob(kind: ExecKind): JobFn {
  * time, and says so: `time_measure` is "cpu", `num_instructions` null, and `time_measure_note` why
  * (this machine's counter, as `sluice doctor` shows it).
  */
-async function timeMeasure(): Promise<Environ> {
+export async function timeMeasure(): Promise<Environ> {
   const caps = await capabilities();
   return { time_measure: 'cpu', num_instructions: null, time_measure_note: `CPU time, not instructions: ${caps.instructions.detail}` };
 }

@@ -5,10 +5,11 @@ import { jsJob } from './js.js';
 import { JsPool } from './jsPool.js';
 import { exec, cpuExec, sio2jailExec } from './exec.js';
 import { unsafeExec } from './unsafeExec.js';
+import { cpuInteractiveExec, interactiveExec, sio2jailInteractiveExec, unsafeInteractiveExec } from './interactive.js';
 import { compile } from './compile.js';
 
 /** Job types whose units must run alone on an exclusive-capable worker, so that their timing is not disturbed. */
-export const EXCLUSIVE_JOB_TYPES: ReadonlySet<string> = new Set(['cpu-exec']);
+export const EXCLUSIVE_JOB_TYPES: ReadonlySet<string> = new Set(['cpu-exec', 'cpu-interactive-exec']);
 
 /** The pool behind every `js` job of this process. */
 export const jsPool = new JsPool();
@@ -23,6 +24,10 @@ export function builtinRegistry(options: RegistryOptions = {}): Registry {
     .registerJob('cpu-exec', cpuExec)
     .registerJob('sio2jail-exec', sio2jailExec)
     .registerJob('unsafe-exec', unsafeExec)
+    .registerJob('interactive-exec', interactiveExec)
+    .registerJob('cpu-interactive-exec', cpuInteractiveExec)
+    .registerJob('sio2jail-interactive-exec', sio2jailInteractiveExec)
+    .registerJob('unsafe-interactive-exec', unsafeInteractiveExec)
     .registerJob('compile', compile);
 }
 

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { compareOutputs } from '../../src/sandbox/compare.js';
 import { parseFraction } from '../../src/sandbox/fraction.js';
 import { readCheckerOutput } from '../../src/sandbox/checkerProtocol.js';
-import { deriveVerdict } from '../../src/sandbox/verdict.js';
+import { deriveVerdict, type Verdict } from '../../src/sandbox/verdict.js';
+import { interactiveVerdict } from '../../src/jobs/interactive.js';
 import { programEnd, type HelperReport } from '../../src/sandbox/report.js';
 import { capResultString, cutUtf8, outputText } from '../../src/sandbox/text.js';
 import { limitsFrom, EXEC_DEFAULTS } from '../../src/sandbox/limits.js';
@@ -217,5 +218,38 @@ describe('compiler choice', () => {
     expect(findCompiler('output-only', 'x.txt')).toBe('output-only');
     expect(() => findCompiler('cobol', 'x.cob')).toThrow(/unknown compiler "cobol"; known compilers: .*default-c/);
     expect(() => findCompiler(undefined, 'x.xyz')).toThrow(/cannot tell the language/);
+  });
+});
+
+describe('interactive verdicts (interactiveVerdict)', () => {
+  const v = (result_code: Verdict['result_code'], extra: Partial<Verdict> = {}): Verdict => ({ result_code, result_string: '', time_used: 10, real_time_used: 20, mem_used: 1000, ...extra });
+  const said = (text: string) => Buffer.from(text);
+  const ok = v('OK');
+  const exited = v('RE', { result_string: 'program exited with code 1', return_code: 1 });
+  const piped = v('RE', { result_string: 'program exited due to signal 13', exit_signal: 13 });
+
+  it('the program\'s own failure (a limit, a signal) wins over whatever the interactor says', () => {
+    expect(interactiveVerdict([v('TLE')], ok, said('OK\n')).verdict.result_code).toBe('TLE');
+    expect(interactiveVerdict([v('RE', { exit_signal: 11 })], piped, said('WRONG\n')).verdict.result_code).toBe('RE');
+    expect(interactiveVerdict([ok, v('MLE')], ok, said('OK\n')).verdict.result_code).toBe('MLE');
+  });
+
+  it('the interactor\'s WRONG wins over a program that exited with an error on the end of its input; its OK does not', () => {
+    expect(interactiveVerdict([exited], ok, said('WRONG\ntoo slow\n')).verdict).toMatchObject({ result_code: 'WA', result_string: 'too slow' });
+    expect(interactiveVerdict([exited], ok, said('OK\n')).verdict).toMatchObject({ result_code: 'RE', return_code: 1 });
+    expect(interactiveVerdict([piped], ok, said('OK\nfine\n50\n'))).toMatchObject({ verdict: { result_code: 'OK', result_string: 'fine' }, percentage: [50, 1] });
+  });
+
+  it('an interactor that failed: TLE when out of time, else SE; by SIGPIPE: the program left early', () => {
+    expect(interactiveVerdict([ok], v('TLE', { result_string: 'time limit exceeded' }), said('')).verdict.result_string).toMatch(/^interactor time limit exceeded/);
+    expect(interactiveVerdict([exited], v('RE', { exit_signal: 11, result_string: 'program exited due to signal 11' }), said('')).verdict).toMatchObject({ result_code: 'SE', result_string: 'interactor: program exited due to signal 11' });
+    expect(interactiveVerdict([ok], piped, said('')).verdict).toMatchObject({ result_code: 'WA', result_string: 'solution exited prematurely' });
+    expect(interactiveVerdict([ok], ok, said('')).verdict).toMatchObject({ result_code: 'SE', result_string: 'the interactor printed no verdict' });
+  });
+
+  it('the figures are the largest of all copies; a bad percentage is SE', () => {
+    const out = interactiveVerdict([v('OK', { time_used: 5 }), v('OK', { time_used: 7, mem_used: 3000 })], ok, said('OK\n'));
+    expect(out.verdict).toMatchObject({ time_used: 7, mem_used: 3000 });
+    expect(interactiveVerdict([ok], ok, said('OK\n\nabc\n')).verdict.result_code).toBe('SE');
   });
 });

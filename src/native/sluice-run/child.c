@@ -31,6 +31,16 @@ void child_signals(void) {
   for (unsigned i = 0; i < sizeof reset / sizeof *reset; i++) signal(reset[i], SIG_DFL);
 }
 
+/* Moves a descriptor the child keeps for itself above every fd the program gets (targets are 0-64,
+   their temporary copies from 100), so that placing those cannot overwrite it. */
+int lift_fd(int fd) {
+  if (fd < 0 || fd >= 200) return fd;
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, 200);
+  if (high < 0) return fd;
+  close(fd);
+  return high;
+}
+
 /* fds 0-2 and the extra fds (pipe ends of a group run) in place. */
 void child_streams(int errfd, int in_fd, int out_fd, int err_fd) {
   if (in_fd >= 0 && dup2(in_fd, 0) < 0) child_fail(errfd, "dup2", "stdin");
@@ -46,6 +56,8 @@ void child_streams(int errfd, int in_fd, int out_fd, int err_fd) {
   }
   for (int i = 0; i < o.nfds; i++)
     if (dup2(o.fds[i].fd, o.fds[i].target) < 0) child_fail(errfd, "dup2", "extra fd");
+  /* The copies go at once: a pipe's read end must not outlive its place (sandbox.c closes in two calls). */
+  for (int i = 0; i < o.nfds; i++) close(o.fds[i].fd);
 }
 
 static void set_limit(int errfd, int resource, const char *name, rlim_t soft, rlim_t hard) {
@@ -116,6 +128,7 @@ static void set_oom_adj(int errfd, const char *adj) {
 
 /* The child of an unsandboxed run: the program itself, after exec. */
 void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
+  errfd = lift_fd(errfd);
   child_signals();
   setpgid(0, 0);
   for (int i = 0; i < o.ncg && !self_joined; i++) {

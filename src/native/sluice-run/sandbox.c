@@ -171,6 +171,8 @@ static void hide_cmdline(void) {
 
 /* pid 1 of the sandbox, in its new namespaces: builds the root, runs the program, reports its status. */
 __attribute__((noreturn)) static void init(int errfd, int in_fd, int out_fd, int err_fd, int init_write) {
+  errfd = lift_fd(errfd);
+  init_write = lift_fd(init_write);
   child_signals();
   setsid(); /* no controlling terminal (TIOCSTI), and a process group of its own to kill */
   prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -124,6 +124,7 @@ int count_own_tasks(void);
 /* child.c */
 __attribute__((noreturn)) void child_fail(int errfd, const char *what, const char *arg);
 void child_signals(void);
+int lift_fd(int fd);
 void child_streams(int errfd, int in_fd, int out_fd, int err_fd);
 void child_limits(int errfd);
 void child_cloexec_others(int errfd, const int *keep, int nkeep);
