@@ -25,8 +25,8 @@ async function interactive(solution: Record<string, number> = {}, interactor: Re
 }
 
 beforeAll(async () => {
-  const variants = [{}, { DUMB: 1 }, { QUIT: 1 }, { CRASH: 1 }, { SPIN: 1 }, { DEADLOCK: 1 }];
-  await Promise.all([...variants.map((d) => program('sol_guess', d)), ...[{}, { CRASH: 1 }, { SILENT: 1 }, { SPIN: 1 }].map((d) => program('inter_guess', d))]);
+  const variants: Array<Record<string, number>> = [{}, { DUMB: 1 }, { QUIT: 1 }, { CRASH: 1 }, { SPIN: 1 }, { DEADLOCK: 1 }];
+  await Promise.all([...variants.map((d) => program('sol_guess', d)), ...([{}, { CRASH: 1 }, { SILENT: 1 }, { SPIN: 1 }] as Array<Record<string, number>>).map((d) => program('inter_guess', d))]);
 }, 120_000);
 
 describe('interactive tasks: the program and the interactor, each in its own sandbox, connected by pipes', () => {
