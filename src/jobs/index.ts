@@ -7,6 +7,8 @@ import { exec, cpuExec, sio2jailExec } from './exec.js';
 import { unsafeExec } from './unsafeExec.js';
 import { cpuInteractiveExec, interactiveExec, sio2jailInteractiveExec, unsafeInteractiveExec } from './interactive.js';
 import { compile } from './compile.js';
+import { ingen } from './ingen.js';
+import { inwer } from './inwer.js';
 
 /** Job types whose units must run alone on an exclusive-capable worker, so that their timing is not disturbed. */
 export const EXCLUSIVE_JOB_TYPES: ReadonlySet<string> = new Set(['cpu-exec', 'cpu-interactive-exec']);
@@ -28,7 +30,9 @@ export function builtinRegistry(options: RegistryOptions = {}): Registry {
     .registerJob('cpu-interactive-exec', cpuInteractiveExec)
     .registerJob('sio2jail-interactive-exec', sio2jailInteractiveExec)
     .registerJob('unsafe-interactive-exec', unsafeInteractiveExec)
-    .registerJob('compile', compile);
+    .registerJob('compile', compile)
+    .registerJob('ingen', ingen)
+    .registerJob('inwer', inwer);
 }
 
 export { killTree, descendantsOf } from './killTree.js';

@@ -1,6 +1,7 @@
-import { constants } from 'node:fs';
+import { constants, createWriteStream } from 'node:fs';
 import { chown, mkdir, mkdtemp, open, symlink } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { RunConfig } from './args.js';
 import { diskSize, releaseDisk, takeDisk } from './disk.js';
 
@@ -123,6 +124,26 @@ export async function readBoxTail(file: string, maxBytes: number): Promise<strin
     const data = Buffer.alloc(want);
     const { bytesRead } = await handle.read(data, 0, want, st.size - want);
     return data.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Copies a file a program made in its box to `dest` on the host, with readBoxFile's care (no
+ * symlink followed, no FIFO opened, regular files only); returns false when it is not such a file.
+ */
+export async function copyBoxFile(file: string, dest: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return false;
+    await pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(dest, { mode: 0o600 }));
+    return true;
   } finally {
     await handle.close();
   }

@@ -1,7 +1,7 @@
 export { capabilities, resetCapabilities, type Capabilities, type ExecutorName } from './capabilities.js';
 export { runGroup, runProgram, sandboxRunDir, type RunResult } from './executor.js';
 export type { RunSpec } from './args.js';
-export { RunDir, readBoxFile, readBoxTail, UnsafeFileError } from './box.js';
+export { RunDir, copyBoxFile, readBoxFile, readBoxTail, UnsafeFileError } from './box.js';
 export { Staging } from './staging.js';
 export { checkOutput, type CheckResult } from './checker.js';
 export { compareOutputs } from './compare.js';
@@ -12,5 +12,5 @@ export { EXEC_DEFAULTS, CHECKER_DEFAULTS, DEFAULT_DISK_BYTES, limitsFrom, realTi
 export { COMPILERS, OUTPUT_ONLY, findCompiler, compilerNames, languages, type Compiler, type ExecInfo } from './compilers.js';
 export { execInfoOf, runnerFor, JVM_MEMORY_KB, type Runner } from './runners.js';
 export { storedZip } from './zip.js';
-export { capResultString, cutUtf8, outputText } from './text.js';
+export { capResultString, cutUtf8, decodeLossy, outputText } from './text.js';
 export { helperServer } from './helper.js';
