@@ -22,9 +22,9 @@ export type ExecKind = 'exec' | 'cpu-exec' | 'sio2jail-exec' | 'unsafe-exec';
 
 /**
  * `exec`, `cpu-exec` (meant to run alone on a worker), `sio2jail-exec` (sandboxed; its time is
- * CPU time, saying so in `time_measure`: see timeMeasure) and `unsafe-exec` (rlimits and cgroups
- * only, for trusted code): run `exe_file` on `in_file` under the `exec_*` limits, as `exec_info`
- * says (an executable, a Java jar, or output-only), then check the output when `check_output` is
+ * counted instructions where the machine can, else CPU time, saying which in `time_measure`) and
+ * `unsafe-exec` (rlimits and cgroups only, for trusted code): run `exe_file` on `in_file` under the
+ * `exec_*` limits, as `exec_info` says (an executable, a Java jar, or output-only), then check the output when `check_output` is
  * set. A TLE or WA is a successful job whose environ says so; SE says the sandbox, the runtime or
  * the checker failed, with the reason.
  */
@@ -36,23 +36,41 @@ export function execJob(kind: ExecKind): JobFn {
     const info = execInfoOf(environ.exec_info);
     const run = sandboxed && info.mode !== 'output-only' ? await sandboxRunDir(ctx.tmpdir, kind, limits) : await RunDir.create(ctx.tmpdir, kind);
     try {
-      const out = await execIn(run, environ, ctx, { sandboxed, limits, info, staging });
-      if (kind === 'sio2jail-exec') Object.assign(out, await timeMeasure());
-      return out;
+      const sio2jail = kind === 'sio2jail-exec';
+      return await execIn(run, environ, ctx, { sandboxed, limits, info, staging, sio2jail, counter: sio2jail ? await instructionCounter() : undefined });
     } finally {
       await run.dispose();
     }
   };
 }
 
+/** How sio2jail-exec measures time: a counter and how many of its events make a millisecond, or CPU time (undefined). */
+export interface Counter {
+  event: 'instructions' | 'task-clock';
+  perMs: number;
+  note: string;
+}
+
 /**
- * sio2jail counts instructions (2·10⁹ = 1 s) where a hardware counter exists. Sluice measures CPU
- * time, and says so: `time_measure` is "cpu", `num_instructions` null, and `time_measure_note` why
- * (this machine's counter, as `sluice doctor` shows it).
+ * sio2jail's time: instructions, 2·10⁹ = 1 s, where a hardware counter exists (`sluice doctor`,
+ * "instructions"). `SLUICE_SIO2JAIL_EVENT=task-clock` counts the software task-clock (ns of CPU)
+ * through the same path instead: how it is tested on machines without a PMU.
  */
-export async function timeMeasure(): Promise<Environ> {
-  const caps = await capabilities();
-  return { time_measure: 'cpu', num_instructions: null, time_measure_note: `CPU time, not instructions: ${caps.instructions.detail}` };
+export async function instructionCounter(): Promise<Counter | undefined> {
+  if (process.env.SLUICE_SIO2JAIL_EVENT === 'task-clock') return { event: 'task-clock', perMs: 1e6, note: 'the software task-clock event (SLUICE_SIO2JAIL_EVENT=task-clock): 10⁶ ns = 1 ms of CPU' };
+  return (await capabilities()).instructions.ok ? { event: 'instructions', perMs: 2e6, note: 'instructions: 2·10⁹ = 1 s, as sio2jail' } : undefined;
+}
+
+/**
+ * What the environ says about the time (sio2jail-exec): `time_measure` ("instructions" or, where
+ * none can be counted, "cpu"), `num_instructions` (null when not counted) and `time_measure_note`.
+ */
+export async function timeMeasure(counter: Counter | undefined, counted?: number): Promise<Environ> {
+  if (!counter) {
+    const caps = await capabilities();
+    return { time_measure: 'cpu', num_instructions: null, time_measure_note: `CPU time, not instructions: ${caps.instructions.detail}` };
+  }
+  return { time_measure: counter.event, num_instructions: counter.event === 'instructions' ? (counted ?? null) : null, time_measure_note: `counted by ${counter.note}` };
 }
 
 interface ExecSetup {
@@ -60,10 +78,13 @@ interface ExecSetup {
   limits: Limits;
   info: ReturnType<typeof execInfoOf>;
   staging: Staging;
+  /** sio2jail-exec: says how it measured time; counted time, or undefined for CPU time. */
+  sio2jail: boolean;
+  counter?: Counter;
 }
 
 /** One exec in its run folder: stage the files, run, check, store the output. */
-async function execIn(run: RunDir, environ: Environ, ctx: JobContext, { sandboxed, limits, info, staging }: ExecSetup): Promise<Environ> {
+async function execIn(run: RunDir, environ: Environ, ctx: JobContext, { sandboxed, limits, info, staging, sio2jail, counter }: ExecSetup): Promise<Environ> {
   const input = run.file('in');
   const output = run.file('out');
   const staged: Array<Promise<unknown>> = [
@@ -71,6 +92,7 @@ async function execIn(run: RunDir, environ: Environ, ctx: JobContext, { sandboxe
   ];
 
   let verdict: Verdict;
+  let counted: number | undefined;
   if (info.mode === 'output-only') {
     // Nothing runs: the submitted file is the output (sioworkers' output-only).
     await Promise.all([...staged, staging.fetch('exe_file', output, 0o600)]);
@@ -85,8 +107,15 @@ async function execIn(run: RunDir, environ: Environ, ctx: JobContext, { sandboxe
     } else {
       const { runner } = found;
       await Promise.all([...staged, stageProgram(staging, run, environ, runner.file)]);
-      ({ verdict } = await runProgram({ ...runner.spec, isolation: sandboxed ? 'sandbox' : 'none', box: run.box, disk: run.disk, stdin: input, stdout: output }, ctx.signal));
-      verdict = runner.verdict(verdict, await readBoxTail(output, 256));
+      const spec = { ...runner.spec, isolation: sandboxed ? ('sandbox' as const) : ('none' as const), box: run.box, disk: run.disk, stdin: input, stdout: output };
+      // Counted time decides TLE (at the limit's count), not CPU time, which only backs up the wall limit.
+      if (counter) Object.assign(spec, { count: { event: counter.event, limit: limits.timeMs * counter.perMs }, limits: { ...spec.limits, timeMs: spec.limits.realTimeMs } });
+      const ran = await runProgram(spec, ctx.signal);
+      verdict = runner.verdict(ran.verdict, await readBoxTail(output, 256));
+      if (counter) {
+        counted = ran.report.instructions;
+        verdict = { ...verdict, time_used: Math.floor((counted ?? 0) / counter.perMs) };
+      }
     }
     // Nothing more is read from the box: its disk goes now, before the checker's comes.
     await run.dispose();
@@ -100,6 +129,7 @@ async function execIn(run: RunDir, environ: Environ, ctx: JobContext, { sandboxe
   }
 
   writeVerdict(environ, verdict, percentage);
+  if (sio2jail) Object.assign(environ, await timeMeasure(counter, counted));
   if (info.mode === 'output-only') environ.out_file = environ.exe_file;
   else if (typeof environ.out_file === 'string' && environ.out_file) environ.out_file = await staging.store('out_file', output);
   return environ;

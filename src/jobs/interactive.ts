@@ -63,7 +63,8 @@ export function interactiveJob(kind: ExecKind): JobFn {
       writeVerdict(environ, verdict.verdict, verdict.percentage);
       Object.assign(environ, { interactor_time_used: verdict.interactor?.time_used ?? 0, interactor_mem_used: verdict.interactor?.mem_used ?? 0 });
       if (typeof environ.out_file === 'string' && environ.out_file) environ.out_file = await staging.store('out_file', output);
-      if (kind === 'sio2jail-exec') Object.assign(environ, await timeMeasure());
+      // Interactive runs measure CPU time (their copies and the interactor are not counted).
+      if (kind === 'sio2jail-exec') Object.assign(environ, await timeMeasure(undefined));
       return environ;
     } finally {
       for (const run of runs) await run.dispose();

@@ -24,6 +24,8 @@ export interface RunSpec {
   env?: Record<string, string>;
   /** Mount a /proc of the sandbox's own processes (default: only with SLUICE_SANDBOX_PROC=1; the JVM needs it). */
   proc?: boolean;
+  /** Count the program's events (sio2jail's instructions; `task-clock`: ns of CPU) and kill at `limit` (killed_by "cpu"). */
+  count?: { event: 'instructions' | 'task-clock'; limit: number };
   /** Host paths outside /usr the program needs, bound read-only: [host, in the sandbox] (the JVM's /etc/java-NN-openjdk). */
   binds?: Array<[string, string]>;
 }
@@ -94,6 +96,10 @@ export function helperArgs(spec: RunSpec, config: RunConfig, served = false): st
   if (spec.stderr === 'stdout') a.push('--stderr-to-stdout');
   else opt('--stderr', spec.stderr ?? '/dev/null');
   for (const p of spec.pipes ?? []) opt('--pipe-fd', `${p.fd}=${p.pipe}${p.end}`);
+  if (spec.count) {
+    opt('--count-instructions', spec.count.event);
+    if (spec.count.limit) opt('--instruction-limit', spec.count.limit);
+  }
   if (!served) a.push(...cgroupArgs(config.cgroups));
   if (!config.cgroups.memory && limits.memKb) a.push('--poll-rss');
   if (spec.disk) {

@@ -24,6 +24,8 @@ export interface HelperReport {
   output_bytes?: number;
   /** Peak bytes the program added to its disk (box and /tmp; only with a disk). */
   disk_bytes?: number;
+  /** What the program's counter counted (--count-instructions): instructions, or ns of CPU for task-clock. */
+  instructions?: number;
   /** Which limit made the helper kill the run. */
   killed_by?: 'cpu' | 'wall' | 'memory' | 'output' | 'disk' | 'terminated';
   /** The sandbox's pid 1's own CPU (its namespaces and mounts), not counted in cpu_ms. */

@@ -129,6 +129,7 @@ static void set_oom_adj(int errfd, const char *adj) {
 /* The child of an unsandboxed run: the program itself, after exec. */
 void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
   errfd = lift_fd(errfd);
+  perf_sock = lift_fd(perf_sock);
   child_signals();
   setpgid(0, 0);
   for (int i = 0; i < o.ncg && !self_joined; i++) {
@@ -143,6 +144,7 @@ void child(int errfd, int in_fd, int out_fd, int err_fd, pid_t parent) {
   for (int i = 0; i < o.nfds; i++) keep[i] = o.fds[i].target;
   child_cloexec_others(errfd, keep, o.nfds);
   child_ids(errfd);
+  if (perf_sock >= 0) perf_send_counter(errfd, perf_sock);
   /* After the uid change, which clears it: the program dies with this helper. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);

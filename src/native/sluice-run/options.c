@@ -17,6 +17,8 @@
  *   --poll-rss (no memory cgroup: poll the tree's RSS and kill above --mem-kb)
  *   --chdir DIR  --env K=V (the environment is exactly the --env values)
  *   --pipe-fd N=Kr|Kw (a group run: the read or write end of the group's pipe K as fd N)
+ *   --count-instructions instructions|task-clock --instruction-limit N (perf.c: count the
+ *                 program's events; kill as killed_by "cpu" at N; reported as "instructions")
  * The sandbox (sandbox.c; PROGRAM and --chdir are then paths inside it):
  *   --sandbox (new pid, mount, network, IPC and UTS namespaces; a read-only root of its own)
  *   --bind HOST:DST (writable)  --ro-bind HOST:DST  --symlink TARGET:LINK  (the root's entries)
@@ -101,9 +103,9 @@ void parse(int argc, char **argv, int need_program) {
   }
     NUM("--cpu-ms", cpu_ms) NUM("--wall-ms", wall_ms) NUM("--mem-kb", mem_kb) NUM("--cg-slack-kb", slack_kb)
     NUM("--as-kb", as_kb) NUM("--fsize", fsize) NUM("--stack-kb", stack_kb) NUM("--nofile", nofile)
-    NUM("--procs", procs) NUM("--output-limit", output_limit) NUM("--disk-limit", disk_limit)
+    NUM("--procs", procs) NUM("--output-limit", output_limit) NUM("--disk-limit", disk_limit) NUM("--instruction-limit", instruction_limit)
     STR("--stdin", stdin_path) STR("--stdout", stdout_path) STR("--stderr", stderr_path)
-    STR("--chdir", chdir_to) STR("--cg-name", cg_name) STR("--disk", disk_dir) STR("--seccomp", seccomp_path)
+    STR("--chdir", chdir_to) STR("--cg-name", cg_name) STR("--disk", disk_dir) STR("--seccomp", seccomp_path) STR("--count-instructions", count_event)
     FLAG("--stderr-to-stdout", stderr_to_stdout) FLAG("--poll-rss", poll_rss) FLAG("--sandbox", sandbox) FLAG("--proc", proc)
 #undef NUM
 #undef STR

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,6 +25,8 @@
 static pid_t init_pid;
 static long long init_ns;
 static int init_read = -1;
+int perf_sock = -1;
+static int perf_fd = -1;
 static char init_text[64]; /* what pid 1 wrote: "W<status>\n" */
 static size_t init_len;
 
@@ -106,6 +109,7 @@ static void watch(pid_t pid, long long start, int out_fd, const sigset_t *mask, 
     if (o.poll_rss && o.mem_kb && w->poll_rss_kb > o.mem_kb) { w->killed_by = "memory"; break; }
     if (o.output_limit && out_size(out_fd) > o.output_limit) { w->killed_by = "output"; break; }
     if (disk_fd >= 0 && disk_over()) { w->killed_by = "disk"; break; }
+    if (o.instruction_limit && perf_count(perf_fd) >= o.instruction_limit) { w->killed_by = "cpu"; break; }
     long long wait_ns = POLL_NS;
     if (o.cpu_ms && prog_ns >= 0 && o.cpu_ms * 1000000LL - prog_ns < 2 * POLL_NS) wait_ns = POLL_NS / 5;
     if (o.wall_ms) {
@@ -176,6 +180,7 @@ static int report(const char *error, int status, long long start, long long wall
   if (oom_kill >= 0) fprintf(f, ",\"oom_kill\":%lld", oom_kill);
   if (out_fd >= 0) fprintf(f, ",\"output_bytes\":%lld", out_size(out_fd));
   if (disk_fd >= 0) fprintf(f, ",\"disk_bytes\":%lld", disk_peak);
+  if (perf_fd >= 0) fprintf(f, ",\"instructions\":%lld", perf_count(perf_fd));
   if (w->killed_by) {
     fputs(",\"killed_by\":", f);
     json_str(f, w->killed_by);
@@ -201,8 +206,10 @@ int run_body(const char *cg_error) {
   sigaddset(&mask, SIGHUP);
   sigprocmask(SIG_BLOCK, &mask, NULL);
 
-  int errpipe[2], initpipe[2] = {-1, -1};
+  int errpipe[2], initpipe[2] = {-1, -1}, perfpair[2] = {-1, -1};
   if (pipe2(errpipe, O_CLOEXEC)) die("pipe: %s", strerror(errno));
+  if (o.count_event && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, perfpair)) die("socketpair: %s", strerror(errno));
+  perf_sock = perfpair[1];
   if (o.sandbox && pipe2(initpipe, O_CLOEXEC)) die("pipe: %s", strerror(errno));
   pid_t parent = getpid();
   long long start = now_ns();
@@ -231,6 +238,11 @@ int run_body(const char *cg_error) {
   while ((elen = read(errpipe[0], errbuf, sizeof errbuf - 1)) < 0 && errno == EINTR) {}
   close(errpipe[0]);
   if (elen > 0) errbuf[elen] = 0;
+  if (perfpair[0] >= 0) {
+    close(perfpair[1]);
+    perf_fd = perf_receive_counter(perfpair[0]);
+    close(perfpair[0]);
+  }
 
   int status = 0, alive = 1;
   struct watch w = {0};

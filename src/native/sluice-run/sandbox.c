@@ -152,6 +152,7 @@ __attribute__((noreturn)) static void program(int errfd, int proc) {
   for (int cap = 0; cap < 64; cap++)
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno == EINVAL) break;
   child_ids(errfd);
+  if (perf_sock >= 0) perf_send_counter(errfd, perf_sock); /* before the filter, which forbids perf_event_open */
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) child_fail(errfd, "prctl", "PR_SET_NO_NEW_PRIVS");
   if (filter.len && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filter)) child_fail(errfd, "cannot load", "the seccomp filter");
   child_exec(errfd);
@@ -173,6 +174,7 @@ static void hide_cmdline(void) {
 __attribute__((noreturn)) static void init(int errfd, int in_fd, int out_fd, int err_fd, int init_write) {
   errfd = lift_fd(errfd);
   init_write = lift_fd(init_write);
+  perf_sock = lift_fd(perf_sock);
   child_signals();
   setsid(); /* no controlling terminal (TIOCSTI), and a process group of its own to kill */
   prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -58,8 +58,8 @@ struct mountspec {
 
 /* One run's options (options.c fills it; a served run starts from the server's own). */
 struct options {
-  long long cpu_ms, wall_ms, mem_kb, slack_kb, as_kb, fsize, stack_kb, nofile, procs, output_limit, disk_limit;
-  const char *stdin_path, *stdout_path, *stderr_path, *chdir_to, *cg_name, *disk_dir, *seccomp_path;
+  long long cpu_ms, wall_ms, mem_kb, slack_kb, as_kb, fsize, stack_kb, nofile, procs, output_limit, disk_limit, instruction_limit;
+  const char *stdin_path, *stdout_path, *stderr_path, *chdir_to, *cg_name, *disk_dir, *seccomp_path, *count_event;
   int stderr_to_stdout, poll_rss, drop, sandbox, proc;
   uid_t uid;
   gid_t gid;
@@ -160,6 +160,11 @@ int serve(int argc, char **argv);
 
 /* perf.c */
 int perf_probe(void);
+void perf_send_counter(int errfd, int sock);
+int perf_receive_counter(int sock);
+long long perf_count(int fd);
+/* The socket the program's process hands its counter over (--count-instructions), or -1. */
+extern int perf_sock;
 
 /* remove.c */
 int remove_tree(const char *path);
