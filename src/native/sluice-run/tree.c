@@ -43,14 +43,9 @@ static int descendants(int *out, int max) {
  * which may hold spaces, is skipped). Returns 0, or -1 when the process is gone.
  */
 int read_stat(int pid, long long *f, int nf) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t len = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (len <= 0) return -1;
-  buf[len] = 0;
+  char dir[32], buf[1024];
+  snprintf(dir, sizeof dir, "/proc/%d", pid);
+  if (read_file(dir, "stat", buf, sizeof buf) <= 0) return -1;
   char *p = strrchr(buf, ')');
   if (!p) return -1;
   for (int i = 0; i < nf; i++) f[i] = 0;
@@ -108,15 +103,9 @@ void kill_all(pid_t child, int child_alive) {
 
 /* CPU time a process has run, in ns (/proc/PID/schedstat), or -1 once it is reaped. */
 long long runtime_ns(pid_t pid) {
-  char path[64], buf[128];
-  snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  buf[n] = 0;
-  return atoll(buf);
+  char dir[32], buf[128];
+  snprintf(dir, sizeof dir, "/proc/%d", (int)pid);
+  return read_file(dir, "schedstat", buf, sizeof buf) > 0 ? atoll(buf) : -1;
 }
 
 /* Tasks (threads count: RLIMIT_NPROC counts tasks) of this real uid, from /proc/PID/stat's num_threads. */
