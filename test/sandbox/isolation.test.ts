@@ -41,6 +41,14 @@ describe('isolation: what a sandboxed program can reach', () => {
     expect(out.stdout).toContain('caps=000000000\n');
   });
 
+  it('its own hostname and pid namespace, no capability even in the bounding set, no_new_privs, a fresh IPC namespace every run', async () => {
+    const exe = await program('identity');
+    for (let i = 0; i < 2; i++) {
+      const out = await runOutput('exec', exe);
+      expect(out.stdout).toBe('host=sluice pid=2 ppid=1 bounding=0 nonewprivs=1 shm=fresh\n');
+    }
+  });
+
   it('a network socket cannot reach the host; without a sandbox it can', async () => {
     const received: string[] = [];
     const server = net.createServer((socket) => socket.on('data', (d) => received.push(d.toString())));
