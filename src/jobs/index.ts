@@ -9,6 +9,7 @@ import { cpuInteractiveExec, interactiveExec, sio2jailInteractiveExec, unsafeInt
 import { compile } from './compile.js';
 import { ingen } from './ingen.js';
 import { inwer } from './inwer.js';
+import { sioworkersdGroup } from './sioworkersdGroup.js';
 
 /** Job types whose units must run alone on an exclusive-capable worker, so that their timing is not disturbed. */
 export const EXCLUSIVE_JOB_TYPES: ReadonlySet<string> = new Set(['cpu-exec', 'cpu-interactive-exec']);
@@ -32,7 +33,8 @@ export function builtinRegistry(options: RegistryOptions = {}): Registry {
     .registerJob('unsafe-interactive-exec', unsafeInteractiveExec)
     .registerJob('compile', compile)
     .registerJob('ingen', ingen)
-    .registerJob('inwer', inwer);
+    .registerJob('inwer', inwer)
+    .registerJob('sioworkersd-group', sioworkersdGroup);
 }
 
 export { killTree, descendantsOf } from './killTree.js';
