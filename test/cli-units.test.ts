@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { defaultUser } from '../src/cli/user.js';
+import { defaultUser } from '../src/environ/owner.js';
 import { parseDuration, parseTime } from '../src/cli/time.js';
 import { freshHome, sluice } from './helpers/cli.js';
 

@@ -3,6 +3,8 @@ import pg from 'pg';
 import { PostgresStore } from '../src/store/index.js';
 import { storeConformance } from './store/conformance.js';
 import { freshSchema } from './helpers/postgres.js';
+import { MIGRATIONS } from '../src/store/postgres/schema.js';
+import { migrate } from '../src/store/postgres/migrate.js';
 
 const url = inject('pgUrl');
 
@@ -23,7 +25,31 @@ describe('postgres store specifics', () => {
     await client.connect();
     const { rows } = await client.query(`SELECT version FROM "${schema}".migrations ORDER BY version`);
     await client.end();
-    expect(rows.map((r) => r.version)).toEqual([1, 2]);
+    expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
     await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('upgrades a database made by the previous schema, its jobs kept', async () => {
+    const schema = freshSchema();
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      await migrate(client, schema, MIGRATIONS.length - 1);
+      // A job as the previous schema kept it: its node and its queued unit, counted in its queue.
+      await client.query(`SET search_path TO "${schema}"`);
+      await client.query(`INSERT INTO nodes (id, type, name, owner, date_created) VALUES ('g', 'group', 'old', 'old', 1)`);
+      await client.query(`INSERT INTO nodes (id, type, name, parent, owner, status, job_type, date_created, environ, units_total) VALUES ('j', 'job', 'old-ping', 'g', 'old', 'Queued', 'ping', 1, '{"job_type":"ping","ping":5}', 1)`);
+      await client.query(`INSERT INTO units (job, owner, state, queued_at, max_attempts) VALUES ('j', 'old', 'queued', 1, 1)`);
+      await client.query(`INSERT INTO queues (pool, owner, class, exclusive, queued, since) VALUES ('default', 'old', 'normal', false, 1, 1)`);
+    } finally {
+      await client.end();
+    }
+    const store = await PostgresStore.open(url, { schema });
+    expect(await store.get('j')).toMatchObject({ status: 'Queued', context: 'default', environ: { ping: 5 } });
+    const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 1024, exclusive: false });
+    const [u] = await store.claim(w, { picks: [{ pool: 'default', owner: 'old', class: 'normal', exclusive: false, count: 1 }], freeRamMb: 1024, leaseMs: 10_000 });
+    expect(u).toMatchObject({ job: 'j', environ: { ping: 5 } });
+    expect(await store.control('j', 'hello')).toEqual({ seq: 1 });
+    await store.close();
   });
 });

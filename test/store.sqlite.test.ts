@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../src/store/index.js';
-import { storeConformance, take } from './store/conformance.js';
+import { storeConformance } from './store/conformance.js';
 
 const dirs: string[] = [];
 const fresh = () => {
@@ -17,41 +17,6 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 storeConformance('sqlite', async () => new SqliteStore(fresh()));
 
 describe('sqlite store specifics', () => {
-  it('keeps the queue counts equal to the queued units through every path (submit, claim, release, reap, retry, delay, abort, fail-fast)', async () => {
-    const store = new SqliteStore(fresh());
-    const check = async () => {
-      const { kept, real } = await store.driver.read.queueCounts();
-      expect(kept).toEqual(real);
-    };
-    const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 9, ram_mb: 4096, exclusive: true });
-    const [, fast] = await store.submit([
-      { owner: 'a', environ: { job_type: 'x' }, inputs: [1, 2, 3] },
-      { owner: 'b', environ: { job_type: 'x' }, inputs: [1, 2, 3], failFast: true, class: 'urgent' },
-      { owner: 'b', environ: { job_type: 'x' }, retries: 1 },
-      { owner: 'c', environ: { job_type: 'x' }, runAfter: Date.now() + 150 },
-      { owner: 'c', environ: { job_type: 'x' }, exclusive: true },
-      { owner: 'c', environ: { job_type: 'x' }, ramMb: 5000 },
-    ]);
-    await check();
-    const claimed = await take(store, w, 4, 10_000, 3000);
-    await check();
-    await store.release([{ unit: claimed[0]!.unit, token: claimed[0]!.token }]);
-    await check();
-    const fastUnit = (await take(store, w, 9, 1)).find((u) => u.job === fast) ?? claimed.find((u) => u.job === fast);
-    await check();
-    if (fastUnit) await store.complete([{ unit: fastUnit.unit, token: fastUnit.token, output: { result: 'FAILURE', exception: 'E' } }]);
-    await check();
-    await new Promise((r) => setTimeout(r, 200));
-    await store.reapExpired();
-    await check();
-    await store.queueSnapshot();
-    await check();
-    for (const job of await store.list()) await store.abort(job.id);
-    await check();
-    expect((await store.driver.read.queueCounts()).real).toEqual([]);
-    await store.close();
-  });
-
   it('uses WAL and records its schema version', async () => {
     const file = fresh();
     const store = new SqliteStore(file);

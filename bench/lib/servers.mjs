@@ -52,3 +52,28 @@ export async function startRedis() {
     },
   };
 }
+
+/** A throwaway PostgreSQL cluster (Debian's binaries; stock settings, fsync on) on a free loopback port. */
+export async function startPostgres() {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? execFileSync('ls', [root], { encoding: 'utf8' }).split('\n').filter((v) => v && existsSync(path.join(root, v, 'bin', 'initdb'))) : [];
+  if (!versions.length) throw new Error('the benchmark needs PostgreSQL: apt-get install postgresql');
+  const bin = path.join(root, versions.sort((a, b) => Number(b) - Number(a))[0], 'bin');
+  const asRoot = process.getuid?.() === 0;
+  const run = (cmd, args) => (asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'pipe' }) : execFileSync(path.join(bin, cmd), args, { stdio: 'pipe' }));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-pg-'));
+  if (asRoot) execFileSync('chown', ['postgres', dir]);
+  const data = path.join(dir, 'data');
+  const port = await freePort();
+  run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+  run('pg_ctl', ['-D', data, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, '-l', path.join(dir, 'log'), '-w', 'start']);
+  const version = execFileSync(path.join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).match(/\d+\.\d+/)?.[0];
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    version,
+    async stop() {
+      run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

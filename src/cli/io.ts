@@ -1,6 +1,7 @@
 import { EXIT, SluiceError } from '../environ/index.js';
 import { readFileSync } from 'node:fs';
 import { toWire } from '../service/index.js';
+import { cliConfig } from './service.js';
 
 /** Reads a file, or standard input for "-", with a clear error naming the file. */
 export function readInput(file: string, what: string): string {
@@ -41,7 +42,7 @@ export function fail(err: unknown): never {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'EPIPE') process.exit(0);
   process.stderr.write(`sluice: internal error: ${printable(e?.message ?? String(err))}\n`);
-  if (process.env.SLUICE_DEBUG && process.env.SLUICE_DEBUG !== '0') process.stderr.write(`${e?.stack}\n`);
+  if (debugging()) process.stderr.write(`${e?.stack}\n`);
   process.exit(EXIT.INTERNAL);
 }
 
@@ -50,4 +51,13 @@ export function printable(text: string, max = 300): string {
   // eslint-disable-next-line no-control-regex
   const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) => (c === '\n' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   return escaped.length > max ? `${escaped.slice(0, max)}...` : escaped;
+}
+
+/** SLUICE_DEBUG, when the configuration could be read at all (a mistyped setting is itself the error being reported). */
+function debugging(): boolean {
+  try {
+    return cliConfig().debug;
+  } catch {
+    return false;
+  }
 }

@@ -8,6 +8,8 @@ const program = new Command('sluice')
   .description('Sluice: long computations for many users, fairly and safely')
   .version('0.1.0')
   .exitOverride()
+  // A subcommand's options are its own even when its parent has one of the same name (users --json, users add --json).
+  .enablePositionalOptions()
   .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `sluice: ${text.slice(7)}` : text) });
 
 for (const register of commands) register(program);

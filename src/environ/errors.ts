@@ -30,6 +30,13 @@ export class UsageError extends SluiceError {
   }
 }
 
+/** A request that contradicts the state of things (a message to a job that has ended, a user that exists): HTTP 409, exit 2. */
+export class ConflictError extends SluiceError {
+  constructor(message: string) {
+    super(message, EXIT.USAGE);
+  }
+}
+
 export class NotFoundError extends SluiceError {
   constructor(message: string) {
     super(message, EXIT.NOT_FOUND);
@@ -46,5 +53,36 @@ export class TimeoutError extends SluiceError {
 export class AbortedError extends SluiceError {
   constructor(message = 'the job was aborted') {
     super(message, EXIT.JOB_FAILED);
+  }
+}
+
+/** A request without valid credentials (HTTP 401; exit 2: the user gives another token). */
+export class UnauthorizedError extends SluiceError {
+  constructor(message: string) {
+    super(message, EXIT.USAGE);
+  }
+}
+
+/** An authenticated user asking for what their role does not allow (HTTP 403; exit 2). */
+export class ForbiddenError extends SluiceError {
+  constructor(message: string) {
+    super(message, EXIT.USAGE);
+  }
+}
+
+/** A request larger than a limit allows (HTTP 413; exit 2). */
+export class TooLargeError extends UsageError {}
+
+/** Too many requests of a kind (failed logins, open streams): HTTP 429; exit 70, try again later. */
+export class RateLimitedError extends SluiceError {
+  constructor(message: string, readonly retryAfterS = 60) {
+    super(message, EXIT.INTERNAL);
+  }
+}
+
+/** The service cannot answer now (a server that is stopping, a store that is away): HTTP 503; exit 70, try again. */
+export class UnavailableError extends SluiceError {
+  constructor(message: string) {
+    super(message, EXIT.INTERNAL);
   }
 }

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,9 +19,4 @@ export const PACKAGE_ROOT = (() => {
  */
 export function builtFile(relative: string): string {
   return path.join(PACKAGE_ROOT, 'dist', relative);
-}
-
-/** Where Sluice keeps its embedded database, file cache and file store: SLUICE_HOME, default ~/.sluice. */
-export function sluiceHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SLUICE_HOME || path.join(os.homedir(), '.sluice');
 }

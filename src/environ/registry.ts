@@ -20,7 +20,7 @@ type Loader<T> = () => Promise<T>;
 export interface RegistryOptions {
   /** node_modules folders to scan; default: every node_modules on the way up from cwd and from Sluice itself. */
   nodeModules?: string[];
-  /** Modules to load as plugins; default: SLUICE_PLUGINS. */
+  /** Modules to load as plugins (the configuration's SLUICE_PLUGINS); default none. */
   pluginModules?: string[];
   /** Where relative SLUICE_PLUGINS paths are resolved from; default: cwd. */
   cwd?: string;
@@ -104,7 +104,7 @@ export class Registry {
       for (const pkgDir of packagesIn(dir)) this.addPackage(pkgDir);
     }
     const cwd = this.options.cwd ?? process.cwd();
-    const modules = this.options.pluginModules ?? splitList(process.env.SLUICE_PLUGINS);
+    const modules = this.options.pluginModules ?? [];
     // In order, so that the first module naming a job wins, as with package declarations.
     for (const spec of modules) await this.addModule(spec, cwd);
   }
@@ -196,8 +196,4 @@ function defaultNodeModules(): string[] {
     }
   }
   return [...seen];
-}
-
-function splitList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }

@@ -4,6 +4,7 @@ import type { Registry } from './registry.js';
 import { assertEnviron } from './parse.js';
 import { Workdir } from './workdir.js';
 import { LocalFiles } from './localFiles.js';
+import { Inbox } from './inbox.js';
 
 export interface RunOptions {
   registry: Registry;
@@ -15,8 +16,12 @@ export interface RunOptions {
   files?: (workdir: () => string, environ: Environ) => FileAccess;
   /** The job and unit this run belongs to (a worker sets it). */
   identity?: RunIdentity;
+  /** Where the worker puts the unit's control messages; closed here when the run ends. */
+  inbox?: Inbox;
   /** The name written to `worker`; default: the host name. */
   hostname?: string;
+  /** Where the run's private folder is made (SLUICE_TMPDIR); default: the system's temp folder. */
+  tmpdir?: string | undefined;
 }
 
 const HOSTNAME = os.hostname();
@@ -31,9 +36,10 @@ const NEVER = new AbortController().signal;
 export async function run(input: unknown, options: RunOptions): Promise<Environ> {
   // A shallow copy: the caller's object stays as it was given (the worker compares against it).
   let environ: Environ = { ...assertEnviron(input) };
-  const workdir = new Workdir();
+  const workdir = new Workdir(options.tmpdir);
   const signal = options.signal ?? NEVER;
   const report = options.report ?? (() => {});
+  const inbox = options.inbox ?? new Inbox();
   let files: FileAccess | undefined;
   const ctx: JobContext = {
     ...(options.identity ? { identity: options.identity } : {}),
@@ -45,6 +51,11 @@ export async function run(input: unknown, options: RunOptions): Promise<Environ>
     status: (text) => report({ kind: 'status', text: String(text) }),
     get files() {
       return (files ??= (options.files ?? defaultFiles)(() => workdir.path, environ));
+    },
+    inbox,
+    messages: () => inbox,
+    on: (event, listener) => {
+      if (event === 'message') inbox.forward(listener);
     },
   };
   try {
@@ -62,6 +73,7 @@ export async function run(input: unknown, options: RunOptions): Promise<Environ>
     environ.exception = describe(err);
     environ.traceback = traceOf(err);
   } finally {
+    inbox.close();
     await workdir.dispose();
   }
   try {

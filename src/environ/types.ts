@@ -1,3 +1,5 @@
+import type { Inbox } from './inbox.js';
+
 /**
  * The environ contract (from SIO2 sioworkers): a job is a JSON object in and the same object out.
  * These types are the bottom of Sluice; every other layer speaks them.
@@ -55,6 +57,12 @@ export interface JobContext {
   status(text: string): void;
   /** File access for this environ (local paths or the file store). */
   readonly files: FileAccess;
+  /** Control messages sent to the job (`sluice control ID JSON`), in order, until the run ends. */
+  messages(): AsyncIterable<unknown>;
+  /** Calls `listener` with each control message (those that came before, first). */
+  on(event: 'message', listener: (message: unknown) => void): void;
+  /** Where the run's control messages arrive (for job types that pass them on to a process). */
+  readonly inbox: Inbox;
 }
 
 /** A job: takes the environ and its context, returns the environ (or mutates it and returns nothing). */

@@ -16,10 +16,11 @@ const leftovers = new Set<string>();
 export class Workdir {
   private dir: string | undefined;
 
+  /** `parent`: where the folder is made (the configuration's SLUICE_TMPDIR); default the system's temp folder. */
   constructor(private readonly parent?: string) {}
 
   get path(): string {
-    this.dir ??= mkdtempSync(path.join(this.parent ?? (process.env.SLUICE_TMPDIR || os.tmpdir()), 'sluice-'));
+    this.dir ??= mkdtempSync(path.join(this.parent ?? os.tmpdir(), 'sluice-'));
     return this.dir;
   }
 

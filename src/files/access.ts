@@ -1,9 +1,9 @@
 /**
- * How jobs reach their files (sioworkers' `ft.download` / `ft.upload`): `fileAccessFor` is what the
- * runner's caller passes as `run(environ, { files: fileAccessFor })`.
+ * How jobs reach their files (sioworkers' `ft.download` / `ft.upload`): `new JobFiles(settings).access`
+ * is what the runner's caller passes as `run(environ, { files })`.
  *
  * Environ keys:
- *  - `filetracker_url`: the store (else the environment variable SLUICE_FILES_URL);
+ *  - `filetracker_url`: the store (else the configuration's, SLUICE_FILES_URL);
  *  - `use_filetracker`: `true` = names are store paths; `false` = local paths relative to the
  *    folder the process started in (`LocalFiles`); `"auto"` = the store for names starting with `/`,
  *    local paths for the others. Default: `true` when a store URL is known, else `false`.
@@ -11,31 +11,68 @@
 import path from 'node:path';
 import { LocalFiles, NotFoundError, UsageError, type Environ, type FileAccess } from '../environ/index.js';
 import { parseName } from './names.js';
-import { FileTracker, defaultCacheDir } from './tracker.js';
+import { FileTracker } from './tracker.js';
 
-const trackers = new Map<string, FileTracker>();
+/** How jobs reach the file store: the part of the configuration (environ/config.ts `FilesConfig`) they need. */
+export interface JobFilesSettings {
+  /** the store a job uses when its environ names none (SLUICE_FILES_URL) */
+  url?: string | undefined;
+  token?: string | undefined;
+  /** the client cache (SLUICE_FILES_CACHE); null: none */
+  cacheDir: string | null;
+  cacheBytes?: number;
+  gzip?: boolean | 'auto';
+}
 
-/** The shared client + cache for a store URL (one per process, so connections and the index are reused). */
-export function trackerFor(url: string, cacheDir: string | null = defaultCacheDir()): FileTracker {
-  const token = process.env.SLUICE_FILES_TOKEN ?? '';
-  const key = `${url}\0${cacheDir ?? ''}\0${token}`;
-  let tracker = trackers.get(key);
-  if (!tracker) {
-    tracker = new FileTracker({ url, cacheDir });
-    trackers.set(key, tracker);
+/**
+ * The file access of one process's runs (sioworkers' `ft`): one client and cache per store URL,
+ * shared by every run (connections and the cache index are reused), closed by whoever owns it
+ * (the composition root). `access` is what the runner takes as `run(environ, { files })`.
+ */
+export class JobFiles {
+  private readonly trackers = new Map<string, FileTracker>();
+
+  constructor(private settings: JobFilesSettings) {}
+
+  /** The store jobs use when neither their environ nor the configuration names one (a server's own /files). */
+  useByDefault(url: string, token: string | undefined): void {
+    if (!this.settings.url) this.settings = { ...this.settings, url, token: this.settings.token ?? token };
   }
-  return tracker;
+
+  /** The `FileAccess` for one run. */
+  readonly access = (workdir: () => string, environ: Environ): FileAccess => {
+    const { mode, url } = fileMode(environ, this.settings.url);
+    const local = new LocalFiles(workdir);
+    if (mode === false) return local;
+    const store = new StoreFiles(workdir, this.tracker(url!));
+    if (mode === true) return store;
+    return {
+      download: (env, key, dest, opts) => (isStoreName(env[key]) ? store : local).download(env, key, dest, opts),
+      upload: (env, key, source, opts) => (isStoreName(env[key]) ? store : local).upload(env, key, source, opts),
+    };
+  };
+
+  /** The shared client and cache for a store URL. */
+  tracker(url: string): FileTracker {
+    let tracker = this.trackers.get(url);
+    if (!tracker) {
+      const { token, cacheDir, cacheBytes, gzip } = this.settings;
+      tracker = new FileTracker({ url, cacheDir, ...(token ? { token } : {}), ...(cacheBytes ? { cacheMaxBytes: cacheBytes } : {}), ...(gzip === undefined ? {} : { gzip }) });
+      this.trackers.set(url, tracker);
+    }
+    return tracker;
+  }
+
+  /** Closes every client (their idle connections) and cache index. */
+  close(): void {
+    for (const tracker of this.trackers.values()) tracker.close();
+    this.trackers.clear();
+  }
 }
 
-/** Closes every shared tracker (their idle connections and cache indexes). */
-export function closeTrackers(): void {
-  for (const tracker of trackers.values()) tracker.close();
-  trackers.clear();
-}
-
-/** The `use_filetracker` mode of an environ. */
-export function fileMode(environ: Environ): { mode: true | false | 'auto'; url: string | undefined } {
-  const rawUrl = environ.filetracker_url ?? (process.env.SLUICE_FILES_URL || undefined);
+/** The `use_filetracker` mode of an environ; `fallbackUrl` is the store named by the configuration. */
+export function fileMode(environ: Environ, fallbackUrl?: string): { mode: true | false | 'auto'; url: string | undefined } {
+  const rawUrl = environ.filetracker_url ?? (fallbackUrl || undefined);
   if (rawUrl !== undefined && (typeof rawUrl !== 'string' || rawUrl === '')) throw new UsageError('environ key "filetracker_url" must be a URL');
   const url = rawUrl as string | undefined;
   const raw = environ.use_filetracker;
@@ -49,19 +86,6 @@ export function fileMode(environ: Environ): { mode: true | false | 'auto'; url: 
     throw new UsageError('use_filetracker is set but no file store is named: set the environ key "filetracker_url" (or SLUICE_FILES_URL)');
   }
   return { mode, url };
-}
-
-/** The `FileAccess` for one run, as `run()`'s `files` option expects. */
-export function fileAccessFor(workdir: () => string, environ: Environ): FileAccess {
-  const { mode, url } = fileMode(environ);
-  const local = new LocalFiles(workdir);
-  if (mode === false) return local;
-  const store = new StoreFiles(workdir, trackerFor(url!));
-  if (mode === true) return store;
-  return {
-    download: (env, key, dest, opts) => (isStoreName(env[key]) ? store : local).download(env, key, dest, opts),
-    upload: (env, key, source, opts) => (isStoreName(env[key]) ? store : local).upload(env, key, source, opts),
-  };
 }
 
 function isStoreName(name: unknown): boolean {

@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, constants, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { removeStaleTmp, tmpName } from './tmpfiles.js';
+import { DEFAULTS } from '../environ/index.js';
 
 export interface CacheEntry {
   sha256: string;
@@ -27,7 +28,7 @@ export interface CacheOptions {
   maxBytes?: number;
 }
 
-export const DEFAULT_CACHE_BYTES = 10 * 1024 ** 3;
+export const DEFAULT_CACHE_BYTES = DEFAULTS.filesCacheBytes;
 /** Files up to this size are copied out with one read and one write. */
 const SMALL_FILE = 256 * 1024;
 

@@ -37,12 +37,11 @@ export interface ListEntry extends RemoteFile {
 export interface ClientOptions {
   /** Base URL of the store, e.g. `http://127.0.0.1:9999` (a path prefix is kept: `http://h/ft`). */
   url: string;
-  /** Bearer token; default: the environment variable SLUICE_FILES_TOKEN. */
+  /** Bearer token (the configuration's SLUICE_FILES_TOKEN). */
   token?: string;
   /**
    * Compress bodies with gzip. Default `'auto'`: only when the server is not on this machine (gzip runs
-   * at 40–250 MB/s here, far below a local disk, but well above most networks for text). The
-   * environment variable SLUICE_FILES_GZIP=1|0 overrides `'auto'`.
+   * at 40–250 MB/s here, far below a local disk, but well above most networks for text).
    */
   gzip?: boolean | 'auto';
   /** A request fails when its socket stays idle this long; default 120 s. */
@@ -74,11 +73,9 @@ export class FilesClient {
     if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError(`the file store URL "${options.url}" must be http:// or https://`);
     this.base = base;
     this.prefix = base.pathname.replace(/\/+$/, '');
-    this.token = options.token ?? (process.env.SLUICE_FILES_TOKEN || undefined);
+    this.token = options.token || undefined;
     const hostname = base.hostname.replace(/^\[|\]$/g, '');
-    const env = process.env.SLUICE_FILES_GZIP;
-    const auto = env === '1' || env === 'true' ? true : env === '0' || env === 'false' ? false : !isLoopback(hostname);
-    this.gzip = options.gzip === undefined || options.gzip === 'auto' ? auto : options.gzip;
+    this.gzip = options.gzip === undefined || options.gzip === 'auto' ? !isLoopback(hostname) : options.gzip;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
     this.transport = base.protocol === 'https:' ? https : http;
     this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 16 });

@@ -11,15 +11,15 @@ import { mkdirSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { NotFoundError, sluiceHome } from '../environ/index.js';
+import { NotFoundError } from '../environ/index.js';
 import { DEFAULT_CACHE_BYTES, FileCache } from './cache.js';
 import { FilesClient, sha256File, type ClientOptions } from './client.js';
 import { formatName, nowVersion, parseName } from './names.js';
 
 export interface TrackerOptions extends ClientOptions {
-  /** The cache folder; null for no cache. Default: `defaultCacheDir()`. */
+  /** The cache folder (the configuration's SLUICE_FILES_CACHE); null or absent: no cache. */
   cacheDir?: string | null;
-  /** The cache's size cap in bytes; default SLUICE_FILES_CACHE_SIZE or 10 GiB. */
+  /** The cache's size cap in bytes; default 10 GiB. */
   cacheMaxBytes?: number;
 }
 
@@ -30,33 +30,14 @@ export interface GetResult {
   fromCache: boolean;
 }
 
-/** `SLUICE_FILES_CACHE`, else `$SLUICE_HOME/cache` (SLUICE_HOME defaults to ~/.sluice). */
-export function defaultCacheDir(): string {
-  if (process.env.SLUICE_FILES_CACHE) return path.resolve(process.env.SLUICE_FILES_CACHE);
-  return path.join(sluiceHome(), 'cache');
-}
-
-/** Parses a size such as `10G`, `512M`, `1048576`. */
-export function parseSize(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(text);
-  if (!m) throw new Error(`"${text}" is not a size (e.g. 10G, 512M, 1048576)`);
-  const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
-  return Math.floor(Number(m[1]) * 1024 ** power);
-}
-
-function defaultCacheBytes(): number {
-  const env = process.env.SLUICE_FILES_CACHE_SIZE;
-  return env ? parseSize(env) : DEFAULT_CACHE_BYTES;
-}
-
 export class FileTracker {
   readonly client: FilesClient;
   readonly cache: FileCache | undefined;
 
   constructor(options: TrackerOptions) {
     this.client = new FilesClient(options);
-    const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
-    this.cache = dir === null ? undefined : new FileCache(dir, { maxBytes: options.cacheMaxBytes ?? defaultCacheBytes() });
+    const dir = options.cacheDir ?? null;
+    this.cache = dir === null ? undefined : new FileCache(dir, { maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE_BYTES });
   }
 
   /** Delivers the content of `name` to `dest` (absolute; folders created). */

@@ -1,6 +1,6 @@
 import { Registry, type RegistryOptions } from '../environ/index.js';
 import { ping } from './ping.js';
-import { system } from './system.js';
+import { systemJob } from './system.js';
 import { jsJob } from './js.js';
 import { JsPool } from './jsPool.js';
 import { exec, cpuExec, sio2jailExec } from './exec.js';
@@ -10,19 +10,28 @@ import { compile } from './compile.js';
 import { ingen } from './ingen.js';
 import { inwer } from './inwer.js';
 import { sioworkersdGroup } from './sioworkersdGroup.js';
+import { mergeInput } from './mergeInput.js';
 
 /** Job types whose units must run alone on an exclusive-capable worker, so that their timing is not disturbed. */
 export const EXCLUSIVE_JOB_TYPES: ReadonlySet<string> = new Set(['cpu-exec', 'cpu-interactive-exec']);
 
-/** The pool behind every `js` job of this process. */
+/** The pool of `js` jobs run by registries that are given none (tests, benchmarks); a composition root makes its own. */
 export const jsPool = new JsPool();
 
+export interface BuiltinOptions extends RegistryOptions {
+  /** runs the `js` jobs (default: the shared `jsPool`); its owner closes it */
+  jsPool?: JsPool;
+  /** extra variable names `system` jobs see (SLUICE_JOB_ENV) */
+  passEnv?: readonly string[];
+}
+
 /** A registry with the built-in jobs; plugins are found on first use of an unknown name. */
-export function builtinRegistry(options: RegistryOptions = {}): Registry {
-  return new Registry(options)
+export function builtinRegistry(options: BuiltinOptions = {}): Registry {
+  const { jsPool: pool = jsPool, passEnv = [], ...registry } = options;
+  return new Registry(registry)
     .registerJob('ping', ping)
-    .registerJob('system', system)
-    .registerJob('js', jsJob(jsPool))
+    .registerJob('system', systemJob(passEnv))
+    .registerJob('js', jsJob(pool))
     .registerJob('exec', exec)
     .registerJob('cpu-exec', cpuExec)
     .registerJob('sio2jail-exec', sio2jailExec)
@@ -34,7 +43,9 @@ export function builtinRegistry(options: RegistryOptions = {}): Registry {
     .registerJob('compile', compile)
     .registerJob('ingen', ingen)
     .registerJob('inwer', inwer)
-    .registerJob('sioworkersd-group', sioworkersdGroup);
+    .registerJob('sioworkersd-group', sioworkersdGroup)
+    .registerFilter('merge_input', mergeInput);
 }
 
 export { killTree, descendantsOf } from './killTree.js';
+export { JsPool } from './jsPool.js';

@@ -4,8 +4,9 @@
  * URLs, tokens) and often an operator's secrets (cloud keys, database passwords); a job submitted
  * by one user must see none of them. What passes is what programs need to behave as they would in
  * a login shell: where to find programs, the user, the home, the locale, the time zone, the
- * temporary folder. An operator can add names with `SLUICE_JOB_ENV` (comma-separated), never a
- * `SLUICE_*` one. Documented in docs/design.md ("What a job's processes see").
+ * temporary folder. An operator can add names with `SLUICE_JOB_ENV` (comma-separated; the
+ * configuration passes them as `names`), never a `SLUICE_*` one. Documented in docs/design.md
+ * ("What a job's processes see").
  */
 export const PASSED_VARIABLES: readonly string[] = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM'];
 
@@ -13,21 +14,15 @@ export const PASSED_VARIABLES: readonly string[] = ['PATH', 'HOME', 'USER', 'LOG
 const PASSED_PREFIX = 'LC_';
 
 /**
- * The environment for a job's process: the allowed variables of `from`, plus `extra` (the job's own
- * variables, e.g. SLUICE_JOB_ID), which win.
+ * The environment for a job's process: the allowed variables of `from` (the worker's own
+ * environment, whose values are what passes on), plus `extra` (the job's own variables, e.g.
+ * SLUICE_JOB_ID), which win. `names` are the operator's additions.
  */
-export function jobEnv(extra: Record<string, string> = {}, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const allowed = new Set([...PASSED_VARIABLES, ...operatorAdded(from.SLUICE_JOB_ENV)]);
+export function jobEnv(extra: Record<string, string> = {}, names: readonly string[] = [], from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const allowed = new Set([...PASSED_VARIABLES, ...names.filter((name) => !name.startsWith('SLUICE_'))]);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(from)) {
     if (value !== undefined && (allowed.has(name) || name.startsWith(PASSED_PREFIX))) env[name] = value;
   }
   return Object.assign(env, extra);
-}
-
-function operatorAdded(list: string | undefined): string[] {
-  return (list ?? '')
-    .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name && !name.startsWith('SLUICE_'));
 }

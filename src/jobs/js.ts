@@ -12,7 +12,7 @@ export function jsJob(pool: JsPool): JobFn {
     const code = environ.cmd;
     if (typeof code !== 'string') throw new UsageError('js job needs "cmd" (the body of an async function)');
     const report = (r: Report) => (r.kind === 'progress' ? ctx.progress(r.done, r.total, r.message) : ctx.status(r.text));
-    const { value, environ: out } = await pool.run(code, environ, ctx.tmpdir, ctx.signal, report, ctx.identity?.owner ?? null);
+    const { value, environ: out } = await pool.run(code, environ, ctx.tmpdir, ctx.signal, report, ctx.identity?.owner ?? null, ctx.inbox);
     out.value = value ?? null;
     return out;
   };

@@ -8,8 +8,10 @@
 import { createRequire } from 'node:module';
 import { chdir } from 'node:process';
 import { snapshotScope, type Scope } from './jsScope.js';
+import { Inbox } from '../environ/inbox.js';
 
 type RunMessage = { type: 'run'; code: string; environ: Record<string, unknown>; tmpdir: string };
+type ControlMessage = { type: 'message'; body: unknown };
 
 const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
   ...args: string[]
@@ -19,8 +21,12 @@ const send = (message: unknown) => process.send?.(message);
 // The job may replace globals; this file's own plumbing must not depend on them.
 const stringify = JSON.stringify;
 
-process.on('message', (message: RunMessage) => {
+/** The running job's control messages (the pool forwards them while the job runs). */
+let inbox: Inbox | undefined;
+
+process.on('message', (message: RunMessage | ControlMessage) => {
   if (message?.type === 'run') void runOne(message);
+  else if (message?.type === 'message') inbox?.push(message.body);
 });
 // The worker went away: nothing left to serve.
 process.on('disconnect', () => process.exit(0));
@@ -37,10 +43,15 @@ async function runOne({ code, environ, tmpdir }: RunMessage): Promise<void> {
   try {
     chdir(tmpdir);
     (globalThis as Record<string, unknown>).require = createRequire(`${tmpdir}/`);
+    const messages = (inbox = new Inbox());
     const ctx = {
       tmpdir,
       progress: (done: number, total: number, message?: string) => send({ type: 'progress', done, total, message }),
       status: (text: string) => send({ type: 'status', text: String(text) }),
+      messages: () => messages,
+      on: (event: string, listener: (message: unknown) => void) => {
+        if (event === 'message') messages.forward(listener);
+      },
     };
     const fn = new AsyncFunction('environ', 'ctx', code);
     const value = await fn(environ, ctx);
@@ -55,6 +66,8 @@ async function runOne({ code, environ, tmpdir }: RunMessage): Promise<void> {
     const e = err instanceof Error ? err : new Error(String(err));
     answer = { type: 'done', ok: false, error: { name: e.name, message: e.message, stack: userStack(e) } };
   }
+  inbox?.close();
+  inbox = undefined;
   send({ ...answer, reusable: scope.reset() });
 }
 

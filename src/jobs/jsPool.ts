@@ -1,7 +1,7 @@
 import { fork, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { builtFile } from '../environ/paths.js';
-import type { Environ, Report } from '../environ/index.js';
-import { AbortedError } from '../environ/index.js';
+import type { Environ, Inbox, Report } from '../environ/index.js';
+import { AbortedError, DEFAULTS } from '../environ/index.js';
 import { jobEnv } from './jobEnv.js';
 import { reaperBuilt, spawnReaped, stopTree } from './reaped.js';
 
@@ -45,19 +45,30 @@ export class JsPool {
   /** children that said they listen for jobs */
   private readonly listening = new WeakSet<ChildProcess>();
 
-  constructor(private maxIdle = Number(process.env.SLUICE_JS_POOL_IDLE ?? 4)) {}
+  private maxIdle: number;
+  /** an idle limit set by the configuration (SLUICE_JS_POOL_IDLE) is kept as given */
+  private readonly fixedIdle: boolean;
+  private readonly passEnv: readonly string[];
+
+  constructor(options: { maxIdle?: number | undefined; passEnv?: readonly string[] } = {}) {
+    this.maxIdle = options.maxIdle ?? DEFAULTS.jsPoolIdle;
+    this.fixedIdle = options.maxIdle !== undefined;
+    this.passEnv = options.passEnv ?? [];
+  }
 
   /** Keeps at least `n` idle children (a worker running n js units at once reuses all of them). */
   keepIdle(n: number): void {
-    if (!process.env.SLUICE_JS_POOL_IDLE) this.maxIdle = Math.max(this.maxIdle, n);
+    if (!this.fixedIdle) this.maxIdle = Math.max(this.maxIdle, n);
   }
 
-  async run(code: string, environ: Environ, tmpdir: string, signal: AbortSignal, report: (r: Report) => void, owner: Owner = null): Promise<JsResult> {
+  async run(code: string, environ: Environ, tmpdir: string, signal: AbortSignal, report: (r: Report) => void, owner: Owner = null, inbox?: Inbox): Promise<JsResult> {
     signal.throwIfAborted();
     const child = this.take(owner);
     await this.ready(child, signal);
     return new Promise<JsResult>((resolve, reject) => {
+      let stopForwarding = () => {};
       const cleanup = () => {
+        stopForwarding();
         child.off('message', onMessage);
         child.off('exit', onExit);
         signal.removeEventListener('abort', onAbort);
@@ -86,6 +97,8 @@ export class JsPool {
       child.once('exit', onExit);
       signal.addEventListener('abort', onAbort, { once: true });
       child.send({ type: 'run', code, environ, tmpdir });
+      // Control messages follow the job to its child while it runs.
+      if (inbox) stopForwarding = inbox.forward((body) => child.connected && child.send({ type: 'message', body }));
     });
   }
 
@@ -134,7 +147,7 @@ export class JsPool {
       }
       stopTree(child);
     }
-    const env = jobEnv();
+    const env = jobEnv({}, this.passEnv);
     const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', 'ipc'];
     // What fork() does, with the reaper in between (the IPC channel is inherited through it).
     // Without a C compiler there is no reaper: js jobs still run, their daemons can then escape.

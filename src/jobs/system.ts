@@ -1,4 +1,6 @@
 import os from 'node:os';
+import type { ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import type { Environ, JobContext } from '../environ/index.js';
 import { AbortedError, UsageError } from '../environ/index.js';
 import { jobEnv } from './jobEnv.js';
@@ -16,13 +18,21 @@ const MAX_VARIABLE_BYTES = 128 * 1024;
  * FAILURE whose message carries both streams. The command sees the worker's allow-listed
  * environment (jobEnv.ts) plus its unit's variables, and a map unit's input on stdin.
  */
-export async function system(environ: Environ, ctx: JobContext): Promise<Environ> {
+export function systemJob(passEnv: readonly string[] = []): (environ: Environ, ctx: JobContext) => Promise<Environ> {
+  return (environ, ctx) => system(environ, ctx, passEnv);
+}
+
+async function system(environ: Environ, ctx: JobContext, passEnv: readonly string[]): Promise<Environ> {
   const cmd = environ.cmd;
   if (typeof cmd !== 'string' || cmd === '') throw new UsageError('system job needs "cmd" (a shell command)');
   const limit = typeof environ.output_limit === 'number' ? environ.output_limit : DEFAULT_OUTPUT_LIMIT;
   ctx.signal.throwIfAborted?.();
   const input = 'input' in environ ? JSON.stringify(environ.input ?? null) : undefined;
-  const child = spawnReaped('/bin/sh', ['-c', cmd], { cwd: ctx.tmpdir, env: jobEnv(unitVariables(ctx, input)), stdio: ['pipe', 'pipe', 'pipe'] }, 'system jobs');
+  // Control messages reach the command on fd 3, one JSON line each.
+  const child = spawnReaped('/bin/sh', ['-c', cmd], { cwd: ctx.tmpdir, env: jobEnv(unitVariables(ctx, input), passEnv), stdio: ['pipe', 'pipe', 'pipe', 'pipe'] }, 'system jobs') as ChildProcessByStdio<Writable, Readable, Readable>;
+  const control = child.stdio[3] as unknown as Writable;
+  control.on('error', () => {});
+  const stopForwarding = ctx.inbox.forward((message) => control.write(`${JSON.stringify(message)}\n`));
   // A command that does not read its input closes the pipe early; that is not an error.
   child.stdin.on('error', () => {});
   child.stdin.end(input === undefined ? '' : `${input}\n`);
@@ -51,6 +61,8 @@ export async function system(environ: Environ, ctx: JobContext): Promise<Environ
     }
     return environ;
   } finally {
+    stopForwarding();
+    control.end();
     ctx.signal.removeEventListener('abort', onAbort);
   }
 }

@@ -1,5 +1,15 @@
 export * from './types.js';
-export { LocalService } from './local.js';
-export { openService, openConfiguredStore, storeOptionsOf } from './open.js';
+export { LocalService, type LocalServiceOptions } from './local.js';
+export { EventHub } from './hub.js';
 export { toWire, fromWire } from './wire.js';
 export { startPruning } from './pruning.js';
+export { Mailer, configuredMailer, latestDigestTime, type MailerOptions } from './mail/mailer.js';
+export { hashToken, newToken, sameToken } from './tokens.js';
+export { RemoteService, connect, type ConnectOptions } from './remote.js';
+export { ScopedService } from './scoped.js';
+export { AccessPolicy } from './access.js';
+export { statusOf, errorOf } from './status.js';
+export { submitRequests, jobBody, type JobBody } from './jobBody.js';
+export { encodeCursor, decodeCursor } from './cursor.js';
+export { readSse, type SseEvent } from './sse.js';
+export { withService, currentService, setBaseService, closeBaseService } from './context.js';

@@ -1,12 +1,16 @@
-import type { Registry } from '../environ/index.js';
+import type { Environ, FileAccess, Registry } from '../environ/index.js';
 import { DEFAULTS, NotFoundError, TimeoutError, UsageError } from '../environ/index.js';
-import type { JobFilter, JobRecord, NodeInfo, PruneReport, Store, UnitInfo } from '../store/index.js';
+import type { JobFilter, JobRecord, NodeInfo, PruneReport, Store, StoreEvent, UnitInfo, UserInfo, WorkerView } from '../store/index.js';
 import { TERMINAL } from '../store/index.js';
 import { DEFAULT_POLICY, ramNeedMb, type Policy } from '../schedule/index.js';
 import { EXCLUSIVE_JOB_TYPES } from '../jobs/index.js';
-import { Worker, type WorkerOptions } from '../worker/index.js';
-import type { FairshareRow, Service, StreamFilter, StreamItem, StreamOptions, SubmitRequest, WaitOptions } from './types.js';
+import { Worker } from '../worker/index.js';
+import type {
+  FairshareRow, LocalExtension, NewUser, OwnerSummary, Principal, Service, StreamFilter, StreamItem, StreamOptions, SubmitRequest, UserPatch, WaitOptions,
+} from './types.js';
 import { fairshareRows, waitReasons } from './queueView.js';
+import type { EventHub } from './hub.js';
+import { hashToken, newToken } from './tokens.js';
 
 /** Longest sleep between store reads while following changes (wake-ups usually come sooner). */
 const FOLLOW_POLL_MS = 100;
@@ -15,20 +19,30 @@ const EVENT_BATCH = 1000;
 
 export interface LocalServiceOptions {
   registry: Registry;
-  files?: WorkerOptions['files'];
+  files?: (workdir: () => string, environ: Environ) => FileAccess;
   /** a worker counts as alive while its heartbeat is this recent (the lease) */
   leaseMs?: number;
   /** the fair-share policy (its half-life is the store's) */
   policy?: Policy;
   /** moi's `url` of every info record: where a browser finds the jobs (a server's address); null without one */
   publicUrl?: string | null;
+  /** who owns a job submitted without an owner (SLUICE_USER, the login name) */
+  defaultOwner?: string;
+  /** where in-process runs make their folders (SLUICE_TMPDIR) */
+  tmpdir?: string | undefined;
+  /** one shared reader of the event log (a server's): streams and waits follow it instead of the store */
+  hub?: EventHub;
+  /** what `close` does (the composition root that owns the store); default: close the store */
+  onClose?: () => Promise<void>;
 }
 
 /** The service over a store in this process (PARK's local service). */
-export class LocalService implements Service {
+export class LocalService implements Service, LocalExtension {
   private readonly leaseMs: number;
   private readonly policy: Policy;
-  private readonly url: string | null;
+  private url: string | null;
+  /** one stream item per event, shared by every follower of a hub */
+  private readonly items = new WeakMap<StoreEvent, StreamItem>();
 
   constructor(
     readonly store: Store,
@@ -39,11 +53,25 @@ export class LocalService implements Service {
     this.url = runner.publicUrl ?? null;
   }
 
+  /** Where browsers find the jobs (moi's `url`): a server knows its address only once it listens. */
+  setPublicUrl(url: string | null): void {
+    this.url = url;
+  }
+
+  /** The owner of jobs submitted without one. */
+  get defaultOwner(): string {
+    return this.runner.defaultOwner ?? 'sluice';
+  }
+
   async submit(requests: SubmitRequest[]): Promise<string[]> {
     await this.checkJobTypes(requests);
+    const emails = await this.defaultEmails(requests);
     return this.store.submit(
       requests.map((r) => ({
         ...r,
+        owner: r.owner ?? this.defaultOwner,
+        // A user with an e-mail address gets their jobs in their daily digest unless the job says otherwise.
+        ...(r.notify || !emails.get(r.owner ?? this.defaultOwner) ? {} : { notify: { address: emails.get(r.owner ?? this.defaultOwner)! } }),
         ramMb: r.ramMb ?? ramNeedMb(r.environ),
         exclusive: typeof r.environ.job_type === 'string' && EXCLUSIVE_JOB_TYPES.has(r.environ.job_type),
       })),
@@ -51,9 +79,13 @@ export class LocalService implements Service {
   }
 
   async units(id: string): Promise<UnitInfo[]> {
-    const record = await this.get(id);
-    if (record.type !== 'job') throw new NotFoundError(`${id} is a group, not a job`);
+    await this.job(id);
     return this.store.units(id);
+  }
+
+  async events(id: string): Promise<StoreEvent[]> {
+    await this.get(id);
+    return this.store.eventsOf(id, EVENT_BATCH * 10);
   }
 
   async waitReasons(infos: NodeInfo[]): Promise<Map<string, string>> {
@@ -84,7 +116,7 @@ export class LocalService implements Service {
     return this.withUrl(found);
   }
 
-  users() {
+  users(): Promise<OwnerSummary[]> {
     return this.store.users();
   }
 
@@ -92,28 +124,81 @@ export class LocalService implements Service {
     return this.withUrl(await this.store.abort(id));
   }
 
+  control(id: string, message: unknown): Promise<{ seq: number }> {
+    return this.store.control(id, message);
+  }
+
   prune(options?: { olderThanMs?: number; dryRun?: boolean }): Promise<PruneReport> {
     return this.store.prune(options);
+  }
+
+  async workers(): Promise<WorkerView[]> {
+    const [workers, loads] = await Promise.all([this.store.liveWorkers(this.leaseMs), this.store.workerLoads()]);
+    const load = new Map(loads.map((l) => [l.worker, l]));
+    return workers.map((w) => ({ ...w, running: load.get(w.id)?.running ?? 0, ram_used_mb: load.get(w.id)?.ramMb ?? 0 }));
+  }
+
+  /** Locally there is no sign-in: this machine's user, who may do everything (INTERFACE.md: trusted, and the store's keeper). */
+  async whoami(): Promise<Principal> {
+    return { name: this.defaultOwner, role: 'admin', accounts: [] };
+  }
+
+  async addUser(name: string, options: UserPatch = {}): Promise<NewUser> {
+    const token = newToken();
+    await this.store.createUser({ name, role: options.role ?? 'user', email: options.email ?? null, accounts: options.accounts ?? [], tokenHash: hashToken(token) });
+    return { user: (await this.store.getUser(name))!, token };
+  }
+
+  listUsers(): Promise<UserInfo[]> {
+    return this.store.listUsers();
+  }
+
+  setUser(name: string, patch: UserPatch): Promise<UserInfo> {
+    return this.store.updateUser(name, patch);
+  }
+
+  removeUser(name: string): Promise<void> {
+    return this.store.deleteUser(name);
+  }
+
+  async newToken(name: string): Promise<string> {
+    const token = newToken();
+    await this.store.updateUser(name, { tokenHash: hashToken(token) });
+    return token;
+  }
+
+  /** The user a token stands for, or null (the server's sign-in). */
+  async userByToken(token: string): Promise<UserInfo | null> {
+    return this.store.userByTokenHash(hashToken(token));
   }
 
   async wait(id: string, options: WaitOptions = {}): Promise<JobRecord> {
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     let last = '';
+    let seq = this.runner.hub?.last ?? 0;
     while (true) {
-      // The mark is taken before the read: a change right after it wakes the wait below.
+      // The mark (or the hub's place) is taken before the read: a change right after it ends the wait below.
       const mark = this.store.changeMark();
-      const record = await this.get(id);
-      if (record.type !== 'job') throw new NotFoundError(`${id} is a group, not a job`);
+      const record = await this.job(id);
       const snapshot = JSON.stringify([record.status, record.progress, record.status_text, record.attempts]);
       if (snapshot !== last) {
         last = snapshot;
         options.onChange?.(record);
       }
       if (record.status && TERMINAL.has(record.status)) return record as JobRecord;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new TimeoutError(`job ${id} has not ended after ${options.timeoutMs} ms (status ${record.status})`);
-      options.signal?.throwIfAborted();
-      await this.store.waitForChange(Math.min(left, FOLLOW_POLL_MS), options.signal, mark);
+      for (;;) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new TimeoutError(`job ${id} has not ended after ${options.timeoutMs} ms (status ${record.status})`);
+        options.signal?.throwIfAborted();
+        if (!this.runner.hub) {
+          await this.store.waitForChange(Math.min(left, FOLLOW_POLL_MS), options.signal, mark);
+          break;
+        }
+        // With a hub, the record is read again only when one of its events went by.
+        const events = await this.runner.hub.after(seq, EVENT_BATCH, Math.min(left, 1000), options.signal);
+        if (events.length) seq = events[events.length - 1]!.seq;
+        if (events.some((e) => e.verb !== 'prune' && e.id === id)) break;
+      }
     }
   }
 
@@ -141,8 +226,7 @@ export class LocalService implements Service {
         for (const info of current) if (matches(info)) yield { verb: 'get', id: info.id, info: this.withUrl(stripRecord(info)) };
         yield { verb: 'sync', seq };
       }
-      const mark = this.store.changeMark();
-      const events = await this.store.eventsAfter(seq, EVENT_BATCH);
+      const events = await this.eventsAfter(seq, signal);
       // A follower that fell behind a pruning lost events it never saw: it starts again from the current state.
       if (events.length && events[0]!.seq > seq + 1 && seq < (await this.store.prunedThrough())) {
         yield { verb: 'resync', seq: await this.store.prunedThrough() };
@@ -158,11 +242,23 @@ export class LocalService implements Service {
           seq = -1;
           break;
         }
-        if (matches(e.info)) yield { verb: e.verb, seq: e.seq, at: e.at, id: e.id, info: this.withUrl(e.info) };
+        if (matches(e.info)) yield this.itemOf(e);
       }
-      if (seq < 0) continue;
-      if (events.length < EVENT_BATCH) await this.store.waitForChange(FOLLOW_POLL_MS, signal, mark);
     }
+  }
+
+  /** The last sequence number of the event log (where a follower that wants only what comes next starts). */
+  lastSeq(): Promise<number> {
+    return this.store.lastSeq();
+  }
+
+  /** Takes nodes out of a user's moi view (moi's `remove`); `hidden` lists them. */
+  hide(owner: string, ids: string[]): Promise<void> {
+    return this.store.hide(owner, ids);
+  }
+
+  hidden(owner: string): Promise<string[]> {
+    return this.store.hidden(owner);
   }
 
   async workersAlive(): Promise<boolean> {
@@ -170,14 +266,50 @@ export class LocalService implements Service {
   }
 
   async runHere(id: string): Promise<void> {
-    const worker = new Worker({ store: this.store, registry: this.runner.registry, ...(this.runner.files ? { files: this.runner.files } : {}), onlyJob: id, policy: this.policy });
+    const worker = new Worker({
+      store: this.store,
+      registry: this.runner.registry,
+      ...(this.runner.files ? { files: this.runner.files } : {}),
+      tmpdir: this.runner.tmpdir,
+      onlyJob: id,
+      policy: this.policy,
+    });
     await worker.start();
     await worker.finished;
     await worker.stop(0);
   }
 
   close(): Promise<void> {
-    return this.store.close();
+    return this.runner.onClose ? this.runner.onClose() : this.store.close();
+  }
+
+  /** The events after `seq`, from the hub when there is one; [] after a while without any (so a stopped follower notices). */
+  private async eventsAfter(seq: number, signal?: AbortSignal): Promise<StoreEvent[]> {
+    if (this.runner.hub) return this.runner.hub.after(seq, EVENT_BATCH, FOLLOW_POLL_MS * 10, signal);
+    const mark = this.store.changeMark();
+    const events = await this.store.eventsAfter(seq, EVENT_BATCH);
+    if (events.length) return events;
+    await this.store.waitForChange(FOLLOW_POLL_MS, signal, mark);
+    return [];
+  }
+
+  private itemOf(e: StoreEvent & { verb: 'add' | 'update' }): StreamItem {
+    let item = this.items.get(e);
+    if (!item) this.items.set(e, (item = { verb: e.verb, seq: e.seq, at: e.at, id: e.id, info: this.withUrl(e.info) }));
+    return item;
+  }
+
+  private async job(id: string): Promise<JobRecord | NodeInfo> {
+    const record = await this.get(id);
+    if (record.type !== 'job') throw new NotFoundError(`${id} is a group, not a job`);
+    return record;
+  }
+
+  /** The e-mail addresses users set for themselves (sluice users set NAME --email), by owner. */
+  private async defaultEmails(requests: SubmitRequest[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    for (const owner of new Set(requests.filter((r) => !r.notify).map((r) => r.owner ?? this.defaultOwner))) out.set(owner, (await this.store.getUser(owner))?.email ?? null);
+    return out;
   }
 
   /** moi's info objects carry `url`: the UI links to `url/id`. */
@@ -187,7 +319,7 @@ export class LocalService implements Service {
 
   /** A job type this process does not know is refused now, not failed later by a worker. */
   private async checkJobTypes(requests: SubmitRequest[]): Promise<void> {
-    for (const type of new Set(requests.map((r) => r.environ.job_type))) {
+    for (const type of new Set(requests.map((r) => r.environ?.job_type))) {
       if (typeof type !== 'string' || type === '') throw new UsageError('the environ has no job_type');
       await this.runner.registry.assertJob(type);
     }
@@ -195,6 +327,6 @@ export class LocalService implements Service {
 }
 
 function stripRecord(info: NodeInfo): NodeInfo {
-  const { environ: _e, output: _o, units: _u, ...rest } = info as NodeInfo & { environ?: unknown; output?: unknown; units?: unknown };
+  const { environ: _e, output: _o, units: _u, delivery: _d, account: _a, ...rest } = info as NodeInfo & { environ?: unknown; output?: unknown; units?: unknown; delivery?: unknown; account?: unknown };
   return rest;
 }

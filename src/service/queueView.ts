@@ -1,5 +1,6 @@
 import { formatLocalTime } from '../environ/index.js';
 import type { NodeInfo, QueueSnapshot, Store } from '../store/index.js';
+import { TERMINAL } from '../store/index.js';
 import { decayed, ownerFactors, score, whyImpossible, type Policy } from '../schedule/index.js';
 import { ownerStates } from '../worker/plan.js';
 import type { FairshareRow } from './types.js';
@@ -29,6 +30,7 @@ export function fairshareRows(snapshot: QueueSnapshot, now: number, policy: Poli
  */
 export async function waitReasons(store: Store, infos: NodeInfo[], aliveMs: number, policy: Policy): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  for (const info of infos.filter((i) => i.type === 'job' && i.status === 'Waiting')) out.set(info.id, await waitingFor(store, info.id));
   const queued = infos.filter((i) => i.type === 'job' && i.status === 'Queued');
   if (!queued.length) return out;
   const now = Date.now();
@@ -78,4 +80,11 @@ export async function waitReasons(store: Store, infos: NodeInfo[], aliveMs: numb
     );
   }
   return out;
+}
+
+/** What a Waiting job waits for, in one line: the jobs that have not ended, with where they stand. */
+async function waitingFor(store: Store, id: string): Promise<string> {
+  const deps = await store.dependencies(id);
+  const open = deps.filter((d) => !TERMINAL.has(d.status));
+  return `waiting for ${open.length} of ${deps.length} job(s) to end: ${open.map((d) => `${d.id} (${d.status})`).join(', ')}`;
 }

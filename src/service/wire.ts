@@ -2,7 +2,7 @@
  * JSON as Sluice prints and serves it: times are UTC ISO-8601 strings (INTERFACE.md), not the ms
  * numbers kept inside. The user's own data (environ, output, result, input) is passed untouched.
  */
-const TIME_KEYS: ReadonlySet<string> = new Set(['date_created', 'date_start', 'date_end', 'run_after', 'started_at', 'ended_at', 'at', 'heartbeat_at']);
+const TIME_KEYS: ReadonlySet<string> = new Set(['date_created', 'date_start', 'date_end', 'run_after', 'started_at', 'ended_at', 'at', 'heartbeat_at', 'created_at', 'next_at', 'done_at']);
 const OPAQUE_KEYS: ReadonlySet<string> = new Set(['environ', 'output', 'result', 'input']);
 
 export function toWire<T>(value: T): unknown {

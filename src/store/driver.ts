@@ -10,7 +10,27 @@
  * jsonb_to_recordset).
  */
 import type { Environ } from '../environ/index.js';
-import type { JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, UnitSummary, WorkerInfo } from './types.js';
+import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UnitSummary, UserInfo, WorkerInfo } from './types.js';
+
+/**
+ * What a listing asks for, every field optional: the store's `JobFilter`. `text` matches name, tags
+ * and environ text case-insensitively (a driver escapes its LIKE wildcards); the order is date, then
+ * id, and `after` continues after one node of it.
+ */
+export interface NodeFilter {
+  type?: 'job' | 'group' | 'any';
+  owner?: string;
+  status?: JobStatus;
+  tag?: string;
+  parent?: string;
+  under?: string;
+  jobType?: string;
+  text?: string;
+  createdAfter?: number;
+  createdBefore?: number;
+  after?: { date: number; id: string };
+  limit?: number;
+}
 
 /** A queue of units: one owner's units of one class, exclusive or not, in one worker pool. */
 export interface QueueKey {
@@ -49,6 +69,13 @@ export interface JobRow {
   runAfter: number | null;
   keepMs: number | null;
   pool: string;
+  callbackUrl: string | null;
+  notify: { address: string; now: boolean; onlyFailures: boolean } | null;
+  /** the jobs it waits for ([]: none), and whether it starts Waiting (some of them have not ended) */
+  after: string[];
+  afterAny: boolean;
+  waiting: boolean;
+  account: string | null;
 }
 
 /** A unit as a claim returns it. */
@@ -143,7 +170,8 @@ export interface WriteTx extends ReadTx {
    */
   notifyChange(): void;
   insertJobs(rows: JobRow[], now: number): Promise<void>;
-  insertGroup(row: { id: string; name: string; parent: string | null; owner: string }, now: number): Promise<void>;
+  /** False when a group of that name under that parent exists already (made by a concurrent transaction). */
+  insertGroup(row: { id: string; name: string; parent: string | null; owner: string }, now: number): Promise<boolean>;
   /** One event per node, carrying the node's info as it is now, in the order given. */
   appendEvents(verb: 'add' | 'update', ids: string[], now: number): Promise<void>;
   appendPruneEvent(through: number, jobs: number, now: number): Promise<void>;
@@ -211,12 +239,35 @@ export interface WriteTx extends ReadTx {
   deleteGroupIfEmpty(id: string): Promise<string | null | undefined>;
   deleteEventsThrough(seq: number, limit: number): Promise<number>;
   setMeta(key: string, value: string): Promise<void>;
+
+  /** A Waiting job may run: its environ becomes `environ`, its units join their queues (returned), it is Queued. */
+  releaseWaiting(job: string, environ: Environ, now: number): Promise<Array<QueueKey & { ramMb: number }>>;
+  /** A Waiting job ends without running (what it waited for failed, or was aborted). */
+  endWaiting(job: string, status: 'Failed' | 'Aborted', reason: string, now: number): Promise<boolean>;
+
+  /** Appends a control message to a job; returns its number (1, 2, ... per job). */
+  insertMessage(job: string, body: unknown, now: number): Promise<number>;
+  /** Units (their tokens still current) have taken their messages through `seq`. */
+  advanceMessages(units: Array<{ unit: number; token: number; seq: number }>): Promise<void>;
+
+  /** Records that a user took these nodes out of their moi view. */
+  hideNodes(owner: string, nodes: string[]): Promise<void>;
+
+  /** Outbox items become due when their jobs end. */
+  outboxDue(jobs: string[], now: number): Promise<void>;
+  claimOutbox(kind: string, limit: number, leaseUntil: number, dueBy: number, now: number): Promise<OutboxItem[]>;
+  finishOutbox(id: number, state: 'done' | 'due' | 'failed', error: string | null, nextAt: number | null, now: number, sentFor: number | null): Promise<void>;
+  postponeOutbox(id: number, nextAt: number): Promise<void>;
+
+  insertUser(user: { name: string; role: string; email: string | null; accounts: string[]; tokenHash: string }, now: number): Promise<void>;
+  updateUser(name: string, patch: { role?: string; email?: string | null; accounts?: string[]; tokenHash?: string }): Promise<boolean>;
+  deleteUser(name: string): Promise<boolean>;
 }
 
 /** Queries that only read; outside a transaction each sees a consistent state of its own. */
 export interface ReadTx {
   getNode(id: string): Promise<(NodeInfo & { environ?: Environ; output?: Environ | null; units?: UnitSummary[] }) | undefined>;
-  listNodes(filter: { type?: 'job' | 'group' | 'any'; owner?: string; status?: JobStatus; tag?: string; parent?: string; under?: string; limit?: number }): Promise<NodeInfo[]>;
+  listNodes(filter: NodeFilter): Promise<NodeInfo[]>;
   units(job: string): Promise<UnitInfo[]>;
   users(): Promise<Array<{ owner: string; group: string | null; jobs: number }>>;
   liveWorkers(since: number): Promise<WorkerInfo[]>;
@@ -224,6 +275,8 @@ export interface ReadTx {
   anyDue(now: number): Promise<boolean>;
   activeQueues(): Promise<Array<QueueKey & { queued: number; since: number }>>;
   runningUnits(): Promise<Array<{ pool: string; owner: string; class: UnitClass; startedAt: number }>>;
+  /** Running units and the RAM they take, per worker. */
+  workerLoads(): Promise<Array<{ worker: string; running: number; ramMb: number }>>;
   ownerRows(owners: string[]): Promise<OwnerRow[]>;
   findGroup(parent: string | null, name: string): Promise<{ id: string; owner: string } | undefined>;
   /** Ended jobs whose time is up: ended before now − keepMs, or before now − their own keep. */
@@ -231,11 +284,26 @@ export interface ReadTx {
   /** The queue counts kept, and the queued units counted (they must agree; for the driver test suite). */
   queueCounts(): Promise<{ kept: Array<QueueKey & { queued: number }>; real: Array<QueueKey & { queued: number }> }>;
   eventsAfter(seq: number, limit: number): Promise<StoreEvent[]>;
+  /** One node's events, oldest first. */
+  eventsOf(node: string, limit: number): Promise<StoreEvent[]>;
+  hiddenNodes(owner: string): Promise<string[]>;
   lastSeq(): Promise<number>;
   /** The first event younger than `at` (its seq), or undefined when none is. */
   firstEventAfter(at: number): Promise<number | undefined>;
   countEventsThrough(seq: number): Promise<number>;
   getMeta(key: string): Promise<string | undefined>;
+  /** Waiting jobs that wait for any of these jobs. */
+  dependentsOf(jobs: string[]): Promise<Array<{ job: string; afterAny: boolean }>>;
+  /** What a job waits for, as those jobs stand now, and whether it runs after any outcome. */
+  depStates(job: string): Promise<{ afterAny: boolean; deps: Array<{ dep: string; status: JobStatus; result: unknown; output: Environ | null }> }>;
+  /** The control messages these units (running, token current) have not taken. */
+  pendingMessages(units: Array<{ unit: number; token: number }>): Promise<Array<{ unit: number; seq: number; body: unknown }>>;
+  /** What a job's outbox holds for it (its callback, its mail), oldest first. */
+  outboxOf(job: string): Promise<Array<Delivery & { kind: string; only_failures: boolean }>>;
+  /** Whether this address's digest for this digest time has gone out. */
+  digestSent(address: string, at: number): Promise<boolean>;
+  listUsers(): Promise<UserInfo[]>;
+  userWhere(by: 'name' | 'token', value: string): Promise<UserInfo | undefined>;
   /** Jobs per status, and the first start and last end over all jobs (benchmarks, metrics). */
   jobStats(): Promise<{ byStatus: Partial<Record<JobStatus, number>>; firstStart: number | null; lastEnd: number | null }>;
 }

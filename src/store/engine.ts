@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Report } from '../environ/index.js';
-import { NotFoundError, UsageError } from '../environ/index.js';
+import { ConflictError, NotFoundError, UsageError } from '../environ/index.js';
 import type {
-  ClaimedUnit, ClaimRequest, CompleteAndClaimAnswer, HeartbeatAnswer, JobFilter, JobRecord, NewJob, NodeInfo, PruneReport, QueueSnapshot, Store,
-  StoreEvent, StoreOptions, UnitInfo, UnitOutcome, WorkerInfo,
+  ClaimedUnit, ClaimRequest, CompleteAndClaimAnswer, HeartbeatAnswer, JobFilter, JobRecord, JobStatus, NewJob, NodeInfo, OutboxItem, PruneReport, QueueSnapshot,
+  Role, Store, StoreEvent, StoreOptions, UnitInfo, UnitMessage, UnitOutcome, UserInfo, WorkerInfo,
 } from './types.js';
-import { TERMINAL } from './types.js';
+import { ROLES, TERMINAL } from './types.js';
 import type { ClaimedRow, Driver, JobRow, QueueKey, UnitFinish, WriteTx } from './driver.js';
 import { defaultName, DEFAULT_POOL } from './info.js';
 import { uuid7 } from './ids.js';
@@ -53,11 +53,13 @@ export class DriverStore implements Store {
       const rows: JobRow[] = [];
       for (const job of jobs) {
         const retries = job.retries ?? 0;
+        // The group first: ids follow creation, so a listing by date and id shows a group before what it holds.
+        const parent = await this.ensureGroups(tx, job.owner, job.group, now, groups);
         rows.push({
           id: uuid7(now),
           owner: job.owner,
           name: job.name ?? defaultName(job.owner, job.environ),
-          parent: await this.ensureGroups(tx, job.owner, job.group, now, groups),
+          parent,
           jobType: typeof job.environ.job_type === 'string' ? job.environ.job_type : null,
           tags: job.tags ?? [],
           priority: job.priority ?? 0,
@@ -73,10 +75,17 @@ export class DriverStore implements Store {
           runAfter: job.runAfter ?? null,
           keepMs: job.keepMs ?? null,
           pool: job.pool ?? DEFAULT_POOL,
+          callbackUrl: job.callbackUrl ?? null,
+          notify: job.notify ? { address: job.notify.address, now: job.notify.now ?? false, onlyFailures: job.notify.onlyFailures ?? false } : null,
+          after: job.after ?? [],
+          afterAny: job.afterAny ?? false,
+          waiting: Boolean(job.after?.length),
+          account: job.account ?? null,
         });
       }
+      await this.checkDependencies(tx, rows);
       await tx.insertJobs(rows, now);
-      const queued = rows.filter((r) => r.runAfter === null || r.runAfter <= now);
+      const queued = rows.filter((r) => !r.waiting && (r.runAfter === null || r.runAfter <= now));
       await this.queueDelta(tx, 
         deltasOf(queued.flatMap((r) => Array.from({ length: r.inputs?.length ?? 1 }, () => ({ pool: r.pool, owner: r.owner, class: r.class, exclusive: r.exclusive, ramMb: r.ramMb }))), 1),
         now,
@@ -84,12 +93,115 @@ export class DriverStore implements Store {
       );
       const ids = rows.map((r) => r.id);
       await this.events(tx, 'add', ids, now);
+      // What waits for jobs that have already ended is released (or ended) at once.
+      await this.settleWaiting(tx, rows.filter((r) => r.waiting).map((r) => r.id), now);
       return ids;
     });
   }
 
   async get(id: string): Promise<JobRecord | NodeInfo | null> {
-    return (await this.driver.read.getNode(id)) ?? null;
+    const node = await this.driver.read.getNode(id);
+    if (!node || node.type !== 'job') return node ?? null;
+    // Beside the fixed record: its callback's delivery and its e-mail notice, as they stand.
+    const record = { ...(node as JobRecord) };
+    for (const item of await this.driver.read.outboxOf(id)) {
+      const { kind, url, only_failures, ...state } = item;
+      if (kind === 'callback') record.delivery = { url, ...state };
+      else record.notify = { address: url, mode: kind === 'mail' ? 'now' : 'digest', on: only_failures ? 'failure' : 'always', ...state };
+    }
+    return record;
+  }
+
+  async control(job: string, message: unknown): Promise<{ seq: number }> {
+    let body: string;
+    try {
+      body = JSON.stringify(message);
+    } catch {
+      throw new UsageError('a control message must be JSON');
+    }
+    if (body === undefined) throw new UsageError('a control message must be JSON');
+    if (Buffer.byteLength(body) > this.options.maxEnvironBytes) throw new UsageError(`a control message is at most ${this.options.maxEnvironBytes} bytes of JSON (SLUICE_MAX_ENVIRON)`);
+    const now = Date.now();
+    return this.transact(async (tx) => {
+      const node = await tx.getNode(job);
+      if (!node) throw new NotFoundError(`no job with id ${job}`);
+      if (node.type !== 'job') throw new UsageError(`${job} is a group, not a job`);
+      if (node.status && TERMINAL.has(node.status)) throw new ConflictError(`job ${job} has ended (${node.status}); a control message needs a job that is queued or running`);
+      const seq = await tx.insertMessage(job, message, now);
+      // Its worker, wherever it is, looks for messages when something changes.
+      tx.notifyChange();
+      return { seq };
+    });
+  }
+
+  async takeMessages(_worker: string, units: Array<{ unit: number; token: number }>): Promise<UnitMessage[]> {
+    if (!units.length) return [];
+    // A read first: most of the time there is nothing, and nothing needs writing.
+    const pending = await this.driver.read.pendingMessages(units);
+    if (!pending.length) return [];
+    const tokens = new Map(units.map((u) => [u.unit, u.token]));
+    const last = new Map<number, number>();
+    for (const m of pending) last.set(m.unit, Math.max(last.get(m.unit) ?? 0, m.seq));
+    await this.transact((tx) => tx.advanceMessages([...last].map(([unit, seq]) => ({ unit, token: tokens.get(unit)!, seq }))));
+    return pending;
+  }
+
+  async claimOutbox(kind: string, limit: number, leaseMs: number, dueBy?: number): Promise<OutboxItem[]> {
+    const now = Date.now();
+    return this.transact((tx) => tx.claimOutbox(kind, limit, now + leaseMs, dueBy ?? now, now));
+  }
+
+  async finishOutbox(id: number, outcome: { ok: true; digestOf?: number } | { ok: false; error: string; retryAt: number | null }): Promise<void> {
+    const now = Date.now();
+    await this.transact((tx) =>
+      outcome.ok
+        ? tx.finishOutbox(id, 'done', null, null, now, outcome.digestOf ?? null)
+        : tx.finishOutbox(id, outcome.retryAt === null ? 'failed' : 'due', outcome.error, outcome.retryAt, now, null),
+    );
+  }
+
+  async postponeOutbox(id: number, nextAt: number): Promise<void> {
+    await this.transact((tx) => tx.postponeOutbox(id, nextAt));
+  }
+
+  digestSent(address: string, at: number): Promise<boolean> {
+    return this.driver.read.digestSent(address, at);
+  }
+
+  async createUser(user: Parameters<Store['createUser']>[0]): Promise<void> {
+    checkUserName(user.name);
+    checkRole(user.role);
+    const now = Date.now();
+    await this.transact(async (tx) => {
+      if (await tx.userWhere('name', user.name)) throw new ConflictError(`user ${user.name} exists already`);
+      await tx.insertUser({ name: user.name, role: user.role, email: user.email ?? null, accounts: user.accounts ?? [], tokenHash: user.tokenHash }, now);
+    });
+  }
+
+  listUsers(): Promise<UserInfo[]> {
+    return this.driver.read.listUsers();
+  }
+
+  async getUser(name: string): Promise<UserInfo | null> {
+    return (await this.driver.read.userWhere('name', name)) ?? null;
+  }
+
+  async userByTokenHash(hash: string): Promise<UserInfo | null> {
+    return (await this.driver.read.userWhere('token', hash)) ?? null;
+  }
+
+  async updateUser(name: string, patch: Parameters<Store['updateUser']>[1]): Promise<UserInfo> {
+    if (patch.role !== undefined) checkRole(patch.role);
+    return this.transact(async (tx) => {
+      if (!(await tx.updateUser(name, patch))) throw new NotFoundError(`no user ${name}`);
+      return (await tx.userWhere('name', name))!;
+    });
+  }
+
+  async deleteUser(name: string): Promise<void> {
+    await this.transact(async (tx) => {
+      if (!(await tx.deleteUser(name))) throw new NotFoundError(`no user ${name}`);
+    });
   }
 
   list(filter: JobFilter = {}): Promise<NodeInfo[]> {
@@ -104,6 +216,10 @@ export class DriverStore implements Store {
       parent = found.id;
     }
     return parent ? ((await this.get(parent)) as NodeInfo) : null;
+  }
+
+  async dependencies(job: string): Promise<Array<{ id: string; status: JobStatus }>> {
+    return (await this.driver.read.depStates(job)).deps.map((d) => ({ id: d.dep, status: d.status }));
   }
 
   units(job: string): Promise<UnitInfo[]> {
@@ -124,6 +240,7 @@ export class DriverStore implements Store {
       await this.stopWaiting(tx, id, now);
       await tx.flagRunningUnits(id);
       await tx.setAborted(id, 'aborted by request', now);
+      await this.jobsEnded(tx, [id], now);
       await this.events(tx, 'update', [id], now);
     });
     return (await this.get(id)) as JobRecord;
@@ -157,6 +274,10 @@ export class DriverStore implements Store {
 
   liveWorkers(withinMs: number): Promise<WorkerInfo[]> {
     return this.driver.read.liveWorkers(Date.now() - withinMs);
+  }
+
+  workerLoads(): Promise<Array<{ worker: string; running: number; ramMb: number }>> {
+    return this.driver.read.workerLoads();
   }
 
   abortRequests(worker: string): Promise<number[]> {
@@ -347,6 +468,18 @@ export class DriverStore implements Store {
     return this.driver.read.eventsAfter(seq, limit);
   }
 
+  eventsOf(node: string, limit = 1000): Promise<StoreEvent[]> {
+    return this.driver.read.eventsOf(node, limit);
+  }
+
+  async hide(owner: string, nodes: string[]): Promise<void> {
+    if (nodes.length) await this.transact((tx) => tx.hideNodes(owner, nodes));
+  }
+
+  hidden(owner: string): Promise<string[]> {
+    return this.driver.read.hiddenNodes(owner);
+  }
+
   lastSeq(): Promise<number> {
     return this.driver.read.lastSeq();
   }
@@ -471,11 +604,62 @@ export class DriverStore implements Store {
     }
     const updates = tallies.map((t) => jobUpdate(t, batches.get(t.id)!, outcomes.get(t.id), now));
     await tx.updateJobs(updates);
+    const ended = updates.filter((u) => u.dateEnd !== undefined).map((u) => u.id);
+    await this.jobsEnded(tx, ended, now);
     for (const u of updates) {
       if (u.status === 'Failed' && tallies.find((t) => t.id === u.id)!.failFast) {
         await this.stopWaiting(tx, u.id, now);
         await tx.flagRunningUnits(u.id);
       }
+    }
+  }
+
+  /** Jobs that just ended: their outbox items are due, and what waits for them may go. */
+  private async jobsEnded(tx: WriteTx, ids: string[], now: number): Promise<void> {
+    if (!ids.length) return;
+    await tx.outboxDue(ids, now);
+    const waiting = await tx.dependentsOf(ids);
+    if (waiting.length) await this.settleWaiting(tx, [...new Set(waiting.map((w) => w.job))], now);
+  }
+
+  /**
+   * Waiting jobs whose dependencies have all ended: released (their environ gets `after`: each
+   * dependency's status, result and output) when they all succeeded or the job runs after any;
+   * otherwise ended, Aborted when one was aborted, else Failed, naming it. Ending one may settle
+   * what waits for it in turn.
+   */
+  private async settleWaiting(tx: WriteTx, jobs: string[], now: number): Promise<void> {
+    for (const job of jobs) {
+      const node = (await tx.getNode(job)) as JobRecord | undefined;
+      if (!node || node.status !== 'Waiting') continue;
+      const { afterAny, deps } = await tx.depStates(job);
+      if (deps.some((d) => !TERMINAL.has(d.status))) continue;
+      const bad = deps.find((d) => d.status !== 'Success');
+      if (bad && !afterAny) {
+        const status = bad.status === 'Aborted' ? 'Aborted' : 'Failed';
+        await tx.endWaiting(job, status, `it waited for job ${bad.dep}, which ended ${bad.status}`, now);
+        await this.events(tx, 'update', [job], now);
+        await this.jobsEnded(tx, [job], now);
+        continue;
+      }
+      const after = Object.fromEntries(deps.map((d) => [d.dep, { status: d.status, result: d.result, output: d.output }]));
+      const back = await tx.releaseWaiting(job, { ...node.environ, after }, now);
+      await this.queueDelta(tx, deltasOf(back, 1), now, false);
+      await this.events(tx, 'update', [job], now);
+    }
+  }
+
+  /** Every job waited for exists, is a job, and belongs to the submitter (the service checks wider rights before). */
+  private async checkDependencies(tx: WriteTx, rows: JobRow[]): Promise<void> {
+    for (const row of rows) {
+      if (!row.after.length) continue;
+      if (!row.after.every((d) => typeof d === 'string' && d !== '')) throw new UsageError('after must list job ids');
+      for (const dep of new Set(row.after)) {
+        const node = await tx.getNode(dep);
+        if (!node) throw new UsageError(`a job waits for ${dep}, which does not exist`);
+        if (node.type !== 'job') throw new UsageError(`a job waits for ${dep}, which is a group, not a job`);
+      }
+      row.after = [...new Set(row.after)];
     }
   }
 
@@ -523,18 +707,22 @@ export class DriverStore implements Store {
     const made: string[] = [];
     const names = groupPathParts(pathText);
     for (const [i, name] of names.entries()) {
-      const existing = await tx.findGroup(parent, name);
-      if (existing) {
-        if (existing.owner !== owner) {
-          throw new UsageError(`group "${names.slice(0, i + 1).join('/')}" belongs to ${existing.owner}; ${owner} cannot submit into it (choose another group path)`);
+      let existing = await tx.findGroup(parent, name);
+      if (!existing) {
+        const id: string = uuid7(now);
+        // Two first submissions at once both find no group; the one that loses uses the winner's.
+        if (await tx.insertGroup({ id, name, parent, owner }, now)) {
+          made.push(id);
+          parent = id;
+          continue;
         }
-        parent = existing.id;
-        continue;
+        existing = await tx.findGroup(parent, name);
+        if (!existing) throw new Error(`group "${names.slice(0, i + 1).join('/')}" was neither made nor found`);
       }
-      const id: string = uuid7(now);
-      await tx.insertGroup({ id, name, parent, owner }, now);
-      made.push(id);
-      parent = id;
+      if (existing.owner !== owner) {
+        throw new UsageError(`group "${names.slice(0, i + 1).join('/')}" belongs to ${existing.owner}; ${owner} cannot submit into it (choose another group path)`);
+      }
+      parent = existing.id;
     }
     await this.events(tx, 'add', made, now);
     cache.set(pathText, parent!);
@@ -582,4 +770,12 @@ export class DriverStore implements Store {
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function checkRole(role: string): asserts role is Role {
+  if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`a role is one of ${ROLES.join(', ')}, got "${role}"`);
+}
+
+function checkUserName(name: string): void {
+  if (typeof name !== 'string' || !/^[\w.@-]{1,100}$/.test(name)) throw new UsageError(`a user name is 1-100 letters, digits, ".", "_", "@" or "-", got ${JSON.stringify(name)}`);
 }

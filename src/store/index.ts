@@ -7,4 +7,4 @@ export type { Driver, ReadTx, WriteTx } from './driver.js';
 export { StoreError } from './errors.js';
 export { PostgresStore } from './postgres/store.js';
 export { infoOf, DEFAULT_POOL } from './info.js';
-export { DEFAULT_STORE_OPTIONS, groupPathParts, poolName } from './rules.js';
+export { DEFAULT_STORE_OPTIONS, emailAddress, groupPathParts, poolName } from './rules.js';

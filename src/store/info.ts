@@ -13,6 +13,7 @@ export type NodeRow = Omit<NodeInfo, 'tags' | 'progress' | 'result' | 'context'>
   environ?: string | null;
   output?: string | null;
   unit_outcomes?: string | null;
+  account?: string | null;
 };
 
 export function infoOf(row: NodeRow): NodeInfo {
@@ -49,6 +50,7 @@ export function recordOf(row: NodeRow): JobRecord | NodeInfo {
     environ: row.environ ? (JSON.parse(row.environ) as Environ) : {},
     output: row.output ? (JSON.parse(row.output) as Environ) : null,
     ...(row.unit_outcomes ? { units: JSON.parse(row.unit_outcomes) as UnitSummary[] } : {}),
+    ...(row.account ? { account: row.account } : {}),
   };
 }
 

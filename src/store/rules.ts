@@ -31,7 +31,10 @@ export function validateNewJob(job: NewJob, options: Pick<StoreOptions, 'maxEnvi
   if (job.ramMb !== undefined && !(job.ramMb >= 0)) throw new UsageError(`ram must be a number of MiB, got ${job.ramMb}`);
   if (job.runAfter !== undefined && !Number.isFinite(job.runAfter)) throw new UsageError(`the start time must be a time, got ${job.runAfter}`);
   if (job.pool !== undefined) poolName(job.pool);
+  if (job.notify !== undefined) emailAddress(job.notify.address);
+  if (job.callbackUrl !== undefined && !/^https?:\/\/\S+$/.test(job.callbackUrl)) throw new UsageError(`a callback must be an http:// or https:// URL, got ${JSON.stringify(job.callbackUrl)}`);
   if (job.keepMs !== undefined && !(job.keepMs >= 0 && Number.isFinite(job.keepMs))) throw new UsageError(`keep must be a duration, got ${job.keepMs}`);
+  if (job.account !== undefined && (typeof job.account !== 'string' || job.account === '')) throw new UsageError(`account must be a name, got ${JSON.stringify(job.account)}`);
   checkEnvironSize(job, options.maxEnvironBytes);
 }
 
@@ -70,4 +73,15 @@ export function groupPathParts(text: string): string[] {
 export function poolName(text: string): string {
   if (typeof text !== 'string' || !/^[\w.-]{1,100}$/.test(text)) throw new UsageError(`a pool name is 1-100 letters, digits, ".", "_" or "-", got ${JSON.stringify(text)}`);
   return text;
+}
+
+/** An e-mail address as a person writes it (one @, something on each side, a dot in the domain): refused at submit, not when the mail bounces. */
+export function emailAddress(text: string): string {
+  if (typeof text !== 'string' || !/^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]+$/.test(text)) throw new UsageError(`not an e-mail address: ${JSON.stringify(text)}`);
+  return text;
+}
+
+/** A LIKE pattern matching values that contain `text`, its wildcards escaped with a backslash (both drivers use ESCAPE '\\'). */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

@@ -62,9 +62,58 @@ export interface JobRecord extends NodeInfo {
   output: Environ | null;
   /** a map job that ended: each unit's outcome, in input order */
   units?: UnitSummary[];
+  /** its callback's delivery (the record itself is fixed once the job ends; this lives beside it) */
+  delivery?: Delivery;
+  /** its e-mail: sent at once or in the address's daily digest, for every end or failures only */
+  notify?: Omit<Delivery, 'url'> & { address: string; mode: 'now' | 'digest'; on: 'always' | 'failure' };
+  /** the fair-share account it was submitted under, when not its owner's own (`--account`) */
+  account?: string;
 }
 
-export type UnitState = 'queued' | 'delayed' | 'running' | 'done' | 'failed' | 'aborted';
+/** Where an outbox item stands: waiting for its job to end, due (being tried), done, or given up. */
+export interface Delivery {
+  url: string;
+  state: 'waiting' | 'due' | 'done' | 'failed';
+  attempts: number;
+  /** the next try, while due */
+  next_at: number | null;
+  /** the last failed try's error, kept once it went */
+  last_error: string | null;
+  done_at: number | null;
+}
+
+/** Something to send when its job ends (a callback POST; e-mail later): taken with a lease by whoever sends. */
+export interface OutboxItem {
+  id: number;
+  kind: string;
+  job: string;
+  target: string;
+  attempts: number;
+  /** send only if the job did not succeed */
+  only_failures: boolean;
+}
+
+export type Role = 'admin' | 'trusted' | 'user' | 'viewer';
+export const ROLES: readonly Role[] = ['admin', 'trusted', 'user', 'viewer'];
+
+/** A user of a server (a token stands for them; only its hash is kept). */
+export interface UserInfo {
+  name: string;
+  role: Role;
+  email: string | null;
+  /** fair-share accounts an admin granted them besides their own name */
+  accounts: string[];
+  created_at: number;
+}
+
+/** A control message a running unit has not taken yet. */
+export interface UnitMessage {
+  unit: number;
+  seq: number;
+  body: unknown;
+}
+
+export type UnitState = 'waiting' | 'queued' | 'delayed' | 'running' | 'done' | 'failed' | 'aborted';
 
 /** One unit of a job (one per input of a map job). */
 export interface UnitInfo {
@@ -113,6 +162,16 @@ export interface NewJob {
   exclusive?: boolean;
   /** the worker pool that runs its units (moi's context); default `default` */
   pool?: string;
+  /** POST the record here when the job ends (retried until it goes) */
+  callbackUrl?: string;
+  /** jobs this one waits for (PARK's after=): it stays Waiting until they have all ended */
+  after?: string[];
+  /** run once all of `after` have ended, whatever they ended with (default: only if all succeeded) */
+  afterAny?: boolean;
+  /** e-mail when it ends: in the address's daily digest (PARK's default) or at once, perhaps only on failure */
+  notify?: { address: string; now?: boolean; onlyFailures?: boolean };
+  /** the fair-share account an admin granted its owner, when not the owner's own (recorded on the job) */
+  account?: string;
 }
 
 export interface JobFilter {
@@ -125,6 +184,15 @@ export interface JobFilter {
   under?: string;
   /** jobs (the default), groups, or both */
   type?: 'job' | 'group' | 'any';
+  /** only jobs of this job type */
+  jobType?: string;
+  /** only nodes whose name, tags or environ text contain this (case-insensitive) */
+  text?: string;
+  /** only nodes made at or after / before this time (ms since the epoch) */
+  createdAfter?: number;
+  createdBefore?: number;
+  /** only nodes after this one in the list's order (date, then id): a page's cursor */
+  after?: { date: number; id: string };
   limit?: number;
 }
 
@@ -181,6 +249,12 @@ export interface WorkerInfo {
   labels: Record<string, string>;
   started_at: number;
   heartbeat_at: number;
+}
+
+/** A live worker with what it runs now (`sluice workers`). */
+export interface WorkerView extends WorkerInfo {
+  running: number;
+  ram_used_mb: number;
 }
 
 /** One appended change. `info` is the node's info after the change. */
@@ -247,6 +321,8 @@ export interface Store {
    */
   heartbeat(worker: string, leaseMs: number, units: number[]): Promise<HeartbeatAnswer>;
   liveWorkers(withinMs: number): Promise<WorkerInfo[]>;
+  /** Running units and the RAM they take (MiB), per worker id. */
+  workerLoads(): Promise<Array<{ worker: string; running: number; ramMb: number }>>;
   /** Running units of this worker whose job was aborted (a cheap read, for prompt kills). */
   abortRequests(worker: string): Promise<number[]>;
   /** The queues and owners the fair-share planner ranks (of these pools only, when named). */
@@ -269,6 +345,8 @@ export interface Store {
    */
   reapExpired(): Promise<number>;
 
+  /** The jobs a job waits for (`after`), and where they stand. */
+  dependencies(job: string): Promise<Array<{ id: string; status: JobStatus }>>;
   /** A group by its path from a root ("alice/analysis-7"), or null. */
   group(path: string): Promise<NodeInfo | null>;
   /**
@@ -281,6 +359,33 @@ export interface Store {
   /** Events at or below this sequence number may have been pruned (0: none was). */
   prunedThrough(): Promise<number>;
 
+  /**
+   * A control message to a job (PARK's control): kept in order until each of its units takes it; a
+   * queued job gets it when it starts. Refused for a job that has ended.
+   */
+  control(job: string, message: unknown): Promise<{ seq: number }>;
+  /** The messages these running units of the worker have not taken yet, marked taken (fenced by token). */
+  takeMessages(worker: string, units: Array<{ unit: number; token: number }>): Promise<UnitMessage[]>;
+
+  /**
+   * Outbox items of this kind that are due (by `dueBy`, default now: a digest takes the jobs that ended
+   * before its hour), each taken for `leaseMs` (another sender skips it meanwhile).
+   */
+  claimOutbox(kind: string, limit: number, leaseMs: number, dueBy?: number): Promise<OutboxItem[]>;
+  /** How sending went: done, or failed with a retry time (null: given up). */
+  finishOutbox(id: number, outcome: { ok: true; /** the digest time it went out in */ digestOf?: number } | { ok: false; error: string; retryAt: number | null }): Promise<void>;
+  /** Back untaken, due at `nextAt` (a digest item for a digest that has gone out waits for the next). */
+  postponeOutbox(id: number, nextAt: number): Promise<void>;
+  /** Whether `address`'s digest for the digest time `at` has gone out. */
+  digestSent(address: string, at: number): Promise<boolean>;
+
+  createUser(user: Omit<UserInfo, 'created_at' | 'accounts' | 'email'> & { email?: string | null; accounts?: string[]; tokenHash: string }): Promise<void>;
+  listUsers(): Promise<UserInfo[]>;
+  getUser(name: string): Promise<UserInfo | null>;
+  userByTokenHash(hash: string): Promise<UserInfo | null>;
+  updateUser(name: string, patch: { role?: Role; email?: string | null; accounts?: string[]; tokenHash?: string }): Promise<UserInfo>;
+  deleteUser(name: string): Promise<void>;
+
   /** Jobs per status, and the first start and last end over all jobs (benchmarks, metrics). */
   jobStats(): Promise<{ byStatus: Partial<Record<JobStatus, number>>; firstStart: number | null; lastEnd: number | null }>;
   /** What `doctor` says of the store: the kind of database, its version, where it is. */
@@ -288,6 +393,13 @@ export interface Store {
 
   /** Events after `seq`, oldest first. */
   eventsAfter(seq: number, limit?: number): Promise<StoreEvent[]>;
+  /** The events of one node (a job's history), oldest first, at most `limit`. */
+  eventsOf(node: string, limit?: number): Promise<StoreEvent[]>;
+
+  /** Takes nodes out of a user's moi view (moi's `remove`); their records stay. */
+  hide(owner: string, nodes: string[]): Promise<void>;
+  /** The nodes a user took out of their moi view. */
+  hidden(owner: string): Promise<string[]>;
   lastSeq(): Promise<number>;
   /**
    * A count of the changes this process has seen (its own writes and other processes'). Take it

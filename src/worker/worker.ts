@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Environ, FileAccess, Registry } from '../environ/index.js';
-import { DEFAULTS, resultOf, run } from '../environ/index.js';
+import { DEFAULTS, Inbox, resultOf, run } from '../environ/index.js';
 import type { ClaimedUnit, ClaimRequest, Store, UnitOutcome } from '../store/index.js';
 import { DEFAULT_POOL, TERMINAL } from '../store/index.js';
 import { CLASS_CHARGE, DEFAULT_POLICY, type Policy } from '../schedule/index.js';
@@ -29,7 +29,13 @@ export interface WorkerOptions {
   labels?: Record<string, string>;
   /** Run only this job's units, unregistered, and stop when none is left (in-process `--block`). */
   onlyJob?: string;
+  /** Where units' private folders are made (SLUICE_TMPDIR); default the system's temp folder. */
+  tmpdir?: string | undefined;
   log?: (line: string) => void;
+  /** Told how long each claim cycle's store work took, seconds (record and claim; not the sleep): metrics. */
+  onCycle?: (seconds: number) => void;
+  /** Told of each store error the worker survives: metrics. */
+  onStoreError?: (err: unknown) => void;
 }
 
 interface Running {
@@ -40,6 +46,8 @@ interface Running {
   released: boolean;
   done: Promise<void>;
   startedAt: number;
+  /** its control messages, passed on to the run */
+  inbox: Inbox;
 }
 
 /** How often a busy worker looks for abort requests even without a wake-up. */
@@ -180,6 +188,7 @@ export class Worker {
           this.loopFailures = 0;
         }
       } catch (err) {
+        this.options.onStoreError?.(err);
         this.loopFailures++;
         const waitMs = Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_MS * 2 ** (this.loopFailures - 1));
         if (this.loopFailures === 1 || this.loopFailures % 20 === 0) {
@@ -204,8 +213,10 @@ export class Worker {
       const finished = this.takeOutcomes();
       let answer;
       try {
+        const began = performance.now();
         const request = await this.plan(finished);
         answer = await store.completeAndClaim(this.id, finished, request);
+        if (finished.length || request) this.options.onCycle?.((performance.now() - began) / 1000);
         if (request) this.noteClaimed(request, answer.claimed);
       } catch (err) {
         this.outcomes.unshift(...finished); // not recorded: keep them for the next try
@@ -299,7 +310,7 @@ export class Worker {
   }
 
   private startUnit(unit: ClaimedUnit): void {
-    const entry: Running = { unit, abort: new AbortController(), aborted: false, released: false, done: Promise.resolve(), startedAt: Date.now() };
+    const entry: Running = { unit, abort: new AbortController(), aborted: false, released: false, done: Promise.resolve(), startedAt: Date.now(), inbox: new Inbox() };
     this.running.set(unit.unit, entry);
     this.usedRamMb += unit.ramMb;
     if (unit.exclusive) this.exclusiveRunning = true;
@@ -312,6 +323,8 @@ export class Worker {
       registry: this.options.registry,
       signal: entry.abort.signal,
       identity: { job: unit.job, unit: unit.index, owner: unit.owner },
+      inbox: entry.inbox,
+      tmpdir: this.options.tmpdir,
       ...(this.options.files ? { files: this.options.files } : {}),
       report: (r) => void this.options.store.report(unit.unit, unit.token, r).catch((err) => this.log(`report failed: ${err.message}`)),
     });
@@ -369,9 +382,12 @@ export class Worker {
     });
   }
 
+  /** Aborts and control messages come from others: both are looked for at once. */
   private async checkAborts(): Promise<void> {
     this.abortsCheckedAt = Date.now();
     for (const id of await this.options.store.abortRequests(this.id)) this.abortUnit(id);
+    const units = [...this.running.values()].map((r) => ({ unit: r.unit.unit, token: r.unit.token }));
+    for (const m of await this.options.store.takeMessages(this.id, units)) this.running.get(m.unit)?.inbox.push(m.body);
   }
 
   private abortUnit(id: number, released = false): void {
@@ -397,6 +413,7 @@ export class Worker {
       if (this.beatFailures) this.log(`heartbeats go through again after ${this.beatFailures} failure(s)`);
       this.beatFailures = 0;
     } catch (err) {
+      this.options.onStoreError?.(err);
       this.beatFailures++;
       if (this.beatFailures === 1 || this.beatFailures % 20 === 0) this.log(`heartbeat failed (${this.beatFailures} in a row): ${(err as Error).message}`);
     }

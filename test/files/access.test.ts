@@ -4,11 +4,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry, run, type Environ, type JobContext } from '../../src/environ/index.js';
-import { closeTrackers, fileAccessFor, fileMode } from '../../src/files/index.js';
+import { JobFiles, fileMode } from '../../src/files/index.js';
 import { raw, tempDir, testServer } from './helpers.js';
 
 let server: Awaited<ReturnType<typeof testServer>>;
 let dir: ReturnType<typeof tempDir>;
+let jobFiles: JobFiles;
+let fileAccessFor: JobFiles['access'];
 const cwd = process.cwd();
 
 /** A job that upper-cases in_file into out_file, through ctx.files only. */
@@ -21,7 +23,8 @@ const registry = new Registry().registerJob('upper', async (environ: Environ, ct
 
 beforeAll(async () => {
   dir = tempDir();
-  process.env.SLUICE_FILES_CACHE = path.join(dir.dir, 'cache');
+  jobFiles = new JobFiles({ cacheDir: path.join(dir.dir, 'cache') });
+  fileAccessFor = jobFiles.access;
   server = await testServer();
   await raw(server.url, 'PUT', '/files/in/a.txt', { body: 'from the store' });
   mkdirSync(path.join(dir.dir, 'work', 'in'), { recursive: true });
@@ -30,24 +33,19 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   process.chdir(cwd);
-  closeTrackers();
+  jobFiles.close();
   await server.cleanup();
   dir.cleanup();
-  delete process.env.SLUICE_FILES_CACHE;
 });
 
 describe('use_filetracker', () => {
-  it('defaults to the store when filetracker_url (or SLUICE_FILES_URL) is set, else to local paths', () => {
+  it("defaults to the store when filetracker_url (or the configuration's SLUICE_FILES_URL) is set, else to local paths", () => {
     expect(fileMode({}).mode).toBe(false);
     expect(fileMode({ filetracker_url: 'http://x' })).toEqual({ mode: true, url: 'http://x' });
     expect(fileMode({ filetracker_url: 'http://x', use_filetracker: 'auto' }).mode).toBe('auto');
     expect(fileMode({ filetracker_url: 'http://x', use_filetracker: false }).mode).toBe(false);
-    process.env.SLUICE_FILES_URL = 'http://from-env';
-    try {
-      expect(fileMode({})).toEqual({ mode: true, url: 'http://from-env' });
-    } finally {
-      delete process.env.SLUICE_FILES_URL;
-    }
+    expect(fileMode({}, 'http://from-env')).toEqual({ mode: true, url: 'http://from-env' });
+    expect(fileMode({ filetracker_url: 'http://x' }, 'http://from-env').url).toBe('http://x');
     expect(() => fileMode({ use_filetracker: true })).toThrow(/filetracker_url/);
     expect(() => fileMode({ use_filetracker: 'sometimes', filetracker_url: 'http://x' })).toThrow(/true, false or "auto"/);
   });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../src/environ/index.js';
 import { builtinRegistry } from '../../src/jobs/index.js';
-import { closeTrackers, fileAccessFor } from '../../src/files/index.js';
+import { JobFiles } from '../../src/files/index.js';
 import { requireProgram } from '../helpers/require.js';
 import { raw, tempDir, testServer } from './helpers.js';
 
@@ -16,6 +16,8 @@ requireProgram('gcc', 'gcc');
 
 let server: Awaited<ReturnType<typeof testServer>>;
 let dir: ReturnType<typeof tempDir>;
+let jobFiles: JobFiles;
+let fileAccessFor: JobFiles['access'];
 let exeName: string;
 /** Requests the server received, by method. */
 const served: string[] = [];
@@ -26,7 +28,8 @@ int main(void) { long long a, s = 0; while (scanf("%lld", &a) == 1) s += a; prin
 
 beforeAll(async () => {
   dir = tempDir();
-  process.env.SLUICE_FILES_CACHE = path.join(dir.dir, 'worker-cache');
+  jobFiles = new JobFiles({ cacheDir: path.join(dir.dir, 'worker-cache') });
+  fileAccessFor = jobFiles.access;
   server = await testServer();
   server.app.server.on('request', (req: { method: string; url: string }) => served.push(`${req.method} ${req.url.split('?')[0]}`));
   writeFileSync(path.join(dir.dir, 'sum.c'), SUM_C);
@@ -39,10 +42,9 @@ beforeAll(async () => {
   await raw(server.url, 'PUT', '/files/problems/sum/tests/2.hint', { body: '11\n' });
 });
 afterAll(async () => {
-  closeTrackers();
+  jobFiles.close();
   await server.cleanup();
   dir.cleanup();
-  delete process.env.SLUICE_FILES_CACHE;
 });
 
 const environ = (extra: Record<string, unknown> = {}) => ({
@@ -106,9 +108,8 @@ it('a wrong answer is checked against the hint from the store; upload_out false 
   expect(served.filter((r) => r.startsWith('PUT'))).toEqual([]);
   expect((await raw(server.url, 'GET', '/files/submissions/43/1.out')).status).toBe(404);
   // ... but this worker's cache has it, under the versioned name the environ now carries.
-  const { trackerFor } = await import('../../src/files/index.js');
   const dest = path.join(dir.dir, 'kept.out');
-  expect(await trackerFor(server.url).get(String(out.out_file), dest)).toEqual({ name: out.out_file, fromCache: true });
+  expect(await jobFiles.tracker(server.url).get(String(out.out_file), dest)).toEqual({ name: out.out_file, fromCache: true });
   expect(readFileSync(dest, 'utf8')).toBe('10\n');
 });
 

@@ -7,6 +7,7 @@ import type { Store } from '../../src/store/index.js';
 import { exited, startWorker } from './cli.js';
 import { processesIn } from './procs.js';
 import { SQLITE, type Backend } from './backends.js';
+import { startServe, type Served } from './server.js';
 
 /**
  * What a test starts (homes, stores, worker processes) and must stop, stopped after each test in
@@ -41,6 +42,16 @@ export function testScope(backend: Backend = SQLITE) {
         rmSync(dir, { recursive: true, force: true });
       });
       return dir;
+    },
+    /** A `sluice serve` process, stopped (SIGTERM, then SIGKILL) at the end. */
+    async serve(env: NodeJS.ProcessEnv, args: string[] = []): Promise<Served> {
+      const s = await startServe(env, args);
+      cleanups.push(async () => {
+        const timer = setTimeout(() => s.child.kill('SIGKILL'), 15_000);
+        await s.stop();
+        clearTimeout(timer);
+      });
+      return s;
     },
     /** A `sluice worker` process, SIGKILLed at the end. */
     async worker(env: NodeJS.ProcessEnv, args: string[] = []): Promise<ChildProcess & { log: () => string }> {

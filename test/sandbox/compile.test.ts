@@ -112,7 +112,10 @@ describe('compile', () => {
 });
 
 describe('the CLI', () => {
-  const exec = promisify(execFile);
+  const run = promisify(execFile);
+  // The CLI's own home, so that a store the user's ~/.sluice holds (maybe a newer schema) plays no part.
+  const env = { ...process.env, SLUICE_HOME: path.join(dir, 'home') };
+  const exec = (file: string, args: string[]) => run(file, args, { env });
   const cli = path.join(PACKAGE_ROOT, 'dist/cli/main.js');
 
   it('sluice compile SRC OUT [LANG]: exit 0 and the program on OK, exit 1 and the messages on CE', async () => {
@@ -135,7 +138,8 @@ describe('the CLI', () => {
     expect(caps.languages.find((l: { language: string }) => l.language === 'c')).toMatchObject({ ok: true, version: expect.stringMatching(/gcc/) });
     expect(caps.instructions).toMatchObject({ ok: expect.any(Boolean), detail: expect.any(String) });
     const text = (await exec(process.execPath, [cli, 'doctor'])).stdout;
-    expect(text).toMatch(/^tier [AB]: /);
+    expect(text).toMatch(/^store: (SQLite|PostgreSQL) /);
+    expect(text).toMatch(/^tier [AB]: /m);
     expect(text).toMatch(/exec +available/);
     expect(text).toMatch(/^languages:\n {2}ok {2}C \(gcc\) +\/usr\//m);
     expect(text).toMatch(/^ {2}(ok |NO ) instructions /m);

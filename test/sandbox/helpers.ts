@@ -61,7 +61,7 @@ export function file(dir: string, name: string, content: string | Buffer): strin
 
 /** Runs one environ through the runner with the built-in jobs (absolute paths, use_filetracker off). */
 export function runJob(environ: Environ, signal?: AbortSignal): Promise<Environ> {
-  return run({ use_filetracker: false, ...environ }, { registry: builtinRegistry(), signal });
+  return run({ use_filetracker: false, ...environ }, { registry: builtinRegistry(), signal, tmpdir: process.env.SLUICE_TMPDIR });
 }
 
 /**

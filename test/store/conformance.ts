@@ -63,6 +63,50 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(users[0]!.group).toBe((await store.get(ids[0]!))!.parent);
     });
 
+    it("lists by job type, by text in name, tags or environ (wildcards literal), by creation time, and in pages after a node", async () => {
+      const [a, b, c] = await store.submit([
+        { owner: 'alice', environ: { job_type: 'ping', note: 'Needle in the environ' }, name: 'first' },
+        { owner: 'alice', environ: { job_type: 'js', cmd: 'return 1' }, name: 'has a needle', tags: ['x'] },
+        { owner: 'bob', environ: { job_type: 'ping' }, name: '100%_done', tags: ['needles'] },
+      ]);
+      const ids = async (filter: Parameters<Store['list']>[0]) => (await store.list(filter)).map((j) => j.id);
+      expect(await ids({ jobType: 'ping' })).toEqual([a, c]);
+      expect(await ids({ text: 'needle' })).toEqual([a, b, c]);
+      expect(await ids({ text: 'NEEDLE', owner: 'alice' })).toEqual([a, b]);
+      expect(await ids({ text: '%_' })).toEqual([c]);
+      expect(await ids({ text: 'nothing like it' })).toEqual([]);
+      const all = await store.list();
+      expect(await ids({ createdAfter: all[0]!.date_created, createdBefore: all[0]!.date_created + 1 })).toEqual(all.filter((j) => j.date_created === all[0]!.date_created).map((j) => j.id));
+      expect(await ids({ createdBefore: all[0]!.date_created })).toEqual([]);
+      // Pages: after the first node, the rest in the same order, however they tie on the date.
+      expect(await ids({ after: { date: all[0]!.date_created, id: all[0]!.id } })).toEqual([b, c]);
+      expect(await ids({ after: { date: all[1]!.date_created, id: all[1]!.id }, limit: 1 })).toEqual([c]);
+      expect(await ids({ after: { date: all[2]!.date_created, id: all[2]!.id } })).toEqual([]);
+    });
+
+    it("a node's own events, a job's account, each user's hidden nodes, and what each worker runs", async () => {
+      const [a, b] = await store.submit([ping('alice', { account: 'contest:7' }), ping('alice')]);
+      await store.abort(a!);
+      expect((await store.eventsOf(a!)).map((e) => [e.verb, e.verb === 'prune' ? null : e.info.status])).toEqual([['add', 'Queued'], ['update', 'Aborted']]);
+      expect(await store.eventsOf(a!, 1)).toHaveLength(1);
+      expect(await store.eventsOf('no-such-node')).toEqual([]);
+      expect(((await store.get(a!)) as JobRecord).account).toBe('contest:7');
+      expect(((await store.get(b!)) as JobRecord).account).toBeUndefined();
+      await store.hide('alice', [a!, b!]);
+      await store.hide('alice', [a!]);
+      await store.hide('bob', [b!]);
+      expect((await store.hidden('alice')).sort()).toEqual([a!, b!].sort());
+      expect(await store.hidden('bob')).toEqual([b]);
+      expect(await store.hidden('carol')).toEqual([]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 2, ram_mb: 4096, exclusive: false });
+      await store.submit([ping('alice', { ramMb: 300 }), ping('alice', { ramMb: 200 })]);
+      expect(await take(store, w, 3)).toHaveLength(3);
+      expect(await store.workerLoads()).toEqual([{ worker: w, running: 3, ramMb: 500 }]);
+      // Pruning takes hidden marks with their nodes.
+      await store.prune({ olderThanMs: 0 });
+      expect(await store.hidden('alice')).toEqual([b]);
+    });
+
     it('claims by priority, then age, each unit once', async () => {
       const [low, high, low2] = await store.submit([ping('a'), ping('a', { priority: 5 }), ping('a')]);
       const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 4, ram_mb: 4096, exclusive: false });
@@ -423,6 +467,143 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       const t = Date.now();
       await store.waitForChange(150, undefined, later);
       expect(Date.now() - t).toBeGreaterThanOrEqual(100);
+    });
+
+    it('control messages: kept in order per job, taken once by each running unit (fenced), refused for an ended job', async () => {
+      const [id] = await store.submit([{ owner: 'a', environ: { job_type: 'js' }, inputs: [1, 2] }]);
+      expect(await store.control(id!, { n: 1 })).toEqual({ seq: 1 });
+      expect(await store.control(id!, 'two')).toEqual({ seq: 2 });
+      const w = await worker();
+      const [u1, u2] = await take(store, w, 2);
+      const both = [{ unit: u1!.unit, token: u1!.token }, { unit: u2!.unit, token: u2!.token }];
+      const first = await store.takeMessages(w, both);
+      expect(first.filter((m) => m.unit === u1!.unit).map((m) => m.body)).toEqual([{ n: 1 }, 'two']);
+      expect(first.filter((m) => m.unit === u2!.unit).map((m) => [m.seq, m.body])).toEqual([[1, { n: 1 }], [2, 'two']]);
+      expect(await store.takeMessages(w, both)).toEqual([]);
+      await store.control(id!, [3]);
+      // A stale token takes nothing.
+      expect(await store.takeMessages(w, [{ unit: u1!.unit, token: u1!.token + 1 }])).toEqual([]);
+      expect((await store.takeMessages(w, both)).map((m) => [m.unit, m.body])).toEqual([[u1!.unit, [3]], [u2!.unit, [3]]]);
+      await store.complete([success(u1!, 1), success(u2!, 2)]);
+      await expect(store.control(id!, 'late')).rejects.toThrow(`job ${id} has ended (Success); a control message needs a job that is queued or running`);
+      await expect(store.control('nope', 1)).rejects.toThrow(/no job with id nope/);
+    });
+
+    it('the outbox: a callback waits for its job to end, is taken with a lease, retried, and its state shows beside the record', async () => {
+      const [id, plain] = await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, callbackUrl: 'http://127.0.0.1:9/hook' }, ping()]);
+      expect((await store.get(id!)) as JobRecord).toMatchObject({ delivery: { url: 'http://127.0.0.1:9/hook', state: 'waiting', attempts: 0 } });
+      expect('delivery' in ((await store.get(plain!)) as JobRecord)).toBe(false);
+      expect(await store.claimOutbox('callback', 10, 10_000)).toEqual([]);
+      const w = await worker();
+      const [u] = await take(store, w, 1);
+      const before = (await store.get(id!)) as JobRecord;
+      await store.complete([success(u!, { pong: 1 })]);
+      const [item] = await store.claimOutbox('callback', 10, 10_000);
+      expect(item).toMatchObject({ job: id, target: 'http://127.0.0.1:9/hook', attempts: 1 });
+      // Taken: another sender does not get it while the lease lasts.
+      expect(await store.claimOutbox('callback', 10, 10_000)).toEqual([]);
+      await store.finishOutbox(item!.id, { ok: false, error: 'connection refused', retryAt: Date.now() - 1 });
+      const [again] = await store.claimOutbox('callback', 10, 10_000);
+      expect(again).toMatchObject({ id: item!.id, attempts: 2 });
+      await store.finishOutbox(again!.id, { ok: true });
+      const after = (await store.get(id!)) as JobRecord;
+      expect(after.delivery).toMatchObject({ state: 'done', attempts: 2, last_error: 'connection refused' });
+      expect(after.delivery!.done_at).toBeGreaterThan(0);
+      // The record itself did not change.
+      const { delivery: _a, ...fixed } = after;
+      expect(fixed).toMatchObject({ status: 'Success', date_end: expect.any(Number) });
+      expect(before.status).toBe('Running');
+    });
+
+    it('digest notices: due by the digest hour from when the job ended, marked with the digest they went in, postponed untaken', async () => {
+      const [id] = await store.submit([{ owner: 'u', environ: { job_type: 'ping' }, notify: { address: 'a@example.org' } }]);
+      const w = await worker();
+      const [u] = await take(store, w, 1);
+      await store.complete([success(u!, {})]);
+      const ended = ((await store.get(id!)) as JobRecord).date_end!;
+      expect(((await store.get(id!)) as JobRecord).notify).toMatchObject({ address: 'a@example.org', mode: 'digest', on: 'always', state: 'due' });
+      expect(await store.claimOutbox('digest', 10, 10_000, ended - 1)).toEqual([]);
+      expect(await store.claimOutbox('mail', 10, 10_000, ended + 1)).toEqual([]);
+      const [item] = await store.claimOutbox('digest', 10, 10_000, ended + 1000);
+      expect(item).toMatchObject({ job: id, target: 'a@example.org', attempts: 1, only_failures: false });
+      // Postponed: not due by the same hour, due by a later one, and the try did not count.
+      await store.postponeOutbox(item!.id, ended + 2000);
+      expect(await store.claimOutbox('digest', 10, 10_000, ended + 1000)).toEqual([]);
+      const [again] = await store.claimOutbox('digest', 10, 10_000, ended + 2000);
+      expect(again).toMatchObject({ id: item!.id, attempts: 1 });
+      expect(await store.digestSent('a@example.org', ended + 2000)).toBe(false);
+      await store.finishOutbox(again!.id, { ok: true, digestOf: ended + 2000 });
+      expect(await store.digestSent('a@example.org', ended + 2000)).toBe(true);
+      expect(await store.digestSent('a@example.org', ended + 1000)).toBe(false);
+      expect(await store.digestSent('b@example.org', ended + 2000)).toBe(false);
+      expect(((await store.get(id!)) as JobRecord).notify).toMatchObject({ state: 'done', attempts: 1 });
+    });
+
+    it('users: created with a hashed token, found by it, changed, listed and removed', async () => {
+      await store.createUser({ name: 'alice', role: 'user', tokenHash: 'h1', email: 'alice@example.org' });
+      await store.createUser({ name: 'root', role: 'admin', tokenHash: 'h2' });
+      await expect(store.createUser({ name: 'alice', role: 'user', tokenHash: 'h3' })).rejects.toThrow(/user alice exists already/);
+      await expect(store.createUser({ name: 'x', role: 'god' as 'admin', tokenHash: 'h4' })).rejects.toThrow(/a role is one of admin, trusted, user, viewer/);
+      expect(await store.userByTokenHash('h1')).toMatchObject({ name: 'alice', role: 'user', email: 'alice@example.org', accounts: [] });
+      expect(await store.userByTokenHash('nope')).toBeNull();
+      expect(await store.updateUser('alice', { role: 'trusted', accounts: ['contest:7'], tokenHash: 'h5' })).toMatchObject({ role: 'trusted', accounts: ['contest:7'] });
+      expect(await store.userByTokenHash('h1')).toBeNull();
+      expect((await store.userByTokenHash('h5'))!.name).toBe('alice');
+      expect((await store.listUsers()).map((u) => [u.name, u.role])).toEqual([['alice', 'trusted'], ['root', 'admin']]);
+      await store.deleteUser('alice');
+      expect(await store.getUser('alice')).toBeNull();
+      await expect(store.deleteUser('alice')).rejects.toThrow(/no user alice/);
+      await expect(store.updateUser('ghost', { role: 'user' })).rejects.toThrow(/no user ghost/);
+    });
+
+    it('jobs that wait for jobs: Waiting until they end, then queued with what they waited for in environ.after', async () => {
+      const [x, y] = await store.submit([ping('a'), { owner: 'a', environ: { job_type: 'js' }, inputs: [1, 2] }]);
+      const [z] = await store.submit([{ owner: 'a', environ: { job_type: 'sum' }, after: [x!, y!, x!] }]);
+      expect(await store.get(z!)).toMatchObject({ status: 'Waiting' });
+      expect((await store.units(z!)).map((u) => u.state)).toEqual(['waiting']);
+      expect((await store.queueSnapshot()).queues.reduce((n, q) => n + q.queued, 0)).toBe(3);
+      const w = await worker();
+      const units = await take(store, w, 3);
+      expect(units.map((u) => u.job).sort()).toEqual([x, y, y].sort());
+      await store.complete(units.filter((u) => u.job !== y).map((u) => ({ ...success(u, { pong: 1 }), output: ok({ pong: 1 }) })));
+      expect(await store.get(z!)).toMatchObject({ status: 'Waiting' });
+      await store.complete(units.filter((u) => u.job === y).map((u) => success(u, (u.environ.input as number) * 10)));
+      const released = (await store.get(z!)) as JobRecord;
+      expect(released.status).toBe('Queued');
+      expect(released.environ.after).toEqual({
+        [x!]: { status: 'Success', result: { pong: 1 }, output: expect.objectContaining({ pong: 1, result: 'SUCCESS' }) },
+        [y!]: { status: 'Success', result: [10, 20], output: null },
+      });
+      const [zu] = await take(store, w, 5);
+      expect(zu).toMatchObject({ job: z, environ: { after: released.environ.after } });
+    });
+
+    it('a job waiting for one that failed or was aborted ends too, naming it, down the chain; afterAny runs whatever they ended with', async () => {
+      const [x, y] = await store.submit([ping('a'), ping('a')]);
+      const [failsWith, any] = await store.submit([
+        { owner: 'a', environ: { job_type: 'ping' }, after: [x!] },
+        { owner: 'a', environ: { job_type: 'ping' }, after: [x!, y!], afterAny: true },
+      ]);
+      const [chained] = await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, after: [failsWith!] }]);
+      const [abortedWith] = await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, after: [y!] }]);
+      const w = await worker();
+      const [ux] = (await take(store, w, 5)).filter((u) => u.job === x);
+      await store.complete([failure(ux!)]);
+      expect(await store.get(failsWith!)).toMatchObject({ status: 'Failed', error: `it waited for job ${x}, which ended Failed` });
+      expect(await store.get(chained!)).toMatchObject({ status: 'Failed', error: `it waited for job ${failsWith}, which ended Failed` });
+      expect((await store.get(chained!))!.date_end).not.toBeNull();
+      expect(await store.get(any!)).toMatchObject({ status: 'Waiting' });
+      await store.abort(y!);
+      expect(await store.get(abortedWith!)).toMatchObject({ status: 'Aborted', error: `it waited for job ${y}, which ended Aborted` });
+      const anyRecord = (await store.get(any!)) as JobRecord;
+      expect(anyRecord.status).toBe('Queued');
+      expect(Object.values(anyRecord.environ.after as Record<string, { status: string }>).map((d) => d.status).sort()).toEqual(['Aborted', 'Failed']);
+      // A Waiting job can itself be aborted; waiting on an ended job releases at once; unknown ids are refused.
+      const [late] = await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, after: [anyRecord.id] }]);
+      expect((await store.abort(late!)).status).toBe('Aborted');
+      const [now] = await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, after: [chained!], afterAny: true }]);
+      expect(await store.get(now!)).toMatchObject({ status: 'Queued' });
+      await expect(store.submit([{ owner: 'a', environ: { job_type: 'ping' }, after: ['no-such-job'] }])).rejects.toThrow(/waits for no-such-job, which does not exist/);
     });
 
     it('prunes ended jobs past their retention, their units, emptied groups and old events; the rest stays consistent', async () => {

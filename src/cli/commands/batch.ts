@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { parseEnviron, run, UsageError } from '../../environ/index.js';
-import { builtinRegistry, jsPool } from '../../jobs/index.js';
-import { fileAccessFor } from '../../files/index.js';
+import { cliConfig, localRoot } from '../service.js';
 
 /**
  * `sluice batch [JOB_TYPE]`, exactly as sio-batch: the environ is JSON in the environment variable
@@ -22,8 +21,8 @@ export function register(program: Command): void {
         const extra = (process.env[key] ?? '').split(/\s+/).filter(Boolean);
         if (extra.length) environ[key] = [...(Array.isArray(environ[key]) ? environ[key] : []), ...extra];
       }
-      const out = await run(environ, { registry: builtinRegistry(), files: fileAccessFor });
-      jsPool.close();
+      const root = localRoot();
+      const out = await run(environ, { registry: root.registry, files: root.files.access, tmpdir: cliConfig().tmpdir }).finally(() => root.close());
       process.stdout.write(`--- BEGIN ENVIRON ---\n${JSON.stringify(out)}\n--- END ENVIRON ---\n`);
       // As sio-batch: once the environ is printed the command succeeded, whatever the job's result.
     });

@@ -2,13 +2,12 @@ import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { EXIT, SluiceError, UsageError } from '../../environ/index.js';
 import { runBridge } from '../../bridge/index.js';
-import { cliConfig, withService } from '../service.js';
+import { cliConfig, serverOptions, withSluice, type RemoteFlags } from '../service.js';
 
 export function register(program: Command): void {
-  program
-    .command('bridge <redis-url>')
+  serverOptions(program.command('bridge <redis-url>'))
     .description("mirror Sluice's jobs into Redis live, in moi's layout (info JSON under each id, <group>:children, <id>:pubsub), until SIGINT/SIGTERM")
-    .action(async (text: string) => {
+    .action(async (text: string, opts: RemoteFlags) => {
       const url = redisUrl(text);
       const where = `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} bridge: ${line}\n`);
@@ -36,8 +35,9 @@ export function register(program: Command): void {
         throw new SluiceError(`cannot reach redis at ${where}: ${(lastError ?? (err as Error)).message}`, EXIT.INTERNAL);
       }
       const store = cliConfig().store;
-      await withService(async (service) => {
-        log(`pid ${process.pid} (stop with kill -TERM ${process.pid}), store ${store.kind === 'sqlite' ? store.file : redactUrl(store.url)}`);
+      const source = opts.url ?? cliConfig().url ?? (store.kind === 'sqlite' ? store.file : redactUrl(store.url));
+      await withSluice(opts, async (service) => {
+        log(`pid ${process.pid} (stop with kill -TERM ${process.pid}), ${opts.url ?? cliConfig().url ? 'server' : 'store'} ${source}`);
         await runBridge({ service, redis, where, log, signal: stop.signal });
       });
       await redis.quit().catch(() => redis.disconnect());

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { capabilities, helperServer, languages, type Capabilities } from '../../sandbox/index.js';
 import { printJson } from '../io.js';
+import { withService } from '../service.js';
 
 const TIERS: Record<Capabilities['tier'], string> = {
   A: 'isolation (namespaces, seccomp) with cgroup limits',
@@ -27,7 +28,8 @@ export function register(program: Command): void {
       const caps = await capabilities();
       helperServer.close();
       const langs = languages().map((l) => (l.ok ? { ...l, version: version(l.detail) } : l));
-      if (opts.json) return printJson({ ...caps, languages: langs });
+      const store = await storeCheck();
+      if (opts.json) return printJson({ ...caps, store, languages: langs });
       const mark = (ok: boolean) => (ok ? 'ok ' : 'NO ');
       const rows: Array<[string, boolean, string]> = [
         ['helper', caps.helper.ok, caps.helper.detail],
@@ -38,7 +40,7 @@ export function register(program: Command): void {
         ['disk', caps.disk.ok, caps.disk.detail],
         ['instructions', caps.instructions.ok, `${caps.instructions.detail}${caps.instructions.ok ? '' : ': sio2jail-exec measures CPU time'}`],
       ];
-      const out: string[] = [`tier ${caps.tier}: ${TIERS[caps.tier]}`, ''];
+      const out: string[] = [`store: ${store.ok ? store.detail : `NOT REACHABLE: ${store.detail}`}`, '', `tier ${caps.tier}: ${TIERS[caps.tier]}`, ''];
       for (const [name, ok, detail] of rows) out.push(`  ${mark(ok)} ${name.padEnd(16)} ${detail}`);
       out.push('', 'executors:');
       for (const [name, check] of Object.entries(caps.executors)) {
@@ -50,4 +52,13 @@ export function register(program: Command): void {
       out.push('', `probed in ${caps.probeMs.toFixed(0)} ms`);
       process.stdout.write(`${out.join('\n')}\n`);
     });
+}
+
+/** The store this machine's commands use (SLUICE_STORE or SLUICE_HOME): what it is, or why it cannot be reached. */
+async function storeCheck(): Promise<{ ok: boolean; detail: string }> {
+  try {
+    return await withService(async (service) => ({ ok: true, detail: service.store.description }));
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
 }

@@ -1,18 +1,17 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../environ/index.js';
-import { withService } from '../service.js';
+import { serverOptions, withSluice, type RemoteFlags } from '../service.js';
 import { printJson } from '../io.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function register(program: Command): void {
-  program
-    .command('fairshare')
+  serverOptions(program.command('fairshare'))
     .description("each active owner's share, decayed usage, fair-share factor, running and queued units")
     .option('--share <owner=share>', "set an owner's share (default 1; repeatable)", collect, [])
     .option('--json', 'print JSON')
-    .action(async (opts: { share: string[]; json?: boolean }) => {
-      await withService(async (service) => {
+    .action(async (opts: RemoteFlags & { share: string[]; json?: boolean }) => {
+      await withSluice(opts, async (service) => {
         for (const text of opts.share) {
           const [owner, value] = text.split('=');
           const share = Number(value);

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { NotFoundError, UsageError, sluiceHome } from '../../environ/index.js';
+import { NotFoundError, UsageError } from '../../environ/index.js';
 import { FileTracker, httpDate, parseVersion, type FileServer } from '../../files/index.js';
 import { printJson } from '../io.js';
+import { cliConfig } from '../service.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:9999';
 
@@ -14,10 +15,14 @@ interface ClientOpts {
 
 /** A tracker for one command; `--no-cache` (or a command that must see the server) skips the cache. */
 function tracker(opts: ClientOpts & { cache?: boolean }): FileTracker {
+  const files = cliConfig().files;
+  const token = opts.token || (opts.url ? undefined : files.clientToken);
   return new FileTracker({
-    url: opts.url || process.env.SLUICE_FILES_URL || DEFAULT_URL,
-    ...(opts.token ? { token: opts.token } : {}),
-    ...(opts.cache === false ? { cacheDir: null } : {}),
+    url: opts.url || files.url || DEFAULT_URL,
+    ...(token ? { token } : {}),
+    cacheDir: opts.cache === false ? null : files.cacheDir,
+    cacheMaxBytes: files.cacheBytes,
+    gzip: files.gzip,
   });
 }
 
@@ -31,8 +36,8 @@ async function using<T>(t: FileTracker, fn: (t: FileTracker) => Promise<T>): Pro
 
 const clientOptions = (cmd: Command) =>
   cmd
-    .option('--url <url>', `the file store (default: SLUICE_FILES_URL, else ${DEFAULT_URL})`)
-    .option('--token <token>', 'bearer token (default: SLUICE_FILES_TOKEN)');
+    .option('--url <url>', `the file store (default: SLUICE_FILES_URL, else $SLUICE_URL/files, else ${DEFAULT_URL})`)
+    .option('--token <token>', 'bearer token (default: SLUICE_FILES_TOKEN, or SLUICE_TOKEN with $SLUICE_URL/files)');
 
 /** `sluice files serve|put|get|ls|rm|stat`: the file store (filetracker protocol v2) and its client. */
 export function register(program: Command): void {
@@ -52,8 +57,8 @@ export function register(program: Command): void {
     .action(async (opts: { port: string; host: string; root?: string; token?: string; insecure?: boolean; fsync: boolean; fsck?: boolean; log?: boolean }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${opts.port}"`);
-      const root = path.resolve(opts.root || process.env.SLUICE_FILES_ROOT || path.join(sluiceHome(), 'files'));
-      const token = opts.token || process.env.SLUICE_FILES_TOKEN || undefined;
+      const root = opts.root ? path.resolve(opts.root) : cliConfig().files.root;
+      const token = opts.token || cliConfig().files.token;
       const { startFileServer } = await import('../../files/server.js');
       const server: FileServer = await startFileServer({
         root,

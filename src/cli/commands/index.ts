@@ -13,8 +13,12 @@ import { register as fairshare } from './fairshare.js';
 import { register as doctor } from './doctor.js';
 import { register as compile } from './compile.js';
 import { register as prune } from './prune.js';
+import { register as control } from './control.js';
+import { register as mail } from './mail.js';
 import { register as pool } from './pool.js';
 import { register as bridge } from './bridge.js';
+import { register as workers } from './workers.js';
+import { register as serve } from './serve.js';
 
 /** Every command of the CLI, one file each; add a command by adding its register function here. */
-export const commands: Array<(program: Command) => void> = [submit, job, jobs, wait, abort, users, watch, worker, fairshare, files, batch, doctor, compile, prune, pool, bridge];
+export const commands: Array<(program: Command) => void> = [submit, job, jobs, wait, abort, users, watch, worker, fairshare, files, batch, doctor, compile, prune, control, mail, pool, bridge, workers, serve];

@@ -1,22 +1,21 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../environ/index.js';
-import { withService } from '../service.js';
+import { serverOptions, withSluice, type RemoteFlags } from '../service.js';
 import { formatRecord, formatUnit } from '../format.js';
 import { printJson } from '../io.js';
 
 export function register(program: Command): void {
-  program
-    .command('job')
+  serverOptions(program.command('job'))
     .argument('[id]', 'a job or group id')
     .description("print a job's record (moi's layout: a banner, key : value lines, result last)")
     .option('--job-id <id>', "the id, moi's spelling (moi job --job-id=ID)")
     .option('--units', "list the job's units (one per input of a map job) with their state and result")
     .option('--json', 'print JSON')
-    .action(async (given: string | undefined, opts: { jobId?: string; json?: boolean; units?: boolean }) => {
+    .action(async (given: string | undefined, opts: RemoteFlags & { jobId?: string; json?: boolean; units?: boolean }) => {
       if (given && opts.jobId && given !== opts.jobId) throw new UsageError('give the id once: as an argument or with --job-id');
       const id = given ?? opts.jobId;
       if (!id) throw new UsageError('job needs an id (sluice job ID, or --job-id ID)');
-      await withService(async (service) => {
+      await withSluice(opts, async (service) => {
         if (opts.units) {
           const units = await service.units(id);
           if (opts.json) return printJson(units);

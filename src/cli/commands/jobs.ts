@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../environ/index.js';
 import type { JobFilter, JobStatus, NodeInfo } from '../../store/index.js';
-import type { LocalService } from '../../service/index.js';
-import { withService } from '../service.js';
+import type { Service } from '../../service/index.js';
+import { serverOptions, withSluice, type RemoteFlags } from '../service.js';
 import { formatRecord, formatSummary } from '../format.js';
 import { printJson } from '../io.js';
 
 const STATUSES: JobStatus[] = ['Queued', 'Waiting', 'Running', 'Success', 'Failed', 'Aborted'];
 
-interface ListOptions {
+interface ListOptions extends RemoteFlags {
   user?: string;
   status?: string;
   tag?: string;
@@ -19,8 +19,7 @@ interface ListOptions {
 }
 
 export function register(program: Command): void {
-  program
-    .command('jobs')
+  serverOptions(program.command('jobs'))
     .description('list jobs by date (all users unless --user); with --group, what a group holds')
     .option('--user <name>', 'only this owner')
     .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
@@ -31,25 +30,24 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: ListOptions) => {
       if (opts.recursive && !opts.group) throw new UsageError('--recursive goes with --group');
-      await withService((service) => printList(service, opts));
+      await withSluice(opts, (service) => printList(service, opts));
     });
 
   // moi's spelling: `moi userjobs --key NAME [--summary]`.
-  program
-    .command('userjobs')
+  serverOptions(program.command('userjobs'))
     .description("moi's userjobs: every job of one user, by date (same as jobs --user NAME)")
     .requiredOption('--key <name>', 'the user')
     .option('--summary', 'one line per job: date, id, status')
     .option('--json', 'print JSON')
-    .action(async (opts: { key: string; summary?: boolean; json?: boolean }) => {
-      await withService(async (service) => {
+    .action(async (opts: RemoteFlags & { key: string; summary?: boolean; json?: boolean }) => {
+      await withSluice(opts, async (service) => {
         if (!(await service.users()).some((u) => u.owner === opts.key)) throw new NotFoundError(`Unknown key: ${opts.key}`);
         await printList(service, { user: opts.key, ...(opts.summary ? { summary: true } : {}), ...(opts.json ? { json: true } : {}) });
       });
     });
 }
 
-async function printList(service: LocalService, opts: ListOptions): Promise<void> {
+async function printList(service: Service, opts: ListOptions): Promise<void> {
   const status = opts.status === undefined ? undefined : parseStatus(opts.status);
   const filter: JobFilter = {
     ...(opts.user ? { owner: opts.user } : {}),

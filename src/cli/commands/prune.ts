@@ -1,18 +1,17 @@
 import type { Command } from 'commander';
 import { formatDuration, parseDuration } from '../../environ/index.js';
-import { cliConfig, withService } from '../service.js';
+import { cliConfig, serverOptions, withSluice, type RemoteFlags } from '../service.js';
 import { printJson } from '../io.js';
 
 export function register(program: Command): void {
-  program
-    .command('prune')
+  serverOptions(program.command('prune'))
     .description('remove ended jobs past their retention (SLUICE_RETENTION, or the job\'s --keep), their units, empty groups and old events')
     .option('--older-than <duration>', 'remove jobs that ended longer ago than this (a plain number is days; 12h, 7d; 0 = every ended job)')
     .option('--dry-run', 'count what would go, remove nothing')
     .option('--json', 'print JSON')
-    .action(async (opts: { olderThan?: string; dryRun?: boolean; json?: boolean }) => {
+    .action(async (opts: RemoteFlags & { olderThan?: string; dryRun?: boolean; json?: boolean }) => {
       const olderThanMs = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan, '--older-than', 'd');
-      await withService(async (service) => {
+      await withSluice(opts, async (service) => {
         const report = await service.prune({ ...(olderThanMs === undefined ? {} : { olderThanMs }), ...(opts.dryRun ? { dryRun: true } : {}) });
         if (opts.json) return printJson(report);
         const windowMs = olderThanMs ?? cliConfig().retentionMs;

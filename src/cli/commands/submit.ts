@@ -2,17 +2,15 @@ import type { Command } from 'commander';
 import type { Environ } from '../../environ/index.js';
 import { EXIT, UsageError, parseAssignment, parseEnviron } from '../../environ/index.js';
 import type { JobRecord, NodeInfo } from '../../store/index.js';
-import type { LocalService } from '../../service/index.js';
-import { jsPool } from '../../jobs/index.js';
+import type { Service } from '../../service/index.js';
 import { readInput, printJson } from '../io.js';
-import { defaultUser } from '../user.js';
-import { cliConfig, withService } from '../service.js';
+import { isLocal, serverOptions, withSluice, type RemoteFlags } from '../service.js';
 import { formatRecord, liveLine } from '../format.js';
 import { parseDuration, parseTime } from '../time.js';
 import { parseClass, parseRam } from '../../schedule/index.js';
-import { poolName } from '../../store/index.js';
+import { emailAddress, poolName } from '../../store/index.js';
 
-interface SubmitOptions {
+interface SubmitOptions extends RemoteFlags {
   cmd?: string;
   cmdType: string;
   jobType?: string;
@@ -32,6 +30,13 @@ interface SubmitOptions {
   ram?: string;
   keep?: string;
   pool?: string;
+  after: string[];
+  afterAny?: boolean;
+  account?: string;
+  callback?: string;
+  notify?: string;
+  notifyNow?: boolean;
+  notifyOn?: string;
   block?: boolean;
   json?: boolean;
 }
@@ -39,15 +44,16 @@ interface SubmitOptions {
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function register(program: Command): void {
-  program
-    .command('submit')
+  serverOptions(program.command('submit'))
     .description('submit a job: a command (--cmd) or an environ (--job-type, --environ, --set)')
     .option('--cmd <text>', 'code to run: a js function body, or a shell command with --cmd-type system')
     .option('--cmd-type <type>', 'js or system', 'js')
     .option('--job-type <type>', 'the job type of an environ job (ping, system, js, exec, compile, a plugin...)')
     .option('--environ <file>', 'the environ as JSON, from a file or - for standard input')
     .option('--set <key=value>', 'set an environ key; the value is parsed as JSON when it parses (repeatable)', collect, [])
-    .option('--user <name>', 'the owner (default: SLUICE_USER, the login name unless root, the host name)')
+    .option('--user <name>', 'the owner (default: SLUICE_USER, the login name unless root, the host name; on a server: you)')
+    .option('--account <name>', "charge fair share to this account, which an admin granted you (default: the owner's own)")
+    .option('--callback <url>', 'POST the record to this URL when the job ends (retried; sluice serve sends it)')
     .option('--name <name>', 'a name for the job')
     .option('--group <path>', 'the group path, e.g. alice/analysis-7 (groups are made on demand)')
     .option('--tag <tag>', 'a tag (repeatable)', collect, [])
@@ -60,6 +66,11 @@ export function register(program: Command): void {
     .option('--at <time>', 'start no sooner than this time (ISO 8601, or HH:MM)')
     .option('--ram <size>', 'RAM one unit needs (512M, 2G); default from the environ (exec_mem_limit...)')
     .option('--pool <name>', 'the worker pool that runs it (moi\'s context; default: default): only workers started with --pool NAME take it')
+    .option('--after <id>', 'wait for this job to succeed first (repeatable); the job sees its result in environ.after', collect, [])
+    .option('--after-any', 'with --after: run once they have all ended, whatever they ended with')
+    .option('--notify <address>', "e-mail this address when it ends: in the address's daily digest (SLUICE_DIGEST_AT)")
+    .option('--notify-now', 'with --notify: one mail as soon as it ends, not the digest')
+    .option('--notify-on <when>', 'with --notify: always (default) or failure')
     .option('--keep <duration>', 'keep the job this long after it ends (a plain number is days; 12h, 7d); default SLUICE_RETENTION')
     .option('--block', 'wait for the job and print its record')
     .option('--json', 'print JSON')
@@ -73,12 +84,16 @@ export function register(program: Command): void {
       if (opts.inputs === '-' && opts.environ === '-') throw new UsageError('--inputs and --environ cannot both read standard input');
       const inputs = opts.inputs === undefined ? undefined : parseInputs(readInput(opts.inputs, 'inputs file'), opts.inputs);
       if (opts.failFast && !inputs) throw new UsageError('--fail-fast is for map jobs (with --inputs)');
+      if (opts.afterAny && !opts.after.length) throw new UsageError('--after-any goes with --after');
+      if ((opts.notifyNow || opts.notifyOn) && !opts.notify) throw new UsageError('--notify-now and --notify-on go with --notify ADDRESS');
+      if (opts.notifyOn && opts.notifyOn !== 'always' && opts.notifyOn !== 'failure') throw new UsageError(`--notify-on must be always or failure, got "${opts.notifyOn}"`);
       const keepMs = opts.keep === undefined ? undefined : parseDuration(opts.keep, '--keep', 'd');
-      await withService(async (service) => {
+      await withSluice(opts, async (service) => {
         const [id] = await service.submit([
           {
             environ,
-            owner: opts.user ?? defaultUser(cliConfig().user),
+            ...(opts.user ? { owner: opts.user } : {}),
+            ...(opts.account ? { account: opts.account } : {}),
             ...(opts.name ? { name: opts.name } : {}),
             ...(opts.group ? { group: opts.group } : {}),
             ...(opts.tag.length ? { tags: opts.tag } : {}),
@@ -91,6 +106,10 @@ export function register(program: Command): void {
             ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
             ...(keepMs === undefined ? {} : { keepMs }),
             ...(opts.pool ? { pool: poolName(opts.pool) } : {}),
+            ...(opts.after.length ? { after: opts.after } : {}),
+            ...(opts.afterAny ? { afterAny: true } : {}),
+            ...(opts.callback ? { callbackUrl: callbackUrl(opts.callback) } : {}),
+            ...(opts.notify ? { notify: { address: emailAddress(opts.notify), now: Boolean(opts.notifyNow), onlyFailures: opts.notifyOn === 'failure' } } : {}),
           },
         ]);
         // moi's line on a terminal; the bare id for scripts.
@@ -103,14 +122,25 @@ export function register(program: Command): void {
         else process.stdout.write(formatRecord(record));
         process.exitCode = record.status === 'Success' ? EXIT.OK : EXIT.JOB_FAILED;
       }, { write: true });
-      jsPool.close();
     });
 }
 
 /** A job that no live worker could ever take is said so at once, not after seconds of "waiting for a slot". */
-async function sayIfUnplaceable(service: LocalService, id: string): Promise<void> {
+async function sayIfUnplaceable(service: Service, id: string): Promise<void> {
   const reason = (await service.waitReasons([await service.get(id)])).get(id);
   if (reason?.startsWith('cannot run yet')) process.stderr.write(`sluice: job ${id} ${reason}\n`);
+}
+
+/** A callback must be an http(s) URL: said at submit, not when the job ends. */
+function callbackUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--callback must be an http:// or https:// URL, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--callback must be an http:// or https:// URL, got "${text}"`);
+  return url.href;
 }
 
 function buildEnviron(opts: SubmitOptions): Environ {
@@ -158,12 +188,12 @@ function parseInteger(text: string, option: string): number {
 
 /**
  * Waits for the job, showing its status: a live line on a terminal, plain lines otherwise. With no
- * worker alive the job runs here, so a first-time user needs nothing else running. Ctrl-C then
- * aborts it and exits 130 once its processes are gone (a second Ctrl-C exits at once); while a
- * worker runs it, Ctrl-C only stops the waiting.
+ * worker alive on this machine's store the job runs here, so a first-time user needs nothing else
+ * running; Ctrl-C then aborts it and exits 130 once its processes are gone (a second Ctrl-C exits
+ * at once). While a worker runs it (or a server's), Ctrl-C only stops the waiting.
  */
-async function blockOn(service: LocalService, id: string): Promise<JobRecord> {
-  const here = (await service.workersAlive()) ? null : service.runHere(id);
+async function blockOn(service: Service, id: string): Promise<JobRecord> {
+  const here = !isLocal(service) || (await service.workersAlive()) ? null : service.runHere(id);
   const tty = process.stderr.isTTY;
   const started = Date.now();
   let latest: NodeInfo | undefined;

@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { formatDuration, formatLocalTime, parseDuration, UsageError } from '../../environ/index.js';
-import { Worker, watchLifetime } from '../../worker/index.js';
-import { openConfiguredStore, startPruning } from '../../service/index.js';
+import { watchLifetime } from '../../worker/index.js';
+import { configuredMailer, startPruning } from '../../service/index.js';
 import { poolName } from '../../store/index.js';
-import { builtinRegistry, jsPool } from '../../jobs/index.js';
-import { DEFAULT_POLICY, parseRam } from '../../schedule/index.js';
-import { closeTrackers, fileAccessFor } from '../../files/index.js';
-import { cliConfig } from '../service.js';
+import { parseRam } from '../../schedule/index.js';
+import { cliConfig, localRoot } from '../service.js';
 import { parseTime } from '../time.js';
 
 export function register(program: Command): void {
@@ -33,14 +31,11 @@ export function register(program: Command): void {
       if (opts.owner === '') throw new UsageError('--owner needs a name');
       for (const label of opts.label) if (!/^[\w.-]+=/.test(label)) throw new UsageError(`--label must be KEY=VALUE, got "${label}"`);
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-      const store = await openConfiguredStore(config, { create: true, onCreate: (file) => log(`created a new database ${file}`) });
-      const worker = new Worker({
-        store,
-        registry: builtinRegistry(),
-        files: fileAccessFor,
+      const root = localRoot({ write: true, log });
+      const store = await root.store();
+      const started = root.worker({
         log,
         leaseMs,
-        policy: { ...DEFAULT_POLICY, halfLifeMs: config.halfLifeMs },
         ...(concurrency === undefined ? {} : { concurrency }),
         ...(opts.ram ? { ramMb: parseRam(opts.ram) } : {}),
         ...(opts.exclusive ? { exclusive: true } : {}),
@@ -48,8 +43,6 @@ export function register(program: Command): void {
         ...(opts.pool.length ? { pools: opts.pool.map((p) => poolName(p)) } : {}),
         labels: Object.fromEntries(opts.label.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])),
       });
-      jsPool.keepIdle(worker.concurrency);
-      const started = worker.start();
       // Listen for the signals before the start is announced: a SIGTERM right after it stops us gracefully.
       let stopping = false;
       let signalled = false;
@@ -57,25 +50,27 @@ export function register(program: Command): void {
       const stopped = new Promise<void>((resolve) => (release = resolve));
       const stop = (why: string) => {
         stopping = true;
-        log(`worker ${worker.id}: ${why}: stopping (grace ${graceMs / 1000}s)`);
-        void started.then(() => worker.stop(graceMs)).then(release, (err) => {
-          log(`worker ${worker.id}: stop failed: ${(err as Error).message}`);
+        void started.then((worker) => {
+          log(`worker ${worker.id}: ${why}: stopping (grace ${graceMs / 1000}s)`);
+          return root.close({ graceMs });
+        }).then(release, (err) => {
+          log(`worker: stop failed: ${(err as Error).message}`);
           release();
         });
       };
       const onSignal = (signal: string) => {
         // Only a second signal exits at once: the one Slurm sends at a walltime while we stop by ourselves must not cut the give-back short.
         if (signalled) {
-          log(`worker ${worker.id}: second ${signal}, exiting now`);
+          log(`worker: second ${signal}, exiting now`);
           process.exit(130);
         }
         signalled = true;
-        if (stopping) log(`worker ${worker.id}: ${signal}: already stopping`);
+        if (stopping) log(`worker: ${signal}: already stopping`);
         else stop(signal);
       };
       process.on('SIGINT', () => onSignal('SIGINT'));
       process.on('SIGTERM', () => onSignal('SIGTERM'));
-      await started;
+      const worker = await started;
       const unwatch = watchLifetime(worker, { idleExitMs, ...(stopAt === undefined ? {} : { stopAt }) }, (reason) => {
         if (!stopping) stop(reason);
       });
@@ -87,12 +82,15 @@ export function register(program: Command): void {
           `${stopAt === undefined ? '' : `, stops at ${formatLocalTime(stopAt)}`}${opts.label.length ? `; ${opts.label.join(' ')}` : ''})`,
       );
       const pruning = startPruning(store, (line) => log(`worker ${worker.id}: ${line}`), config.pruneEveryMs);
+      root.own(() => pruning.stop());
+      // Mail goes out beside the claim loop, never in it.
+      const mailer = configuredMailer(store, config, (line) => log(`worker ${worker.id}: ${line}`));
+      if (mailer) {
+        mailer.start();
+        root.own(() => mailer.stop());
+      }
+      root.own(unwatch);
       await stopped;
-      unwatch();
-      pruning.stop();
-      jsPool.close();
-      closeTrackers();
-      await store.close();
     });
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Environ } from '../../environ/index.js';
 import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
-import type { JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, WorkerInfo } from '../types.js';
+import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
 import { ChangeCounter } from '../changes.js';
 import { DEFAULT_POOL } from '../info.js';
 import { explainPgError } from './errors.js';
@@ -204,6 +204,9 @@ export class PostgresDriver implements Driver {
       async activeQueues() {
         return rows<QueueKey & { queued: number; since: number }>(SQL.activeQueues);
       },
+      async workerLoads() {
+        return rows<{ worker: string; running: number; ramMb: number }>(SQL.workerLoads);
+      },
       async runningUnits() {
         return (await rows<{ pool: string; owner: string; class: UnitClass; started_at: number }>(SQL.runningUnits)).map((r) => ({
           pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at,
@@ -232,6 +235,12 @@ export class PostgresDriver implements Driver {
         }
         return out;
       },
+      async eventsOf(node, limit) {
+        return (await rows<{ seq: number; at: number; verb: StoreEvent['verb']; node: string; owner: string; info: Record<string, unknown> }>(SQL.eventsOf, [node, limit])).map(eventOf);
+      },
+      async hiddenNodes(owner) {
+        return (await rows<{ node: string }>(SQL.hiddenNodes, [owner])).map((r) => r.node);
+      },
       async lastSeq() {
         return (await rows<{ seq: number }>(SQL.lastSeq))[0]!.seq;
       },
@@ -255,8 +264,30 @@ export class PostgresDriver implements Driver {
         }
         return { byStatus, firstStart, lastEnd };
       },
+      async dependentsOf(jobs) {
+        return (await rows<{ job: string; after_any: boolean }>(SQL.dependentsOf, [jobs])).map((r) => ({ job: r.job, afterAny: r.after_any }));
+      },
+      async depStates(job) {
+        const deps = await rows<{ dep: string; status: JobStatus; result: unknown; output: Environ | null }>(SQL.depStates, [job]);
+        return { afterAny: Boolean((await rows<{ after_any: boolean }>(SQL.afterAny, [job]))[0]?.after_any), deps: deps.map((d) => ({ dep: d.dep, status: d.status, result: d.result ?? null, output: d.output ?? null })) };
+      },
       async queueCounts() {
         return { kept: await rows(SQL.queueCounts), real: await rows(SQL.realQueueCounts) };
+      },
+      async pendingMessages(units) {
+        return rows<{ unit: number; seq: number; body: unknown }>(SQL.pendingMessages, [json(units)]);
+      },
+      async outboxOf(job) {
+        return rows<Delivery & { kind: string; only_failures: boolean }>(SQL.outboxOf, [job]);
+      },
+      async digestSent(address, at) {
+        return (await rows(SQL.digestSent, [address, at])).length > 0;
+      },
+      async listUsers() {
+        return rows<UserInfo>(SQL.listUsers);
+      },
+      async userWhere(by, value) {
+        return (await rows<UserInfo>(by === 'name' ? SQL.userByName : SQL.userByToken, [value]))[0];
       },
     };
   }
@@ -296,9 +327,12 @@ export class PostgresDriver implements Driver {
         const batch = json(rows.map((r, i) => ({ ...r, ord: i })));
         await c.query(SQL.insertJobs, [now, batch]);
         await c.query(SQL.insertUnits, [now, batch]);
+        if (rows.some((r) => r.callbackUrl)) await c.query(SQL.insertCallbacks, [now, batch]);
+        if (rows.some((r) => r.after.length)) await c.query(SQL.insertDeps, [batch]);
+        if (rows.some((r) => r.notify)) await c.query(SQL.insertNotices, [now, batch]);
       },
       async insertGroup(row, now) {
-        await c.query(SQL.insertGroup, [row.id, row.name, row.parent, row.owner, now]);
+        return ((await c.query(SQL.insertGroup, [row.id, row.name, row.parent, row.owner, now])).rowCount ?? 0) > 0;
       },
       async appendEvents(verb, ids, now) {
         await lockEvents();
@@ -431,17 +465,71 @@ export class PostgresDriver implements Driver {
       },
       async deleteJobs(ids) {
         await c.query(SQL.deleteUnitsOf, [ids]);
+        await c.query(SQL.deleteDepsOf, [ids]);
+        await c.query(SQL.unhideNodes, [ids]);
         return (await run(SQL.deleteNodes, [ids])).map((r) => (r.parent as string | null) ?? null);
       },
       async deleteGroupIfEmpty(id) {
         const [row] = await run(SQL.deleteGroupIfEmpty, [id]);
+        if (row !== undefined) await c.query(SQL.unhideNodes, [[id]]);
         return row === undefined ? undefined : ((row.parent as string | null) ?? null);
+      },
+      async hideNodes(owner, nodes) {
+        await c.query(SQL.hideNodes, [owner, nodes]);
       },
       async deleteEventsThrough(seq, limit) {
         return count(SQL.deleteEventsThrough, [seq, limit]);
       },
       async setMeta(name, value) {
         await c.query(SQL.setMeta, [name, value]);
+      },
+      async releaseWaiting(job, environ, now) {
+        await c.query(SQL.releaseJob, [json(environ), job]);
+        return ((await run(SQL.releaseUnits, [now, job])) as Key[]).map(key);
+      },
+      async endWaiting(job, status, reason, now) {
+        await c.query(SQL.endWaitingUnits, [job]);
+        return (await count(SQL.endWaitingJob, [status, now, reason, job])) > 0;
+      },
+      async insertMessage(job, body, now) {
+        await c.query(SQL.lockJob, [job]);
+        return (await run(SQL.insertMessage, [job, json(body), now]))[0]!.seq as number;
+      },
+      async advanceMessages(units) {
+        await c.query(SQL.advanceMessages, [json(units)]);
+      },
+      async outboxDue(jobs, now) {
+        await c.query(SQL.outboxDue, [now, jobs]);
+      },
+      async claimOutbox(kind, limit, leaseUntil, dueBy, now) {
+        return (await run(SQL.claimOutbox, [kind, leaseUntil, now, limit, dueBy])) as unknown as OutboxItem[];
+      },
+      async finishOutbox(id, state, error, nextAt, now, sentFor) {
+        await c.query(SQL.finishOutbox, [id, state, error, nextAt, now, sentFor]);
+      },
+      async postponeOutbox(id, nextAt) {
+        await c.query(SQL.postponeOutbox, [id, nextAt]);
+      },
+      async insertUser(user, now) {
+        await c.query(SQL.insertUser, [user.name, user.role, user.email, json(user.accounts), user.tokenHash, now]);
+      },
+      async updateUser(name, patch) {
+        const sets: string[] = [];
+        const values: unknown[] = [];
+        const set = (column: string, value: unknown, cast = '') => {
+          values.push(value);
+          sets.push(`${column} = $${values.length}${cast}`);
+        };
+        if (patch.role !== undefined) set('role', patch.role);
+        if (patch.email !== undefined) set('email', patch.email);
+        if (patch.accounts !== undefined) set('accounts', json(patch.accounts), '::jsonb');
+        if (patch.tokenHash !== undefined) set('token_hash', patch.tokenHash);
+        if (!sets.length) return (await run(SQL.userByName, [name])).length > 0;
+        values.push(name);
+        return (await count(`UPDATE users SET ${sets.join(', ')} WHERE name = $${values.length}`, values)) > 0;
+      },
+      async deleteUser(name) {
+        return (await count(SQL.deleteUser, [name])) > 0;
       },
     };
   }
@@ -487,6 +575,7 @@ function recordOf(r: Record<string, unknown>) {
     environ: (r.environ as Environ | null) ?? {},
     output: (r.output as Environ | null) ?? null,
     ...(r.unit_outcomes ? { units: r.unit_outcomes } : {}),
+    ...(r.account ? { account: r.account as string } : {}),
   };
 }
 

@@ -135,4 +135,67 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE workers ADD COLUMN pools jsonb NOT NULL DEFAULT '["default"]';
   ALTER TABLE workers ADD COLUMN labels jsonb NOT NULL DEFAULT '{}';
   `,
+  `
+  -- Control messages, users, the outbox (see the SQLite schema's migration 4).
+  CREATE TABLE messages (
+    job text NOT NULL,
+    seq integer NOT NULL,
+    body json NOT NULL,
+    at bigint NOT NULL,
+    PRIMARY KEY (job, seq)
+  );
+  ALTER TABLE units ADD COLUMN messages_seen integer NOT NULL DEFAULT 0;
+  CREATE TABLE users (
+    name text PRIMARY KEY,
+    role text NOT NULL,
+    email text,
+    accounts jsonb NOT NULL DEFAULT '[]',
+    token_hash text NOT NULL UNIQUE,
+    created_at bigint NOT NULL
+  );
+  CREATE TABLE outbox (
+    id bigserial PRIMARY KEY,
+    kind text NOT NULL,
+    job text NOT NULL,
+    target text NOT NULL,
+    state text NOT NULL CHECK (state IN ('waiting', 'due', 'done', 'failed')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_at bigint,
+    lease_until bigint,
+    last_error text,
+    done_at bigint,
+    created_at bigint NOT NULL
+  );
+  CREATE INDEX outbox_job ON outbox (job);
+  CREATE INDEX outbox_due ON outbox (kind, next_at) WHERE state = 'due';
+  `,
+  `
+  -- Jobs that wait for jobs (see the SQLite schema's migration 5).
+  ALTER TABLE units DROP CONSTRAINT units_state_check;
+  ALTER TABLE units ADD CONSTRAINT units_state_check CHECK (state IN ('waiting', 'queued', 'delayed', 'running', 'done', 'failed', 'aborted'));
+  CREATE TABLE deps (
+    job text NOT NULL,
+    dep text NOT NULL,
+    PRIMARY KEY (job, dep)
+  );
+  CREATE INDEX deps_dep ON deps (dep);
+  ALTER TABLE nodes ADD COLUMN after_any boolean NOT NULL DEFAULT false;
+  `,
+  `
+  -- E-mail when a job ends (see the SQLite schema's migration 6).
+  ALTER TABLE outbox ADD COLUMN only_failures boolean NOT NULL DEFAULT false;
+  ALTER TABLE outbox ADD COLUMN sent_for bigint;
+  `,
+  `
+  -- The server (see the SQLite schema's migration 7): a job's events by node, the account a job was
+  -- submitted under, the nodes each user took out of their moi view.
+  CREATE INDEX events_node ON events (node, seq);
+  ALTER TABLE nodes ADD COLUMN account text;
+  CREATE TABLE hidden (
+    owner text NOT NULL,
+    node text NOT NULL,
+    PRIMARY KEY (owner, node)
+  );
+  CREATE INDEX hidden_node ON hidden (node);
+  `,
 ];

@@ -5,6 +5,9 @@
  * machines never wait for each other's rows, and never take the same unit.
  */
 
+import type { NodeFilter } from '../driver.js';
+import { containsPattern } from '../rules.js';
+
 /** A node's info as JSON, built by PostgreSQL (the same shape as rows.ts `infoOf`). */
 const INFO_JSON = `json_build_object('id', n.id, 'type', n.type, 'name', n.name, 'parent', n.parent, 'owner', n.owner, 'status', n.status,
   'status_text', n.status_text, 'job_type', n.job_type, 'tags', n.tags, 'priority', n.priority, 'class', n.class,
@@ -22,22 +25,40 @@ const LIVE = `status IN ('Queued', 'Running')`;
 /** The columns a job row carries in a batch (driver.ts JobRow). */
 const JOB_ROWS = `json_to_recordset($2::json) AS j(id text, owner text, name text, parent text, "jobType" text, tags jsonb, priority integer,
   class text, "maxAttempts" integer, "maxLost" integer, retries integer, environ json, inputs json, "failFast" boolean, exclusive boolean,
-  "ramMb" integer, "runAfter" bigint, "keepMs" bigint, pool text, ord bigint)`;
+  "ramMb" integer, "runAfter" bigint, "keepMs" bigint, pool text, "callbackUrl" text, notify json, after json, "afterAny" boolean, waiting boolean, account text, ord bigint)`;
 
 export const SQL = {
   // --- submitting
   insertJobs: `INSERT INTO nodes (id, type, name, parent, owner, status, job_type, tags, priority, class, max_attempts, date_created, environ,
-                                  units_total, fail_fast, map, keep_ms, pool)
-               SELECT j.id, 'job', j.name, j.parent, j.owner, 'Queued', j."jobType", j.tags, j.priority, j.class, j."maxAttempts", $1, j.environ,
-                      coalesce(json_array_length(j.inputs), 1), j."failFast", j.inputs IS NOT NULL, j."keepMs", j.pool
+                                  units_total, fail_fast, map, keep_ms, pool, after_any, account)
+               SELECT j.id, 'job', j.name, j.parent, j.owner, CASE WHEN j.waiting THEN 'Waiting' ELSE 'Queued' END, j."jobType", j.tags, j.priority,
+                      j.class, j."maxAttempts", $1, j.environ, coalesce(json_array_length(j.inputs), 1), j."failFast", j.inputs IS NOT NULL, j."keepMs",
+                      j.pool, j."afterAny", j.account
                  FROM ${JOB_ROWS} ORDER BY j.ord`,
   insertUnits: `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost, input)
                 SELECT j.id, coalesce(i.ord - 1, 0), j.pool, j.owner, j.class, j.exclusive, j."ramMb",
-                       CASE WHEN j."runAfter" > $1 THEN 'delayed' ELSE 'queued' END, j.priority, $1, j."runAfter", j."maxAttempts", j.retries, j."maxLost", i.value
+                       CASE WHEN j.waiting THEN 'waiting' WHEN j."runAfter" > $1 THEN 'delayed' ELSE 'queued' END, j.priority, $1, j."runAfter", j."maxAttempts",
+                       j.retries, j."maxLost", i.value
                   FROM ${JOB_ROWS}
                   LEFT JOIN LATERAL json_array_elements(j.inputs) WITH ORDINALITY AS i(value, ord) ON true
                  ORDER BY j.ord, i.ord`,
-  insertGroup: `INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES ($1, 'group', $2, $3, $4, $5)`,
+  insertCallbacks: `INSERT INTO outbox (kind, job, target, state, created_at)
+                    SELECT 'callback', j.id, j."callbackUrl", 'waiting', $1 FROM ${JOB_ROWS} WHERE j."callbackUrl" IS NOT NULL ORDER BY j.ord`,
+  insertDeps: `INSERT INTO deps (job, dep) SELECT j.id, d.value FROM json_to_recordset($1::json) AS j(id text, after json)
+                CROSS JOIN LATERAL json_array_elements_text(j.after) AS d(value) ON CONFLICT DO NOTHING`,
+  dependentsOf: `SELECT DISTINCT d.job, n.after_any FROM deps d JOIN nodes n ON n.id = d.job WHERE d.dep = ANY($1::text[]) AND n.status = 'Waiting' ORDER BY d.job`,
+  depStates: `SELECT d.dep, n.status, n.result, n.output FROM deps d JOIN nodes n ON n.id = d.dep WHERE d.job = $1 ORDER BY d.dep`,
+  afterAny: `SELECT after_any FROM nodes WHERE id = $1`,
+  releaseJob: `UPDATE nodes SET environ = $1::json, status = 'Queued' WHERE id = $2 AND status = 'Waiting'`,
+  releaseUnits: `UPDATE units SET state = 'queued', queued_at = $1 WHERE job = $2 AND state = 'waiting' RETURNING ${QUEUE_KEY}`,
+  endWaitingJob: `UPDATE nodes SET status = $1, date_end = $2, error = $3 WHERE id = $4 AND status = 'Waiting'`,
+  endWaitingUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state = 'waiting'`,
+  deleteDepsOf: `DELETE FROM deps WHERE job = ANY($1::text[]) OR dep = ANY($1::text[])`,
+  insertNotices: `INSERT INTO outbox (kind, job, target, state, only_failures, created_at)
+                  SELECT CASE WHEN (j.notify ->> 'now')::boolean THEN 'mail' ELSE 'digest' END, j.id, j.notify ->> 'address', 'waiting',
+                         (j.notify ->> 'onlyFailures')::boolean, $1
+                    FROM ${JOB_ROWS} WHERE j.notify IS NOT NULL AND json_typeof(j.notify) = 'object' ORDER BY j.ord`,
+  insertGroup: `INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES ($1, 'group', $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
   findGroup: `SELECT id, owner FROM nodes WHERE type = 'group' AND coalesce(parent, '') = $1 AND name = $2`,
 
   // --- events
@@ -52,6 +73,7 @@ export const SQL = {
                        (SELECT coalesce(json_agg(e ORDER BY e.seq), '[]'::json)
                           FROM (SELECT seq, at, verb, node, owner, info FROM events WHERE seq > $1 ORDER BY seq LIMIT $2) e) AS events`,
   xmax: `SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+  eventsOf: `SELECT seq, at, verb, node, owner, info FROM events WHERE node = $1 ORDER BY seq LIMIT $2`,
   lastSeq: `SELECT coalesce(max(seq), 0) AS seq FROM events`,
   firstEventAfter: `SELECT seq FROM events WHERE at > $1 ORDER BY seq LIMIT 1`,
   countEventsThrough: `SELECT count(*) AS n FROM events WHERE seq <= $1`,
@@ -79,6 +101,7 @@ export const SQL = {
                  max_ram = CASE WHEN q.queued + excluded.queued <= 0 THEN 0 ELSE greatest(q.max_ram, excluded.max_ram) END`,
   activeQueues: `SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0`,
   runningUnits: `SELECT pool, owner, class, started_at FROM units WHERE state = 'running'`,
+  workerLoads: `SELECT worker, count(*)::int AS running, sum(ram_mb)::int AS "ramMb" FROM units WHERE state = 'running' GROUP BY worker`,
   ownerRows: `SELECT owner, share, usage, usage_at, unit_seconds FROM owners WHERE owner = ANY($1::text[])`,
   setShare: `INSERT INTO owners (owner, share) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET share = excluded.share`,
   writeUsage: `INSERT INTO owners (owner, usage, usage_at, unit_seconds)
@@ -142,9 +165,9 @@ export const SQL = {
                       "hasOutput" boolean, output json, "hasResult" boolean, result json, "unitOutcomes" json, progress jsonb, "hasError" boolean, error text)
                 WHERE nodes.id = u.id AND nodes.${LIVE}`,
   stopQueuedUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state = 'queued' RETURNING ${QUEUE_KEY}`,
-  stopDelayedUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state = 'delayed'`,
+  stopDelayedUnits: `UPDATE units SET state = 'aborted' WHERE job = $1 AND state IN ('delayed', 'waiting')`,
   flagRunningUnits: `UPDATE units SET abort_requested = true WHERE job = $1 AND state = 'running'`,
-  setAborted: `UPDATE nodes SET status = 'Aborted', date_end = $1, error = $2 WHERE id = $3 AND ${LIVE}`,
+  setAborted: `UPDATE nodes SET status = 'Aborted', date_end = $1, error = $2 WHERE id = $3 AND status IN ('Waiting', 'Queued', 'Running')`,
 
   // --- releasing, reporting, reaping
   releaseUnit: `UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1, queued_at = $1
@@ -184,9 +207,41 @@ export const SQL = {
                 LIMIT $3`,
   deleteUnitsOf: `DELETE FROM units WHERE job = ANY($1::text[])`,
   deleteNodes: `DELETE FROM nodes WHERE id = ANY($1::text[]) RETURNING parent`,
+  unhideNodes: `DELETE FROM hidden WHERE node = ANY($1::text[])`,
+  hideNodes: `INSERT INTO hidden (owner, node) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
+  hiddenNodes: `SELECT node FROM hidden WHERE owner = $1`,
   deleteGroupIfEmpty: `DELETE FROM nodes WHERE id = $1 AND type = 'group' AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent = nodes.id) RETURNING parent`,
   getMeta: `SELECT value FROM meta WHERE key = $1`,
   setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+
+  // --- control messages (the job's row is locked first: two messages at once get 1 and 2)
+  lockJob: `SELECT 1 FROM nodes WHERE id = $1 FOR UPDATE`,
+  insertMessage: `INSERT INTO messages (job, seq, body, at) SELECT $1, coalesce(max(seq), 0) + 1, $2::json, $3 FROM messages WHERE job = $1 RETURNING seq`,
+  pendingMessages: `SELECT u.id AS unit, m.seq, m.body FROM json_to_recordset($1::json) AS j(unit bigint, token integer)
+                      JOIN units u ON u.id = j.unit AND u.token = j.token AND u.state = 'running'
+                      JOIN messages m ON m.job = u.job AND m.seq > u.messages_seen
+                     ORDER BY u.id, m.seq`,
+  advanceMessages: `UPDATE units SET messages_seen = greatest(units.messages_seen, j.seq) FROM json_to_recordset($1::json) AS j(unit bigint, token integer, seq integer)
+                     WHERE units.id = j.unit AND units.token = j.token`,
+
+  // --- the outbox
+  outboxDue: `UPDATE outbox SET state = 'due', next_at = $1 WHERE state = 'waiting' AND job = ANY($2::text[])`,
+  claimOutbox: `WITH picked AS MATERIALIZED (
+                  SELECT id FROM outbox WHERE state = 'due' AND kind = $1 AND next_at <= $5 AND coalesce(lease_until, 0) < $3 ORDER BY next_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+                UPDATE outbox SET lease_until = $2, attempts = outbox.attempts + 1 FROM picked WHERE outbox.id = picked.id
+                RETURNING outbox.id, outbox.kind, outbox.job, outbox.target, outbox.attempts, outbox.only_failures`,
+  finishOutbox: `UPDATE outbox SET state = $2, last_error = coalesce($3, last_error), lease_until = $4, done_at = CASE WHEN $2 = 'done' THEN $5::bigint END, sent_for = $6 WHERE id = $1`,
+  postponeOutbox: `UPDATE outbox SET next_at = $2, lease_until = NULL, attempts = attempts - 1 WHERE id = $1`,
+  digestSent: `SELECT 1 FROM outbox WHERE kind = 'digest' AND target = $1 AND sent_for = $2 AND state = 'done' LIMIT 1`,
+  outboxOf: `SELECT kind, target AS url, state, attempts, CASE WHEN state = 'due' THEN greatest(next_at, coalesce(lease_until, 0)) END AS next_at, last_error, done_at, only_failures
+               FROM outbox WHERE job = $1 ORDER BY id`,
+
+  // --- users
+  insertUser: `INSERT INTO users (name, role, email, accounts, token_hash, created_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6)`,
+  deleteUser: `DELETE FROM users WHERE name = $1`,
+  listUsers: `SELECT name, role, email, accounts, created_at FROM users ORDER BY name`,
+  userByName: `SELECT name, role, email, accounts, created_at FROM users WHERE name = $1`,
+  userByToken: `SELECT name, role, email, accounts, created_at FROM users WHERE token_hash = $1`,
 
   // --- checks (the driver test suite)
   queueCounts: `SELECT pool, owner, class, exclusive, queued FROM queues WHERE queued > 0 ORDER BY 1, 2, 3, 4`,
@@ -194,19 +249,29 @@ export const SQL = {
 };
 
 /** listNodes' query: the filters as clauses with numbered parameters. */
-export function listNodesSql(filter: { type?: string; owner?: string; status?: string; tag?: string; parent?: string; under?: string; limit?: number }): { text: string; values: unknown[] } {
+export function listNodesSql(filter: NodeFilter): { text: string; values: unknown[] } {
   const where: string[] = [];
   const values: unknown[] = [];
-  const add = (clause: (n: string) => string, value: unknown) => {
-    values.push(value);
-    where.push(clause(`$${values.length}`));
+  const add = (clause: (...n: string[]) => string, ...given: unknown[]) => {
+    const names = given.map((value) => {
+      values.push(value);
+      return `$${values.length}`;
+    });
+    where.push(clause(...names));
   };
   const type = filter.type ?? 'job';
   if (type !== 'any') add((n) => `type = ${n}`, type);
   if (filter.owner !== undefined) add((n) => `owner = ${n}`, filter.owner);
   if (filter.status !== undefined) add((n) => `status = ${n}`, filter.status);
   if (filter.parent !== undefined) add((n) => `parent = ${n}`, filter.parent);
+  if (filter.jobType !== undefined) add((n) => `job_type = ${n}`, filter.jobType);
   if (filter.tag !== undefined) add((n) => `tags @> jsonb_build_array(${n}::text)`, filter.tag);
+  if (filter.text !== undefined) {
+    add((n) => `(name ILIKE ${n} ESCAPE '\\' OR tags::text ILIKE ${n} ESCAPE '\\' OR coalesce(environ::text, '') ILIKE ${n} ESCAPE '\\')`, containsPattern(filter.text));
+  }
+  if (filter.createdAfter !== undefined) add((n) => `date_created >= ${n}`, filter.createdAfter);
+  if (filter.createdBefore !== undefined) add((n) => `date_created < ${n}`, filter.createdBefore);
+  if (filter.after !== undefined) add((d, i) => `(date_created, id) > (${d}::bigint, ${i}::text)`, filter.after.date, filter.after.id);
   if (filter.under !== undefined) {
     add((n) => `id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ${n} UNION ALL SELECT c.id FROM nodes c JOIN below b ON c.parent = b.id) SELECT id FROM below)`, filter.under);
   }

@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
+import path from 'node:path';
 import type { Environ } from '../../environ/index.js';
 import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
-import type { JobStatus, NodeInfo, StoreEvent, UnitClass, UnitInfo, WorkerInfo } from '../types.js';
+import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
 import { infoOf, recordOf, type NodeRow } from '../info.js';
+import { containsPattern } from '../rules.js';
 import { MIGRATIONS } from './schema.js';
 import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
 import { SqliteWatcher } from './notifier.js';
@@ -18,7 +20,17 @@ const claimed = (r: Claimed): ClaimedRow => ({
   input: r.input === null ? null : JSON.parse(r.input), ...key(r),
 });
 const flag = (exclusive: boolean) => (exclusive ? 1 : 0);
+type UserRow = Omit<UserInfo, 'accounts'> & { accounts: string };
+const userOf = (r: UserRow): UserInfo => ({ ...r, accounts: JSON.parse(r.accounts) as string[] });
 const json = (value: unknown) => JSON.stringify(value);
+type EventRow = { seq: number; at: number; verb: StoreEvent['verb']; node: string; owner: string; info: string };
+const eventOf = (r: EventRow): StoreEvent => {
+  if (r.verb === 'prune') {
+    const { through, jobs } = JSON.parse(r.info) as { through: number; jobs: number };
+    return { seq: r.seq, at: r.at, verb: 'prune', through, jobs };
+  }
+  return { seq: r.seq, at: r.at, verb: r.verb, id: r.node, owner: r.owner, info: JSON.parse(r.info) as NodeInfo };
+};
 
 /**
  * The embedded database: one SQLite file in WAL mode, shared by any number of processes on one
@@ -38,7 +50,7 @@ export class SqliteDriver implements Driver {
   private readonly watcher: SqliteWatcher;
   private readonly tx: WriteTx;
   private readonly control: { begin: Database.Statement; beginRead: Database.Statement; commit: Database.Statement; rollback: Database.Statement };
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly lane: { tail: Promise<unknown> };
   private busy = false;
   private notify = false;
 
@@ -57,6 +69,7 @@ export class SqliteDriver implements Driver {
     }
     const version = (this.db.prepare('SELECT sqlite_version()').pluck().get() as string) ?? '?';
     this.description = `SQLite ${version} (${file})`;
+    this.lane = laneOf(file);
     const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
     this.watcher = new SqliteWatcher(file, () => dataVersion.get() as number);
     this.control = {
@@ -132,15 +145,15 @@ export class SqliteDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await this.queue.catch(() => {});
+    await this.lane.tail.catch(() => {});
     this.watcher.close();
     this.db.close();
   }
 
-  /** Runs `fn` after everything queued before it. */
+  /** Runs `fn` after everything queued before it on this database file, by any driver of this process. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => {});
+    const run = this.lane.tail.then(fn, fn);
+    this.lane.tail = run.catch(() => {});
     return run;
   }
 
@@ -163,21 +176,29 @@ export class SqliteDriver implements Driver {
       async listNodes(filter) {
         const where: string[] = [];
         const args: unknown[] = [];
-        const add = (clause: string, value: unknown) => {
+        const add = (clause: string, ...values: unknown[]) => {
           where.push(clause);
-          args.push(value);
+          args.push(...values);
         };
         const type = filter.type ?? 'job';
         if (type !== 'any') add('type = ?', type);
         if (filter.owner !== undefined) add('owner = ?', filter.owner);
         if (filter.status !== undefined) add('status = ?', filter.status);
         if (filter.parent !== undefined) add('parent = ?', filter.parent);
+        if (filter.jobType !== undefined) add('job_type = ?', filter.jobType);
         if (filter.tag !== undefined) add('EXISTS (SELECT 1 FROM json_each(nodes.tags) WHERE value = ?)', filter.tag);
+        if (filter.text !== undefined) {
+          const like = containsPattern(filter.text);
+          add(`(name LIKE ? ESCAPE '\\' OR tags LIKE ? ESCAPE '\\' OR coalesce(environ, '') LIKE ? ESCAPE '\\')`, like, like, like);
+        }
+        if (filter.createdAfter !== undefined) add('date_created >= ?', filter.createdAfter);
+        if (filter.createdBefore !== undefined) add('date_created < ?', filter.createdBefore);
+        if (filter.after !== undefined) add('(date_created, id) > (?, ?)', filter.after.date, filter.after.id);
         if (filter.under !== undefined) {
           add(`id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ? UNION ALL SELECT n.id FROM nodes n JOIN below b ON n.parent = b.id) SELECT id FROM below)`, filter.under);
         }
         const limit = filter.limit ? `LIMIT ${Math.floor(filter.limit)}` : '';
-        const rows = db.prepare(`SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY date_created, rowid ${limit}`).all(...args) as NodeRow[];
+        const rows = db.prepare(`SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY date_created, id ${limit}`).all(...args) as NodeRow[];
         return rows.map(infoOf);
       },
       async units(job) {
@@ -204,6 +225,9 @@ export class SqliteDriver implements Driver {
       async activeQueues() {
         return (q.activeQueues.all() as Array<Omit<Key, 'ram_mb'> & { queued: number; since: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
       },
+      async workerLoads() {
+        return q.workerLoads.all() as Array<{ worker: string; running: number; ramMb: number }>;
+      },
       async runningUnits() {
         return (q.runningUnits.all() as Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>).map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at }));
       },
@@ -218,15 +242,14 @@ export class SqliteDriver implements Driver {
       async expiredJobs(now, keepMs, limit) {
         return q.expiredJobs.all({ now, keep: keepMs, limit: limit === Number.MAX_SAFE_INTEGER ? -1 : limit }) as string[];
       },
+      async eventsOf(node, limit) {
+        return (q.eventsOf.all(node, limit) as EventRow[]).map(eventOf);
+      },
+      async hiddenNodes(owner) {
+        return q.hiddenNodes.all(owner) as string[];
+      },
       async eventsAfter(seq, limit) {
-        const rows = q.eventsAfter.all(seq, limit) as Array<{ seq: number; at: number; verb: StoreEvent['verb']; node: string; owner: string; info: string }>;
-        return rows.map((r): StoreEvent => {
-          if (r.verb === 'prune') {
-            const { through, jobs } = JSON.parse(r.info) as { through: number; jobs: number };
-            return { seq: r.seq, at: r.at, verb: 'prune', through, jobs };
-          }
-          return { seq: r.seq, at: r.at, verb: r.verb, id: r.node, owner: r.owner, info: JSON.parse(r.info) as NodeInfo };
-        });
+        return (q.eventsAfter.all(seq, limit) as EventRow[]).map(eventOf);
       },
       async lastSeq() {
         return (q.lastSeq.get() as number | null) ?? 0;
@@ -253,6 +276,31 @@ export class SqliteDriver implements Driver {
         }
         return { byStatus, firstStart, lastEnd };
       },
+      async pendingMessages(units) {
+        return (q.pendingMessages.all(json(units)) as Array<{ unit: number; seq: number; body: string }>).map((m) => ({ ...m, body: JSON.parse(m.body) }));
+      },
+      async outboxOf(job) {
+        return (q.outboxOf.all(job) as Array<Delivery & { kind: string; only_failures: number }>).map((r) => ({ ...r, only_failures: r.only_failures === 1 }));
+      },
+      async digestSent(address, at) {
+        return q.digestSent.get(address, at) !== undefined;
+      },
+      async listUsers() {
+        return (q.listUsers.all() as UserRow[]).map(userOf);
+      },
+      async userWhere(by, value) {
+        const row = (by === 'name' ? q.userByName : q.userByToken).get(value) as UserRow | undefined;
+        return row ? userOf(row) : undefined;
+      },
+      async dependentsOf(jobs) {
+        return (q.dependentsOf.all(json(jobs)) as Array<{ job: string; after_any: number }>).map((r) => ({ job: r.job, afterAny: r.after_any === 1 }));
+      },
+      async depStates(job) {
+        const deps = (q.depStates.all(job) as Array<{ dep: string; status: JobStatus; result: string | null; output: string | null }>).map((r) => ({
+          dep: r.dep, status: r.status, result: r.result === null ? null : JSON.parse(r.result), output: r.output === null ? null : (JSON.parse(r.output) as Environ),
+        }));
+        return { afterAny: q.afterAny.get(job) === 1, deps };
+      },
       async queueCounts() {
         const fix = (rows: unknown[]) => (rows as Array<Omit<Key, 'ram_mb'> & { queued: number }>).map((r) => ({ ...r, exclusive: r.exclusive === 1 }));
         return { kept: fix(q.queueCounts.all()), real: fix(q.realQueueCounts.all()) };
@@ -262,6 +310,7 @@ export class SqliteDriver implements Driver {
 
   private writeTx(): WriteTx {
     const q = this.q;
+    const db = this.db;
     return {
       ...this.readTx(),
       notifyChange: () => {
@@ -273,9 +322,12 @@ export class SqliteDriver implements Driver {
         q.insertJobs.run({ now, batch });
         q.insertUnits.run({ now, batch });
         q.insertMapUnits.run({ now, batch });
+        if (rows.some((r) => r.callbackUrl)) q.insertCallbacks.run({ now, batch });
+        if (rows.some((r) => r.after.length)) q.insertDeps.run({ batch });
+        if (rows.some((r) => r.notify)) q.insertNotices.run({ now, batch });
       },
       async insertGroup(row, now) {
-        q.insertGroup.run(row.id, row.name, row.parent, row.owner, now);
+        return q.insertGroup.run(row.id, row.name, row.parent, row.owner, now).changes > 0;
       },
       async appendEvents(verb, ids, now) {
         q.appendEvents.run({ now, verb, ids: json(ids) });
@@ -412,11 +464,17 @@ export class SqliteDriver implements Driver {
       async deleteJobs(ids) {
         const list = json(ids);
         q.deleteUnitsOf.run(list);
+        q.deleteDepsOf.run({ ids: list });
+        q.unhideNodes.run(list);
         return q.deleteNodes.all(list) as Array<string | null>;
       },
       async deleteGroupIfEmpty(id) {
         const row = q.deleteGroupIfEmpty.get(id) as { parent: string | null } | undefined;
+        if (row !== undefined) q.unhideNodes.run(json([id]));
         return row === undefined ? undefined : row.parent;
+      },
+      async hideNodes(owner, nodes) {
+        q.hideNodes.run(owner, json(nodes));
       },
       async deleteEventsThrough(seq, limit) {
         return q.deleteEventsThrough.run(seq, limit).changes;
@@ -424,8 +482,68 @@ export class SqliteDriver implements Driver {
       async setMeta(name, value) {
         q.setMeta.run(name, value);
       },
+      async releaseWaiting(job, environ, now) {
+        q.releaseJob.run(json(environ), job);
+        return (q.releaseUnits.all(now, job) as Key[]).map(key);
+      },
+      async endWaiting(job, status, reason, now) {
+        q.endWaitingUnits.run(job);
+        return q.endWaitingJob.run(status, now, reason, job).changes > 0;
+      },
+      async insertMessage(job, body, now) {
+        return q.insertMessage.get({ job, body: json(body), now }) as number;
+      },
+      async advanceMessages(units) {
+        q.advanceMessages.run({ units: json(units) });
+      },
+      async outboxDue(jobs, now) {
+        q.outboxDue.run({ now, jobs: json(jobs) });
+      },
+      async claimOutbox(kind, limit, leaseUntil, dueBy, now) {
+        return (q.claimOutbox.all({ kind, limit, lease: leaseUntil, dueBy, now }) as Array<Omit<OutboxItem, 'only_failures'> & { only_failures: number }>).map((r) => ({ ...r, only_failures: r.only_failures === 1 }));
+      },
+      async finishOutbox(id, state, error, nextAt, now, sentFor) {
+        q.finishOutbox.run({ id, state, error, next: nextAt, now, sentFor });
+      },
+      async postponeOutbox(id, nextAt) {
+        q.postponeOutbox.run({ id, nextAt });
+      },
+      async insertUser(user, now) {
+        q.insertUser.run({ ...user, accounts: json(user.accounts), now });
+      },
+      async updateUser(name, patch) {
+        const sets: string[] = [];
+        const args: unknown[] = [];
+        const set = (column: string, value: unknown) => {
+          sets.push(`${column} = ?`);
+          args.push(value);
+        };
+        if (patch.role !== undefined) set('role', patch.role);
+        if (patch.email !== undefined) set('email', patch.email);
+        if (patch.accounts !== undefined) set('accounts', json(patch.accounts));
+        if (patch.tokenHash !== undefined) set('token_hash', patch.tokenHash);
+        if (!sets.length) return Boolean(q.userByName.get(name));
+        return db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE name = ?`).run(...args, name).changes > 0;
+      },
+      async deleteUser(name) {
+        return q.deleteUser.run(name).changes > 0;
+      },
     };
   }
+}
+
+/**
+ * One queue of transactions per database file in this process. better-sqlite3 waits for a lock
+ * synchronously: a second connection of this thread that asked for the write lock while the first
+ * held it across an await would block the thread the first needs to commit. Queued, it waits its
+ * turn instead.
+ */
+const lanes = new Map<string, { tail: Promise<unknown> }>();
+function laneOf(file: string): { tail: Promise<unknown> } {
+  const key = path.resolve(file);
+  let lane = lanes.get(key);
+  if (!lane) lanes.set(key, (lane = { tail: Promise.resolve() }));
+  return lane;
 }
 
 function migrate(db: Db): void {

@@ -153,4 +153,106 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE workers ADD COLUMN pools TEXT NOT NULL DEFAULT '["default"]';
   ALTER TABLE workers ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
   `,
+  `
+  -- Control messages to running jobs (PARK's control), in order per job; each unit remembers the
+  -- last one it took. Users of a server, with hashed tokens. The outbox: what must be sent when a
+  -- job ends (a callback POST, later e-mail), retried until it goes, kept beside the fixed record.
+  CREATE TABLE messages (
+    job TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (job, seq)
+  ) WITHOUT ROWID;
+  ALTER TABLE units ADD COLUMN messages_seen INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    email TEXT,
+    accounts TEXT NOT NULL DEFAULT '[]',
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    job TEXT NOT NULL,
+    target TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('waiting', 'due', 'done', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER,
+    lease_until INTEGER,
+    last_error TEXT,
+    done_at INTEGER,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX outbox_job ON outbox (job);
+  CREATE INDEX outbox_due ON outbox (kind, next_at) WHERE state = 'due';
+  `,
+  `
+  -- Jobs that wait for jobs (PARK's after=): a unit is 'waiting' until every job it waits for has
+  -- ended; deps lists what each job waits for. SQLite cannot change a CHECK, so units is rebuilt.
+  CREATE TABLE units_with_waiting (
+    id INTEGER PRIMARY KEY,
+    job TEXT NOT NULL,
+    idx INTEGER NOT NULL DEFAULT 0,
+    pool TEXT NOT NULL DEFAULT 'default',
+    owner TEXT NOT NULL,
+    class TEXT NOT NULL DEFAULT 'normal',
+    exclusive INTEGER NOT NULL DEFAULT 0,
+    ram_mb INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL CHECK (state IN ('waiting', 'queued', 'delayed', 'running', 'done', 'failed', 'aborted')),
+    priority INTEGER NOT NULL DEFAULT 0,
+    queued_at INTEGER NOT NULL,
+    run_after INTEGER,
+    worker TEXT,
+    token INTEGER NOT NULL DEFAULT 0,
+    lease_until INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    retries_left INTEGER NOT NULL DEFAULT 0,
+    lost INTEGER NOT NULL DEFAULT 0,
+    max_lost INTEGER NOT NULL DEFAULT 10,
+    abort_requested INTEGER NOT NULL DEFAULT 0,
+    started_at INTEGER,
+    ended_at INTEGER,
+    input TEXT,
+    result TEXT,
+    error TEXT,
+    messages_seen INTEGER NOT NULL DEFAULT 0
+  );
+  INSERT INTO units_with_waiting (id, job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, worker, token, lease_until, attempts, max_attempts, retries_left, lost, max_lost, abort_requested, started_at, ended_at, input, result, error, messages_seen) SELECT id, job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, worker, token, lease_until, attempts, max_attempts, retries_left, lost, max_lost, abort_requested, started_at, ended_at, input, result, error, messages_seen FROM units;
+  DROP TABLE units;
+  ALTER TABLE units_with_waiting RENAME TO units;
+  CREATE INDEX units_queue ON units (pool, owner, class, exclusive, priority DESC, id) WHERE state = 'queued';
+  CREATE INDEX units_delayed ON units (run_after) WHERE state = 'delayed';
+  CREATE INDEX units_running ON units (worker) WHERE state = 'running';
+  CREATE INDEX units_job ON units (job, idx);
+  CREATE TABLE deps (
+    job TEXT NOT NULL,
+    dep TEXT NOT NULL,
+    PRIMARY KEY (job, dep)
+  ) WITHOUT ROWID;
+  CREATE INDEX deps_dep ON deps (dep);
+  ALTER TABLE nodes ADD COLUMN after_any INTEGER NOT NULL DEFAULT 0;
+  `,
+  `
+  -- E-mail when a job ends: an outbox item 'mail' (sent at once) or 'digest' (listed in the
+  -- address's daily digest), each perhaps for failures only.
+  ALTER TABLE outbox ADD COLUMN only_failures INTEGER NOT NULL DEFAULT 0;
+  -- The digest time a sent digest item went out for: one digest per address per day.
+  ALTER TABLE outbox ADD COLUMN sent_for INTEGER;
+  `,
+  `
+  -- Issue 11 (the server): a job's events by node (GET /api/v1/jobs/{id}/events); the fair-share
+  -- account a job was submitted under; the nodes each user took out of their moi view (moi's remove).
+  CREATE INDEX events_node ON events (node);
+  ALTER TABLE nodes ADD COLUMN account TEXT;
+  CREATE TABLE hidden (
+    owner TEXT NOT NULL,
+    node TEXT NOT NULL,
+    PRIMARY KEY (owner, node)
+  ) WITHOUT ROWID;
+  CREATE INDEX hidden_node ON hidden (node);
+  `,
 ];

@@ -32,18 +32,19 @@ export function prepare(db: Database.Database) {
     // --- submitting
     insertJobs: p(
       `INSERT INTO nodes (id, type, name, parent, owner, status, job_type, tags, priority, class, max_attempts, date_created, environ, units_total,
-                          fail_fast, map, keep_ms, pool)
-       SELECT j.value ->> 'id', 'job', j.value ->> 'name', j.value ->> 'parent', j.value ->> 'owner', 'Queued', j.value ->> 'jobType',
+                          fail_fast, map, keep_ms, pool, after_any, account)
+       SELECT j.value ->> 'id', 'job', j.value ->> 'name', j.value ->> 'parent', j.value ->> 'owner',
+              CASE WHEN j.value ->> 'waiting' THEN 'Waiting' ELSE 'Queued' END, j.value ->> 'jobType',
               j.value -> 'tags', j.value ->> 'priority', j.value ->> 'class', j.value ->> 'maxAttempts', :now, j.value -> 'environ',
               coalesce(json_array_length(j.value -> 'inputs'), 1), j.value ->> 'failFast', j.value ->> 'inputs' IS NOT NULL, j.value ->> 'keepMs',
-              j.value ->> 'pool'
+              j.value ->> 'pool', j.value ->> 'afterAny', j.value ->> 'account'
          FROM jsonb_each(:batch) AS j ORDER BY j.key`,
     ),
     /** One unit per job without inputs; the batch is the one insertJobs takes. */
     insertUnits: p(
       `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost)
        SELECT j.value ->> 'id', 0, j.value ->> 'pool', j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ramMb',
-              CASE WHEN j.value ->> 'runAfter' > :now THEN 'delayed' ELSE 'queued' END, j.value ->> 'priority', :now,
+              CASE WHEN j.value ->> 'waiting' THEN 'waiting' WHEN j.value ->> 'runAfter' > :now THEN 'delayed' ELSE 'queued' END, j.value ->> 'priority', :now,
               j.value ->> 'runAfter', j.value ->> 'maxAttempts', j.value ->> 'retries', j.value ->> 'maxLost'
          FROM jsonb_each(:batch) AS j WHERE j.value ->> 'inputs' IS NULL ORDER BY j.key`,
     ),
@@ -51,11 +52,32 @@ export function prepare(db: Database.Database) {
     insertMapUnits: p(
       `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost, input)
        SELECT j.value ->> 'id', i.key, j.value ->> 'pool', j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ramMb',
-              CASE WHEN j.value ->> 'runAfter' > :now THEN 'delayed' ELSE 'queued' END, j.value ->> 'priority', :now,
+              CASE WHEN j.value ->> 'waiting' THEN 'waiting' WHEN j.value ->> 'runAfter' > :now THEN 'delayed' ELSE 'queued' END, j.value ->> 'priority', :now,
               j.value ->> 'runAfter', j.value ->> 'maxAttempts', j.value ->> 'retries', j.value ->> 'maxLost', json_quote(i.value)
          FROM jsonb_each(:batch) AS j, json_each(j.value -> 'inputs') AS i WHERE j.value ->> 'inputs' IS NOT NULL ORDER BY j.key, i.key`,
     ),
-    insertGroup: p(`INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES (?, 'group', ?, ?, ?, ?)`),
+    insertCallbacks: p(
+      `INSERT INTO outbox (kind, job, target, state, created_at)
+       SELECT 'callback', j.value ->> 'id', j.value ->> 'callbackUrl', 'waiting', :now FROM jsonb_each(:batch) AS j WHERE j.value ->> 'callbackUrl' IS NOT NULL`,
+    ),
+    insertDeps: p(`INSERT INTO deps (job, dep) SELECT j.value ->> 'id', d.value FROM jsonb_each(:batch) AS j, json_each(j.value -> 'after') AS d WHERE true ON CONFLICT DO NOTHING`),
+    dependentsOf: p(
+      `SELECT DISTINCT d.job, n.after_any FROM deps d JOIN nodes n ON n.id = d.job WHERE d.dep IN (SELECT value FROM json_each(?)) AND n.status = 'Waiting' ORDER BY d.job`,
+    ),
+    depStates: p(`SELECT d.dep, n.status, n.result, n.output FROM deps d JOIN nodes n ON n.id = d.dep WHERE d.job = ? ORDER BY d.dep`),
+    afterAny: p(`SELECT after_any FROM nodes WHERE id = ?`).pluck(),
+    releaseJob: p(`UPDATE nodes SET environ = ?, status = 'Queued' WHERE id = ? AND status = 'Waiting'`),
+    releaseUnits: p(`UPDATE units SET state = 'queued', queued_at = ? WHERE job = ? AND state = 'waiting' RETURNING ${QUEUE_KEY}`),
+    endWaitingJob: p(`UPDATE nodes SET status = ?, date_end = ?, error = ? WHERE id = ? AND status = 'Waiting'`),
+    endWaitingUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state = 'waiting'`),
+    deleteDepsOf: p(`DELETE FROM deps WHERE job IN (SELECT value FROM json_each(:ids)) OR dep IN (SELECT value FROM json_each(:ids))`),
+    insertNotices: p(
+      `INSERT INTO outbox (kind, job, target, state, only_failures, created_at)
+       SELECT CASE WHEN j.value -> 'notify' ->> 'now' THEN 'mail' ELSE 'digest' END, j.value ->> 'id', j.value -> 'notify' ->> 'address', 'waiting',
+              j.value -> 'notify' ->> 'onlyFailures', :now
+         FROM jsonb_each(:batch) AS j WHERE j.value ->> 'notify' IS NOT NULL`,
+    ),
+    insertGroup: p(`INSERT INTO nodes (id, type, name, parent, owner, date_created) VALUES (?, 'group', ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
     findGroup: p(`SELECT id, owner FROM nodes WHERE type = 'group' AND coalesce(parent, '') = ? AND name = ?`),
 
     // --- events
@@ -66,6 +88,7 @@ export function prepare(db: Database.Database) {
     ),
     appendPruneEvent: p(`INSERT INTO events (at, verb, node, owner, info) VALUES (?, 'prune', '', '', ?)`),
     eventsAfter: p(`SELECT seq, at, verb, node, owner, info FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),
+    eventsOf: p(`SELECT seq, at, verb, node, owner, info FROM events WHERE node = ? ORDER BY seq LIMIT ?`),
     lastSeq: p(`SELECT max(seq) FROM events`).pluck(),
     firstEventAfter: p(`SELECT seq FROM events WHERE at > ? ORDER BY seq LIMIT 1`).pluck(),
     countEventsThrough: p(`SELECT count(*) FROM events WHERE seq <= ?`).pluck(),
@@ -102,6 +125,7 @@ export function prepare(db: Database.Database) {
     ),
     activeQueues: p(`SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0`),
     runningUnits: p(`SELECT pool, owner, class, started_at FROM units WHERE state = 'running'`),
+    workerLoads: p(`SELECT worker, count(*) AS running, sum(ram_mb) AS ramMb FROM units WHERE state = 'running' GROUP BY worker`),
     ownerRows: p(`SELECT owner, share, usage, usage_at, unit_seconds FROM owners WHERE owner IN (SELECT value FROM json_each(?))`),
     setShare: p(`INSERT INTO owners (owner, share) VALUES (?, ?) ON CONFLICT DO UPDATE SET share = excluded.share`),
     /** :owners rows: {owner, usage, usageAt, unitSeconds}, worked out above the driver. */
@@ -178,9 +202,9 @@ export function prepare(db: Database.Database) {
         WHERE nodes.id = j.value ->> 'id' AND nodes.${LIVE}`,
     ),
     stopQueuedUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state = 'queued' RETURNING ${QUEUE_KEY}`),
-    stopDelayedUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state = 'delayed'`),
+    stopDelayedUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state IN ('delayed', 'waiting')`),
     flagRunningUnits: p(`UPDATE units SET abort_requested = 1 WHERE job = ? AND state = 'running'`),
-    setAborted: p(`UPDATE nodes SET status = 'Aborted', date_end = ?, error = ? WHERE id = ? AND ${LIVE}`),
+    setAborted: p(`UPDATE nodes SET status = 'Aborted', date_end = ?, error = ? WHERE id = ? AND status IN ('Waiting', 'Queued', 'Running')`),
 
     // --- releasing, reporting, reaping
     releaseUnit: p(
@@ -236,9 +260,53 @@ export function prepare(db: Database.Database) {
     ).pluck(),
     deleteUnitsOf: p(`DELETE FROM units WHERE job IN (SELECT value FROM json_each(?))`),
     deleteNodes: p(`DELETE FROM nodes WHERE id IN (SELECT value FROM json_each(?)) RETURNING parent`).pluck(),
+    unhideNodes: p(`DELETE FROM hidden WHERE node IN (SELECT value FROM json_each(?))`),
     deleteGroupIfEmpty: p(`DELETE FROM nodes WHERE id = ? AND type = 'group' AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent = nodes.id) RETURNING parent`),
     getMeta: p(`SELECT value FROM meta WHERE key = ?`).pluck(),
     setMeta: p(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value`),
+
+    // --- control messages
+    insertMessage: p(`INSERT INTO messages (job, seq, body, at) SELECT :job, coalesce(max(seq), 0) + 1, :body, :now FROM messages WHERE job = :job RETURNING seq`).pluck(),
+    pendingMessages: p(
+      `SELECT u.id AS unit, m.seq, m.body FROM json_each(?) AS j
+         JOIN units u ON u.id = j.value ->> 'unit' AND u.token = j.value ->> 'token' AND u.state = 'running'
+         JOIN messages m ON m.job = u.job AND m.seq > u.messages_seen
+        ORDER BY u.id, m.seq`,
+    ),
+    advanceMessages: p(
+      `UPDATE units SET messages_seen = max(messages_seen, j.value ->> 'seq') FROM jsonb_each(:units) AS j
+        WHERE units.id = j.value ->> 'unit' AND units.token = j.value ->> 'token'`,
+    ),
+
+    // --- the outbox
+    outboxDue: p(`UPDATE outbox SET state = 'due', next_at = :now WHERE state = 'waiting' AND job IN (SELECT value FROM json_each(:jobs))`),
+    claimOutbox: p(
+      `UPDATE outbox SET lease_until = :lease, attempts = attempts + 1
+        WHERE id IN (SELECT id FROM outbox WHERE state = 'due' AND kind = :kind AND next_at <= :dueBy AND coalesce(lease_until, 0) < :now ORDER BY next_at LIMIT :limit)
+        RETURNING id, kind, job, target, attempts, only_failures`,
+    ),
+    /** A retry waits in lease_until; next_at stays when the job ended (a digest takes the jobs that ended before its hour). */
+    finishOutbox: p(
+      `UPDATE outbox SET state = :state, last_error = coalesce(:error, last_error), lease_until = :next, done_at = CASE WHEN :state = 'done' THEN :now END, sent_for = :sentFor WHERE id = :id`,
+    ),
+    /** Back in the queue untaken, for a later digest: the try did not count. */
+    postponeOutbox: p(`UPDATE outbox SET next_at = :nextAt, lease_until = NULL, attempts = attempts - 1 WHERE id = :id`),
+    digestSent: p(`SELECT 1 FROM outbox WHERE kind = 'digest' AND target = ? AND sent_for = ? AND state = 'done' LIMIT 1`),
+    outboxOf: p(
+      `SELECT kind, target AS url, state, attempts, CASE WHEN state = 'due' THEN max(next_at, coalesce(lease_until, 0)) END AS next_at, last_error, done_at, only_failures
+         FROM outbox WHERE job = ? ORDER BY id`,
+    ),
+
+    // --- moi views
+    hideNodes: p(`INSERT INTO hidden (owner, node) SELECT ?, value FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`),
+    hiddenNodes: p(`SELECT node FROM hidden WHERE owner = ?`).pluck(),
+
+    // --- users
+    insertUser: p(`INSERT INTO users (name, role, email, accounts, token_hash, created_at) VALUES (:name, :role, :email, :accounts, :tokenHash, :now)`),
+    deleteUser: p(`DELETE FROM users WHERE name = ?`),
+    listUsers: p(`SELECT name, role, email, accounts, created_at FROM users ORDER BY name`),
+    userByName: p(`SELECT name, role, email, accounts, created_at FROM users WHERE name = ?`),
+    userByToken: p(`SELECT name, role, email, accounts, created_at FROM users WHERE token_hash = ?`),
 
     // --- checks (the driver test suite)
     queueCounts: p(`SELECT pool, owner, class, exclusive, queued FROM queues WHERE queued > 0 ORDER BY 1, 2, 3, 4`),

@@ -1,0 +1,1 @@
+export { Root, type RootOptions, type RootWorkerOptions } from './root.js';

@@ -1,0 +1,112 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { UsageError } from '../environ/index.js';
+import type { JobStatus } from '../store/index.js';
+import { toWire, type StreamFilter, type StreamItem } from '../service/index.js';
+import { Query } from './query.js';
+import type { Streams } from './streams.js';
+
+const STATUSES: JobStatus[] = ['Queued', 'Waiting', 'Running', 'Success', 'Failed', 'Aborted'];
+/** A client this far behind (bytes not yet taken by its socket) is cut off: it comes back with Last-Event-ID and replays from the store. */
+const MAX_BACKLOG = 8 << 20;
+/** How soon a browser's EventSource reconnects after a drop. */
+const RETRY_MS = 1000;
+
+/** One frame per item, made once however many clients send it (items of a hub's events are shared). */
+const frames = new WeakMap<StreamItem, string>();
+
+/**
+ * The SSE frame of an item. Changes and the `sync` that ends the current state carry `id:` (their
+ * sequence number): a client that reconnects with Last-Event-ID gets exactly the changes after it.
+ * The current state (`get`) and `resync` carry none, so a drop in the middle of them leaves the
+ * client's last id where it was and the server sends them whole again.
+ */
+export function frameOf(item: StreamItem): string {
+  let frame = frames.get(item);
+  if (frame === undefined) {
+    const id = item.verb === 'get' || item.verb === 'resync' ? '' : `id: ${item.seq}\n`;
+    frame = `${id}event: ${item.verb}\ndata: ${JSON.stringify(toWire(item))}\n\n`;
+    frames.set(item, frame);
+  }
+  return frame;
+}
+
+/**
+ * GET /api/v1/events (and /events): the resumable event stream (docs/api.md). The current state
+ * first for a new watcher (PARK's header), then every change with its sequence number as the id;
+ * `Last-Event-ID` (which wins over `?since=`) resumes after it, losing and repeating nothing;
+ * one older than what pruning kept answers `event: resync`, then the current state. Heartbeat
+ * comments keep proxies from closing an idle stream.
+ */
+export function eventRoutes(app: FastifyInstance, options: { streams: Streams; heartbeatMs: number; paths: string[]; stopping: AbortSignal }): void {
+  for (const path of options.paths) app.get(path, (request, reply) => follow(request, reply, options));
+}
+
+async function follow(request: FastifyRequest, reply: FastifyReply, options: { streams: Streams; heartbeatMs: number; stopping: AbortSignal }): Promise<void> {
+  const q = new Query(request.query as Record<string, unknown>);
+  const filter: StreamFilter = {};
+  const owner = q.text('owner', 100) ?? q.text('user', 100);
+  const job = q.text('job', 100);
+  const tag = q.text('tag', 200);
+  const status = q.oneOf('status', STATUSES);
+  const kind = q.oneOf('kind', ['job', 'group', 'any'] as const);
+  if (owner !== undefined) filter.owner = owner;
+  if (job !== undefined) filter.job = job;
+  if (tag !== undefined) filter.tag = tag;
+  if (status !== undefined) filter.status = status;
+  if (kind !== undefined) filter.type = kind;
+  const since = sinceOf(request.headers['last-event-id'], q);
+  const resyncOnPrune = q.oneOf('prune', ['resync', 'skip'] as const) === 'resync';
+  const stop = new AbortController();
+  // Refusals (another user's job, a filter for someone else) are answered before the stream starts.
+  const items = await request.sluice.openStream(filter, { ...(since === undefined ? {} : { since }), signal: stop.signal, resyncOnPrune });
+  const release = options.streams.add(request.sluice.principal.name, 'sse', () => stop.abort());
+  const res = reply.raw;
+  reply.hijack();
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    'x-accel-buffering': 'no',
+  });
+  res.write(`retry: ${RETRY_MS}\n\n`);
+  // Frames of one turn of the event loop go out in one write.
+  let pending = '';
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (!pending || res.destroyed) return;
+    res.write(pending);
+    pending = '';
+    if (res.writableLength > MAX_BACKLOG) stop.abort();
+  };
+  const send = (text: string) => {
+    pending += text;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  const heartbeat = setInterval(() => send(': heartbeat\n\n'), options.heartbeatMs);
+  res.once('close', () => stop.abort());
+  try {
+    for await (const item of items) send(frameOf(item));
+  } catch (err) {
+    if (!stop.signal.aborted) request.log.error(err);
+  } finally {
+    clearInterval(heartbeat);
+    release();
+    flush();
+    // A stopping server closes the connection too, so that it need not wait for the client to (the
+    // response lets go of its socket once it has ended).
+    const socket = res.socket;
+    res.end(() => options.stopping.aborted && socket?.destroy());
+  }
+}
+
+/** Where a watcher resumes: Last-Event-ID (a reconnecting EventSource) wins over ?since=. */
+function sinceOf(header: string | string[] | undefined, q: Query): number | undefined {
+  const fromQuery = q.number('since', 0, Number.MAX_SAFE_INTEGER, true);
+  if (header === undefined || header === '') return fromQuery;
+  const text = Array.isArray(header) ? header[0]! : header;
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`Last-Event-ID must be a sequence number this stream gave, got "${text}"`);
+  return Number(text.trim());
+}
