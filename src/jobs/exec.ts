@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Environ, JobContext, JobFn } from '../environ/index.js';
 import {
   capabilities,
+  sandboxSettings,
   checkOutput,
   EXEC_DEFAULTS,
   execInfoOf,
@@ -57,7 +58,7 @@ export interface Counter {
  * through the same path instead: how it is tested on machines without a PMU.
  */
 export async function instructionCounter(): Promise<Counter | undefined> {
-  if (process.env.SLUICE_SIO2JAIL_EVENT === 'task-clock') return { event: 'task-clock', perMs: 1e6, note: 'the software task-clock event (SLUICE_SIO2JAIL_EVENT=task-clock): 10⁶ ns = 1 ms of CPU' };
+  if (sandboxSettings().sio2jailEvent === 'task-clock') return { event: 'task-clock', perMs: 1e6, note: 'the software task-clock event (SLUICE_SIO2JAIL_EVENT=task-clock): 10⁶ ns = 1 ms of CPU' };
   return (await capabilities()).instructions.ok ? { event: 'instructions', perMs: 2e6, note: 'instructions: 2·10⁹ = 1 s, as sio2jail' } : undefined;
 }
 

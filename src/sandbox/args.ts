@@ -22,7 +22,7 @@ export interface RunSpec {
   /** RLIMIT_FSIZE when it should differ from the output limit (a compiler writes its result). */
   fileSizeBytes?: number;
   env?: Record<string, string>;
-  /** Mount a /proc of the sandbox's own processes (default: only with SLUICE_SANDBOX_PROC=1; the JVM needs it). */
+  /** Mount a /proc of the sandbox's own processes (default: only with SLUICE_SANDBOX_PROC=1, `RunConfig.procAlways`; the JVM needs it). */
   proc?: boolean;
   /** Count the program's events (sio2jail's instructions; `task-clock`: ns of CPU) and kill at `limit` (killed_by "cpu"). */
   count?: { event: 'instructions' | 'task-clock'; limit: number };
@@ -40,6 +40,8 @@ export interface RunConfig {
   rootLinks: Array<['symlink' | 'bind', string, string]>;
   /** Where run disks come from (disk.ts); absent when they cannot be made here. */
   disk?: DiskConfig;
+  /** A /proc in every sandbox (SLUICE_SANDBOX_PROC=1), not only in those whose run asks for one. */
+  procAlways?: boolean;
 }
 
 export interface DiskConfig {
@@ -128,7 +130,7 @@ export function helperArgs(spec: RunSpec, config: RunConfig, served = false): st
   opt('--bind', `${spec.box}:/box`);
   opt('--bind', `${spec.disk}/tmp:/tmp`);
   // No /proc unless asked for: C, C++, Pascal, Python and gcc do not need it (docs/sandbox.md).
-  if (spec.proc ?? process.env.SLUICE_SANDBOX_PROC === '1') a.push('--proc');
+  if (spec.proc ?? config.procAlways) a.push('--proc');
   if (config.seccompFilter) opt('--seccomp', config.seccompFilter);
   opt('--chdir', '/box');
   for (const [k, v] of Object.entries(env)) opt('--env', `${k}=${v}`);

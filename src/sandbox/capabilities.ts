@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { builtFile } from '../environ/index.js';
+import { builtFile, type SandboxConfig } from '../environ/index.js';
 import { NATIVE_SECCOMP_FILTER } from '../native/index.js';
 import { helperArgs, type DiskConfig, type RunConfig, type RunSpec } from './args.js';
 import { RunDir, readBoxFile } from './box.js';
@@ -10,6 +10,7 @@ import { planCgroups, type CgroupPlan } from './cgroups.js';
 import { diskHome, sweepDisks } from './disk.js';
 import { HELPER_PATH, runHelperOnce } from './helper.js';
 import { programEnd, type HelperReport } from './report.js';
+import { sandboxSettings } from './settings.js';
 
 export type ExecutorName = 'exec' | 'cpu-exec' | 'unsafe-exec';
 
@@ -43,10 +44,17 @@ export interface Capabilities {
 }
 
 let cached: Promise<Capabilities> | undefined;
+/** The settings the cached probe was made with: another set (configureSandbox) probes again. */
+let cachedFor: SandboxConfig | undefined;
 
-/** The probe's result for this process (computed on first call). */
+/** The probe's result for this process and its settings (computed on first call). */
 export function capabilities(): Promise<Capabilities> {
-  return (cached ??= probe());
+  const settings = sandboxSettings();
+  if (cachedFor !== settings) {
+    cachedFor = settings;
+    cached = undefined;
+  }
+  return (cached ??= probe(settings));
 }
 
 /** Forgets the cached probe (tests that change the environment). */
@@ -55,8 +63,7 @@ export function resetCapabilities(): void {
 }
 
 function findProgram(name: string, dirs: string[]): string | undefined {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), ...dirs]) {
-    if (!dir) continue;
+  for (const dir of dirs) {
     const candidate = path.join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
@@ -69,12 +76,12 @@ function findProgram(name: string, dirs: string[]): string | undefined {
 }
 
 /** What making run disks needs (root for loop devices and mounts, mke2fs); the trial run tries it. */
-function diskSupport(root: boolean): { check: Check; config?: DiskConfig } {
+function diskSupport(root: boolean, settings: SandboxConfig): { check: Check; config?: DiskConfig } {
   if (!root) return { check: { ok: false, detail: `needs root (a loop-mounted file system per run); running as uid ${process.getuid?.()}` } };
-  const mke2fs = process.env.SLUICE_MKE2FS || findProgram('mke2fs', ['/usr/sbin', '/sbin']);
+  const mke2fs = settings.mke2fs || findProgram('mke2fs', [...settings.searchPath, '/usr/sbin', '/sbin']);
   if (!mke2fs || !existsSync(mke2fs)) return { check: { ok: false, detail: `mke2fs not found${mke2fs ? ` at ${mke2fs}` : ''}: apt-get install e2fsprogs` } };
   if (!existsSync('/dev/loop-control')) return { check: { ok: false, detail: 'no /dev/loop-control: the kernel has no loop devices here (modprobe loop)' } };
-  return { check: { ok: true, detail: `a loop-mounted ext4 per run, made with ${mke2fs}` }, config: { home: diskHome(), mke2fs } };
+  return { check: { ok: true, detail: `a loop-mounted ext4 per run, made with ${mke2fs}` }, config: { home: diskHome(settings.tmpdir), mke2fs } };
 }
 
 /** `/bin`, `/lib`...: symlinks into /usr on a merged-/usr system, else read-only binds. Nothing else of `/`. */
@@ -141,7 +148,7 @@ function instructionCounter(helperBuilt: boolean): Check {
   }
 }
 
-async function probe(): Promise<Capabilities> {
+async function probe(settings: SandboxConfig): Promise<Capabilities> {
   const started = performance.now();
   const helperBuilt = existsSync(HELPER_PATH);
   const helper = { path: HELPER_PATH, ok: helperBuilt, detail: helperBuilt ? HELPER_PATH : `not built (${HELPER_PATH}): install gcc and run npm run build` };
@@ -158,7 +165,7 @@ async function probe(): Promise<Capabilities> {
         : 'no filter built: libseccomp-dev was missing at build time (apt-get install libseccomp-dev; npm run build); exec runs without the seccomp layer',
   };
   const root = process.getuid?.() === 0;
-  const dropTo = root ? Number(process.env.SLUICE_SANDBOX_UID ?? 65534) : undefined;
+  const dropTo = root ? settings.uid : undefined;
   const uid = {
     ok: true,
     sandboxUid: dropTo,
@@ -166,18 +173,18 @@ async function probe(): Promise<Capabilities> {
       ? `running as root: programs run as host uid ${dropTo} (RLIMIT_NPROC applies)`
       : `running as uid ${process.getuid?.()}: sandboxed runs need root; unsafe-exec runs as this uid`,
   };
-  let plan = planCgroups();
-  const support = diskSupport(root);
+  let plan = planCgroups(settings.cgroups);
+  const support = diskSupport(root, settings);
   const disk = support.check;
-  const config: RunConfig = { seccompFilter: seccomp.filter, cgroups: plan, dropTo, rootLinks: rootLinks(), disk: support.config };
+  const config: RunConfig = { seccompFilter: seccomp.filter, cgroups: plan, dropTo, rootLinks: rootLinks(), disk: support.config, procAlways: settings.proc };
 
   let unsafe: Check = { ok: false, detail: helper.detail };
   // The sandbox's namespaces and mounts are made by root without a user namespace (as isolate does).
-  const refused = process.env.SLUICE_SANDBOX === 'off' ? 'disabled by SLUICE_SANDBOX=off' : !root ? `needs root (namespaces and mounts made by the helper); running as uid ${process.getuid?.()}` : undefined;
+  const refused = settings.off ? 'disabled by SLUICE_SANDBOX=off' : !root ? `needs root (namespaces and mounts made by the helper); running as uid ${process.getuid?.()}` : undefined;
   let namespaces: Check = { ok: false, detail: refused ?? 'not tried' };
   let sandbox: Check = { ok: false, detail: helper.ok ? `isolation unavailable: ${namespaces.detail}` : helper.detail };
   if (helperBuilt) {
-    const scratch = mkdtempSync(path.join(process.env.SLUICE_TMPDIR || os.tmpdir(), 'sluice-probe-'));
+    const scratch = mkdtempSync(path.join(settings.tmpdir || os.tmpdir(), 'sluice-probe-'));
     try {
       let t = await trial(config, 'none', scratch);
       if (t.message && /cgroup/.test(t.message) && (plan.v1.length || plan.v2)) {

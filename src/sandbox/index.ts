@@ -1,3 +1,4 @@
+export { configureSandbox, sandboxSettings } from './settings.js';
 export { capabilities, resetCapabilities, type Capabilities, type ExecutorName } from './capabilities.js';
 export { runGroup, runProgram, sandboxRunDir, type RunResult } from './executor.js';
 export type { RunSpec } from './args.js';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environ } from '../../src/environ/index.js';
+import { configureSandbox } from '../../src/sandbox/index.js';
 import { file, program, requireSandboxTools, runJob, scratch, zip } from './helpers.js';
 
 requireSandboxTools();
@@ -190,7 +191,7 @@ describe('abort', () => {
 
 describe('sio2jail-exec: counted time', () => {
   afterAll(() => {
-    delete process.env.SLUICE_SIO2JAIL_EVENT;
+    configureSandbox({ sio2jailEvent: 'instructions' });
   });
 
   it('without a hardware counter it measures CPU time and says so', async () => {
@@ -199,7 +200,7 @@ describe('sio2jail-exec: counted time', () => {
   });
 
   it('a counter (here task-clock, the same path as instructions) decides the time and the TLE', async () => {
-    process.env.SLUICE_SIO2JAIL_EVENT = 'task-clock';
+    configureSandbox({ sio2jailEvent: 'task-clock' });
     const ok = await exec('burn', { exec_time_limit: 1000 }, '150', { job_type: 'sio2jail-exec' });
     expect(ok).toMatchObject({ result_code: 'OK', time_measure: 'task-clock', time_measure_note: expect.stringMatching(/^counted by the software task-clock event/) });
     expect(ok.time_used).toBeGreaterThanOrEqual(145);

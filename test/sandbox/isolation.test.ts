@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environ } from '../../src/environ/index.js';
-import { capabilities, resetCapabilities } from '../../src/sandbox/index.js';
+import { capabilities, configureSandbox } from '../../src/sandbox/index.js';
 import { file, processesNamed, program, requireSandboxTools, runWithOutput, scratch } from './helpers.js';
 
 requireSandboxTools();
@@ -128,13 +128,11 @@ describe('isolation: a symlink planted in the box', () => {
 
 describe('without isolation', () => {
   afterAll(() => {
-    delete process.env.SLUICE_SANDBOX;
-    resetCapabilities();
+    configureSandbox({ off: false });
   });
 
   it('exec refuses with SE and says why, and never runs the program; unsafe-exec still runs', async () => {
-    process.env.SLUICE_SANDBOX = 'off';
-    resetCapabilities();
+    configureSandbox({ off: true });
     const caps = await capabilities();
     expect(caps.tier).toBe('C');
     expect(caps.executors.exec.ok).toBe(false);

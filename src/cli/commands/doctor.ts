@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
-import { capabilities, helperServer, languages, type Capabilities } from '../../sandbox/index.js';
+import { capabilities, configureSandbox, helperServer, languages, type Capabilities } from '../../sandbox/index.js';
 import { printJson } from '../io.js';
-import { withService } from '../service.js';
+import { cliConfig, withService } from '../service.js';
 
 const TIERS: Record<Capabilities['tier'], string> = {
   A: 'isolation (namespaces, seccomp) with cgroup limits',
@@ -25,6 +25,7 @@ export function register(program: Command): void {
     .description('probe what this machine supports for sandboxed runs (namespaces, cgroups, seccomp, run disks) and which executors are available')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
+      configureSandbox(cliConfig().sandbox);
       const caps = await capabilities();
       helperServer.close();
       const langs = languages().map((l) => (l.ok ? { ...l, version: version(l.detail) } : l));
