@@ -4,10 +4,11 @@
 its results (a plain http.server taking sioworkersd's multipart/form-data POST with one field
 `data`), as oioioi's `start_receive_from_workers` does. Standard library only.
 
-  oioioi.py call RPC_URL METHOD [JSON]      one call; prints its answer as JSON
-  oioioi.py receive PORT_FILE [--fail N]    serves POSTs on a free port (written to PORT_FILE);
-                                            prints each received group env as one JSON line; the
-                                            first N POSTs are answered 500
+  oioioi.py call RPC_URL METHOD [ARG...]    one call (an ARG `struct:JSON` goes as a struct, any
+                                            other as a string); prints its answer as JSON
+  oioioi.py receive PORT [FAIL]             serves POSTs on PORT (0: a free one, printed first as
+                                            {"port": P}); prints each received group env as one
+                                            JSON line; the first FAIL POSTs are answered 500
   oioioi.py judge RPC_URL FILES_URL TOKEN   a whole submission: sources and tests put in the file
                                             store, compile with sync_run_group, the tests with
                                             run_group, results received on return_url; prints
@@ -62,9 +63,9 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def start_receiver(fail=0):
+def start_receiver(fail=0, port=0):
     Receiver.fail = fail
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Receiver)
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', port), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -126,7 +127,7 @@ def judge(rpc_url, files_url, token):
 
 def main(argv):
     if argv[0] == 'call':
-        args = argv[3:]
+        args = [json.loads(a[len('struct:'):]) if a.startswith('struct:') else a for a in argv[3:]]
         try:
             answer = getattr(proxy(argv[1]), argv[2])(*args)
         except xmlrpc.client.Fault as fault:
@@ -135,9 +136,8 @@ def main(argv):
             answer = {'protocol_error': {'code': err.errcode, 'message': err.errmsg}}
         print(json.dumps(answer))
     elif argv[0] == 'receive':
-        server = start_receiver(int(argv[3]) if len(argv) > 3 and argv[2] == '--fail' else 0)
-        with open(argv[1], 'w') as f:
-            f.write(str(server.server_address[1]))
+        server = start_receiver(int(argv[2]) if len(argv) > 2 else 0, int(argv[1]))
+        print(json.dumps({'port': server.server_address[1]}), flush=True)
         seen = 0
         while True:
             with Receiver.arrived:
