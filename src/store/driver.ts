@@ -188,7 +188,8 @@ export interface WriteTx extends ReadTx {
   /** Puts a unit claimed in this transaction back (it did not fit the worker's RAM). */
   unclaim(unit: number): Promise<void>;
   /** Marks the jobs of claimed units Running (attempts: the largest of each job's claimed units); returns their environs. */
-  startJobs(units: Array<{ job: string; attempts: number }>, now: number): Promise<Map<string, Environ>>;
+  /** Marks the jobs Running; each job's environ and owner (a job that ended meanwhile keeps its status but still answers). */
+  startJobs(units: Array<{ job: string; attempts: number }>, now: number): Promise<Map<string, { environ: Environ; owner: string }>>;
 
   finishUnits(outcomes: UnitFinish[], now: number): Promise<FinishedRow[]>;
   /** A failed unit waits for its retry. */

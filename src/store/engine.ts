@@ -87,7 +87,7 @@ export class DriverStore implements Store {
       await tx.insertJobs(rows, now);
       const queued = rows.filter((r) => !r.waiting && (r.runAfter === null || r.runAfter <= now));
       await this.queueDelta(tx, 
-        deltasOf(queued.flatMap((r) => Array.from({ length: r.inputs?.length ?? 1 }, () => ({ pool: r.pool, owner: r.owner, class: r.class, exclusive: r.exclusive, ramMb: r.ramMb }))), 1),
+        deltasOf(queued.flatMap((r) => Array.from({ length: r.inputs?.length ?? 1 }, () => ({ pool: r.pool, owner: r.account ?? r.owner, class: r.class, exclusive: r.exclusive, ramMb: r.ramMb }))), 1),
         now,
         false,
       );
@@ -527,9 +527,11 @@ export class DriverStore implements Store {
     const environs = await tx.startJobs([...attempts].map(([job, a]) => ({ job, attempts: a })), now);
     await this.events(tx, 'update', [...attempts.keys()], now);
     return units.map((u) => {
-      const environ = { ...(environs.get(u.job) ?? {}) };
+      const started = environs.get(u.job);
+      const environ = { ...(started?.environ ?? {}) };
       if (u.input !== null && u.input !== undefined) environ.input = u.input;
-      return { unit: u.id, token: u.token, job: u.job, index: u.idx, environ, attempt: u.attempts, pool: u.pool, owner: u.owner, class: u.class, ramMb: u.ramMb, exclusive: u.exclusive };
+      // A unit's queue is its fair-share account's (u.owner); who it runs for is its job's owner.
+      return { unit: u.id, token: u.token, job: u.job, index: u.idx, environ, attempt: u.attempts, pool: u.pool, owner: started?.owner ?? u.owner, account: u.owner, class: u.class, ramMb: u.ramMb, exclusive: u.exclusive };
     });
   }
 

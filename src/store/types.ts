@@ -206,7 +206,10 @@ export interface ClaimedUnit {
   index: number;
   environ: Environ;
   attempt: number;
+  /** who submitted its job (the run's identity) */
   owner: string;
+  /** the fair-share account its queue belongs to and its usage is charged to: the job's account, else its owner */
+  account: string;
   class: UnitClass;
   ramMb: number;
   exclusive: boolean;

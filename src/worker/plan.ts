@@ -80,9 +80,9 @@ export class PlannerView {
   noteClaimed(request: ClaimRequest, claimed: ClaimedUnit[], now: number): void {
     const got = new Map<string, number>();
     for (const u of claimed) {
-      const key = queueKey(u.pool, u.owner, u.class, u.exclusive);
+      const key = queueKey(u.pool, u.account, u.class, u.exclusive);
       got.set(key, (got.get(key) ?? 0) + 1);
-      const owner = this.byOwner.get(u.owner);
+      const owner = this.byOwner.get(u.account);
       if (owner) owner.runningSeconds += runningSeconds([{ class: u.class, startedAt: now }], now, { estimateSeconds: owner.estimateSeconds ?? this.policy.estimateSeconds });
     }
     for (const pick of request.picks) {

@@ -407,6 +407,22 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       await expect(store.setShare('alice', 0)).rejects.toThrow(/share must be a number above 0/);
     });
 
+    it("fair share is keyed by the job's account: its units queue, run and are charged there; the run is still its owner's", async () => {
+      const [a, m] = await store.submit([ping('alice', { account: 'contest:7' }), { ...ping('bob', { account: 'contest:7' }), inputs: [1, 2] }, ping('alice')]);
+      const before = await store.queueSnapshot();
+      expect(before.queues.map((q) => [q.owner, q.queued]).sort()).toEqual([['alice', 1], ['contest:7', 3]]);
+      const w = await worker();
+      const claimed = await store.claim(w, { picks: [{ pool: 'default', owner: 'contest:7', class: 'normal', exclusive: false, count: 3 }], freeRamMb: 4096, leaseMs: 10_000 });
+      expect(claimed.map((u) => [u.job, u.owner, u.account]).sort()).toEqual([[a, 'alice', 'contest:7'], [m, 'bob', 'contest:7'], [m, 'bob', 'contest:7']].sort());
+      expect((await store.queueSnapshot()).owners.find((o) => o.owner === 'contest:7')).toMatchObject({ running: 3 });
+      await store.complete(claimed.map((u) => success(u, null, 2)));
+      // The snapshot lists accounts with work: one more unit under the account shows its usage.
+      await store.submit([ping('bob', { account: 'contest:7' })]);
+      const after = await store.queueSnapshot();
+      expect(after.owners.find((o) => o.owner === 'contest:7')).toMatchObject({ running: 0, usage: 6 });
+      expect(after.owners.find((o) => o.owner === 'alice')).toMatchObject({ usage: 0 });
+    });
+
     it("placement: a unit that needs more RAM than is free is skipped; a batch is trimmed to the worker's RAM", async () => {
       const [big, mid1, mid2] = await store.submit([
         { owner: 'a', environ: { job_type: 'ping' }, ramMb: 8000 },

@@ -364,8 +364,8 @@ export class PostgresDriver implements Driver {
       async startJobs(units, now) {
         const sorted = [...units].sort((a, b) => (a.job < b.job ? -1 : 1));
         await c.query(SQL.startJobs, [now, json(sorted)]);
-        const rows = (await run(SQL.getEnvirons, [units.map((u) => u.job)])) as Array<{ id: string; environ: Environ }>;
-        return new Map(rows.map((r) => [r.id, r.environ ?? {}]));
+        const rows = (await run(SQL.getEnvirons, [units.map((u) => u.job)])) as Array<{ id: string; environ: Environ; owner: string }>;
+        return new Map(rows.map((r) => [r.id, { environ: r.environ ?? {}, owner: r.owner }]));
       },
       async finishUnits(outcomes, now) {
         const rows = (await run(SQL.finishUnits, [now, json(outcomes)])) as Array<{ id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: boolean }>;

@@ -36,7 +36,7 @@ export const SQL = {
                       j.pool, j."afterAny", j.account
                  FROM ${JOB_ROWS} ORDER BY j.ord`,
   insertUnits: `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost, input)
-                SELECT j.id, coalesce(i.ord - 1, 0), j.pool, j.owner, j.class, j.exclusive, j."ramMb",
+                SELECT j.id, coalesce(i.ord - 1, 0), j.pool, coalesce(j.account, j.owner), j.class, j.exclusive, j."ramMb",
                        CASE WHEN j.waiting THEN 'waiting' WHEN j."runAfter" > $1 THEN 'delayed' ELSE 'queued' END, j.priority, $1, j."runAfter", j."maxAttempts",
                        j.retries, j."maxLost", i.value
                   FROM ${JOB_ROWS}
@@ -81,7 +81,7 @@ export const SQL = {
 
   // --- reading
   getNode: `SELECT * FROM nodes WHERE id = $1`,
-  getEnvirons: `SELECT id, environ FROM nodes WHERE id = ANY($1::text[])`,
+  getEnvirons: `SELECT id, environ, owner FROM nodes WHERE id = ANY($1::text[])`,
   units: `SELECT id, job, idx, state, input, attempts, lost, worker, run_after, started_at, ended_at, result, error, ram_mb, exclusive
             FROM units WHERE job = $1 ORDER BY idx`,
   users: `SELECT o.owner AS owner,

@@ -356,13 +356,15 @@ export class SqliteDriver implements Driver {
         q.unclaim.run(unit);
       },
       async startJobs(units, now) {
-        const rows = q.startJobs.all({ now, jobs: json(units) }) as Array<{ id: string; environ: string }>;
-        const environs = new Map<string, Environ>(rows.map((r) => [r.id, JSON.parse(r.environ) as Environ]));
+        const rows = q.startJobs.all({ now, jobs: json(units) }) as Array<{ id: string; environ: string; owner: string }>;
+        const started = new Map(rows.map((r) => [r.id, { environ: JSON.parse(r.environ) as Environ, owner: r.owner }]));
         // A job that ended meanwhile is not marked Running, but its claimed unit still gets its environ.
         for (const u of units) {
-          if (!environs.has(u.job)) environs.set(u.job, JSON.parse((q.getEnviron.get(u.job) as string | undefined) ?? '{}') as Environ);
+          if (started.has(u.job)) continue;
+          const row = q.getEnviron.get(u.job) as { environ: string; owner: string } | undefined;
+          started.set(u.job, { environ: JSON.parse(row?.environ ?? '{}') as Environ, owner: row?.owner ?? '' });
         }
-        return environs;
+        return started;
       },
       async finishUnits(outcomes, now) {
         const rows = q.finishUnits.all({ now, outcomes: json(outcomes) }) as Array<{ id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: number }>;

@@ -43,7 +43,7 @@ export function prepare(db: Database.Database) {
     /** One unit per job without inputs; the batch is the one insertJobs takes. */
     insertUnits: p(
       `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost)
-       SELECT j.value ->> 'id', 0, j.value ->> 'pool', j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ramMb',
+       SELECT j.value ->> 'id', 0, j.value ->> 'pool', coalesce(j.value ->> 'account', j.value ->> 'owner'), j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ramMb',
               CASE WHEN j.value ->> 'waiting' THEN 'waiting' WHEN j.value ->> 'runAfter' > :now THEN 'delayed' ELSE 'queued' END, j.value ->> 'priority', :now,
               j.value ->> 'runAfter', j.value ->> 'maxAttempts', j.value ->> 'retries', j.value ->> 'maxLost'
          FROM jsonb_each(:batch) AS j WHERE j.value ->> 'inputs' IS NULL ORDER BY j.key`,
@@ -51,7 +51,7 @@ export function prepare(db: Database.Database) {
     /** One unit per input of each map job in the batch. */
     insertMapUnits: p(
       `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost, input)
-       SELECT j.value ->> 'id', i.key, j.value ->> 'pool', j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ramMb',
+       SELECT j.value ->> 'id', i.key, j.value ->> 'pool', coalesce(j.value ->> 'account', j.value ->> 'owner'), j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ramMb',
               CASE WHEN j.value ->> 'waiting' THEN 'waiting' WHEN j.value ->> 'runAfter' > :now THEN 'delayed' ELSE 'queued' END, j.value ->> 'priority', :now,
               j.value ->> 'runAfter', j.value ->> 'maxAttempts', j.value ->> 'retries', j.value ->> 'maxLost', json_quote(i.value)
          FROM jsonb_each(:batch) AS j, json_each(j.value -> 'inputs') AS i WHERE j.value ->> 'inputs' IS NOT NULL ORDER BY j.key, i.key`,
@@ -96,7 +96,7 @@ export function prepare(db: Database.Database) {
 
     // --- reading
     getNode: p(`SELECT * FROM nodes WHERE id = ?`),
-    getEnviron: p(`SELECT environ FROM nodes WHERE id = ?`).pluck(),
+    getEnviron: p(`SELECT environ, owner FROM nodes WHERE id = ?`),
     units: p(
       `SELECT id, job, idx, state, input, attempts, lost, worker, run_after, started_at, ended_at, result, error, ram_mb, exclusive
          FROM units WHERE job = ? ORDER BY idx`,
@@ -163,7 +163,7 @@ export function prepare(db: Database.Database) {
               error = CASE WHEN status = 'Queued' THEN NULL ELSE error END
          FROM jsonb_each(:jobs) AS j
         WHERE nodes.id = j.value ->> 'job' AND nodes.${LIVE}
-        RETURNING nodes.id, nodes.environ`,
+        RETURNING nodes.id, nodes.environ, nodes.owner`,
     ),
 
     // --- finishing
