@@ -139,6 +139,10 @@ function kthLargest(xs: Int32Array, value: (x: number) => number, k: number): nu
  * Cost: O(queues + owners) to prepare (one exp per owner with usage, one log per owner with work),
  * then O(owners with work) per pick. Owners are compared as logarithms of their best queue's score,
  * `log2(w × (1 + age/ageMs)) − U/S`, which is exact even where `2^(−U/S)` underflows to 0.
+ *
+ * Owners with a `rank` (sioworkersd's contest_priority) are served strictly by rank: the queues of
+ * the highest rank with work first, by the rules above among them, and a lower rank only for the
+ * picks they leave (fewer units queued than `n`). Without ranks (all 0) this is one pass.
  */
 export function planClaims(
   queues: readonly QueueState[],
@@ -146,6 +150,25 @@ export function planClaims(
   n: number,
   now: number,
   policy: Readonly<Policy> = DEFAULT_POLICY,
+): ClaimPick[] {
+  if (!owners.some((o) => o.rank)) return planOneRank(queues, owners, n, now, policy);
+  const rankOf = new Map(owners.map((o) => [o.owner, o.rank ?? 0]));
+  const rank = (q: QueueState) => rankOf.get(q.owner) ?? 0;
+  const picks: ClaimPick[] = [];
+  for (const r of [...new Set(queues.map(rank))].sort((a, b) => b - a)) {
+    if (picks.length >= Math.floor(n)) break;
+    picks.push(...planOneRank(queues.filter((q) => rank(q) === r), owners, Math.floor(n) - picks.length, now, policy));
+  }
+  return picks;
+}
+
+/** `planClaims` among queues whose owners share one rank. */
+function planOneRank(
+  queues: readonly QueueState[],
+  owners: readonly OwnerState[],
+  n: number,
+  now: number,
+  policy: Readonly<Policy>,
 ): ClaimPick[] {
   const picks: ClaimPick[] = [];
   const want = Math.floor(n);

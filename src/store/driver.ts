@@ -152,6 +152,8 @@ export interface OwnerRow {
   usage: number;
   usageAt: number;
   unitSeconds: number | null;
+  /** strict rank: a higher one is served first (sioworkersd's contest_priority) */
+  rank: number;
 }
 
 export interface ExpiredRow {
@@ -204,8 +206,9 @@ export interface WriteTx extends ReadTx {
   stopWaitingUnits(job: string): Promise<Array<QueueKey & { ramMb: number }>>;
   flagRunningUnits(job: string): Promise<void>;
   setAborted(job: string, reason: string, now: number): Promise<boolean>;
-  writeUsage(rows: Array<Omit<OwnerRow, 'share'>>): Promise<void>;
-  setShare(owner: string, share: number): Promise<void>;
+  writeUsage(rows: Array<Omit<OwnerRow, 'share' | 'rank'>>): Promise<void>;
+  /** An account's share and, when given, its rank (otherwise kept). */
+  setShare(owner: string, share: number, rank?: number): Promise<void>;
 
   /** Gives a running unit back (the attempt not counted); undefined when its token is stale. */
   releaseUnit(unit: number, token: number, now: number): Promise<(QueueKey & { job: string; ramMb: number }) | undefined>;

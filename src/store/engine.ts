@@ -246,10 +246,11 @@ export class DriverStore implements Store {
     return (await this.get(id)) as JobRecord;
   }
 
-  async setShare(owner: string, share: number): Promise<void> {
+  async setShare(owner: string, share: number, rank?: number): Promise<void> {
     if (!(share > 0) || !Number.isFinite(share)) throw new UsageError(`a share must be a number above 0, got ${share}`);
+    if (rank !== undefined && !(Number.isInteger(rank) && Math.abs(rank) <= 2 ** 31 - 1)) throw new UsageError(`a rank must be a whole number (a 32-bit integer), got ${rank}`);
     await this.transact(async (tx) => {
-      await tx.setShare(owner, share);
+      await tx.setShare(owner, share, rank);
       tx.notifyChange();
     });
   }
@@ -301,7 +302,7 @@ export class DriverStore implements Store {
         queues,
         owners: names.map((owner) => {
           const o = stored.get(owner);
-          return { owner, share: o?.share ?? 1, usage: o?.usage ?? 0, usage_at: o?.usageAt ?? now, running: runningBy.get(owner) ?? 0, unit_seconds: o?.unitSeconds ?? null };
+          return { owner, share: o?.share ?? 1, usage: o?.usage ?? 0, usage_at: o?.usageAt ?? now, running: runningBy.get(owner) ?? 0, unit_seconds: o?.unitSeconds ?? null, rank: o?.rank ?? 0 };
         }),
         running: running.map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, started_at: r.startedAt })),
       };

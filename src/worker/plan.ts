@@ -16,6 +16,7 @@ export function ownerStates(snapshot: QueueSnapshot, now: number, policy: Policy
     return {
       owner: o.owner,
       share: o.share,
+      rank: o.rank,
       usage: { value: o.usage, at: o.usage_at },
       runningSeconds: runningSeconds(running.get(o.owner) ?? [], now, { estimateSeconds }),
       estimateSeconds,

@@ -59,4 +59,28 @@ describe('contests share the workers by their weight', () => {
       home.cleanup();
     }
   }, 600_000);
+
+  it('contest_priority is strict: a contest of higher priority runs all its queued work first, whatever the weights', async () => {
+    const home = SQLITE.fresh();
+    let served: Served | undefined;
+    try {
+      served = await startServe(home.env, ['--no-auth', '--no-workers', '--sioworkersd-port', '0']);
+      const jobs = (tag: string) => Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`${tag}${i}`, { job_type: 'ping', ping: i }]));
+      const returnUrl = 'http://127.0.0.1:9/';
+      await call(rpcUrl(served), 'run_group', { workers_jobs: jobs('low'), return_url: returnUrl, contest_id: 'practice', contest_priority: 0, contest_weight: 1000 });
+      await call(rpcUrl(served), 'run_group', { workers_jobs: jobs('high'), return_url: returnUrl, contest_id: 'final', contest_priority: 10, contest_weight: 1 });
+      expect(await served.stop()).toBe(0);
+      served = await startServe(home.env, ['--no-auth', '--workers', '1']);
+      const s = served;
+      const ended = await until(async () => {
+        const list = await api(s.url, null, 'GET', '/api/v1/jobs?tag=sioworkersd&type=ping&status=Success&limit=1000');
+        return list.body.jobs.length === 24 ? (list.body.jobs as Array<{ name: string; date_start: number | string }>) : undefined;
+      }, 300_000, 'every job run');
+      const order = ended.sort((a, b) => Date.parse(String(a.date_start)) - Date.parse(String(b.date_start))).map((j) => (j.name.startsWith('high') ? 'H' : 'L')).join('');
+      expect(order).toBe(`${'H'.repeat(12)}${'L'.repeat(12)}`);
+    } finally {
+      await served?.stop();
+      home.cleanup();
+    }
+  }, 600_000);
 });

@@ -403,8 +403,15 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       const after = await store.queueSnapshot();
       expect(after.owners.find((o) => o.owner === 'alice')).toMatchObject({ running: 0, usage: 5 });
       await store.setShare('alice', 2);
-      expect((await store.queueSnapshot()).owners.find((o) => o.owner === 'alice')!.share).toBe(2);
+      expect((await store.queueSnapshot()).owners.find((o) => o.owner === 'alice')).toMatchObject({ share: 2, rank: 0 });
       await expect(store.setShare('alice', 0)).rejects.toThrow(/share must be a number above 0/);
+      // A rank is set with a share, and kept by a later share without one.
+      await store.setShare('alice', 3, 10);
+      await store.setShare('alice', 4);
+      expect((await store.queueSnapshot()).owners.find((o) => o.owner === 'alice')).toMatchObject({ share: 4, rank: 10 });
+      await store.setShare('alice', 4, -2);
+      expect((await store.queueSnapshot()).owners.find((o) => o.owner === 'alice')).toMatchObject({ rank: -2 });
+      await expect(store.setShare('alice', 1, 1.5)).rejects.toThrow(/rank must be a whole number/);
     });
 
     it("fair share is keyed by the job's account: its units queue, run and are charged there; the run is still its owner's", async () => {

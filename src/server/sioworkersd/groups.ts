@@ -50,7 +50,7 @@ export class SioworkersdGroups {
       priority: taskPriority(key, job),
       ...(place.account ? { account: place.account } : {}),
     }));
-    if (place.account) await this.service.setShare(place.account, place.weight);
+    if (place.account) await this.service.setShare(place.account, place.weight, place.priority);
     // A group one of whose jobs no worker could hold is not run: its answer says so at once (sioworkersd checks up front).
     const ids = tooBig ? [] : await this.service.submit(requests);
     const keys = Object.fromEntries(entries.map(([key], i) => [key, ids[i]]).filter(([, id]) => id !== undefined));

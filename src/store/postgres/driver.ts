@@ -213,8 +213,8 @@ export class PostgresDriver implements Driver {
         }));
       },
       async ownerRows(owners) {
-        return (await rows<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null }>(SQL.ownerRows, [owners])).map((o) => ({
-          owner: o.owner, share: o.share, usage: o.usage, usageAt: o.usage_at, unitSeconds: o.unit_seconds,
+        return (await rows<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null; rank: number }>(SQL.ownerRows, [owners])).map((o) => ({
+          owner: o.owner, share: o.share, usage: o.usage, usageAt: o.usage_at, unitSeconds: o.unit_seconds, rank: o.rank,
         }));
       },
       async findGroup(parent, name) {
@@ -407,8 +407,8 @@ export class PostgresDriver implements Driver {
       async writeUsage(rows) {
         await c.query(SQL.writeUsage, [json(rows)]);
       },
-      async setShare(owner, share) {
-        await c.query(SQL.setShare, [owner, share]);
+      async setShare(owner, share, rank) {
+        await c.query(SQL.setShare, [owner, share, rank ?? null]);
       },
       async releaseUnit(unit, token, now) {
         const [row] = (await run(SQL.releaseUnit, [now, unit, token])) as Array<Key & { job: string }>;

@@ -102,8 +102,9 @@ export const SQL = {
   activeQueues: `SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0`,
   runningUnits: `SELECT pool, owner, class, started_at FROM units WHERE state = 'running'`,
   workerLoads: `SELECT worker, count(*)::int AS running, sum(ram_mb)::int AS "ramMb" FROM units WHERE state = 'running' GROUP BY worker`,
-  ownerRows: `SELECT owner, share, usage, usage_at, unit_seconds FROM owners WHERE owner = ANY($1::text[])`,
-  setShare: `INSERT INTO owners (owner, share) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET share = excluded.share`,
+  ownerRows: `SELECT owner, share, usage, usage_at, unit_seconds, rank FROM owners WHERE owner = ANY($1::text[])`,
+  /** $3 null keeps the rank an account has (0 for a new one). */
+  setShare: `INSERT INTO owners (owner, share, rank) VALUES ($1, $2, coalesce($3::integer, 0)) ON CONFLICT (owner) DO UPDATE SET share = excluded.share, rank = coalesce($3::integer, owners.rank)`,
   writeUsage: `INSERT INTO owners (owner, usage, usage_at, unit_seconds)
                SELECT o.owner, o.usage, o."usageAt", o."unitSeconds"
                  FROM json_to_recordset($1::json) AS o(owner text, usage double precision, "usageAt" bigint, "unitSeconds" double precision)

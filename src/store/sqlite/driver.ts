@@ -232,8 +232,8 @@ export class SqliteDriver implements Driver {
         return (q.runningUnits.all() as Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>).map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at }));
       },
       async ownerRows(owners) {
-        return (q.ownerRows.all(json(owners)) as Array<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null }>).map((o) => ({
-          owner: o.owner, share: o.share, usage: o.usage, usageAt: o.usage_at, unitSeconds: o.unit_seconds,
+        return (q.ownerRows.all(json(owners)) as Array<{ owner: string; share: number; usage: number; usage_at: number; unit_seconds: number | null; rank: number }>).map((o) => ({
+          owner: o.owner, share: o.share, usage: o.usage, usageAt: o.usage_at, unitSeconds: o.unit_seconds, rank: o.rank,
         }));
       },
       async findGroup(parent, name) {
@@ -406,8 +406,8 @@ export class SqliteDriver implements Driver {
       async writeUsage(rows) {
         q.writeUsage.run({ owners: json(rows) });
       },
-      async setShare(owner, share) {
-        q.setShare.run(owner, share);
+      async setShare(owner, share, rank) {
+        q.setShare.run({ owner, share, rank: rank ?? null });
       },
       async releaseUnit(unit, token, now) {
         const row = q.releaseUnit.get(now, unit, token) as (Key & { job: string }) | undefined;

@@ -126,8 +126,9 @@ export function prepare(db: Database.Database) {
     activeQueues: p(`SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0`),
     runningUnits: p(`SELECT pool, owner, class, started_at FROM units WHERE state = 'running'`),
     workerLoads: p(`SELECT worker, count(*) AS running, sum(ram_mb) AS ramMb FROM units WHERE state = 'running' GROUP BY worker`),
-    ownerRows: p(`SELECT owner, share, usage, usage_at, unit_seconds FROM owners WHERE owner IN (SELECT value FROM json_each(?))`),
-    setShare: p(`INSERT INTO owners (owner, share) VALUES (?, ?) ON CONFLICT DO UPDATE SET share = excluded.share`),
+    ownerRows: p(`SELECT owner, share, usage, usage_at, unit_seconds, rank FROM owners WHERE owner IN (SELECT value FROM json_each(?))`),
+    /** :rank null keeps the rank an account has (0 for a new one). */
+    setShare: p(`INSERT INTO owners (owner, share, rank) VALUES (:owner, :share, coalesce(:rank, 0)) ON CONFLICT DO UPDATE SET share = excluded.share, rank = coalesce(:rank, owners.rank)`),
     /** :owners rows: {owner, usage, usageAt, unitSeconds}, worked out above the driver. */
     writeUsage: p(
       `INSERT INTO owners (owner, usage, usage_at, unit_seconds)
