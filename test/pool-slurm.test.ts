@@ -6,6 +6,7 @@ import { formatLocalTime } from '../src/environ/index.js';
 import { SqliteStore, type Store } from '../src/store/index.js';
 import { exited, sluice, startWorker, until } from './helpers/cli.js';
 import { startSlurm, type Slurm } from './helpers/slurm.js';
+import { api, startServe } from './helpers/server.js';
 
 /**
  * Pools inside a real Slurm allocation (one node: this machine). The store is a SQLite file in a
@@ -87,6 +88,36 @@ describe('sluice pool slurm, on a real Slurm', () => {
       await exited(elsewhere);
     }
   }, 240_000);
+
+  it("a pool for a server: its workers reach only the server's URL, with a token that is never written into the script", async () => {
+    const home = path.join(dir, 'served');
+    const served = await startServe({ ...process.env, SLUICE_HOME: home, SLUICE_STORE: '', SLUICE_USER: '' }, ['--no-workers']);
+    try {
+      // The login node's environment names no store: only the server.
+      const env = { ...process.env, ...slurm.env, SLUICE_HOME: path.join(dir, 'login'), SLUICE_STORE: '', SLUICE_USER: '' };
+      const script = path.join(dir, 'served.sh');
+      const submitted = await sluice(['pool', 'slurm', '--url', served.url, '--token', served.token!, '--nodes', '1', '--cpus-per-node', '2', '--time', '5', '--idle-exit', '20s', '--script', script, '--submit'], env, undefined, dir);
+      expect(submitted.code, submitted.stderr).toBe(0);
+      const id = submitted.stdout.trim();
+      const text = readFileSync(script, 'utf8');
+      expect(text).toContain(`export SLUICE_URL='${served.url}'`);
+      expect(text).not.toContain('SLUICE_STORE');
+      expect(text).not.toContain(served.token!);
+      const { body } = await api(served.url, served.token, 'POST', '/api/v1/jobs', { jobs: Array.from({ length: 20 }, (_, n) => ({ environ: { job_type: 'system', cmd: `echo ${n}` } })) });
+      for (const [n, job] of (body.ids as string[]).entries()) {
+        const done = await api(served.url, served.token, 'GET', `/api/v1/jobs/${job}/wait?timeout=90`);
+        expect(done.body).toMatchObject({ status: 'Success', result: { stdout: `${n}\n` } });
+      }
+      // The pool's worker shows its Slurm job in `sluice workers`, asked of the server.
+      const workers = await sluice(['workers', '--url', served.url, '--token', served.token!], env);
+      expect(workers.stdout).toMatch(new RegExp(`labels: slurm_job=${id}`));
+      expect((await sluice(['pool', 'stop', id], env)).code).toBe(0);
+      await until(async () => ((await pools(env)).some((p) => p.id === id) ? undefined : true), 60_000, 'the pool to end');
+      expect(logOf(id)).toContain(`for the server ${served.url}`);
+    } finally {
+      await served.stop();
+    }
+  }, 180_000);
 
   it('an idle pool ends its allocation by itself', async () => {
     const { env } = setup('idle', '0');

@@ -46,3 +46,26 @@ describe.each(BACKENDS)('worker pools on $name', (backend) => {
     expect(alice).toBeLessThanOrEqual(14);
   }, 90_000);
 });
+
+describe.each(BACKENDS)('sluice fairshare per pool on $name', (backend) => {
+  const scope = testScope(backend);
+
+  it('a row per pool and owner, each counting only its pool; --pool shows one; workers show their pools', async () => {
+    const h = scope.home();
+    const store = await scope.store(h);
+    await store.submit([
+      ...Array.from({ length: 3 }, () => ({ owner: 'alice', pool: 'gpu', environ: { job_type: 'ping' } })),
+      ...Array.from({ length: 2 }, () => ({ owner: 'alice', environ: { job_type: 'ping' } })),
+      { owner: 'bob', environ: { job_type: 'ping' } },
+    ]);
+    const all = JSON.parse((await sluice(['fairshare', '--json'], h.env)).stdout) as Array<{ pool: string; owner: string; queued: number }>;
+    expect(all.map((r) => [r.pool, r.owner, r.queued]).sort()).toEqual([['default', 'alice', 2], ['default', 'bob', 1], ['gpu', 'alice', 3]]);
+    const gpu = await sluice(['fairshare', '--pool', 'gpu'], h.env);
+    const lines = gpu.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^pool\s+owner\s+share/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0] + ' ' + l.split(/\s+/)[1])).toEqual(['gpu alice']);
+    expect(await sluice(['fairshare', '--pool', 'bad name'], h.env)).toMatchObject({ code: 2, stderr: expect.stringMatching(/^sluice: a pool name is/) });
+    await scope.worker(h.env, ['--pool', 'gpu', '--pool', 'big', '--concurrency', '1']);
+    expect((await sluice(['workers'], h.env)).stdout).toMatch(/\tpools: gpu,big\t/);
+  }, 60_000);
+});

@@ -59,6 +59,18 @@ describe.each(BACKENDS)('users and roles on $name', (backend) => {
     expect((await admin('GET', '/api/v1/jobs?owner=ursula')).body.jobs).toHaveLength(1);
   });
 
+  it("a job may wait only for jobs its submitter may see: another user's is refused as one that does not exist", async () => {
+    const ursulas = await as('ursula')('POST', '/api/v1/jobs', { environ: { job_type: 'ping' } });
+    const refused = await as('bob')('POST', '/api/v1/jobs', { environ: { job_type: 'ping' }, after: [ursulas.body.id] });
+    expect(refused).toMatchObject({ status: 400, body: { message: `a job waits for ${ursulas.body.id}, which does not exist` } });
+    expect(await as('bob')('POST', '/api/v1/jobs', { environ: { job_type: 'ping' }, after: ['nosuch'] })).toMatchObject({ status: 400, body: { message: 'a job waits for nosuch, which does not exist' } });
+    const own = await as('ursula')('POST', '/api/v1/jobs', { environ: { job_type: 'ping' }, after: [ursulas.body.id] });
+    expect(own.status).toBe(201);
+    expect((await as('ursula')('GET', `/api/v1/jobs/${own.body.id}`)).body.status).toBe('Waiting');
+    expect((await admin('POST', '/api/v1/jobs', { environ: { job_type: 'ping' }, after: [ursulas.body.id] })).status).toBe(201);
+    expect((await admin('GET', '/api/v1/jobs?owner=bob')).body.jobs).toHaveLength(0);
+  });
+
   it("another user's job is not found, exactly as a job that does not exist; lists and streams of others are refused", async () => {
     const { body } = await as('ursula')('POST', '/api/v1/jobs', { environ: { job_type: 'ping' } });
     const id = body.id as string;

@@ -26,8 +26,8 @@ export function serverOptions(cmd: Command): Command {
 const onCreate = (file: string) => process.stderr.write(`sluice: created a new database ${file}\n`);
 
 /** This process's composition root, for a command that runs things here (worker, batch, serve). */
-export function localRoot(options: { write?: boolean; log?: (line: string) => void } = {}): Root {
-  return new Root(cliConfig(), { create: options.write ?? false, onCreate, ...(options.log ? { log: options.log } : {}) });
+export function localRoot(options: { write?: boolean; log?: (line: string) => void; server?: { url: string; token?: string | undefined } } = {}): Root {
+  return new Root(cliConfig(), { create: options.write ?? false, onCreate, ...(options.log ? { log: options.log } : {}), ...(options.server ? { server: options.server } : {}) });
 }
 
 /**

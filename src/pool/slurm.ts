@@ -21,8 +21,9 @@ export interface PoolRow {
 }
 
 /** Submits a pool's script (on standard input, so nothing is left on disk); returns its Slurm job id. */
-export async function submitPool(script: string): Promise<string> {
-  const out = await slurm('sbatch', ['--parsable'], script);
+export async function submitPool(script: string, env: Record<string, string> = {}): Promise<string> {
+  // sbatch passes its environment on to the job (--export=ALL): a token given here reaches the workers so, unwritten.
+  const out = await slurm('sbatch', ['--parsable'], script, env);
   // --parsable answers "ID" or "ID;CLUSTER".
   const id = out.trim().split(';')[0] ?? '';
   if (!/^\d+$/.test(id)) throw new SluiceError(`sbatch answered "${out.trim()}" instead of a job id`);
@@ -69,9 +70,9 @@ function slurmTime(text: string): number | null {
  * (an invalid partition, account or size) is bad input (exit 2); anything else is trouble in the
  * system (exit 70: no controller, no munge).
  */
-function slurm(program: string, args: string[], input?: string): Promise<string> {
+function slurm(program: string, args: string[], input?: string, env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -7,6 +7,7 @@ import { jsonBodies } from './body.js';
 import { jsonErrors, sendError } from './errors.js';
 import { jobRoutes } from './routes/jobs.js';
 import { adminRoutes } from './routes/admin.js';
+import { workerRoutes } from './routes/worker.js';
 import { eventRoutes } from './sse.js';
 import { moiRoutes } from './moi.js';
 import { homePage } from './home.js';
@@ -76,6 +77,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       requireAuth(api, auth);
       jobRoutes(api, { maxBatch: options.maxBatch, stopping: options.stopping });
       adminRoutes(api);
+      workerRoutes(api, { stopping: options.stopping });
       eventRoutes(api, { streams: options.streams, heartbeatMs: options.heartbeatMs, paths: ['/events'], stopping: options.stopping });
     },
     { prefix: '/api/v1' },

@@ -101,12 +101,19 @@ export const OPENAPI = {
     '/me': { get: op('Who you are signed in as', { responses: { 200: json(ref('Principal')), ...errors(401) } }) },
     '/owners': { get: op('Owners with their root group and job count (sluice users)', { responses: { 200: json({ type: 'object', properties: { owners: { type: 'array', items: { type: 'object' } } } }), ...errors(401) } }) },
     '/workers': { get: op('Live workers (sluice workers)', { responses: { 200: json({ type: 'object', properties: { workers: { type: 'array', items: ref('Worker') } } }), ...errors(401) } }) },
-    '/fairshare': { get: op('The fair-share table (yours unless you are an admin)', { responses: { 200: json({ type: 'object', properties: { owners: { type: 'array', items: ref('Fairshare') } } }), ...errors(401) } }) },
+    '/fairshare': { get: op('The fair-share table per worker pool (yours unless you are an admin)', { parameters: [query('pool', 'only this pool')], responses: { 200: json({ type: 'object', properties: { owners: { type: 'array', items: ref('Fairshare') } } }), ...errors(401) } }) },
     '/fairshare/{name}': {
       put: op("Set an owner's share (admin)", {
         parameters: [nameParam],
         requestBody: body({ type: 'object', required: ['share'], properties: { share: { type: 'number', exclusiveMinimum: 0 } } }),
         responses: { 200: json({ type: 'object' }), ...errors(400, 401, 403) },
+      }),
+    },
+    '/worker/{name}': {
+      post: op("The worker protocol (admin): one store call of a worker on another machine (sluice worker --url); NAME is one of WORKER_CALLS or waitForChange, a long poll", {
+        parameters: [nameParam],
+        requestBody: body({ type: 'object', properties: { args: { type: 'array', description: "the call's arguments, in order" } } }),
+        responses: { 200: json({ type: 'object', properties: { result: { description: "the call's answer (null for none)" } } }), ...errors(400, 401, 403, 404) },
       }),
     },
     '/prune': {
@@ -176,7 +183,7 @@ export const OPENAPI = {
       Principal: { type: 'object', properties: { name: { type: 'string' }, role: ref('Role'), accounts: { type: 'array', items: { type: 'string' } } } },
       User: { type: 'object', properties: { name: { type: 'string' }, role: ref('Role'), email: { type: ['string', 'null'] }, accounts: { type: 'array', items: { type: 'string' } }, created_at: TIME } },
       Worker: { type: 'object', properties: { id: { type: 'string' }, host: { type: 'string' }, pid: { type: 'integer' }, pools: { type: 'array', items: { type: 'string' } }, concurrency: { type: 'integer' }, ram_mb: { type: 'integer' }, ram_used_mb: { type: 'integer' }, exclusive: { type: 'boolean' }, running: { type: 'integer' }, heartbeat_at: TIME } },
-      Fairshare: { type: 'object', properties: { owner: { type: 'string' }, share: { type: 'number' }, usage: { type: 'number' }, factor: { type: 'number' }, running: { type: 'integer' }, queued: { type: 'integer' } } },
+      Fairshare: { type: 'object', properties: { pool: { type: 'string' }, owner: { type: 'string' }, share: { type: 'number' }, usage: { type: 'number' }, factor: { type: 'number' }, running: { type: 'integer' }, queued: { type: 'integer' } } },
     },
   },
 } as const;

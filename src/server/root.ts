@@ -5,7 +5,7 @@ import { JobFiles } from '../files/index.js';
 import { DEFAULT_POLICY, type Policy } from '../schedule/index.js';
 import { configureSandbox, helperServer } from '../sandbox/index.js';
 import { Worker, type WorkerOptions } from '../worker/index.js';
-import { EventHub, LocalService } from '../service/index.js';
+import { EventHub, LocalService, workerStore } from '../service/index.js';
 
 export interface RootOptions {
   /**
@@ -16,6 +16,8 @@ export interface RootOptions {
   /** told when a new database file named by SLUICE_STORE was created */
   onCreate?: (file: string) => void;
   log?: (line: string) => void;
+  /** workers of this root work for this server (`sluice worker --url`) instead of a store here */
+  server?: { url: string; token?: string | undefined };
 }
 
 /** What a worker of this process is given beyond what the root supplies (store, registry, files, tmpdir, policy). */
@@ -88,11 +90,12 @@ export class Root {
     return hub;
   }
 
-  /** A worker on this root's store, started; `close()` stops it (grace as given there). */
+  /** A worker on this root's store (or its server's), started; `close()` stops it (grace as given there). */
   async worker(options: RootWorkerOptions): Promise<Worker> {
+    const server = this.options.server;
     const worker = new Worker({
       ...options,
-      store: await this.store(),
+      store: server ? workerStore(server.url, { token: server.token }) : await this.store(),
       registry: this.registry,
       files: this.files.access,
       tmpdir: this.config.tmpdir,

@@ -33,6 +33,14 @@ export class AccessPolicy {
     return p.role === 'admin' || p.name === owner;
   }
 
+  /**
+   * Why `p` may not be a worker of this server (`sluice worker --url`), or null. A worker reads
+   * every owner's units and records their results, so only an admin's token may.
+   */
+  whyNotWorker(p: Principal): string | null {
+    return p.role === 'admin' ? null : `a worker needs an admin's token (${p.name} is ${p.role}): it runs and records everyone's units`;
+  }
+
   /** Why `p` may not change (abort, control) its own visible node, or null. */
   whyNotChange(p: Principal): string | null {
     return p.role === 'viewer' ? 'a viewer reads jobs and changes none' : null;
@@ -73,7 +81,7 @@ export class AccessPolicy {
 }
 
 export const ROLE_NOTES: Record<Role, string> = {
-  admin: 'everything, everyone',
+  admin: 'everything, everyone; may run a worker of the server',
   trusted: 'submits any job type (js, system, unsafe-exec run unsandboxed)',
   user: 'submits sandboxed job types',
   viewer: 'reads own jobs',

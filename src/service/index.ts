@@ -6,6 +6,7 @@ export { startPruning } from './pruning.js';
 export { Mailer, configuredMailer, latestDigestTime, type MailerOptions } from './mail/mailer.js';
 export { hashToken, newToken, sameToken } from './tokens.js';
 export { RemoteService, connect, type ConnectOptions } from './remote.js';
+export { workerStore } from './workerClient.js';
 export { ScopedService } from './scoped.js';
 export { AccessPolicy } from './access.js';
 export { statusOf, errorOf } from './status.js';

@@ -8,7 +8,7 @@ import { Worker } from '../worker/index.js';
 import type {
   FairshareRow, LocalExtension, NewUser, OwnerSummary, Principal, Service, StreamFilter, StreamItem, StreamOptions, SubmitRequest, UserPatch, WaitOptions,
 } from './types.js';
-import { fairshareRows, waitReasons } from './queueView.js';
+import { activePools, fairshareRows, waitReasons } from './queueView.js';
 import type { EventHub } from './hub.js';
 import { hashToken, newToken } from './tokens.js';
 
@@ -92,8 +92,13 @@ export class LocalService implements Service, LocalExtension {
     return waitReasons(this.store, infos, this.leaseMs, this.policy);
   }
 
-  async fairshare(): Promise<FairshareRow[]> {
-    return fairshareRows(await this.store.queueSnapshot(), Date.now(), this.policy);
+  async fairshare(pool?: string): Promise<FairshareRow[]> {
+    const now = Date.now();
+    const pools = pool === undefined ? activePools(await this.store.queueSnapshot()) : [pool];
+    const rows: FairshareRow[] = [];
+    // Each pool's own snapshot, as its workers read it: running units of other pools do not count there.
+    for (const p of pools) rows.push(...fairshareRows(await this.store.queueSnapshot([p]), now, this.policy).map((r) => ({ ...r, pool: p })));
+    return rows;
   }
 
   /** An account's share; `rank` (this process only: sioworkersd's contest_priority) its strict rank. */

@@ -6,7 +6,13 @@ import { ownerStates } from '../worker/plan.js';
 import type { FairshareRow } from './types.js';
 
 /** Fair-share state as people read it: each owner's share, decayed usage, factor, running and queued units. */
-export function fairshareRows(snapshot: QueueSnapshot, now: number, policy: Policy): FairshareRow[] {
+/** The pools with queued or running units, by name. */
+export function activePools(snapshot: QueueSnapshot): string[] {
+  return [...new Set([...snapshot.queues.map((q) => q.pool), ...snapshot.running.map((r) => r.pool)])].sort();
+}
+
+/** One pool's snapshot as fair-share rows (the pool is the caller's to add). */
+export function fairshareRows(snapshot: QueueSnapshot, now: number, policy: Policy): Array<Omit<FairshareRow, 'pool'>> {
   const states = ownerStates(snapshot, now, policy);
   const factors = ownerFactors(states, now, policy);
   const queued = new Map<string, number>();

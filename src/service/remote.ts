@@ -155,8 +155,8 @@ export class RemoteService implements Service {
     return new Map(Object.entries(waiting));
   }
 
-  async fairshare(): Promise<FairshareRow[]> {
-    return (await this.call<{ owners: FairshareRow[] }>('GET', '/fairshare')).owners;
+  async fairshare(pool?: string): Promise<FairshareRow[]> {
+    return (await this.call<{ owners: FairshareRow[] }>('GET', '/fairshare', { query: { pool } })).owners;
   }
 
   async setShare(owner: string, share: number): Promise<void> {
@@ -225,6 +225,11 @@ export class RemoteService implements Service {
   }
 
   /** One API call: JSON in and out; an error answer becomes its SluiceError. */
+  /** A POST of JSON under /api/v1 (the worker protocol, service/workerClient.ts, speaks through it). */
+  post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    return this.call<T>('POST', path, { body, ...(signal ? { signal } : {}) });
+  }
+
   private async call<T>(method: string, path: string, options: { query?: Query; body?: unknown; raw?: boolean; signal?: AbortSignal } = {}): Promise<T> {
     const response = await this.fetch(method, path, options.query, {
       ...(options.body === undefined && !options.raw ? {} : { body: JSON.stringify(options.body ?? null), headers: { 'content-type': 'application/json' } }),

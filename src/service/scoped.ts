@@ -1,5 +1,5 @@
 import { ForbiddenError, NotFoundError, UsageError } from '../environ/index.js';
-import type { JobFilter, JobRecord, NodeInfo, PruneReport, StoreEvent, UnitInfo, UserInfo, WorkerView } from '../store/index.js';
+import type { JobFilter, JobRecord, NodeInfo, PruneReport, StoreEvent, UnitInfo, UserInfo, WorkerStore, WorkerView } from '../store/index.js';
 import type {
   FairshareRow, NewUser, OwnerSummary, Principal, Service, StreamFilter, StreamItem, StreamOptions, SubmitRequest, UserPatch, WaitOptions,
 } from './types.js';
@@ -97,8 +97,8 @@ export class ScopedService implements Service {
     return this.inner.waitReasons(infos.filter((i) => this.policy.maySee(this.principal, i.owner)));
   }
 
-  async fairshare(): Promise<FairshareRow[]> {
-    const rows = await this.inner.fairshare();
+  async fairshare(pool?: string): Promise<FairshareRow[]> {
+    const rows = await this.inner.fairshare(pool);
     return this.admin ? rows : rows.filter((r) => r.owner === this.principal.name);
   }
 
@@ -167,6 +167,13 @@ export class ScopedService implements Service {
   private visible<T extends NodeInfo>(id: string, node: T): T {
     if (!this.policy.maySee(this.principal, node.owner)) throw new NotFoundError(`no job or group with id ${id}`);
     return node;
+  }
+
+  /** The store itself, for a worker of this server (server/routes/worker.ts): an admin's only. */
+  workerStore(): WorkerStore {
+    const why = this.policy.whyNotWorker(this.principal);
+    if (why) throw new ForbiddenError(why);
+    return this.inner.store;
   }
 
   private async changeable(id: string): Promise<void> {

@@ -8,6 +8,8 @@ export type SubmitRequest = Omit<NewJob, 'exclusive' | 'owner'> & { owner?: stri
 
 /** One line of `sluice fairshare`. */
 export interface FairshareRow {
+  /** the worker pool: fair share holds within each, so an owner active in two has a row in each */
+  pool: string;
   owner: string;
   share: number;
   /** decayed usage now, seconds */
@@ -107,7 +109,8 @@ export interface Service {
   events(id: string): Promise<StoreEvent[]>;
   /** Why each queued job of `infos` waits (behind whom, for what), by job id. */
   waitReasons(infos: NodeInfo[]): Promise<Map<string, string>>;
-  fairshare(): Promise<FairshareRow[]>;
+  /** Per pool (only `pool`'s when given), owners by fair-share factor, as that pool's workers rank them. */
+  fairshare(pool?: string): Promise<FairshareRow[]>;
   setShare(owner: string, share: number): Promise<void>;
   /** Removes ended jobs past their retention, and old events (see Store.prune). */
   prune(options?: { olderThanMs?: number; dryRun?: boolean }): Promise<PruneReport>;

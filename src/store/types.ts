@@ -303,6 +303,18 @@ export interface QueueSnapshot {
   running: Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>;
 }
 
+/**
+ * What a worker needs of a store: its registration, claims, results, heartbeats and wake-ups. A
+ * worker on another machine gets these over HTTP from `sluice serve` (service/workerClient.ts), so
+ * this list is also the server's worker protocol (server/routes/worker.ts).
+ */
+export const WORKER_CALLS = [
+  'get', 'registerWorker', 'unregisterWorker', 'heartbeat', 'abortRequests', 'queueSnapshot', 'claimJob',
+  'complete', 'completeAndClaim', 'release', 'report', 'reapExpired', 'takeMessages',
+] as const;
+
+export type WorkerStore = Pick<Store, (typeof WORKER_CALLS)[number] | 'changeMark' | 'waitForChange'>;
+
 export interface Store {
   /** Adds jobs (groups made on demand) in one transaction; returns their ids in order. */
   submit(jobs: NewJob[]): Promise<string[]>;

@@ -1,13 +1,14 @@
 import os from 'node:os';
 import type { Environ, FileAccess, Registry } from '../environ/index.js';
 import { DEFAULTS, Inbox, resultOf, run } from '../environ/index.js';
-import type { ClaimedUnit, ClaimRequest, Store, UnitOutcome } from '../store/index.js';
+import type { ClaimedUnit, ClaimRequest, UnitOutcome, WorkerStore } from '../store/index.js';
 import { DEFAULT_POOL, TERMINAL } from '../store/index.js';
 import { CLASS_CHARGE, DEFAULT_POLICY, type Policy } from '../schedule/index.js';
 import { PlannerView } from './plan.js';
 
 export interface WorkerOptions {
-  store: Store;
+  /** a store in this process, or a server's worker protocol (service/workerClient.ts) */
+  store: WorkerStore;
   registry: Registry;
   /** How many units run at once. */
   concurrency?: number;

@@ -3,11 +3,11 @@ import type { Command } from 'commander';
 import { builtFile, formatDuration, parseDuration, UsageError, type Config } from '../../environ/index.js';
 import { listPools, parseWalltime, slurmScript, stopPool, submitPool, type PoolRow, type PoolSpec } from '../../pool/index.js';
 import { parseRam } from '../../schedule/index.js';
-import { cliConfig } from '../service.js';
+import { cliConfig, serverOptions, type RemoteFlags } from '../service.js';
 import { formatDate } from '../format.js';
 import { printJson } from '../io.js';
 
-interface SlurmOptions {
+interface SlurmOptions extends RemoteFlags {
   nodes: string;
   time: string;
   cpusPerNode?: string;
@@ -28,8 +28,7 @@ const SECRET = new Set(['SLUICE_TOKEN', 'SLUICE_FILES_TOKEN']);
 
 export function register(program: Command): void {
   const pool = program.command('pool').description('private worker pools inside batch-queue allocations (Slurm)');
-  pool
-    .command('slurm')
+  serverOptions(pool.command('slurm'))
     .description('write (and with --submit run) an sbatch script that starts `sluice worker` on every allocated node')
     .requiredOption('--nodes <n>', 'nodes to allocate, one worker each')
     .requiredOption('--time <walltime>', 'the allocation\'s walltime: 2h, 90m, 1-12:00:00, or minutes as in sbatch')
@@ -46,16 +45,21 @@ export function register(program: Command): void {
     .option('--json', 'print JSON: {"id": ID or null, "script": TEXT}')
     .action(async (opts: SlurmOptions) => {
       const config = cliConfig();
-      const spec = poolSpec(opts, config);
+      const url = opts.url ?? config.url;
+      if (!url && opts.token) throw new UsageError('--token goes with --url (or SLUICE_URL): it names no server by itself');
+      const spec = poolSpec(opts, config, url);
       const script = slurmScript(spec);
       if (opts.script) writeFileSync(opts.script, script, { mode: 0o700 });
-      if (config.store.kind === 'sqlite') {
+      if (url && opts.token && !opts.submit) {
+        process.stderr.write('sluice: note: the token is not written into the script: run sbatch with SLUICE_TOKEN set to it\n');
+      }
+      if (!url && config.store.kind === 'sqlite') {
         process.stderr.write(
           `sluice: note: the pool's workers use the SQLite file ${config.store.file}, which every node must reach on a disk with working locks; ` +
             'a cluster uses SLUICE_STORE=postgres://… or a server URL (docs/pools.md)\n',
         );
       }
-      const id = opts.submit ? await submitPool(script) : null;
+      const id = opts.submit ? await submitPool(script, opts.token ? { SLUICE_TOKEN: opts.token } : {}) : null;
       if (opts.json) return printJson({ id, script });
       if (id) process.stdout.write(process.stdout.isTTY ? `Submitted pool ${id} (its Slurm job id; sluice pool ls, sluice pool stop ${id})\n` : `${id}\n`);
       else if (!opts.script) process.stdout.write(script);
@@ -81,7 +85,7 @@ export function register(program: Command): void {
     });
 }
 
-function poolSpec(opts: SlurmOptions, config: Config): PoolSpec {
+function poolSpec(opts: SlurmOptions, config: Config, url: string | undefined): PoolSpec {
   const timeMs = parseWalltime(opts.time);
   const idleExitMs = parseDuration(opts.idleExit, '--idle-exit');
   const stopBeforeMs = parseDuration(opts.stopBefore, '--stop-before');
@@ -98,8 +102,13 @@ function poolSpec(opts: SlurmOptions, config: Config): PoolSpec {
   for (const [name, value] of Object.entries(process.env)) {
     if (name.startsWith('SLUICE_') && !SECRET.has(name) && value !== undefined && value !== '') env[name] = value;
   }
-  // Explicit, so that every node opens this store whatever its SLUICE_HOME would say.
-  env.SLUICE_STORE = config.store.kind === 'sqlite' ? config.store.file : config.store.url;
+  // Explicit, so that every node works for this server, or opens this store whatever its SLUICE_HOME would say.
+  if (url) {
+    env.SLUICE_URL = url;
+    delete env.SLUICE_STORE;
+  } else {
+    env.SLUICE_STORE = config.store.kind === 'sqlite' ? config.store.file : config.store.url;
+  }
   return {
     nodes: count(opts.nodes, '--nodes', 1),
     timeMs,

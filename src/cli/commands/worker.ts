@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
-import { formatDuration, formatLocalTime, parseDuration, UsageError } from '../../environ/index.js';
+import { formatDuration, formatLocalTime, parseDuration, UsageError, type Config } from '../../environ/index.js';
 import { watchLifetime } from '../../worker/index.js';
 import { configuredMailer, startPruning } from '../../service/index.js';
 import { poolName } from '../../store/index.js';
 import { parseRam } from '../../schedule/index.js';
-import { cliConfig, localRoot } from '../service.js';
+import type { Root } from '../../server/index.js';
+import { cliConfig, localRoot, serverOptions, type RemoteFlags } from '../service.js';
 import { parseTime } from '../time.js';
 
 export function register(program: Command): void {
-  program
-    .command('worker')
-    .description('claim and run jobs until stopped (SIGINT/SIGTERM: finish running units within the grace period, then give them back)')
+  serverOptions(program.command('worker'))
+    .description('claim and run jobs until stopped (SIGINT/SIGTERM: finish running units within the grace period, then give them back); with --url, for a server (an admin\'s token)')
     .option('--concurrency <n>', 'units run at once (default: number of cores)')
     .option('--lease <seconds>', 'how long a claim lasts without a heartbeat (default 15, or SLUICE_LEASE_MS)')
     .option('--grace <seconds>', 'on stop, how long running units may take to finish (default 10)')
@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('--stop-at <time>', "stop gracefully at this time (ISO 8601 or HH:MM): a batch allocation's end less a margin")
     .option('--pool <name>', 'a worker pool it serves (repeatable; default: default); it takes units of these pools only', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--label <key=value>', 'shown in the first log line, e.g. slurm_job=123 (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .action(async (opts: { concurrency?: string; lease?: string; grace?: string; ram?: string; exclusive?: boolean; owner?: string; idleExit?: string; stopAt?: string; label: string[]; pool: string[] }) => {
+    .action(async (opts: RemoteFlags & { concurrency?: string; lease?: string; grace?: string; ram?: string; exclusive?: boolean; owner?: string; idleExit?: string; stopAt?: string; label: string[]; pool: string[] }) => {
       const config = cliConfig();
       const concurrency = opts.concurrency === undefined ? undefined : positive(opts.concurrency, '--concurrency', true);
       const leaseMs = opts.lease === undefined ? config.leaseMs : positive(opts.lease, '--lease') * 1000;
@@ -31,8 +31,10 @@ export function register(program: Command): void {
       if (opts.owner === '') throw new UsageError('--owner needs a name');
       for (const label of opts.label) if (!/^[\w.-]+=/.test(label)) throw new UsageError(`--label must be KEY=VALUE, got "${label}"`);
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-      const root = localRoot({ write: true, log });
-      const store = await root.store();
+      const url = opts.url ?? config.url;
+      const token = opts.token ?? config.token;
+      if (!url && opts.token) throw new UsageError('--token goes with --url (or SLUICE_URL): it names no server by itself');
+      const root = localRoot({ write: true, log, ...(url ? { server: { url, token } } : {}) });
       const started = root.worker({
         log,
         leaseMs,
@@ -79,19 +81,25 @@ export function register(program: Command): void {
         `worker ${worker.id}: started (pid ${process.pid}: stop with kill -TERM ${process.pid}; concurrency ${worker.concurrency}, ` +
           `${worker.ramMb} MiB${opts.exclusive ? ', exclusive work' : ''}, lease ${worker.leaseMs / 1000}s` +
           `${opts.owner ? `, only ${opts.owner}'s units` : ''}${idleExitMs ? `, idle exit ${formatDuration(idleExitMs)}` : ''}` +
-          `${stopAt === undefined ? '' : `, stops at ${formatLocalTime(stopAt)}`}${opts.label.length ? `; ${opts.label.join(' ')}` : ''})`,
+          `${stopAt === undefined ? '' : `, stops at ${formatLocalTime(stopAt)}`}${url ? `, for the server ${url}` : ''}${opts.label.length ? `; ${opts.label.join(' ')}` : ''})`,
       );
-      const pruning = startPruning(store, (line) => log(`worker ${worker.id}: ${line}`), config.pruneEveryMs);
-      root.own(() => pruning.stop());
-      // Mail goes out beside the claim loop, never in it.
-      const mailer = configuredMailer(store, config, (line) => log(`worker ${worker.id}: ${line}`));
-      if (mailer) {
-        mailer.start();
-        root.own(() => mailer.stop());
-      }
       root.own(unwatch);
+      // A server prunes and sends mail itself; a worker beside the store does it for the store.
+      if (!url) await besideTheStore(root, config, (line) => log(`worker ${worker.id}: ${line}`));
       await stopped;
     });
+}
+
+/** Pruning and mail, which run beside the claim loop of a worker that has the store, never in it. */
+async function besideTheStore(root: Root, config: Config, log: (line: string) => void): Promise<void> {
+  const store = await root.store();
+  const pruning = startPruning(store, log, config.pruneEveryMs);
+  root.own(() => pruning.stop());
+  const mailer = configuredMailer(store, config, log);
+  if (mailer) {
+    mailer.start();
+    root.own(() => mailer.stop());
+  }
 }
 
 function positive(text: string, option: string, integer = false, zeroOk = false): number {

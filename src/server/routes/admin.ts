@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { UsageError } from '../../environ/index.js';
-import { ROLES, type Role } from '../../store/index.js';
+import { poolName, ROLES, type Role } from '../../store/index.js';
 import { toWire, type UserPatch } from '../../service/index.js';
 
 type Name = { Params: { name: string } };
@@ -13,7 +13,10 @@ export function adminRoutes(app: FastifyInstance): void {
 
   app.get('/workers', async (request) => ({ workers: toWire(await request.sluice.workers()) }));
 
-  app.get('/fairshare', async (request) => ({ owners: await request.sluice.fairshare() }));
+  app.get<{ Querystring: { pool?: string } }>('/fairshare', async (request) => {
+    const pool = request.query.pool;
+    return { owners: await request.sluice.fairshare(pool === undefined ? undefined : poolName(pool)) };
+  });
 
   app.put<Name>('/fairshare/:name', async (request) => {
     const share = (request.body as { share?: unknown } | undefined)?.share;
