@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
 import { until } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
@@ -71,6 +71,8 @@ describe.each(BACKENDS)('sioworkersd for oioioi on $name', (backend) => {
     await server?.stop();
     home?.cleanup();
   });
+  // What the server said, when a test fails (a call that never returns shows only as a timeout).
+  beforeEach(({ onTestFailed }) => onTestFailed(() => void process.stderr.write(`sluice serve's log (end):\n${server?.log().slice(-6000)}\n`)));
 
   it('judges a submission end to end: compile by sync_run_group, three tests with a checker by run_group, the results POSTed to return_url', async () => {
     const out = await client('judge', rpc, `${server.url}/files`, oioioi);
