@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { UsageError, type Environ } from '../../environ/index.js';
 
+/** The priorities are stored as 32-bit integers. */
+const INT32 = 2 ** 31 - 1;
+
 /** A group env as oioioi sends it to sioworkersd (notes-sioworkers.md §7.1), checked. */
 export interface GroupEnv extends Environ {
   workers_jobs: Record<string, Environ>;
@@ -51,7 +54,7 @@ export function placementOf(env: Environ): GroupPlacement {
   const weight = env.contest_weight ?? 1;
   const priority = env.contest_priority ?? 0;
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) throw new UsageError(`contest_weight must be a number above 0, got ${JSON.stringify(weight)}`);
-  if (typeof priority !== 'number' || !Number.isInteger(priority)) throw new UsageError(`contest_priority must be an integer, got ${JSON.stringify(priority)}`);
+  if (typeof priority !== 'number' || !Number.isInteger(priority) || Math.abs(priority) > INT32) throw new UsageError(`contest_priority must be an integer (32-bit), got ${JSON.stringify(priority)}`);
   const account = id === undefined || id === null || id === '' ? undefined : `contest:${String(id)}`;
   return { account, weight, priority };
 }
@@ -59,7 +62,7 @@ export function placementOf(env: Environ): GroupPlacement {
 /** A job's `task_priority` (an integer, default 0): its order within its contest. */
 export function taskPriority(key: string, job: Environ): number {
   const p = job.task_priority ?? 0;
-  if (typeof p !== 'number' || !Number.isInteger(p)) throw new UsageError(`workers_jobs.${key}.task_priority must be an integer, got ${JSON.stringify(p)}`);
+  if (typeof p !== 'number' || !Number.isInteger(p) || Math.abs(p) > INT32) throw new UsageError(`workers_jobs.${key}.task_priority must be an integer (32-bit), got ${JSON.stringify(p)}`);
   return p;
 }
 
