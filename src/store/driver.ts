@@ -166,6 +166,8 @@ export interface ExpiredRow {
 
 /** Queries that change the database; a driver runs them inside `transaction`. */
 export interface WriteTx extends ReadTx {
+  /** Takes the nodes' rows for reading until the commit, so that none of them changes meanwhile (SQLite: one writer at a time already). */
+  lockNodes(ids: string[]): Promise<void>;
   /**
    * This transaction changed what others wait for (events, queues, shares): waiters in this process
    * wake when it commits, and other processes are told (PostgreSQL: NOTIFY; SQLite: they see the WAL).

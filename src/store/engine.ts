@@ -654,9 +654,13 @@ export class DriverStore implements Store {
 
   /** Every job waited for exists, is a job, and belongs to the submitter (the service checks wider rights before). */
   private async checkDependencies(tx: WriteTx, rows: JobRow[]): Promise<void> {
+    for (const row of rows) if (!row.after.every((d) => typeof d === 'string' && d !== '')) throw new UsageError('after must list job ids');
+    const deps = [...new Set(rows.flatMap((r) => r.after))];
+    // Held to the commit: a dependency that ends meanwhile either ends before we read it (and we
+    // release the job ourselves) or waits until our job is in (and the end releases it).
+    if (deps.length) await tx.lockNodes(deps);
     for (const row of rows) {
       if (!row.after.length) continue;
-      if (!row.after.every((d) => typeof d === 'string' && d !== '')) throw new UsageError('after must list job ids');
       for (const dep of new Set(row.after)) {
         const node = await tx.getNode(dep);
         if (!node) throw new UsageError(`a job waits for ${dep}, which does not exist`);

@@ -414,6 +414,19 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       await expect(store.setShare('alice', 1, 1.5)).rejects.toThrow(/rank must be a whole number/);
     });
 
+    it('a job submitted while its dependency ends is released, whichever commits first (30 races)', async () => {
+      const w = await worker();
+      for (let i = 0; i < 30; i++) {
+        const [dep] = await store.submit([ping('alice')]);
+        const [u] = await store.claim(w, { picks: [{ pool: 'default', owner: 'alice', class: 'normal', exclusive: false, count: 1 }], freeRamMb: 4096, leaseMs: 10_000 });
+        expect(u!.job).toBe(dep);
+        const [, [next]] = await Promise.all([store.complete([success(u!, null)]), store.submit([ping('alice', { after: [dep], afterAny: true })])]);
+        expect((await store.get(next!))!.status).toBe('Queued');
+        const [again] = await store.claim(w, { picks: [{ pool: 'default', owner: 'alice', class: 'normal', exclusive: false, count: 1 }], freeRamMb: 4096, leaseMs: 10_000 });
+        await store.complete([success(again!, null)]);
+      }
+    });
+
     it("fair share is keyed by the job's account: its units queue, run and are charged there; the run is still its owner's", async () => {
       const [a, m] = await store.submit([ping('alice', { account: 'contest:7' }), { ...ping('bob', { account: 'contest:7' }), inputs: [1, 2] }, ping('alice')]);
       const before = await store.queueSnapshot();

@@ -491,6 +491,9 @@ export class PostgresDriver implements Driver {
         await c.query(SQL.endWaitingUnits, [job]);
         return (await count(SQL.endWaitingJob, [status, now, reason, job])) > 0;
       },
+      async lockNodes(ids) {
+        await c.query(SQL.lockNodes, [[...ids].sort()]);
+      },
       async insertMessage(job, body, now) {
         await c.query(SQL.lockJob, [job]);
         return (await run(SQL.insertMessage, [job, json(body), now]))[0]!.seq as number;

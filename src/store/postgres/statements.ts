@@ -217,6 +217,8 @@ export const SQL = {
 
   // --- control messages (the job's row is locked first: two messages at once get 1 and 2)
   lockJob: `SELECT 1 FROM nodes WHERE id = $1 FOR UPDATE`,
+  /** Dependencies of a submission, held until it commits (a dependency's end waits for it, or it sees the end). */
+  lockNodes: `SELECT 1 FROM nodes WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`,
   insertMessage: `INSERT INTO messages (job, seq, body, at) SELECT $1, coalesce(max(seq), 0) + 1, $2::json, $3 FROM messages WHERE job = $1 RETURNING seq`,
   pendingMessages: `SELECT u.id AS unit, m.seq, m.body FROM json_to_recordset($1::json) AS j(unit bigint, token integer)
                       JOIN units u ON u.id = j.unit AND u.token = j.token AND u.state = 'running'

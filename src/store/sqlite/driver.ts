@@ -492,6 +492,9 @@ export class SqliteDriver implements Driver {
         q.endWaitingUnits.run(job);
         return q.endWaitingJob.run(status, now, reason, job).changes > 0;
       },
+      async lockNodes() {
+        // One writer at a time: nothing else changes a node while this transaction runs.
+      },
       async insertMessage(job, body, now) {
         return q.insertMessage.get({ job, body: json(body), now }) as number;
       },
