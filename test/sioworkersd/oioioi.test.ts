@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/backends.js';
-import { until } from '../helpers/cli.js';
+import { freshHome, sluice, until } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { requireProgram } from '../helpers/require.js';
 import { api, startServe, type Served } from '../helpers/server.js';
@@ -179,4 +179,24 @@ describe.each(BACKENDS)('sioworkersd groups across restarts on $name', (backend)
       home.cleanup();
     }
   }, 600_000);
+});
+
+describe('sluice serve --sioworkersd-port', () => {
+  it('a bad port is one line and exit 2; a port in use says so', async () => {
+    const h = freshHome();
+    try {
+      expect(await sluice(['serve', '--port', '0', '--sioworkersd-port', 'x'], h.env)).toMatchObject({ code: 2, stderr: 'sluice: --sioworkersd-port must be a port number (0 to 65535), got "x"\n' });
+      const taken = await startServe(h.env, ['--no-auth', '--no-workers', '--sioworkersd-port', '0']);
+      try {
+        const port = new URL(rpcUrl(taken)).port;
+        const r = await sluice(['serve', '--no-auth', '--no-workers', '--port', '0', '--sioworkersd-port', port], { ...h.env, SLUICE_HOME: `${h.home}/second` });
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toMatch(new RegExp(`^sluice: .*${port}.*(in use|EADDRINUSE)`, 'm'));
+      } finally {
+        await taken.stop();
+      }
+    } finally {
+      h.cleanup();
+    }
+  }, 120_000);
 });
