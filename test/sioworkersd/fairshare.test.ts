@@ -69,6 +69,12 @@ describe('contests share the workers by their weight', () => {
       const returnUrl = 'http://127.0.0.1:9/';
       await call(rpcUrl(served), 'run_group', { workers_jobs: jobs('low'), return_url: returnUrl, contest_id: 'practice', contest_priority: 0, contest_weight: 1000 });
       await call(rpcUrl(served), 'run_group', { workers_jobs: jobs('high'), return_url: returnUrl, contest_id: 'final', contest_priority: 10, contest_weight: 1 });
+      // sluice fairshare (and GET /api/v1/fairshare) list the accounts as the planner serves them.
+      const rows = (await api(served.url, null, 'GET', '/api/v1/fairshare')).body;
+      expect(rows.owners.map((r: { owner: string; rank: number; share: number; queued: number }) => [r.owner, r.rank, r.share, r.queued])).toEqual([
+        ['contest:final', 10, 1, 12],
+        ['contest:practice', 0, 1000, 12],
+      ]);
       expect(await served.stop()).toBe(0);
       served = await startServe(home.env, ['--no-auth', '--workers', '1']);
       const s = served;
