@@ -81,7 +81,7 @@ describe('where the database is', () => {
   it('a mistyped setting is an error naming the variable, not a silent default', async () => {
     const { env, cleanup } = freshHome();
     try {
-      for (const [name, value] of [['SLUICE_LEASE_MS', 'soon'], ['SLUICE_RETENTION', 'forever'], ['SLUICE_MAX_ENVIRON', '-1']] as const) {
+      for (const [name, value] of [['SLUICE_LEASE_MS', 'soon'], ['SLUICE_RETENTION', 'forever'], ['SLUICE_MAX_ENVIRON', '-1'], ['SLUICE_CGROUPS', 'of'], ['SLUICE_SANDBOX_UID', '0'], ['SLUICE_SIO2JAIL_EVENT', 'cycles']] as const) {
         const r = await sluice(['jobs'], { ...env, [name]: value });
         expect(r.code).toBe(2);
         expect(r.stderr).toMatch(new RegExp(`^sluice: ${name} must be .*got "${value}"\\n$`));
@@ -90,4 +90,17 @@ describe('where the database is', () => {
       cleanup();
     }
   });
+
+  it('the sandbox takes its settings from the command\'s environment (SLUICE_SANDBOX=off: doctor says tier C)', async () => {
+    const { env, cleanup } = freshHome();
+    try {
+      const r = await sluice(['doctor', '--json'], { ...env, SLUICE_SANDBOX: 'off' });
+      expect(r.code, r.stderr).toBe(0);
+      const caps = JSON.parse(r.stdout) as { tier: string; namespaces: { detail: string } };
+      expect(caps.tier).toMatch(/^[CD]$/);
+      expect(caps.namespaces.detail).toBe('disabled by SLUICE_SANDBOX=off');
+    } finally {
+      cleanup();
+    }
+  }, 60_000);
 });

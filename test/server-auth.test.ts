@@ -45,6 +45,8 @@ describe.each(BACKENDS)('users and roles on $name', (backend) => {
     expect((await as('tina')('POST', '/api/v1/jobs', sys)).status).toBe(201);
     expect(await as('ursula')('POST', '/api/v1/jobs', js)).toMatchObject({ status: 403, body: { error: 'forbidden', message: expect.stringMatching(/"js" runs unsandboxed/) } });
     expect(await as('ursula')('POST', '/api/v1/jobs', { environ: { job_type: 'unsafe-exec' } })).toMatchObject({ status: 403 });
+    expect(await as('ursula')('POST', '/api/v1/jobs', { environ: { job_type: 'unsafe-interactive-exec' } })).toMatchObject({ status: 403, body: { message: expect.stringMatching(/"unsafe-interactive-exec" runs unsandboxed/) } });
+    expect(await as('ursula')('POST', '/api/v1/jobs', { environ: { job_type: 'sioworkersd-group', group: {}, keys: {} } })).toMatchObject({ status: 403 });
     expect(await as('ursula')('POST', '/api/v1/jobs', { jobs: [ping, sys] })).toMatchObject({ status: 403 });
     expect(await as('ursula')('POST', '/api/v1/jobs', { environ: { job_type: 'ping', prefilters: ['my-filter'] } })).toMatchObject({ status: 403, body: { message: expect.stringMatching(/filter "my-filter" is not marked safe/) } });
     expect(await as('ursula')('POST', '/api/v1/jobs', { environ: { job_type: 'exec', use_filetracker: false } })).toMatchObject({ status: 403, body: { message: expect.stringMatching(/file store only/) } });

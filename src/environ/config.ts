@@ -34,6 +34,31 @@ export interface FilesConfig {
   gzip: boolean | 'auto';
 }
 
+/**
+ * How programs are run (docs/sandbox.md, "Configuration"). The composition root hands these to
+ * src/sandbox (`configureSandbox`), which reads no variable itself.
+ */
+export interface SandboxConfig {
+  /** SLUICE_SANDBOX=off: refuse sandboxed runs (tier C); unsafe-exec still runs */
+  off: boolean;
+  /** SLUICE_CGROUPS=off: no per-run cgroups (tier B) */
+  cgroups: boolean;
+  /** SLUICE_SANDBOX_UID: the host uid and gid sandboxed programs run as (when Sluice runs as root) */
+  uid: number;
+  /** SLUICE_SANDBOX_PROC=1: a /proc in every sandbox, not only the JVM's */
+  proc: boolean;
+  /** SLUICE_MKE2FS: mke2fs, which makes the run disks' templates (default: found on PATH, /usr/sbin, /sbin) */
+  mke2fs: string | undefined;
+  /** SLUICE_SIO2JAIL_EVENT: what sio2jail-exec counts: hardware instructions, or the software task-clock (tests on machines without a PMU) */
+  sio2jailEvent: 'instructions' | 'task-clock';
+  /** SLUICE_TMPDIR: the run disks live under it (sluice-disks/), as the job folders do */
+  tmpdir: string | undefined;
+  /** PATH, where host tools (mke2fs) are looked for before /usr/sbin and /sbin */
+  searchPath: string[];
+}
+
+export const DEFAULT_SANDBOX: Readonly<SandboxConfig> = Object.freeze({ off: false, cgroups: true, uid: 65534, proc: false, mke2fs: undefined, sio2jailEvent: 'instructions', tmpdir: undefined, searchPath: [] });
+
 /** What `sluice serve` needs beyond the rest (docs/api.md). */
 export interface ServerConfig {
   /** SLUICE_PUBLIC_URL: the address browsers use (moi's `url` of every record); default the listening address */
@@ -89,6 +114,7 @@ export interface Config {
   jobEnv: string[];
   files: FilesConfig;
   server: ServerConfig;
+  sandbox: SandboxConfig;
   /** SLUICE_DEBUG: print stacks with internal errors */
   debug: boolean;
   /** SLUICE_SMTP_URL: where e-mail goes (smtp:// or smtps://, auth in the URL); unset: no mail is sent */
@@ -159,6 +185,12 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'SLUICE_SAFE_JOBS', meaning: 'serve: comma-separated plugin job types and filters the user role may submit', default: 'none' },
   { env: 'SLUICE_CALLBACK_ATTEMPTS', meaning: 'serve: tries of a callback POST before it is given up', default: String(DEFAULTS.callbackAttempts) },
   { env: 'SLUICE_STREAM_HEARTBEAT', meaning: 'serve: how often an idle stream sends a heartbeat (15s)', default: '15s' },
+  { env: 'SLUICE_SANDBOX', meaning: 'off: refuse sandboxed runs (exec and the like answer SE; unsafe-exec still runs)', default: 'on' },
+  { env: 'SLUICE_CGROUPS', meaning: 'off: no per-run cgroups (memory measured by RSS polling)', default: 'on' },
+  { env: 'SLUICE_SANDBOX_UID', meaning: 'the host uid sandboxed programs run as (Sluice runs as root)', default: String(DEFAULT_SANDBOX.uid) },
+  { env: 'SLUICE_SANDBOX_PROC', meaning: "1: a /proc in every sandbox, not only the JVM's", default: '0' },
+  { env: 'SLUICE_MKE2FS', meaning: "mke2fs, which makes the run disks' templates", default: 'found on PATH, /usr/sbin, /sbin' },
+  { env: 'SLUICE_SIO2JAIL_EVENT', meaning: 'what sio2jail-exec counts: instructions (a hardware counter) or task-clock (software, for machines without a PMU)', default: 'instructions' },
   { env: 'SLUICE_DEBUG', meaning: 'set to 1 to print stacks with internal errors', default: 'unset' },
   { env: 'SLUICE_SMTP_URL', meaning: 'where e-mail goes: smtp://[user:pass@]host[:port] or smtps://…', default: 'unset: no mail' },
   { env: 'SLUICE_SMTP_USER', meaning: "the mail server's login, when it is not in SLUICE_SMTP_URL (with SLUICE_SMTP_PASSWORD)", default: 'unset' },
@@ -190,6 +222,7 @@ export function readConfig(env: Env = process.env): Config {
     jobEnv: list(env.SLUICE_JOB_ENV).filter((name) => !name.startsWith('SLUICE_')),
     files: filesConfig(env, home, url, token),
     server: serverConfig(env),
+    sandbox: sandboxConfig(env),
     debug: Boolean(env.SLUICE_DEBUG && env.SLUICE_DEBUG !== '0'),
     smtpUrl: env.SLUICE_SMTP_URL ? smtpUrl(env.SLUICE_SMTP_URL) : undefined,
     smtpAuth: smtpAuth(env),
@@ -296,6 +329,29 @@ export function parseSize(text: string, what: string): number {
   if (!m) throw new UsageError(`${what} must be a size such as 10G, 512M or 1048576, got "${text}"`);
   const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
   return Math.floor(Number(m[1]) * 1024 ** power);
+}
+
+function sandboxConfig(env: Env): SandboxConfig {
+  const uid = env.SLUICE_SANDBOX_UID ? wholeNumber(env, 'SLUICE_SANDBOX_UID') : DEFAULT_SANDBOX.uid;
+  if (uid === 0 || uid > 0xfffffffe) throw new UsageError(`SLUICE_SANDBOX_UID must be a uid other than root's (1 to 4294967294), got "${env.SLUICE_SANDBOX_UID}"`);
+  return {
+    off: oneOf(env, 'SLUICE_SANDBOX', ['on', 'off'], 'on') === 'off',
+    cgroups: oneOf(env, 'SLUICE_CGROUPS', ['on', 'off'], 'on') === 'on',
+    uid,
+    proc: oneOf(env, 'SLUICE_SANDBOX_PROC', ['0', '1'], '0') === '1',
+    mke2fs: env.SLUICE_MKE2FS || undefined,
+    sio2jailEvent: oneOf(env, 'SLUICE_SIO2JAIL_EVENT', ['instructions', 'task-clock'], 'instructions'),
+    tmpdir: env.SLUICE_TMPDIR || undefined,
+    searchPath: (env.PATH ?? '').split(':').filter(Boolean),
+  };
+}
+
+/** A variable that takes one of a few words (unset or empty: the default). */
+function oneOf<T extends string>(env: Env, name: string, words: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(words as readonly string[]).includes(raw)) throw new UsageError(`${name} must be ${words.join(' or ')}, got "${raw}"`);
+  return raw as T;
 }
 
 function wholeNumber(env: Env, name: string): number {

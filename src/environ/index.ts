@@ -7,7 +7,7 @@ export { Workdir } from './workdir.js';
 export { LocalFiles } from './localFiles.js';
 export { resultOf } from './result.js';
 export { PACKAGE_ROOT, builtFile } from './paths.js';
-export { readConfig, storeLocation, parseServerUrl, parseSize, DEFAULTS, SETTINGS, type Config, type StoreLocation, type Setting, type FilesConfig, type ServerConfig } from './config.js';
+export { readConfig, storeLocation, parseServerUrl, parseSize, DEFAULTS, DEFAULT_SANDBOX, SETTINGS, type Config, type StoreLocation, type Setting, type FilesConfig, type ServerConfig, type SandboxConfig } from './config.js';
 export { defaultUser } from './owner.js';
 export { parseDuration, formatDuration, formatLocalTime } from './time.js';
 export { isLoopback, explainListenError } from './net.js';

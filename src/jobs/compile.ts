@@ -1,18 +1,20 @@
-import { lstat, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Environ, JobContext } from '../environ/index.js';
-import { SluiceError, UsageError } from '../environ/index.js';
+import { UsageError } from '../environ/index.js';
 import {
   cutUtf8,
   DEFAULT_DISK_BYTES,
   findCompiler,
   limitsFrom,
+  OUTPUT_ONLY,
   outputText,
   readBoxFile,
   RunDir,
   runProgram,
   sandboxRunDir,
   Staging,
+  storedZip,
   type Compiler,
   type Limits,
 } from '../sandbox/index.js';
@@ -36,18 +38,30 @@ function compileArgs(value: unknown, language: string): string[] {
   return perLanguage(value, language, 'extra_compilation_args').flatMap((a) => a.split(/\s+/).filter(Boolean));
 }
 
+/** The compile could not be tried here (an unknown compiler, a toolchain not installed, no sandbox): SE, saying why. */
+function systemError(environ: Environ, reason: string): Environ {
+  return Object.assign(environ, { result_code: 'SE', result_string: reason, compiler_output: reason });
+}
+
 /**
  * `compile` (sioworkers' compile job): compiles `source_file` inside the sandbox with the compiler
  * named by `compiler` (or chosen by the extension), and stores the result as `out_file`.
- * `result_code` is OK or CE, with `compiler_output` (truncated, valid UTF-8). An unknown compiler, a
- * missing tool or a sandbox that cannot run is a FAILURE (the system's trouble, not a CE).
+ * `result_code` is OK or CE, with `compiler_output` (truncated, valid UTF-8); SE when the compile
+ * could not be tried here (an unknown compiler, a language whose toolchain is not installed, naming
+ * its Debian package, or a sandbox that cannot run).
  */
 export async function compile(environ: Environ, ctx: JobContext): Promise<Environ> {
   const source = environ.source_file;
   if (typeof source !== 'string' || !source) throw new UsageError('compile needs "source_file"');
   if (typeof environ.out_file !== 'string' || !environ.out_file) throw new UsageError('compile needs "out_file"');
-  const found = findCompiler(typeof environ.compiler === 'string' && environ.compiler ? environ.compiler : undefined, source);
-  if (found === 'output-only') {
+  let found: Compiler | typeof OUTPUT_ONLY;
+  try {
+    found = findCompiler(typeof environ.compiler === 'string' && environ.compiler ? environ.compiler : undefined, source);
+  } catch (err) {
+    if (err instanceof UsageError) return systemError(environ, err.message);
+    throw err;
+  }
+  if (found === OUTPUT_ONLY) {
     Object.assign(environ, {
       result_code: 'OK',
       compiler_output: 'Compilation omitted (output provided).',
@@ -68,8 +82,9 @@ export async function compile(environ: Environ, ctx: JobContext): Promise<Enviro
 /** One compile in its run folder: stage the sources, run the compiler, keep the result. */
 async function compileIn(run: RunDir, environ: Environ, ctx: JobContext, compiler: Compiler, limits: Limits): Promise<Environ> {
   const staging = new Staging(ctx, environ);
-  const sourceName = `a.${compiler.extension}`;
-  await staging.fetch('source_file', run.boxFile(sourceName));
+  const fetched = await staging.fetch('source_file', run.file('source'));
+  const sourceName = compiler.sourceName(await readFile(fetched), environ);
+  await writeFile(run.boxFile(sourceName), await readFile(fetched), { mode: 0o644 });
   for (const name of perLanguage(environ.additional_includes, compiler.language, 'additional_includes')) {
     await staging.fetchName(name, run.boxFile(path.basename(name)));
   }
@@ -87,7 +102,9 @@ async function compileIn(run: RunDir, environ: Environ, ctx: JobContext, compile
 
   const keepOutput = limits.outputBytes;
   const resultLimit = Number(environ.compilation_result_size_limit) > 0 ? Number(environ.compilation_result_size_limit) : DEFAULT_RESULT_SIZE;
-  const [program, ...args] = compiler.command(sourceName, 'a.out', compileArgs(environ.extra_compilation_args, compiler.language), more);
+  const command = compiler.command({ source: sourceName, output: 'a.out', extraArgs: compileArgs(environ.extra_compilation_args, compiler.language), additionalSources: more, memKb: limits.memKb });
+  if (!command.ok) return systemError(environ, command.missing);
+  const [program, ...args] = command.argv;
   const { verdict } = await runProgram(
     {
       isolation: 'sandbox',
@@ -95,6 +112,8 @@ async function compileIn(run: RunDir, environ: Environ, ctx: JobContext, compile
       disk: run.disk,
       program: program!,
       args,
+      binds: command.binds,
+      proc: command.proc,
       stdout: run.file('output'),
       stderr: 'stdout',
       // The compiler's messages are cut when read, not by killing it: only the file size is limited.
@@ -103,33 +122,48 @@ async function compileIn(run: RunDir, environ: Environ, ctx: JobContext, compile
     },
     ctx.signal,
   );
-  if (verdict.result_code === 'SE') throw new SluiceError(`the compiler could not run: ${verdict.result_string}`);
+  if (verdict.result_code === 'SE') return systemError(environ, `the compiler could not run: ${verdict.result_string}`);
 
   const messages = (await readBoxFile(run.file('output'), keepOutput + 4))?.data ?? Buffer.alloc(0);
   let compilerOutput = outputText(messages, keepOutput);
-  const produced = await lstat(run.boxFile('a.out')).catch(() => undefined);
   const fail = (reason?: string) => {
     // The reason is part of the kept output: the compiler's messages are cut to make room for it.
     if (reason) compilerOutput = `${cutUtf8(compilerOutput, Math.max(0, keepOutput - Buffer.byteLength(reason) - 1))}\n${reason}`.replace(/^\n/, '');
     Object.assign(environ, { result_code: 'CE', compiler_output: compilerOutput });
     return environ;
   };
+  const produced = command.result === 'a.out' ? await lstat(run.boxFile('a.out')).catch(() => undefined) : undefined;
   if (produced && produced.size > resultLimit) return fail('Compiled file size limit exceeded.');
   if (verdict.result_code === 'TLE') return fail(`Compilation time limit exceeded (${verdict.result_string}).`);
   if (verdict.result_code === 'MLE') return fail('Compilation memory limit exceeded.');
   if (verdict.result_string === 'disk limit exceeded') return fail('Compilation disk limit exceeded.');
   if (verdict.result_code !== 'OK') return fail();
-  const binary = await readBoxFile(run.boxFile('a.out'), resultLimit + 1);
-  if (!binary) return fail('The compiler produced no a.out.');
-  if (binary.size > resultLimit) return fail('Compiled file size limit exceeded.');
+  const binary = command.result === 'a.out' ? (await readBoxFile(run.boxFile('a.out'), resultLimit + 1))?.data : await jarOfClasses(run, resultLimit + 1);
+  if (!binary) return fail(command.result === 'a.out' ? 'The compiler produced no a.out.' : 'The compiler produced no class files.');
+  if (binary.length > resultLimit) return fail('Compiled file size limit exceeded.');
   const result = run.file('a.out');
-  await writeFile(result, binary.data, { mode: 0o755 });
+  await writeFile(result, binary, { mode: 0o755 });
   Object.assign(environ, {
     result_code: 'OK',
     compiler_output: compilerOutput,
-    exec_info: { mode: 'executable' },
+    exec_info: command.execInfo,
     // As sioworkers: a compiled program always goes to the file store, so that any worker can run it.
     out_file: await staging.store('out_file', result, true),
   });
   return environ;
+}
+
+/** javac's class files, read safely from the box, as a jar (a stored zip; the JVM needs no manifest with -cp). */
+async function jarOfClasses(run: RunDir, maxBytes: number): Promise<Buffer | undefined> {
+  const names = (await readdir(run.box)).filter((n) => n.endsWith('.class')).sort();
+  const members: Array<[string, Buffer]> = [];
+  let total = 0;
+  for (const name of names) {
+    const file = await readBoxFile(run.boxFile(name), maxBytes);
+    if (!file) continue;
+    total += file.size;
+    if (total > maxBytes) return Buffer.alloc(maxBytes);
+    members.push([name, file.data]);
+  }
+  return members.length ? storedZip(members) : undefined;
 }

@@ -3,13 +3,17 @@ import { ping } from './ping.js';
 import { systemJob } from './system.js';
 import { jsJob } from './js.js';
 import { JsPool } from './jsPool.js';
-import { exec, cpuExec } from './exec.js';
+import { exec, cpuExec, sio2jailExec } from './exec.js';
 import { unsafeExec } from './unsafeExec.js';
+import { cpuInteractiveExec, interactiveExec, sio2jailInteractiveExec, unsafeInteractiveExec } from './interactive.js';
 import { compile } from './compile.js';
+import { ingen } from './ingen.js';
+import { inwer } from './inwer.js';
+import { sioworkersdGroup } from './sioworkersdGroup.js';
 import { mergeInput } from './mergeInput.js';
 
 /** Job types whose units must run alone on an exclusive-capable worker, so that their timing is not disturbed. */
-export const EXCLUSIVE_JOB_TYPES: ReadonlySet<string> = new Set(['cpu-exec']);
+export const EXCLUSIVE_JOB_TYPES: ReadonlySet<string> = new Set(['cpu-exec', 'cpu-interactive-exec']);
 
 /** The pool of `js` jobs run by registries that are given none (tests, benchmarks); a composition root makes its own. */
 export const jsPool = new JsPool();
@@ -30,8 +34,16 @@ export function builtinRegistry(options: BuiltinOptions = {}): Registry {
     .registerJob('js', jsJob(pool))
     .registerJob('exec', exec)
     .registerJob('cpu-exec', cpuExec)
+    .registerJob('sio2jail-exec', sio2jailExec)
     .registerJob('unsafe-exec', unsafeExec)
+    .registerJob('interactive-exec', interactiveExec)
+    .registerJob('cpu-interactive-exec', cpuInteractiveExec)
+    .registerJob('sio2jail-interactive-exec', sio2jailInteractiveExec)
+    .registerJob('unsafe-interactive-exec', unsafeInteractiveExec)
     .registerJob('compile', compile)
+    .registerJob('ingen', ingen)
+    .registerJob('inwer', inwer)
+    .registerJob('sioworkersd-group', sioworkersdGroup)
     .registerFilter('merge_input', mergeInput);
 }
 

@@ -1,5 +1,6 @@
 /*
- * sluice-seccomp: writes the sandbox's seccomp deny-list as a BPF program (for `bwrap --seccomp FD`).
+ * sluice-seccomp: writes the sandbox's seccomp deny-list as a BPF program (the helper loads it in the
+ * program's process, sluice-run/sandbox.c).
  * Built and run once by scripts/build-native.mjs when libseccomp-dev is installed:
  *
  *   sluice-seccomp OUT.bpf

@@ -3,7 +3,7 @@ import type { Limits } from './limits.js';
 
 /** What to run, where, and under which limits. */
 export interface RunSpec {
-  /** `sandbox`: bwrap with namespaces, seccomp and an unprivileged uid. `none`: rlimits and cgroups only (trusted code). */
+  /** `sandbox`: the helper's namespaces, seccomp and an unprivileged uid. `none`: rlimits and cgroups only (trusted code). */
   isolation: 'sandbox' | 'none';
   /** The run's box folder on the host (seen as /box in the sandbox, the working folder either way). */
   box: string;
@@ -16,27 +16,32 @@ export interface RunSpec {
   stdin?: string;
   stdout?: string;
   stderr?: string;
+  /** Pipe ends of a group run (runGroup) as fds of the program: `{fd: 0, pipe: 2, end: 'r'}`. */
+  pipes?: Array<{ fd: number; pipe: number; end: 'r' | 'w' }>;
   limits: Limits;
   /** RLIMIT_FSIZE when it should differ from the output limit (a compiler writes its result). */
   fileSizeBytes?: number;
   env?: Record<string, string>;
-  /** Mount a /proc in the sandbox (default: only with SLUICE_SANDBOX_PROC=1). */
+  /** Mount a /proc of the sandbox's own processes (default: only with SLUICE_SANDBOX_PROC=1, `RunConfig.procAlways`; the JVM needs it). */
   proc?: boolean;
+  /** Count the program's events (sio2jail's instructions; `task-clock`: ns of CPU) and kill at `limit` (killed_by "cpu"). */
+  count?: { event: 'instructions' | 'task-clock'; limit: number };
+  /** Host paths outside /usr the program needs, bound read-only: [host, in the sandbox] (the JVM's /etc/java-NN-openjdk). */
+  binds?: Array<[string, string]>;
 }
 
 /** What the probe found, as far as building a command line needs it. */
 export interface RunConfig {
-  bwrap: string;
   seccompFilter?: string;
   cgroups: CgroupPlan;
-  /** Host uid/gid the helper switches to before bwrap (only when Sluice runs as root). */
+  /** Host uid/gid sandboxed programs run as (Sluice runs as root). */
   dropTo?: number;
   /** How `/bin`, `/lib`... appear: symlinks into /usr (merged /usr) or read-only binds. */
   rootLinks: Array<['symlink' | 'bind', string, string]>;
-  /** sluice-init, the sandbox's pid 1 (src/native/sluice-init.c). */
-  init: string;
   /** Where run disks come from (disk.ts); absent when they cannot be made here. */
   disk?: DiskConfig;
+  /** A /proc in every sandbox (SLUICE_SANDBOX_PROC=1), not only in those whose run asks for one. */
+  procAlways?: boolean;
 }
 
 export interface DiskConfig {
@@ -45,19 +50,9 @@ export interface DiskConfig {
   mke2fs: string;
 }
 
-/** Processes the sandbox itself needs inside the run's limit: bwrap's monitor and pid 1 (sluice-init). */
-export const SANDBOX_PROCESSES = 2;
+/** Processes the sandbox itself needs inside the run's limit: its pid 1. */
+export const SANDBOX_PROCESSES = 1;
 const SANDBOX_UID = 65534;
-const BOX_FD = 5;
-const SECCOMP_FD = 6;
-const STATUS_FD = 7;
-const TMP_FD = 8;
-const INIT_PIPE_FD = 9;
-const INIT_FILE_FD = 10;
-/** Where sluice-init appears in the sandbox. */
-const INIT = '/.sluice-init';
-
-const DEVICES = ['/dev/null', '/dev/zero', '/dev/random', '/dev/urandom'];
 
 export const DEFAULT_ENV: Record<string, string> = { PATH: '/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', TMPDIR: '/tmp' };
 
@@ -75,8 +70,9 @@ export function cgroupArgs(plan: RunConfig['cgroups']): string[] {
 }
 
 /**
- * The helper's command line for one run (see the option list at the top of src/native/sluice-run.c);
- * `served`: without the cgroup parents, which the server was started with.
+ * The helper's command line for one run (see the option list at the top of
+ * src/native/sluice-run/options.c); `served`: without the cgroup parents, which the server was
+ * started with.
  */
 export function helperArgs(spec: RunSpec, config: RunConfig, served = false): string[] {
   const { limits } = spec;
@@ -101,6 +97,11 @@ export function helperArgs(spec: RunSpec, config: RunConfig, served = false): st
   if (spec.stdout) opt('--stdout', spec.stdout);
   if (spec.stderr === 'stdout') a.push('--stderr-to-stdout');
   else opt('--stderr', spec.stderr ?? '/dev/null');
+  for (const p of spec.pipes ?? []) opt('--pipe-fd', `${p.fd}=${p.pipe}${p.end}`);
+  if (spec.count) {
+    opt('--count-instructions', spec.count.event);
+    if (spec.count.limit) opt('--instruction-limit', spec.count.limit);
+  }
   if (!served) a.push(...cgroupArgs(config.cgroups));
   if (!config.cgroups.memory && limits.memKb) a.push('--poll-rss');
   if (spec.disk) {
@@ -116,53 +117,36 @@ export function helperArgs(spec: RunSpec, config: RunConfig, served = false): st
     return a;
   }
 
-  if (config.dropTo !== undefined) {
-    opt('--uid', config.dropTo);
-    opt('--gid', config.dropTo);
-  }
   if (!spec.disk) throw new Error('internal: a sandboxed run needs its disk (RunDir with a disk)');
-  opt('--dfd', `${BOX_FD}=${spec.box}`);
-  opt('--dfd', `${TMP_FD}=${spec.disk}/tmp`);
-  if (config.seccompFilter) opt('--rfd', `${SECCOMP_FD}=${config.seccompFilter}`);
-  if (procFor(spec)) opt('--rfd', `${INIT_FILE_FD}=${config.init}`);
-  opt('--status-pipe', STATUS_FD);
-  opt('--init-pipe', INIT_PIPE_FD);
-  // bwrap's monitor and sluice-init stay until the program is dead, so its usage is accounted.
-  opt('--spare-depth', 1);
-  a.push('--', config.bwrap, ...bwrapArgs(spec, config, env));
+  const uid = config.dropTo ?? SANDBOX_UID;
+  opt('--uid', uid);
+  opt('--gid', uid);
+  a.push('--sandbox');
+  // The root: /usr read-only, /bin, /lib... into it, /box and /tmp on the run's disk, nothing else
+  // of the host's (no /etc, /home, /proc, /sys, /run) but what the run asks for read-only.
+  opt('--ro-bind', '/usr:/usr');
+  for (const [kind, from, to] of config.rootLinks) opt(kind === 'symlink' ? '--symlink' : '--ro-bind', `${from}:${to}`);
+  for (const [host, inside] of spec.binds ?? []) opt('--ro-bind', `${host}:${inside}`);
+  opt('--bind', `${spec.box}:/box`);
+  opt('--bind', `${spec.disk}/tmp:/tmp`);
+  // No /proc unless asked for: C, C++, Pascal, Python and gcc do not need it (docs/sandbox.md).
+  if (spec.proc ?? config.procAlways) a.push('--proc');
+  if (config.seccompFilter) opt('--seccomp', config.seccompFilter);
+  opt('--chdir', '/box');
+  for (const [k, v] of Object.entries(env)) opt('--env', `${k}=${v}`);
+  a.push('--', spec.program, ...(spec.args ?? []));
   return a;
 }
 
-function procFor(spec: RunSpec): boolean {
-  return spec.proc ?? process.env.SLUICE_SANDBOX_PROC === '1';
-}
-
-function bwrapArgs(spec: RunSpec, config: RunConfig, env: Record<string, string>): string[] {
-  const proc = procFor(spec);
-  // Every namespace but the cgroup one, which only matters with a /proc to read it from (~0.3 ms).
-  const b = ['--unshare-user', '--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts'];
-  if (proc) b.push('--unshare-cgroup');
-  b.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL');
-  b.push('--ro-bind', '/usr', '/usr');
-  for (const [kind, from, to] of config.rootLinks) b.push(kind === 'symlink' ? '--symlink' : '--ro-bind', from, to);
-  // A minimal /dev (bwrap's --dev adds devpts, shm and a tmpfs: ~0.35 ms a run) and no /proc unless
-  // asked for (~0.4 ms; C, C++ and Pascal programs and gcc do not need it; see docs/sandbox.md).
-  for (const dev of DEVICES) b.push('--dev-bind', dev, dev);
-  if (proc) b.push('--proc', '/proc');
-  // /tmp is on the run's disk, under the same bound as the box.
-  b.push('--bind-fd', String(TMP_FD), '/tmp');
-  b.push('--bind-fd', String(BOX_FD), '/box', '--chdir', '/box');
-  // With a /proc, the program could read a bind's host path in mountinfo: the init is copied in then (~0.07 ms).
-  if (proc) b.push('--perms', '0555', '--ro-bind-data', String(INIT_FILE_FD), INIT);
-  else b.push('--ro-bind', config.init, INIT);
-  // bwrap's root is a tmpfs the program could write to; only /box and /tmp stay writable.
-  b.push('--remount-ro', '/');
-  b.push('--clearenv');
-  for (const [k, v] of Object.entries(env)) b.push('--setenv', k, v);
-  b.push('--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID));
-  if (config.seccompFilter) b.push('--seccomp', String(SECCOMP_FD));
-  b.push('--json-status-fd', String(STATUS_FD));
-  // sluice-init replaces bwrap's pid 1: the real wait status, and a pid 1 the program cannot write to.
-  b.push('--as-pid-1', '--', INIT, String(INIT_PIPE_FD), spec.program, ...(spec.args ?? []));
-  return b;
+/**
+ * A group run (src/native/sluice-run/group.c): `pipes` pipes, then one sandbox per spec, each
+ * naming its pipe ends in `spec.pipes`; served only.
+ */
+export function groupArgs(specs: RunSpec[], pipes: number, config: RunConfig): string[] {
+  const a = ['--group', '--pipes', String(pipes)];
+  for (const spec of specs) {
+    const section = helperArgs(spec, config, true);
+    a.push('--section', String(section.length), ...section);
+  }
+  return a;
 }

@@ -1,6 +1,7 @@
-import { constants } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, open, symlink } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { chown, mkdir, mkdtemp, open, symlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { RunConfig } from './args.js';
 import { diskSize, releaseDisk, takeDisk } from './disk.js';
 
@@ -38,11 +39,6 @@ export class RunDir {
   static async create(parent: string, name: string, options: RunDirOptions = {}): Promise<RunDir> {
     const dir = await mkdtemp(path.join(parent, `${name}-`));
     const { owner, disk } = options;
-    if (owner !== undefined) {
-      // The helper drops to `owner` before starting bwrap, which must reach the box by path.
-      await chmod(parent, 0o711);
-      await chmod(dir, 0o711);
-    }
     if (disk) {
       const mounted = await takeDisk(diskSize(disk.limitBytes, disk.reserveBytes), owner ?? process.getuid?.() ?? 0, disk.config);
       const run = new RunDir(dir, path.join(dir, 'disk', 'box'), mounted, disk.config);
@@ -82,11 +78,11 @@ export class RunDir {
 export class UnsafeFileError extends Error {}
 
 /**
- * Reads at most `maxBytes` of a regular file without following a symlink or blocking on a FIFO.
- * Returns undefined when the file does not exist; `size` is the whole file's size.
+ * Opens a file a program may have planted for reading, without following a symlink or blocking on
+ * a FIFO; undefined when it does not exist; UnsafeFileError when it is not a regular file.
  */
-export async function readBoxFile(file: string, maxBytes: number): Promise<{ data: Buffer; size: number } | undefined> {
-  let handle;
+async function openRegular(file: string): Promise<{ handle: FileHandle; size: number } | undefined> {
+  let handle: FileHandle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
@@ -95,19 +91,66 @@ export async function readBoxFile(file: string, maxBytes: number): Promise<{ dat
     if (code === 'ELOOP') throw new UnsafeFileError(`${path.basename(file)} is a symbolic link`);
     throw err;
   }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) throw new UnsafeFileError(`${path.basename(file)} is not a regular file`);
-    const want = Math.min(st.size, maxBytes);
-    const data = Buffer.alloc(want);
-    let got = 0;
-    while (got < want) {
-      const { bytesRead } = await handle.read(data, got, want - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return { data: data.subarray(0, got), size: st.size };
-  } finally {
+  const st = await handle.stat().catch(async (err: unknown) => {
     await handle.close();
+    throw err;
+  });
+  if (!st.isFile()) {
+    await handle.close();
+    throw new UnsafeFileError(`${path.basename(file)} is not a regular file`);
+  }
+  return { handle, size: st.size };
+}
+
+/** Reads `want` bytes of an open file from `at` (fewer when it ends sooner). */
+async function readAt(handle: FileHandle, want: number, at: number): Promise<Buffer> {
+  const data = Buffer.alloc(want);
+  let got = 0;
+  while (got < want) {
+    const { bytesRead } = await handle.read(data, got, want - got, at + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return data.subarray(0, got);
+}
+
+/**
+ * Reads at most `maxBytes` of a regular file without following a symlink or blocking on a FIFO.
+ * Returns undefined when the file does not exist; `size` is the whole file's size.
+ */
+export async function readBoxFile(file: string, maxBytes: number): Promise<{ data: Buffer; size: number } | undefined> {
+  const opened = await openRegular(file);
+  if (!opened) return undefined;
+  try {
+    return { data: await readAt(opened.handle, Math.min(opened.size, maxBytes), 0), size: opened.size };
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+/** The last `maxBytes` of a regular file as text (lossy UTF-8), or '' when it is absent; refuses what readBoxFile refuses. */
+export async function readBoxTail(file: string, maxBytes: number): Promise<string> {
+  const opened = await openRegular(file);
+  if (!opened) return '';
+  try {
+    const want = Math.min(opened.size, maxBytes);
+    return (await readAt(opened.handle, want, opened.size - want)).toString('utf8');
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+/**
+ * Copies a file a program made in its box to `dest` on the host, with readBoxFile's care (no
+ * symlink followed, no FIFO opened, regular files only); returns false when it is not such a file.
+ */
+export async function copyBoxFile(file: string, dest: string): Promise<boolean> {
+  const opened = await openRegular(file).catch(() => undefined);
+  if (!opened) return false;
+  try {
+    await pipeline(opened.handle.createReadStream({ autoClose: false }), createWriteStream(dest, { mode: 0o600 }));
+    return true;
+  } finally {
+    await opened.handle.close();
   }
 }

@@ -2,14 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { builtFile } from '../environ/index.js';
-import { NATIVE_INIT, NATIVE_SECCOMP_FILTER } from '../native/index.js';
+import { builtFile, type SandboxConfig } from '../environ/index.js';
+import { NATIVE_SECCOMP_FILTER } from '../native/index.js';
 import { helperArgs, type DiskConfig, type RunConfig, type RunSpec } from './args.js';
 import { RunDir, readBoxFile } from './box.js';
 import { planCgroups, type CgroupPlan } from './cgroups.js';
 import { diskHome, sweepDisks } from './disk.js';
 import { HELPER_PATH, runHelperOnce } from './helper.js';
 import { programEnd, type HelperReport } from './report.js';
+import { sandboxSettings } from './settings.js';
 
 export type ExecutorName = 'exec' | 'cpu-exec' | 'unsafe-exec';
 
@@ -21,19 +22,21 @@ export interface Check {
 /** What this machine supports, probed once per process (`sluice doctor` prints it). */
 export interface Capabilities {
   /**
-   * A: bwrap isolation with cgroup memory and pids limits. B: bwrap isolation, limits by rlimits and
-   * polling. C: no isolation possible, or no bounded disk for the box (only unsafe-exec). D: the
-   * helper is not built (nothing runs).
+   * A: isolation (the helper's namespaces) with cgroup memory and pids limits. B: isolation, limits
+   * by rlimits and polling. C: no isolation possible, or no bounded disk for the box (only
+   * unsafe-exec). D: the helper is not built (nothing runs).
    */
   tier: 'A' | 'B' | 'C' | 'D';
   helper: Check & { path: string };
-  bwrap: Check & { path?: string; version?: string };
-  userNamespaces: Check;
+  /** The sandbox's namespaces, made by the helper itself (root only). */
+  namespaces: Check;
   seccomp: Check & { filter?: string };
   cgroups: Check & { plan: CgroupPlan };
   uid: Check & { sandboxUid?: number };
   /** A bounded file system per sandboxed run (disk.ts). */
   disk: Check;
+  /** A hardware instruction counter (sio2jail's time); without one sio2jail-exec measures CPU time. */
+  instructions: Check;
   executors: Record<ExecutorName, Check>;
   /** The command-line settings runs use (undefined when nothing can run). */
   config?: RunConfig;
@@ -41,10 +44,17 @@ export interface Capabilities {
 }
 
 let cached: Promise<Capabilities> | undefined;
+/** The settings the cached probe was made with: another set (configureSandbox) probes again. */
+let cachedFor: SandboxConfig | undefined;
 
-/** The probe's result for this process (computed on first call). */
+/** The probe's result for this process and its settings (computed on first call). */
 export function capabilities(): Promise<Capabilities> {
-  return (cached ??= probe());
+  const settings = sandboxSettings();
+  if (cachedFor !== settings) {
+    cachedFor = settings;
+    cached = undefined;
+  }
+  return (cached ??= probe(settings));
 }
 
 /** Forgets the cached probe (tests that change the environment). */
@@ -53,8 +63,7 @@ export function resetCapabilities(): void {
 }
 
 function findProgram(name: string, dirs: string[]): string | undefined {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), ...dirs]) {
-    if (!dir) continue;
+  for (const dir of dirs) {
     const candidate = path.join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
@@ -67,12 +76,12 @@ function findProgram(name: string, dirs: string[]): string | undefined {
 }
 
 /** What making run disks needs (root for loop devices and mounts, mke2fs); the trial run tries it. */
-function diskSupport(root: boolean): { check: Check; config?: DiskConfig } {
+function diskSupport(root: boolean, settings: SandboxConfig): { check: Check; config?: DiskConfig } {
   if (!root) return { check: { ok: false, detail: `needs root (a loop-mounted file system per run); running as uid ${process.getuid?.()}` } };
-  const mke2fs = process.env.SLUICE_MKE2FS || findProgram('mke2fs', ['/usr/sbin', '/sbin']);
+  const mke2fs = settings.mke2fs || findProgram('mke2fs', [...settings.searchPath, '/usr/sbin', '/sbin']);
   if (!mke2fs || !existsSync(mke2fs)) return { check: { ok: false, detail: `mke2fs not found${mke2fs ? ` at ${mke2fs}` : ''}: apt-get install e2fsprogs` } };
   if (!existsSync('/dev/loop-control')) return { check: { ok: false, detail: 'no /dev/loop-control: the kernel has no loop devices here (modprobe loop)' } };
-  return { check: { ok: true, detail: `a loop-mounted ext4 per run, made with ${mke2fs}` }, config: { home: diskHome(), mke2fs } };
+  return { check: { ok: true, detail: `a loop-mounted ext4 per run, made with ${mke2fs}` }, config: { home: diskHome(settings.tmpdir), mke2fs } };
 }
 
 /** `/bin`, `/lib`...: symlinks into /usr on a merged-/usr system, else read-only binds. Nothing else of `/`. */
@@ -127,19 +136,22 @@ async function trial(config: RunConfig, isolation: RunSpec['isolation'], scratch
   return { report, message };
 }
 
-async function probe(): Promise<Capabilities> {
+/** The helper's own look at perf_event_open for hardware instructions. */
+function instructionCounter(helperBuilt: boolean): Check {
+  if (!helperBuilt) return { ok: false, detail: 'not probed: the helper is not built' };
+  const out = spawnSync(HELPER_PATH, ['--perf-probe'], { encoding: 'utf8' });
+  try {
+    const said = JSON.parse(out.stdout) as { instructions: boolean; reason?: string };
+    return said.instructions ? { ok: true, detail: 'hardware instruction counter available' } : { ok: false, detail: said.reason ?? 'unavailable' };
+  } catch {
+    return { ok: false, detail: `the helper's probe failed: ${(out.stderr || out.stdout || String(out.error ?? '')).trim()}` };
+  }
+}
+
+async function probe(settings: SandboxConfig): Promise<Capabilities> {
   const started = performance.now();
   const helperBuilt = existsSync(HELPER_PATH);
   const helper = { path: HELPER_PATH, ok: helperBuilt, detail: helperBuilt ? HELPER_PATH : `not built (${HELPER_PATH}): install gcc and run npm run build` };
-  const bwrapPath = process.env.SLUICE_BWRAP || findProgram('bwrap', ['/usr/bin', '/bin']);
-  let version: string | undefined;
-  if (bwrapPath) version = spawnSync(bwrapPath, ['--version'], { encoding: 'utf8' }).stdout?.trim() || undefined;
-  const bwrap = {
-    ok: Boolean(bwrapPath && version),
-    path: bwrapPath,
-    version,
-    detail: bwrapPath ? `${bwrapPath}${version ? ` (${version})` : ' (does not run)'}` : 'not found: apt-get install bubblewrap',
-  };
   const kernel = seccompKernel();
   const filter = builtFile(NATIVE_SECCOMP_FILTER);
   const haveFilter = existsSync(filter);
@@ -153,25 +165,26 @@ async function probe(): Promise<Capabilities> {
         : 'no filter built: libseccomp-dev was missing at build time (apt-get install libseccomp-dev; npm run build); exec runs without the seccomp layer',
   };
   const root = process.getuid?.() === 0;
-  const dropTo = root ? Number(process.env.SLUICE_SANDBOX_UID ?? 65534) : undefined;
+  const dropTo = root ? settings.uid : undefined;
   const uid = {
     ok: true,
     sandboxUid: dropTo,
     detail: root
       ? `running as root: programs run as host uid ${dropTo} (RLIMIT_NPROC applies)`
-      : `running as uid ${process.getuid?.()}: programs run under this uid inside a user namespace`,
+      : `running as uid ${process.getuid?.()}: sandboxed runs need root; unsafe-exec runs as this uid`,
   };
-  let plan = planCgroups();
-  const init = builtFile(NATIVE_INIT);
-  const support = diskSupport(root);
+  let plan = planCgroups(settings.cgroups);
+  const support = diskSupport(root, settings);
   const disk = support.check;
-  const config: RunConfig = { bwrap: bwrapPath ?? '/usr/bin/bwrap', seccompFilter: seccomp.filter, cgroups: plan, dropTo, rootLinks: rootLinks(), init, disk: support.config };
+  const config: RunConfig = { seccompFilter: seccomp.filter, cgroups: plan, dropTo, rootLinks: rootLinks(), disk: support.config, procAlways: settings.proc };
 
   let unsafe: Check = { ok: false, detail: helper.detail };
-  let sandbox: Check = { ok: false, detail: helper.ok ? bwrap.detail : helper.detail };
-  let userNamespaces: Check = { ok: false, detail: 'not tried' };
+  // The sandbox's namespaces and mounts are made by root without a user namespace (as isolate does).
+  const refused = settings.off ? 'disabled by SLUICE_SANDBOX=off' : !root ? `needs root (namespaces and mounts made by the helper); running as uid ${process.getuid?.()}` : undefined;
+  let namespaces: Check = { ok: false, detail: refused ?? 'not tried' };
+  let sandbox: Check = { ok: false, detail: helper.ok ? `isolation unavailable: ${namespaces.detail}` : helper.detail };
   if (helperBuilt) {
-    const scratch = mkdtempSync(path.join(process.env.SLUICE_TMPDIR || os.tmpdir(), 'sluice-probe-'));
+    const scratch = mkdtempSync(path.join(settings.tmpdir || os.tmpdir(), 'sluice-probe-'));
     try {
       let t = await trial(config, 'none', scratch);
       if (t.message && /cgroup/.test(t.message) && (plan.v1.length || plan.v2)) {
@@ -182,9 +195,8 @@ async function probe(): Promise<Capabilities> {
       }
       unsafe = t.message ? { ok: false, detail: t.message } : { ok: true, detail: `rlimits${plan.memory || plan.pids ? ' and cgroups' : ''}, no isolation: trusted code only` };
       if (support.config) await sweepDisks(support.config.home);
-      if (bwrap.ok && !existsSync(init)) sandbox = { ok: false, detail: `the sandbox's init is not built (${init}): run npm run build` };
-      else if (bwrap.ok && !disk.ok) sandbox = { ok: false, detail: `no bounded disk for the box: ${disk.detail}` };
-      else if (bwrap.ok) {
+      if (!refused && !disk.ok) sandbox = { ok: false, detail: `no bounded disk for the box: ${disk.detail}` };
+      else if (!refused) {
         let s = await trial(config, 'sandbox', scratch);
         if (s.diskError) {
           disk.ok = false;
@@ -195,20 +207,20 @@ async function probe(): Promise<Capabilities> {
             const without = await trial({ ...config, seccompFilter: undefined }, 'sandbox', scratch);
             if (!without.message) {
               seccomp.ok = false;
-              seccomp.detail = `bwrap refused the filter (${s.message}); exec runs without the seccomp layer`;
+              seccomp.detail = `the kernel refused the filter (${s.message}); exec runs without the seccomp layer`;
               config.seccompFilter = undefined;
               seccomp.filter = undefined;
               s = without;
             }
           }
-          userNamespaces = s.message
+          namespaces = s.message
             ? { ok: false, detail: s.message }
-            : { ok: true, detail: `a sandboxed /usr/bin/true ran in ${s.report.wall_ms.toFixed(1)} ms` };
+            : { ok: true, detail: `pid, mount, network, IPC and UTS namespaces: a sandboxed /usr/bin/true ran in ${s.report.wall_ms.toFixed(1)} ms` };
           sandbox = s.message
             ? { ok: false, detail: `isolation unavailable: ${s.message}` }
             : {
                 ok: true,
-                detail: `bwrap namespaces${config.seccompFilter ? ' + seccomp' : ' (no seccomp filter)'}, uid ${dropTo ?? 'own'}, ${plan.memory && plan.pids ? 'cgroup limits' : 'rlimit/polling limits'}, a disk of its own`,
+                detail: `namespaces${config.seccompFilter ? ' + seccomp' : ' (no seccomp filter)'}, uid ${dropTo ?? 'own'}, ${plan.memory && plan.pids ? 'cgroup limits' : 'rlimit/polling limits'}, a disk of its own`,
               };
         }
       }
@@ -227,12 +239,12 @@ async function probe(): Promise<Capabilities> {
   return {
     tier,
     helper,
-    bwrap,
-    userNamespaces,
+    namespaces,
     seccomp,
     cgroups,
     uid,
     disk,
+    instructions: instructionCounter(helperBuilt),
     executors: { exec: sandbox, 'cpu-exec': sandbox, 'unsafe-exec': unsafe },
     config: helperBuilt ? config : undefined,
     probeMs: performance.now() - started,

@@ -87,9 +87,9 @@ function sweep(parent: string): void {
   }
 }
 
-export function planCgroups(env: NodeJS.ProcessEnv = process.env): CgroupPlan {
+export function planCgroups(enabled = true): CgroupPlan {
   const plan: CgroupPlan = { v1: [], problems: [] };
-  if (env.SLUICE_CGROUPS === 'off') {
+  if (!enabled) {
     plan.problems.push('cgroups disabled by SLUICE_CGROUPS=off');
     return plan;
   }

@@ -1,9 +1,9 @@
 import { chmod, copyFile, readFile, stat } from 'node:fs/promises';
 import type { Environ } from '../environ/index.js';
 import { UsageError } from '../environ/index.js';
-import { readBoxFile } from './box.js';
+import { readBoxFile, RunDir } from './box.js';
 import { readCheckerOutput } from './checkerProtocol.js';
-import { compareOutputs } from './compare.js';
+import { compareOutputs, reportFormat } from './compare.js';
 import { runProgram, sandboxRunDir } from './executor.js';
 import { CHECKER_DEFAULTS, limitsFrom } from './limits.js';
 import type { Staging } from './staging.js';
@@ -22,19 +22,27 @@ export interface CheckFiles {
   input: string;
   output: string;
   tmpdir: string;
+  /** Run a custom checker in the sandbox (always, but for unsafe-exec with untrusted_checker false). */
+  sandboxed: boolean;
 }
 
 /**
- * Checks an OK run's output: with `chk_file`, the checker runs sandboxed as `chk in out hint`
- * (checkerProtocol.ts reads what it prints); without, the output is compared with the hint the
- * way oicompare does (compare.ts). A checker that crashes, exits 2 or more, or exceeds its limits
- * gives SE with the reason, never a verdict against the program.
+ * Checks an OK run's output: with `chk_file`, the checker runs as `chk in out hint`, sandboxed
+ * unless `files.sandboxed` is false (checkerProtocol.ts reads what it prints); without, the output
+ * is compared with the hint the way oicompare does (compare.ts), reporting in `checker_format`. A
+ * checker that crashes, exits 2 or more, or exceeds its limits gives SE with the reason, never a
+ * verdict against the program.
  */
 export async function checkOutput(environ: Environ, staging: Staging, files: CheckFiles, signal?: AbortSignal): Promise<CheckResult> {
   if (typeof environ.hint_file !== 'string' || !environ.hint_file) throw new UsageError('check_output needs "hint_file" (the expected output)');
   if (typeof environ.chk_file !== 'string' || !environ.chk_file) {
+    const format = reportFormat(environ.checker_format ?? undefined);
+    if (!format) {
+      const known = 'english_abbreviated (the default), english_terse, english_full, polish_terse, polish_abbreviated, polish_full';
+      return { result_code: 'SE', result_string: `unknown checker_format ${JSON.stringify(environ.checker_format)} (${known})`, result_percentage: [0, 1] };
+    }
     const [hint, output] = await Promise.all([staging.fetch('hint_file', `${files.tmpdir}/hint`).then((h) => readFile(h)), readFile(files.output)]);
-    const { ok, message } = compareOutputs(hint, output);
+    const { ok, message } = compareOutputs(hint, output, format);
     return ok ? { result_code: 'OK', result_percentage: [100, 1] } : { result_code: 'WA', result_string: message, result_percentage: [0, 1] };
   }
 
@@ -43,16 +51,16 @@ export async function checkOutput(environ: Environ, staging: Staging, files: Che
   const copies = [[chk, 'chk', 0o755], [hint, 'hint', 0o644], [files.input, 'in', 0o644], [files.output, 'out', 0o644]] as const;
   const sizes = await Promise.all(copies.map(([from]) => stat(from).then((st) => st.size)));
   const limits = limitsFrom(environ, 'checker_', CHECKER_DEFAULTS);
-  const run = await sandboxRunDir(files.tmpdir, 'checker', limits, sizes.reduce((a, b) => a + b, 0));
+  const run = files.sandboxed ? await sandboxRunDir(files.tmpdir, 'checker', limits, sizes.reduce((a, b) => a + b, 0)) : await RunDir.create(files.tmpdir, 'checker');
   try {
     // The checker runs as the sandbox's uid: its copies must be readable.
     await Promise.all(copies.map(([from, name, mode]) => copyFile(from, run.boxFile(name)).then(() => chmod(run.boxFile(name), mode))));
     const { verdict } = await runProgram(
       {
-        isolation: 'sandbox',
+        isolation: files.sandboxed ? 'sandbox' : 'none',
         box: run.box,
         disk: run.disk,
-        program: '/box/chk',
+        program: files.sandboxed ? '/box/chk' : run.boxFile('chk'),
         args: ['in', 'out', 'hint'],
         stdout: run.file('stdout'),
         stderr: run.file('stderr'),

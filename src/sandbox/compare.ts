@@ -6,8 +6,25 @@
  */
 export interface Comparison {
   ok: boolean;
-  /** `OK`, or oicompare's english_abbreviated report: `WRONG: line 2: expected "DEF", got "ABC"`. */
+  /** `OK`, or oicompare's report in the chosen format: `WRONG: line 2: expected "DEF", got "ABC"`. */
   message: string;
+}
+
+/** oicompare's report formats (`checker_format`): a language and how much is said. */
+export interface ReportFormat {
+  language: 'english' | 'polish';
+  kind: 'terse' | 'abbreviated' | 'full';
+}
+
+const WORDS = {
+  english: { wrong: 'WRONG', line: 'line', expected: 'expected', got: 'got', eol: 'end of line', eof: 'end of file' },
+  polish: { wrong: 'ŹLE', line: 'wiersz', expected: 'oczekiwano', got: 'otrzymano', eol: 'koniec wiersza', eof: 'koniec pliku' },
+};
+
+/** `english_abbreviated` (sioworkers' default), `polish_full`...; undefined for a name oicompare does not know. */
+export function reportFormat(name: unknown = 'english_abbreviated'): ReportFormat | undefined {
+  const m = typeof name === 'string' ? /^(english|polish)_(terse|abbreviated|full)$/.exec(name) : null;
+  return m ? { language: m[1] as ReportFormat['language'], kind: m[2] as ReportFormat['kind'] } : undefined;
 }
 
 const LF = 0x0a;
@@ -43,7 +60,12 @@ class Tokens {
 }
 
 /** Compares the contestant's `output` against the `expected` answer (the hint). */
-export function compareOutputs(expected: Uint8Array, output: Uint8Array): Comparison {
+export function compareOutputs(expected: Uint8Array, output: Uint8Array, format: ReportFormat = { language: 'english', kind: 'abbreviated' }): Comparison {
+  const describe = (buf: Uint8Array, t: Token) => describeToken(buf, t, format);
+  const wrong = (line: number, x: string, y: string): Comparison => {
+    const w = WORDS[format.language];
+    return { ok: false, message: format.kind === 'terse' ? w.wrong : `${w.wrong}: ${w.line} ${line}: ${w.expected} ${x}, ${w.got} ${y}` };
+  };
   const exp = new Tokens(expected);
   const out = new Tokens(output);
   for (;;) {
@@ -74,21 +96,23 @@ function equalBytes(x: Uint8Array, a: Token & { kind: 'word' }, y: Uint8Array, b
   return Buffer.from(x.buffer, x.byteOffset + a.start, len).equals(Buffer.from(y.buffer, y.byteOffset + b.start, len));
 }
 
-function wrong(line: number, expected: string, got: string): Comparison {
-  return { ok: false, message: `WRONG: line ${line}: expected ${expected}, got ${got}` };
-}
-
 const MAX_SHOWN = 100;
 
-/** A token as oicompare's abbreviated format shows it: quoted, non-printable bytes as <0xHH>, long words cut. */
-function describe(buf: Uint8Array, t: Token): string {
-  if (t.kind === 'eof') return 'end of file';
-  if (t.kind === 'lf') return 'end of line';
-  const end = Math.min(t.end, t.start + MAX_SHOWN);
+/**
+ * A token as oicompare shows it: quoted, bytes other than printable ASCII (and `"`, `<`, `>`) as
+ * <0xHH>; the abbreviated format cuts a long word at 100 bytes with `…` (oicompare keeps the bytes
+ * around the first difference; this keeps the start).
+ */
+function describeToken(buf: Uint8Array, t: Token, format: ReportFormat): string {
+  const w = WORDS[format.language];
+  if (t.kind === 'eof') return w.eof;
+  if (t.kind === 'lf') return w.eol;
+  const end = format.kind === 'abbreviated' ? Math.min(t.end, t.start + MAX_SHOWN) : t.end;
   let text = '';
   for (let i = t.start; i < end; i++) {
     const c = buf[i]!;
-    text += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : `<0x${c.toString(16).padStart(2, '0')}>`;
+    const plain = c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x3c && c !== 0x3e;
+    text += plain ? String.fromCharCode(c) : `<0x${c.toString(16).toUpperCase().padStart(2, '0')}>`;
   }
   return `"${text}${t.end > end ? '…' : ''}"`;
 }

@@ -23,8 +23,8 @@ const SMALLEST = 512 * 1024 * 1024;
 const run = promisify(execFile);
 
 /** Where templates are kept (and each run's image for the moment before the loop device holds it). */
-export function diskHome(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.SLUICE_TMPDIR || os.tmpdir(), 'sluice-disks');
+export function diskHome(tmpdir: string | undefined): string {
+  return path.join(tmpdir || os.tmpdir(), 'sluice-disks');
 }
 
 /** Room on a run's disk for what is staged in the box before the run (the program, extra files) beyond what the caller declares. */

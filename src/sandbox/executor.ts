@@ -1,6 +1,6 @@
 import { AbortedError } from '../environ/index.js';
-import { helperArgs, type RunSpec } from './args.js';
-import { readBoxFile, RunDir } from './box.js';
+import { groupArgs, helperArgs, type RunSpec } from './args.js';
+import { RunDir } from './box.js';
 import { capabilities } from './capabilities.js';
 import { servedHelper } from './helper.js';
 import type { Limits } from './limits.js';
@@ -22,27 +22,38 @@ const WATCHDOG_GRACE_MS = 1000;
  * throws AbortedError.
  */
 export async function runProgram(spec: RunSpec, signal?: AbortSignal): Promise<RunResult> {
+  return (await runGroup([spec], 0, signal))[0]!;
+}
+
+/**
+ * Runs several programs at once, each in its own sandbox with its own limits, connected by `pipes`
+ * pipes that each spec names in `spec.pipes` (an interactive task: the program's copies and the
+ * interactor); one result per spec, in order.
+ */
+export async function runGroup(specs: RunSpec[], pipes: number, signal?: AbortSignal): Promise<RunResult[]> {
   const caps = await capabilities();
-  const executor = caps.executors[spec.isolation === 'sandbox' ? 'exec' : 'unsafe-exec'];
-  const refusal = !executor.ok || !caps.config ? executor.detail : spec.isolation === 'sandbox' && !spec.disk ? 'the box has no bounded disk' : undefined;
+  const refusals = specs.map((spec) => {
+    const executor = caps.executors[spec.isolation === 'sandbox' ? 'exec' : 'unsafe-exec'];
+    return !executor.ok || !caps.config ? executor.detail : spec.isolation === 'sandbox' && !spec.disk ? 'the box has no bounded disk' : undefined;
+  });
+  const refusal = refusals.find(Boolean);
   if (refusal || !caps.config) {
-    const report: HelperReport = { error: refusal, cpu_ms: 0, user_ms: 0, sys_ms: 0, wall_ms: 0, max_rss_kb: 0 };
-    const end = {};
-    return { verdict: { ...deriveVerdict(report, end, spec.limits), result_string: `cannot run: ${refusal}` }, report, end };
+    return specs.map((spec) => {
+      const report: HelperReport = { error: refusal, cpu_ms: 0, user_ms: 0, sys_ms: 0, wall_ms: 0, max_rss_kb: 0 };
+      return { verdict: { ...deriveVerdict(report, {}, spec.limits), result_string: `cannot run: ${refusal}` }, report, end: {} };
+    });
   }
   signal?.throwIfAborted();
-  const report = await servedHelper(caps.config).run(helperArgs(spec, caps.config, true), {
-    signal,
-    watchdogMs: (spec.limits.realTimeMs || 600_000) + WATCHDOG_GRACE_MS,
-  });
+  const config = caps.config;
+  const watchdogMs = Math.max(...specs.map((spec) => spec.limits.realTimeMs || 600_000)) + WATCHDOG_GRACE_MS;
+  const args = specs.length === 1 && !pipes ? helperArgs(specs[0]!, config, true) : groupArgs(specs, pipes, config);
+  const reports = await servedHelper(config).runMany(args, specs.length, { signal, watchdogMs });
   if (signal?.aborted) throw new AbortedError();
-  const end = programEnd(report, spec.isolation === 'sandbox');
-  if (end.setupError && spec.stderr && spec.stderr !== 'stdout' && spec.stderr !== '/dev/null') {
-    // bwrap explains its failures on stderr; the program never ran, so this text is bwrap's.
-    const text = (await readBoxFile(spec.stderr, 1000).catch(() => undefined))?.data.toString('utf8').trim();
-    if (text) end.setupError += `: ${text}`;
-  }
-  return { verdict: deriveVerdict(report, end, spec.limits), report, end };
+  return reports.map((report, i) => {
+    const spec = specs[i]!;
+    const end = programEnd(report, spec.isolation === 'sandbox');
+    return { verdict: deriveVerdict(report, end, spec.limits), report, end };
+  });
 }
 
 /**

@@ -20,8 +20,15 @@ function failure(error: string): HelperReport {
   return { error, cpu_ms: 0, user_ms: 0, sys_ms: 0, wall_ms: 0, max_rss_kb: 0 };
 }
 
+/** The reports received, and a failure for each one missing. */
+function fill(reports: Array<HelperReport | undefined>, error: string): HelperReport[] {
+  return reports.map((r) => r ?? failure(error));
+}
+
 interface Pending {
-  resolve: (report: HelperReport) => void;
+  /** One report per sandbox of the request (a group run has several, by "proc" index). */
+  reports: Array<HelperReport | undefined>;
+  resolve: (reports: HelperReport[]) => void;
   pid?: number;
   stopped?: boolean;
   timers: NodeJS.Timeout[];
@@ -51,17 +58,23 @@ export class HelperServer {
     return this;
   }
 
-  run(args: string[], options: HelperRunOptions): Promise<HelperReport> {
-    if (options.signal?.aborted) return Promise.resolve(failure('stopped before it started'));
+  async run(args: string[], options: HelperRunOptions): Promise<HelperReport> {
+    return (await this.runMany(args, 1, options))[0]!;
+  }
+
+  /** A request answered by `count` reports: a group run (args from groupArgs()) has one per sandbox. */
+  runMany(args: string[], count: number, options: HelperRunOptions): Promise<HelperReport[]> {
+    if (options.signal?.aborted) return Promise.resolve(Array.from({ length: count }, () => failure('stopped before it started')));
     const child = this.start();
     const id = String(++this.seq);
-    return new Promise<HelperReport>((resolve) => {
+    return new Promise<HelperReport[]>((resolve) => {
       const entry: Pending = {
-        resolve: (report) => {
+        reports: new Array(count).fill(undefined),
+        resolve: (reports) => {
           entry.cleanup();
           this.pending.delete(id);
           this.updateRef();
-          resolve(report);
+          resolve(reports);
         },
         timers: [],
         cleanup: () => {
@@ -79,7 +92,7 @@ export class HelperServer {
         setTimeout(() => stop('SIGTERM'), options.watchdogMs),
         setTimeout(() => {
           stop('SIGKILL');
-          entry.resolve(failure(`the helper did not report within ${options.watchdogMs + 2000} ms`));
+          entry.resolve(fill(entry.reports, `the helper did not report within ${options.watchdogMs + 2000} ms`));
         }, options.watchdogMs + 2000),
       );
       for (const t of entry.timers) t.unref();
@@ -118,7 +131,7 @@ export class HelperServer {
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
       for (const entry of [...this.pending.values()]) {
-        entry.resolve(failure(`the sandbox helper exited (${signal ?? `code ${code}`})`));
+        entry.resolve(fill(entry.reports, `the sandbox helper exited (${signal ?? `code ${code}`})`));
       }
     });
     return child;
@@ -135,7 +148,7 @@ export class HelperServer {
   }
 
   private onLine(line: string): void {
-    let message: HelperReport & { id?: string; pid?: number; exited?: number };
+    let message: HelperReport & { id?: string; pid?: number; exited?: number; proc?: number };
     try {
       message = JSON.parse(line);
     } catch {
@@ -149,11 +162,13 @@ export class HelperServer {
       return;
     }
     if (message.exited !== undefined && message.cpu_ms === undefined) {
-      entry.resolve(failure(`the run's supervisor died without a report (wait status ${message.exited})`));
+      entry.resolve(fill(entry.reports, `the run's supervisor died without a report (wait status ${message.exited})`));
       return;
     }
-    const { id: _id, pid: _pid, exited: _exited, ...report } = message;
-    entry.resolve(report);
+    const { id: _id, pid: _pid, exited: _exited, proc = 0, ...report } = message;
+    if (proc < 0 || proc >= entry.reports.length) return;
+    entry.reports[proc] = report;
+    if (entry.reports.every(Boolean)) entry.resolve(entry.reports as HelperReport[]);
   }
 
   /** Keeps the process alive only while runs are pending. */

@@ -2,7 +2,7 @@
 export interface HelperReport {
   /** The helper could not start or run the program (a bad option, a cgroup it cannot write, exec failed). */
   error?: string;
-  /** How the helper's direct child ended: the program itself, or bwrap for a sandboxed run. */
+  /** How the helper's direct child ended: the program itself, or the sandbox's pid 1 for a sandboxed run. */
   exit_code?: number;
   signal?: number;
   /** CPU time of the whole tree: the larger of rusage (all reaped descendants), cgroup usage, polling. */
@@ -24,11 +24,13 @@ export interface HelperReport {
   output_bytes?: number;
   /** Peak bytes the program added to its disk (box and /tmp; only with a disk). */
   disk_bytes?: number;
+  /** What the program's counter counted (--count-instructions): instructions, or ns of CPU for task-clock. */
+  instructions?: number;
   /** Which limit made the helper kill the run. */
   killed_by?: 'cpu' | 'wall' | 'memory' | 'output' | 'disk' | 'terminated';
-  /** What bwrap wrote on its --json-status-fd. */
-  status_text?: string;
-  /** The program's own wait status, as sluice-init saw it (sandboxed runs): one of the two. */
+  /** The sandbox's pid 1's own CPU (its namespaces and mounts), not counted in cpu_ms. */
+  sandbox_cpu_ms?: number;
+  /** The program's own wait status, as the sandbox's pid 1 saw it (sandboxed runs): one of the two. */
   program_exit_code?: number;
   program_signal?: number;
 }
@@ -42,10 +44,10 @@ export interface ProgramEnd {
 }
 
 /**
- * A sandboxed program's status comes from sluice-init, its parent, which reports the real wait
- * status: exit(152) is code 152, SIGXCPU is signal 24 (bwrap alone would say 128+N for both).
- * bwrap writes `{ "exit-code": N }` on its status fd only once the sandbox was set up and its
- * command exec'd, which tells a failed start from an init that died (the OOM killer's choice).
+ * A sandboxed program's status comes from the sandbox's pid 1, its parent, which reports the real
+ * wait status: exit(152) is code 152, SIGXCPU is signal 24 (a shell-like init would say 128+N for
+ * both). A sandbox that could not start the program reports an `error` instead; a pid 1 that ended
+ * without the status lost it (only a kill from outside the sandbox can do that).
  */
 export function programEnd(report: HelperReport, sandboxed: boolean): ProgramEnd {
   if (!sandboxed) return { exitCode: report.exit_code, signal: report.signal };
@@ -53,6 +55,5 @@ export function programEnd(report: HelperReport, sandboxed: boolean): ProgramEnd
   if (report.program_exit_code !== undefined) return { exitCode: report.program_exit_code };
   if (report.killed_by) return { signal: 9 };
   const how = report.signal !== undefined ? `was killed by signal ${report.signal}` : `exited with code ${report.exit_code}`;
-  if (/"exit-code"/.test(report.status_text ?? '')) return { setupError: `the sandbox's init ended without the program's status (bwrap ${how})` };
-  return { setupError: `the sandbox (bwrap) ${how} before starting the program` };
+  return { setupError: `the sandbox's pid 1 ${how} without the program's status` };
 }

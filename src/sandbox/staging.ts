@@ -43,6 +43,12 @@ export class Staging {
     return this.ctx.files.upload(this.environ, key, this.relative(source), { toRemote });
   }
 
+  /** Stores `source` under the name `name` itself (ingen's collected files); returns the stored name. */
+  async storeAs(name: string, source: string, toRemote = true): Promise<string> {
+    const key = '\u0000sluice_file';
+    return this.ctx.files.upload({ ...this.environ, [key]: name }, key, this.relative(source), { toRemote });
+  }
+
   private relative(file: string): string {
     const rel = path.relative(this.ctx.tmpdir, file);
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`internal: ${file} is outside the job's folder`);

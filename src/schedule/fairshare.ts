@@ -26,6 +26,8 @@ export interface OwnerState {
   runningSeconds: number;
   /** The provisional charge of a unit it starts now (before the class charge), seconds; default `policy.estimateSeconds`. */
   estimateSeconds?: number;
+  /** Strict rank (default 0): `planClaims` serves owners of a higher rank first (sioworkersd's contest_priority). */
+  rank?: number;
 }
 
 /** The share of an owner nobody set a share for. */

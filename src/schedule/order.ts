@@ -99,6 +99,10 @@ export interface ClaimPick {
  * then O(owners with work) per pick, fewer after pruning. `ClaimPlanner` (planner.ts) does it, and
  * keeps the preparation for later calls. Owners are compared as logarithms of their best queue's score,
  * `log2(w × (1 + age/ageMs)) − U/S`, which is exact even where `2^(−U/S)` underflows to 0.
+ *
+ * Owners with a `rank` (sioworkersd's contest_priority) are served strictly by rank: the queues of
+ * the highest rank with work first, by the rules above among them, and a lower rank only for the
+ * picks they leave (fewer units queued than `n`). Without ranks (all 0) this is one pass.
  */
 export function planClaims(
   queues: readonly QueueState[],
@@ -107,6 +111,16 @@ export function planClaims(
   now: number,
   policy: Readonly<Policy> = DEFAULT_POLICY,
 ): ClaimPick[] {
-  if (!(Math.floor(n) > 0) || queues.length === 0) return [];
-  return new ClaimPlanner(queues, owners, now, policy).plan(n, now);
+  const want = Math.floor(n);
+  if (!(want > 0) || queues.length === 0) return [];
+  if (!owners.some((o) => o.rank)) return new ClaimPlanner(queues, owners, now, policy).plan(want, now);
+  const rankOf = new Map(owners.map((o) => [o.owner, o.rank ?? 0]));
+  const rank = (q: QueueState) => rankOf.get(q.owner) ?? 0;
+  const picks: ClaimPick[] = [];
+  for (const r of [...new Set(queues.map(rank))].sort((a, b) => b - a)) {
+    if (picks.length >= want) break;
+    const mine = queues.filter((q) => rank(q) === r);
+    picks.push(...new ClaimPlanner(mine, owners, now, policy).plan(want - picks.length, now));
+  }
+  return picks;
 }

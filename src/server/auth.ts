@@ -41,9 +41,9 @@ export class Authenticator {
     return new ScopedService(this.options.service, await this.principal(request), this.options.policy);
   }
 
-  async principal(request: FastifyRequest): Promise<Principal> {
+  /** Who sent `request`, by `token` (default: the one `tokenOf` finds; the sioworkersd door also takes HTTP Basic). */
+  async principal(request: FastifyRequest, token = tokenOf(request)): Promise<Principal> {
     if (this.options.noAuth) return { name: this.options.service.defaultOwner, role: 'admin', accounts: [] };
-    const token = tokenOf(request);
     if (!token) throw new UnauthorizedError('sign in: send Authorization: Bearer TOKEN (sluice users add prints one), or open the URL sluice serve printed');
     this.checkRate(request.ip);
     const user = await this.options.service.userByToken(token);

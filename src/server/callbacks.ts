@@ -1,6 +1,7 @@
 import { NotFoundError } from '../environ/index.js';
-import type { Store } from '../store/index.js';
+import type { JobRecord, Store } from '../store/index.js';
 import { toWire, type LocalService } from '../service/index.js';
+import { sioworkersdReturn, type CallbackBody } from './sioworkersd/returnBody.js';
 
 /** Items taken per round, and sent at once. */
 const BATCH = 10;
@@ -26,7 +27,8 @@ export interface CallbackOptions {
  * that stops or dies mid-send leaves it to the next one (sioworkersd's groups "to return" survive
  * restarts the same way); a failure is tried again with a doubling backoff, and given up after
  * `attempts`, its state kept beside the record (`delivery`). A receiver may see a POST twice
- * (a crash between its answer and our note of it): `X-Sluice-Delivery` names the item.
+ * (a crash between its answer and our note of it): `X-Sluice-Delivery` names the item. The answer
+ * of a sioworkersd group goes as sioworkersd returns it to oioioi (`sioworkersd/returnBody.ts`).
  */
 export class CallbackSender {
   private readonly stop = new AbortController();
@@ -67,15 +69,16 @@ export class CallbackSender {
     let error: string;
     try {
       const record = await this.service.get(item.job);
+      const { headers, body, accepted } = bodyOf(record as JobRecord);
       const response = await fetch(item.target, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'sluice', 'x-sluice-job': item.job, 'x-sluice-delivery': String(item.id) },
-        body: JSON.stringify(toWire(record)),
+        headers: { ...headers, 'x-sluice-job': item.job, 'x-sluice-delivery': String(item.id) },
+        body,
         redirect: 'manual',
         signal: AbortSignal.any([AbortSignal.timeout(TIMEOUT_MS), this.stop.signal]),
       });
       await response.body?.cancel().catch(() => {});
-      if (response.ok) {
+      if (accepted(response.status)) {
         await this.store.finishOutbox(item.id, { ok: true });
         this.options.onOutcome?.('done');
         return;
@@ -98,4 +101,15 @@ export class CallbackSender {
     this.options.onOutcome?.(giveUp ? 'failed' : 'retry');
     if (giveUp) this.options.log(`callbacks: gave up POSTing job ${item.job} to ${item.target} after ${item.attempts} tries: ${error}`);
   }
+}
+
+/** The record as JSON, or what the record's job type is returned as (a sioworkersd group's answer). */
+function bodyOf(record: JobRecord): CallbackBody {
+  return (
+    sioworkersdReturn(record) ?? {
+      headers: { 'content-type': 'application/json', 'user-agent': 'sluice' },
+      body: JSON.stringify(toWire(record)),
+      accepted: (status) => status >= 200 && status < 300,
+    }
+  );
 }

@@ -183,7 +183,7 @@ export const OPENAPI = {
       Principal: { type: 'object', properties: { name: { type: 'string' }, role: ref('Role'), accounts: { type: 'array', items: { type: 'string' } } } },
       User: { type: 'object', properties: { name: { type: 'string' }, role: ref('Role'), email: { type: ['string', 'null'] }, accounts: { type: 'array', items: { type: 'string' } }, created_at: TIME } },
       Worker: { type: 'object', properties: { id: { type: 'string' }, host: { type: 'string' }, pid: { type: 'integer' }, pools: { type: 'array', items: { type: 'string' } }, concurrency: { type: 'integer' }, ram_mb: { type: 'integer' }, ram_used_mb: { type: 'integer' }, exclusive: { type: 'boolean' }, running: { type: 'integer' }, heartbeat_at: TIME } },
-      Fairshare: { type: 'object', properties: { pool: { type: 'string' }, owner: { type: 'string' }, share: { type: 'number' }, usage: { type: 'number' }, factor: { type: 'number' }, running: { type: 'integer' }, queued: { type: 'integer' } } },
+      Fairshare: { type: 'object', properties: { pool: { type: 'string' }, owner: { type: 'string' }, share: { type: 'number' }, usage: { type: 'number' }, factor: { type: 'number' }, running: { type: 'integer' }, queued: { type: 'integer' }, rank: { type: 'integer' } } },
     },
   },
 } as const;

@@ -3,7 +3,7 @@ import { openStore, type Store, type StoreEvent } from '../store/index.js';
 import { builtinRegistry, JsPool } from '../jobs/index.js';
 import { JobFiles } from '../files/index.js';
 import { DEFAULT_POLICY, type Policy } from '../schedule/index.js';
-import { helperServer } from '../sandbox/index.js';
+import { configureSandbox, helperServer } from '../sandbox/index.js';
 import { Worker, type WorkerOptions } from '../worker/index.js';
 import { EventHub, LocalService, workerStore } from '../service/index.js';
 
@@ -50,6 +50,8 @@ export class Root {
     this.registry = builtinRegistry({ jsPool: this.jsPool, pluginModules: config.plugins, passEnv: config.jobEnv });
     this.files = new JobFiles({ url: config.files.url, token: config.files.clientToken, cacheDir: config.files.cacheDir, cacheBytes: config.files.cacheBytes, gzip: config.files.gzip });
     this.policy = { ...DEFAULT_POLICY, halfLifeMs: config.halfLifeMs };
+    // The sandbox is one per process (its served helper, its probe): it takes this root's settings.
+    configureSandbox(config.sandbox);
   }
 
   /** The store the configuration names, opened once. */

@@ -2,8 +2,10 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { explainListenError, isLoopback, UsageError } from '../environ/index.js';
 import { FileStorage } from '../files/index.js';
-import { configuredMailer, startPruning } from '../service/index.js';
+import { AccessPolicy, configuredMailer, startPruning } from '../service/index.js';
 import { buildApp } from './app.js';
+import { Authenticator } from './auth.js';
+import { startSioworkersd } from './sioworkersd/index.js';
 import { adminToken } from './adminToken.js';
 import { CallbackSender } from './callbacks.js';
 import { Metrics } from './metrics.js';
@@ -20,11 +22,15 @@ export interface ServeOptions {
   noAuth: boolean;
   log: (line: string) => void;
   logRequests?: boolean;
+  /** --sioworkersd-port: also serve sioworkersd's XML-RPC for oioioi on this port (0: any free port) */
+  sioworkersdPort?: number;
 }
 
 export interface RunningServer {
   /** http://HOST:PORT */
   url: string;
+  /** sioworkersd's XML-RPC (http://HOST:P/), when asked for */
+  sioworkersdUrl: string | null;
   port: number;
   /** the admin token printed (null with --no-auth) */
   token: string | null;
@@ -39,8 +45,8 @@ export interface RunningServer {
  * file store in one fastify process, the event hub they share, the callback sender, background
  * pruning and (by default) an embedded worker, so that one command is a working service. The
  * root owns each of them; `close` ends them in order (listeners and streams first, units given
- * back, the store last). Another listener (issue 13's XML-RPC for sioworkersd) is one more
- * `root.own()`.
+ * back, the store last). With `sioworkersdPort`, sioworkersd's XML-RPC for oioioi listens too
+ * (sioworkersd/), one more listener the root owns.
  */
 export async function serve(root: Root, options: ServeOptions): Promise<RunningServer> {
   if (options.noAuth && !isLoopback(options.host)) {
@@ -103,8 +109,23 @@ export async function serve(root: Root, options: ServeOptions): Promise<RunningS
   if (options.workers > 0) {
     await root.worker({ concurrency: options.workers, log: (line) => options.log(line), onCycle: metrics.onCycle, onStoreError: metrics.onStoreError });
   }
+  let sioworkersdUrl: string | null = null;
+  if (options.sioworkersdPort !== undefined) {
+    const policy = new AccessPolicy(config.server.safeJobs);
+    const rpc = await startSioworkersd({
+      service,
+      policy,
+      auth: new Authenticator({ service, policy, noAuth: options.noAuth, failuresPerMinute: config.server.authFailuresPerMinute, onFailure: metrics.onAuthFailure }),
+      host: options.host,
+      port: options.sioworkersdPort,
+      maxBodyBytes: config.server.maxBodyBytes,
+      stopping: stopping.signal,
+    });
+    root.own(() => rpc.close());
+    sioworkersdUrl = rpc.url;
+  }
   const openUrl = `${config.server.publicUrl ?? url}/${token ? `?token=${token}` : ''}`;
-  return { url, port, token, openUrl, close: (graceMs) => root.close({ graceMs }) };
+  return { url, port, token, openUrl, sioworkersdUrl, close: (graceMs) => root.close({ graceMs }) };
 }
 
 /** How this machine reaches the server (a wildcard address is reached on loopback). */

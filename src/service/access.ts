@@ -74,7 +74,8 @@ export class AccessPolicy {
   /** The job types that run in the sandbox, and those an admin marked safe. */
   private sandboxed(type: string): boolean {
     if (this.safe.has(type)) return true;
-    if (type === 'unsafe-exec') return false;
+    // unsafe-exec and unsafe-interactive-exec run without the sandbox.
+    if (type.startsWith('unsafe-')) return false;
     return /(^|-)exec$/.test(type) || ['compile', 'ingen', 'inwer', 'ping'].includes(type);
   }
 }

@@ -101,8 +101,9 @@ export class LocalService implements Service, LocalExtension {
     return rows;
   }
 
-  setShare(owner: string, share: number): Promise<void> {
-    return this.store.setShare(owner, share);
+  /** An account's share; `rank` (this process only: sioworkersd's contest_priority) its strict rank. */
+  setShare(owner: string, share: number, rank?: number): Promise<void> {
+    return this.store.setShare(owner, share, rank);
   }
 
   async get(id: string): Promise<JobRecord | NodeInfo> {

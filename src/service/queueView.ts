@@ -25,8 +25,10 @@ export function fairshareRows(snapshot: QueueSnapshot, now: number, policy: Poli
       factor: factors.get(o.owner) ?? 1,
       running: snapshot.owners[i]!.running,
       queued: queued.get(o.owner) ?? 0,
+      rank: o.rank ?? 0,
     }))
-    .sort((a, b) => b.factor - a.factor || a.owner.localeCompare(b.owner));
+    // As the planner serves them: by rank, then by factor.
+    .sort((a, b) => b.rank - a.rank || b.factor - a.factor || a.owner.localeCompare(b.owner));
 }
 
 /**

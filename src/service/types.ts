@@ -17,6 +17,8 @@ export interface FairshareRow {
   factor: number;
   running: number;
   queued: number;
+  /** strict rank (sioworkersd's contest_priority; default 0): a higher one is served first */
+  rank: number;
 }
 
 /**

@@ -154,6 +154,8 @@ export interface OwnerRow {
   usage: number;
   usageAt: number;
   unitSeconds: number | null;
+  /** strict rank: a higher one is served first (sioworkersd's contest_priority) */
+  rank: number;
 }
 
 export interface ExpiredRow {
@@ -166,18 +168,14 @@ export interface ExpiredRow {
 
 /** Queries that change the database; a driver runs them inside `transaction`. */
 export interface WriteTx extends ReadTx {
+  /** Takes the nodes' rows for reading until the commit, so that none of them changes meanwhile (SQLite: one writer at a time already). */
+  lockNodes(ids: string[]): Promise<void>;
   /**
    * This transaction changed what others wait for (events, queues, shares): waiters in this process
    * wake when it commits, and other processes are told (PostgreSQL: NOTIFY; SQLite: they see the WAL).
    */
   notifyChange(): void;
   insertJobs(rows: JobRow[], now: number): Promise<void>;
-  /**
-   * Holds the jobs a submission waits for until it commits (PostgreSQL: FOR SHARE; SQLite has one
-   * writer at a time): one of them ending meanwhile either waits for it, and then sees what waits, or
-   * has ended before, and is seen so.
-   */
-  lockDependencies(ids: string[]): Promise<void>;
   /** False when a group of that name under that parent exists already (made by a concurrent transaction). */
   insertGroup(row: { id: string; name: string; parent: string | null; owner: string }, now: number): Promise<boolean>;
   /** One event per entry, carrying its node's info as it is now, in the order given (one statement). */
@@ -196,7 +194,8 @@ export interface WriteTx extends ReadTx {
   /** Puts a unit claimed in this transaction back (it did not fit the worker's RAM). */
   unclaim(unit: number): Promise<void>;
   /** Marks the jobs of claimed units Running (attempts: the largest of each job's claimed units); returns their environs. */
-  startJobs(units: Array<{ job: string; attempts: number }>, now: number): Promise<Map<string, Environ>>;
+  /** Marks the jobs Running; each job's environ and owner (a job that ended meanwhile keeps its status but still answers). */
+  startJobs(units: Array<{ job: string; attempts: number }>, now: number): Promise<Map<string, { environ: Environ; owner: string }>>;
 
   finishUnits(outcomes: UnitFinish[], now: number): Promise<FinishedRow[]>;
   /** A failed unit waits for its retry. */
@@ -216,8 +215,9 @@ export interface WriteTx extends ReadTx {
   stopWaitingUnits(job: string): Promise<Array<QueueKey & { ramMb: number }>>;
   flagRunningUnits(job: string): Promise<void>;
   setAborted(job: string, reason: string, now: number): Promise<boolean>;
-  writeUsage(rows: Array<Omit<OwnerRow, 'share'>>): Promise<void>;
-  setShare(owner: string, share: number): Promise<void>;
+  writeUsage(rows: Array<Omit<OwnerRow, 'share' | 'rank'>>): Promise<void>;
+  /** An account's share and, when given, its rank (otherwise kept). */
+  setShare(owner: string, share: number, rank?: number): Promise<void>;
 
   /** Gives a running unit back (the attempt not counted); undefined when its token is stale. */
   releaseUnit(unit: number, token: number, now: number): Promise<(QueueKey & { job: string; ramMb: number }) | undefined>;

@@ -87,7 +87,7 @@ export class DriverStore implements Store {
       await tx.insertJobs(rows, now);
       const queued = rows.filter((r) => !r.waiting && (r.runAfter === null || r.runAfter <= now));
       await this.queueDelta(tx, 
-        deltasOf(queued.flatMap((r) => Array.from({ length: r.inputs?.length ?? 1 }, () => ({ pool: r.pool, owner: r.owner, class: r.class, exclusive: r.exclusive, ramMb: r.ramMb }))), 1),
+        deltasOf(queued.flatMap((r) => Array.from({ length: r.inputs?.length ?? 1 }, () => ({ pool: r.pool, owner: r.account ?? r.owner, class: r.class, exclusive: r.exclusive, ramMb: r.ramMb }))), 1),
         now,
         false,
       );
@@ -246,10 +246,11 @@ export class DriverStore implements Store {
     return (await this.get(id)) as JobRecord;
   }
 
-  async setShare(owner: string, share: number): Promise<void> {
+  async setShare(owner: string, share: number, rank?: number): Promise<void> {
     if (!(share > 0) || !Number.isFinite(share)) throw new UsageError(`a share must be a number above 0, got ${share}`);
+    if (rank !== undefined && !(Number.isInteger(rank) && Math.abs(rank) <= 2 ** 31 - 1)) throw new UsageError(`a rank must be a whole number (a 32-bit integer), got ${rank}`);
     await this.transact(async (tx) => {
-      await tx.setShare(owner, share);
+      await tx.setShare(owner, share, rank);
       tx.notifyChange();
     });
   }
@@ -306,7 +307,7 @@ export class DriverStore implements Store {
         queues,
         owners: names.map((owner) => {
           const o = stored.get(owner);
-          return { owner, share: o?.share ?? 1, usage: o?.usage ?? 0, usage_at: o?.usageAt ?? now, running: runningBy.get(owner) ?? 0, unit_seconds: o?.unitSeconds ?? null };
+          return { owner, share: o?.share ?? 1, usage: o?.usage ?? 0, usage_at: o?.usageAt ?? now, running: runningBy.get(owner) ?? 0, unit_seconds: o?.unitSeconds ?? null, rank: o?.rank ?? 0 };
         }),
         running: running.map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, started_at: r.startedAt })),
       };
@@ -533,9 +534,11 @@ export class DriverStore implements Store {
     const environs = await tx.startJobs([...attempts].map(([job, a]) => ({ job, attempts: a })), now);
     await this.events(tx, 'update', [...attempts.keys()], now);
     return units.map((u) => {
-      const environ = { ...(environs.get(u.job) ?? {}) };
+      const started = environs.get(u.job);
+      const environ = { ...(started?.environ ?? {}) };
       if (u.input !== null && u.input !== undefined) environ.input = u.input;
-      return { unit: u.id, token: u.token, job: u.job, index: u.idx, environ, attempt: u.attempts, pool: u.pool, owner: u.owner, class: u.class, ramMb: u.ramMb, exclusive: u.exclusive };
+      // A unit's queue is its fair-share account's (u.owner); who it runs for is its job's owner.
+      return { unit: u.id, token: u.token, job: u.job, index: u.idx, environ, attempt: u.attempts, pool: u.pool, owner: started?.owner ?? u.owner, account: u.owner, class: u.class, ramMb: u.ramMb, exclusive: u.exclusive };
     });
   }
 
@@ -661,11 +664,13 @@ export class DriverStore implements Store {
 
   /** Every job waited for exists, is a job, and belongs to the submitter (the service checks wider rights before). */
   private async checkDependencies(tx: WriteTx, rows: JobRow[]): Promise<void> {
-    // Held first: one ending while this submission commits must see what waits for it (updateJobs).
-    await tx.lockDependencies([...new Set(rows.flatMap((r) => r.after.filter((d) => typeof d === 'string')))]);
+    for (const row of rows) if (!row.after.every((d) => typeof d === 'string' && d !== '')) throw new UsageError('after must list job ids');
+    const deps = [...new Set(rows.flatMap((r) => r.after))];
+    // Held to the commit: a dependency that ends meanwhile either ends before we read it (and we
+    // release the job ourselves) or waits until our job is in (and the end releases it).
+    if (deps.length) await tx.lockNodes(deps);
     for (const row of rows) {
       if (!row.after.length) continue;
-      if (!row.after.every((d) => typeof d === 'string' && d !== '')) throw new UsageError('after must list job ids');
       for (const dep of new Set(row.after)) {
         const node = await tx.getNode(dep);
         if (!node) throw new UsageError(`a job waits for ${dep}, which does not exist`);

@@ -206,7 +206,10 @@ export interface ClaimedUnit {
   index: number;
   environ: Environ;
   attempt: number;
+  /** who submitted its job (the run's identity) */
   owner: string;
+  /** the fair-share account its queue belongs to and its usage is charged to: the job's account, else its owner */
+  account: string;
   class: UnitClass;
   ramMb: number;
   exclusive: boolean;
@@ -295,7 +298,7 @@ export interface QueueSnapshot {
    * owners with queued or running units, with their decayed usage as stored (value at `usage_at`)
    * and how long their units typically take (seconds; null before the first one ended)
    */
-  owners: Array<{ owner: string; share: number; usage: number; usage_at: number; running: number; unit_seconds: number | null }>;
+  owners: Array<{ owner: string; share: number; usage: number; usage_at: number; running: number; unit_seconds: number | null; rank: number }>;
   /** every running unit (few: at most the sum of the workers' concurrency), for provisional usage */
   running: Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>;
 }
@@ -322,8 +325,11 @@ export interface Store {
   users(): Promise<Array<{ owner: string; group: string | null; jobs: number }>>;
   /** Aborts a job: queued units never run, running ones are flagged for their worker to kill. */
   abort(id: string): Promise<JobRecord>;
-  /** Sets an owner's fair share (default 1). */
-  setShare(owner: string, share: number): Promise<void>;
+  /**
+   * Sets an account's fair share (default 1) and, when given, its strict rank (default 0; kept when
+   * not given): queued work of a higher rank is claimed before any of a lower one.
+   */
+  setShare(owner: string, share: number, rank?: number): Promise<void>;
 
   registerWorker(info: Omit<WorkerInfo, 'id' | 'started_at' | 'heartbeat_at' | 'pools' | 'labels'> & { id?: string; pools?: string[]; labels?: Record<string, string> }): Promise<string>;
   unregisterWorker(id: string): Promise<void>;

@@ -16,6 +16,7 @@ export function ownerStates(snapshot: QueueSnapshot, now: number, policy: Policy
     return {
       owner: o.owner,
       share: o.share,
+      rank: o.rank,
       usage: { value: o.usage, at: o.usage_at },
       runningSeconds: runningSeconds(running.get(o.owner) ?? [], now, { estimateSeconds }),
       estimateSeconds,
@@ -83,6 +84,16 @@ export class PlannerView {
       }
       return group(picks, true);
     }
+    if (this.owners.some((o) => o.rank)) {
+      // Strict ranks (sioworkersd's contest_priority) are planClaims' own: a pass per rank, rare enough not to keep.
+      const ordinary = mine(this.ordinary);
+      const picks = planClaims(ordinary, this.owners, slots, now, this.policy);
+      for (const p of picks) {
+        const queue = ordinary.find((q) => q.owner === p.owner && q.class === p.class && q.pool === (p.pool ?? DEFAULT_POOL));
+        if (queue) this.picked.set(queueKey(queue.pool, queue.owner, queue.class, false), { queue, index: undefined });
+      }
+      return group(picks, false);
+    }
     if (!this.planner || this.planner.owner !== worker.owner) {
       this.planner = { owner: worker.owner, planner: new ClaimPlanner(mine(this.ordinary), this.owners, this.preparedAt, this.policy) };
     }
@@ -116,9 +127,9 @@ export class PlannerView {
   noteClaimed(request: ClaimRequest, claimed: ClaimedUnit[], now: number): void {
     const got = new Map<string, number>();
     for (const u of claimed) {
-      const key = queueKey(u.pool, u.owner, u.class, u.exclusive);
+      const key = queueKey(u.pool, u.account, u.class, u.exclusive);
       got.set(key, (got.get(key) ?? 0) + 1);
-      const owner = this.byOwner.get(u.owner);
+      const owner = this.byOwner.get(u.account);
       if (!owner) continue;
       owner.runningSeconds += runningSeconds([{ class: u.class, startedAt: now }], now, { estimateSeconds: owner.estimateSeconds ?? this.policy.estimateSeconds });
       this.planner?.planner.ownerChanged(owner);

@@ -349,7 +349,7 @@ export class Worker {
     if (!entry.released) {
       // Usage is CPU time where the job measured it (exec's time_used), else wall time; urgent work costs more.
       const seconds = (typeof output.time_used === 'number' ? output.time_used : Date.now() - entry.startedAt) / 1000;
-      this.finishedBy.set(unit.unit, { owner: unit.owner, class: unit.class, startedAt: entry.startedAt, charge: seconds * CLASS_CHARGE[unit.class] });
+      this.finishedBy.set(unit.unit, { owner: unit.account, class: unit.class, startedAt: entry.startedAt, charge: seconds * CLASS_CHARGE[unit.class] });
       this.outcomes.push({
         unit: unit.unit, token: unit.token, output, result: resultOf(unit.environ, output), charge: seconds * CLASS_CHARGE[unit.class], seconds,
         ...(entry.aborted ? { aborted: true } : {}),

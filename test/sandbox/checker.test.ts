@@ -25,7 +25,7 @@ async function check(output: string, extra: Environ): Promise<Environ> {
 const printing = (output: string, exit = 0) => program('chk_print', { CHK_OUTPUT: output, CHK_EXIT: exit });
 
 beforeAll(async () => {
-  await Promise.all([program('echo'), program('chk_compare'), program('chk_crash'), program('chk_echo'), program('rawbytes'), program('flood'), program('loop')]);
+  await Promise.all(['echo', 'chk_compare', 'chk_crash', 'chk_echo', 'chk_where', 'rawbytes', 'flood', 'loop'].map((p) => program(p)));
 }, 120_000);
 
 describe('default comparison through the exec job', () => {
@@ -101,5 +101,40 @@ describe('custom checker protocol', () => {
     const out = await runJob({ job_type: 'exec', exe_file: await program('echo'), check_output: true });
     expect(out).toMatchObject({ result: 'FAILURE' });
     expect(out.exception).toMatch(/hint_file/);
+  });
+});
+
+describe('checker_format (oicompare\'s report formats)', () => {
+  it.each([
+    ['english_abbreviated', 'WRONG: line 1: expected "42", got "43"'],
+    ['english_terse', 'WRONG'],
+    ['english_full', 'WRONG: line 1: expected "42", got "43"'],
+    ['polish_terse', 'ŹLE'],
+    ['polish_abbreviated', 'ŹLE: wiersz 1: oczekiwano "42", otrzymano "43"'],
+    ['polish_full', 'ŹLE: wiersz 1: oczekiwano "42", otrzymano "43"'],
+  ])('%s', async (checker_format, message) => {
+    expect(await check('43\n', { hint_file: tmp('42\n'), checker_format })).toMatchObject({ result_code: 'WA', result_string: message });
+  });
+
+  it('abbreviated cuts a long word, full does not; an unknown format is SE', async () => {
+    const word = 'y'.repeat(150);
+    expect((await check(`${word}\n`, { hint_file: tmp('x\n') })).result_string).toBe(`WRONG: line 1: expected "x", got "${'y'.repeat(100)}…"`);
+    expect((await check(`${word}\n`, { hint_file: tmp('x\n'), checker_format: 'english_full' })).result_string).toBe(`WRONG: line 1: expected "x", got "${word}"`);
+    expect(await check('1\n', { hint_file: tmp('1\n'), checker_format: 'klingon_full' })).toMatchObject({ result_code: 'SE', result_string: expect.stringMatching(/^unknown checker_format "klingon_full"/) });
+  });
+});
+
+describe('untrusted_checker', () => {
+  const where = async (job_type: string, untrusted_checker: boolean) =>
+    (await runJob({ job_type, exe_file: await program('echo'), in_file: tmp('1\n'), check_output: true, hint_file: tmp('1\n'), chk_file: await program('chk_where'), untrusted_checker })).result_string;
+
+  it('the exec family runs every checker in the sandbox, whatever the key says (oioioi sends false by default)', async () => {
+    expect(await where('exec', true)).toBe('sandboxed');
+    expect(await where('exec', false)).toBe('sandboxed');
+  });
+
+  it('unsafe-exec (trusted) runs it unsandboxed unless untrusted_checker is true', async () => {
+    expect(await where('unsafe-exec', false)).toBe('host');
+    expect(await where('unsafe-exec', true)).toBe('sandboxed');
   });
 });

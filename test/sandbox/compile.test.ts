@@ -98,10 +98,10 @@ describe('compile', () => {
     expect(await compile(big, { compilation_result_size_limit: 8 << 20 })).toMatchObject({ result_code: 'OK' });
   });
 
-  it('an unknown compiler is a FAILURE naming the known ones; output-only compiles nothing', async () => {
+  it('an unknown compiler is SE naming the known ones; output-only compiles nothing', async () => {
     const out = await compile(source('c', HELLO_C), { compiler: 'cobol' });
-    expect(out).toMatchObject({ result: 'FAILURE' });
-    expect(out.exception).toMatch(/unknown compiler "cobol"; known compilers: .*default-c.*default-cpp/);
+    expect(out).toMatchObject({ result: 'SUCCESS', result_code: 'SE' });
+    expect(out.result_string).toMatch(/unknown compiler "cobol"; known compilers: .*default-c.*default-cpp/);
     const txt = source('txt', 'an answer\n');
     expect(await compile(txt, { compiler: 'output-only' })).toMatchObject({
       result_code: 'OK',
@@ -135,9 +135,13 @@ describe('the CLI', () => {
     const caps = JSON.parse(stdout);
     expect(caps.tier).toMatch(/^[AB]$/);
     expect(caps.executors.exec.ok).toBe(true);
+    expect(caps.languages.find((l: { language: string }) => l.language === 'c')).toMatchObject({ ok: true, version: expect.stringMatching(/gcc/) });
+    expect(caps.instructions).toMatchObject({ ok: expect.any(Boolean), detail: expect.any(String) });
     const text = (await exec(process.execPath, [cli, 'doctor'])).stdout;
     expect(text).toMatch(/^store: (SQLite|PostgreSQL) /);
     expect(text).toMatch(/^tier [AB]: /m);
     expect(text).toMatch(/exec +available/);
+    expect(text).toMatch(/^languages:\n {2}ok {2}C \(gcc\) +\/usr\//m);
+    expect(text).toMatch(/^ {2}(ok |NO ) instructions /m);
   });
 });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environ } from '../../src/environ/index.js';
+import { configureSandbox } from '../../src/sandbox/index.js';
 import { file, program, requireSandboxTools, runJob, scratch, zip } from './helpers.js';
 
 requireSandboxTools();
@@ -185,5 +186,28 @@ describe('abort', () => {
     expect(out).toMatchObject({ result: 'FAILURE' });
     expect(out.exception).toMatch(/AbortedError/);
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
+
+describe('sio2jail-exec: counted time', () => {
+  afterAll(() => {
+    configureSandbox({ sio2jailEvent: 'instructions' });
+  });
+
+  it('without a hardware counter it measures CPU time and says so', async () => {
+    const out = await exec('burn', { exec_time_limit: 1000 }, '50', { job_type: 'sio2jail-exec' });
+    expect(out).toMatchObject({ result_code: 'OK', time_measure: 'cpu', num_instructions: null, time_measure_note: expect.stringMatching(/^CPU time, not instructions: /) });
+  });
+
+  it('a counter (here task-clock, the same path as instructions) decides the time and the TLE', async () => {
+    configureSandbox({ sio2jailEvent: 'task-clock' });
+    const ok = await exec('burn', { exec_time_limit: 1000 }, '150', { job_type: 'sio2jail-exec' });
+    expect(ok).toMatchObject({ result_code: 'OK', time_measure: 'task-clock', time_measure_note: expect.stringMatching(/^counted by the software task-clock event/) });
+    expect(ok.time_used).toBeGreaterThanOrEqual(145);
+    expect(ok.time_used).toBeLessThan(300);
+    const tle = await exec('loop', { exec_time_limit: 300, exec_real_time_limit: 5000 }, '', { job_type: 'sio2jail-exec' });
+    expect(tle).toMatchObject({ result_code: 'TLE', result_string: 'time limit exceeded' });
+    expect(tle.time_used).toBeGreaterThanOrEqual(300);
+    expect(tle.time_used).toBeLessThan(400);
   });
 });

@@ -5,20 +5,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { crc32 } from 'node:zlib';
 import { run, type Environ } from '../../src/environ/index.js';
 import { builtinRegistry } from '../../src/jobs/index.js';
 import { HELPER_PATH } from '../../src/sandbox/helper.js';
+import { storedZip } from '../../src/sandbox/zip.js';
 import { requireProgram } from '../helpers/require.js';
 
 const exec = promisify(execFile);
 const PROGRAMS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'programs');
 const CACHE = path.join(os.tmpdir(), 'sluice-test-programs');
 
-/** Every sandbox test needs gcc (fixtures), bubblewrap (isolation) and the built helper. */
+/** Every sandbox test needs gcc (fixtures) and the built helper. */
 export function requireSandboxTools(): void {
   requireProgram('gcc', 'gcc');
-  requireProgram('bwrap', 'bubblewrap');
   if (!existsSync(HELPER_PATH)) throw new Error(`the sandbox helper is not built (${HELPER_PATH}): run npm run build first`);
 }
 
@@ -79,41 +78,7 @@ export async function runWithOutput(dir: string, jobType: string, exe: string, s
 
 /** A zip archive holding the given members, stored uncompressed. */
 export function zip(members: Record<string, string>): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const [name, text] of Object.entries(members)) {
-    const data = Buffer.from(text);
-    const nameBuf = Buffer.from(name);
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(10, 4);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBuf.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(10, 6);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBuf.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, nameBuf, data);
-    centrals.push(central, nameBuf);
-    offset += 30 + nameBuf.length + data.length;
-  }
-  const dir = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(Object.keys(members).length, 8);
-  end.writeUInt16LE(Object.keys(members).length, 10);
-  end.writeUInt32LE(dir.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, dir, end]);
+  return storedZip(Object.entries(members).map(([name, text]) => [name, Buffer.from(text)]));
 }
 
 /** Pids of live processes whose name (comm) is `name`. */

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environ } from '../../src/environ/index.js';
-import { capabilities, resetCapabilities } from '../../src/sandbox/index.js';
+import { capabilities, configureSandbox } from '../../src/sandbox/index.js';
 import { file, processesNamed, program, requireSandboxTools, runWithOutput, scratch } from './helpers.js';
 
 requireSandboxTools();
@@ -39,6 +39,14 @@ describe('isolation: what a sandboxed program can reach', () => {
     expect(existsSync('/tmp/sluice-sandbox-private-probe')).toBe(false);
     expect(out.stdout).toContain('uid=65534');
     expect(out.stdout).toContain('caps=000000000\n');
+  });
+
+  it('its own hostname and pid namespace, no capability even in the bounding set, no_new_privs, a fresh IPC namespace every run', async () => {
+    const exe = await program('identity');
+    for (let i = 0; i < 2; i++) {
+      const out = await runOutput('exec', exe);
+      expect(out.stdout).toBe('host=sluice pid=2 ppid=1 bounding=0 nonewprivs=1 shm=fresh\n');
+    }
   });
 
   it('a network socket cannot reach the host; without a sandbox it can', async () => {
@@ -120,20 +128,18 @@ describe('isolation: a symlink planted in the box', () => {
 
 describe('without isolation', () => {
   afterAll(() => {
-    delete process.env.SLUICE_BWRAP;
-    resetCapabilities();
+    configureSandbox({ off: false });
   });
 
   it('exec refuses with SE and says why, and never runs the program; unsafe-exec still runs', async () => {
-    process.env.SLUICE_BWRAP = '/nonexistent/bwrap';
-    resetCapabilities();
+    configureSandbox({ off: true });
     const caps = await capabilities();
     expect(caps.tier).toBe('C');
     expect(caps.executors.exec.ok).toBe(false);
     const exe = await program('writes');
     const out = await runOutput('exec', exe);
     expect(out).toMatchObject({ result: 'SUCCESS', result_code: 'SE' });
-    expect(out.result_string).toMatch(/cannot run: .*bwrap/);
+    expect(out.result_string).toMatch(/cannot run: isolation unavailable: disabled by SLUICE_SANDBOX=off/);
     expect(out.stdout).toBe('');
     expect(await runOutput('unsafe-exec', exe)).toMatchObject({ result_code: 'OK' });
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environ } from '../../src/environ/index.js';
-import { capabilities, resetCapabilities } from '../../src/sandbox/index.js';
+import { DEFAULT_SANDBOX } from '../../src/environ/index.js';
+import { capabilities, configureSandbox } from '../../src/sandbox/index.js';
 import { file, processesNamed, program, requireSandboxTools, runJob, scratch } from './helpers.js';
 
 requireSandboxTools();
@@ -16,16 +17,12 @@ async function exec(name: string, extra: Environ = {}, jobType = 'exec'): Promis
 /** Tier B: isolation without cgroups; memory by RSS polling, processes by RLIMIT_NPROC, CPU from /proc. */
 describe('without cgroups (SLUICE_CGROUPS=off)', () => {
   beforeAll(async () => {
-    process.env.SLUICE_CGROUPS = 'off';
     // RLIMIT_NPROC counts every task of the uid on the host: other test files' runs use 65534.
-    process.env.SLUICE_SANDBOX_UID = '65000';
-    resetCapabilities();
+    configureSandbox({ cgroups: false, uid: 65000 });
     await Promise.all(['aplusb', 'loop', 'burn', 'mem_malloc', 'reserve', 'forkmany'].map((p) => program(p)));
   }, 120_000);
   afterAll(() => {
-    delete process.env.SLUICE_CGROUPS;
-    delete process.env.SLUICE_SANDBOX_UID;
-    resetCapabilities();
+    configureSandbox({ cgroups: DEFAULT_SANDBOX.cgroups, uid: DEFAULT_SANDBOX.uid });
   });
 
   it('the probe says tier B and exec stays available', async () => {

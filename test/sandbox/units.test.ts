@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { compareOutputs } from '../../src/sandbox/compare.js';
 import { parseFraction } from '../../src/sandbox/fraction.js';
 import { readCheckerOutput } from '../../src/sandbox/checkerProtocol.js';
-import { deriveVerdict } from '../../src/sandbox/verdict.js';
+import { deriveVerdict, type Verdict } from '../../src/sandbox/verdict.js';
+import { interactiveVerdict } from '../../src/jobs/interactive.js';
 import { programEnd, type HelperReport } from '../../src/sandbox/report.js';
 import { capResultString, cutUtf8, outputText } from '../../src/sandbox/text.js';
 import { limitsFrom, EXEC_DEFAULTS } from '../../src/sandbox/limits.js';
@@ -50,7 +51,7 @@ describe('default comparison (oicompare rules)', () => {
   });
 
   it('shows bytes that are not printable as <0xHH> and cuts long words', () => {
-    expect(cmp('a\n', 'a\u0001b\n'.replace('\u0001', '\x7f')).message).toBe('WRONG: line 1: expected "a", got "a<0x7f>b"');
+    expect(cmp('a\n', 'a\u0001b\n'.replace('\u0001', '\x7f')).message).toBe('WRONG: line 1: expected "a", got "a<0x7F>b"');
     const long = 'x'.repeat(300);
     expect(cmp('y\n', `${long}\n`).message).toBe(`WRONG: line 1: expected "y", got "${'x'.repeat(100)}…"`);
   });
@@ -114,12 +115,11 @@ describe('text', () => {
 
 const report = (r: Partial<HelperReport>): HelperReport => ({ cpu_ms: 1, user_ms: 1, sys_ms: 0, wall_ms: 2, max_rss_kb: 1000, ...r });
 const limits = { timeMs: 1000, realTimeMs: 4000, memKb: 65536, outputBytes: 1000, processes: 16, diskBytes: 1 << 20 };
-const STARTED = '{ "child-pid": 5 }\n';
-/** A sandboxed run whose program ended so (sluice-init's report); bwrap exits as a shell would. */
+/** A sandboxed run whose program ended so (its pid 1's report); the pid 1 exits as a shell would. */
 const sandboxed = (end: { code: number } | { signal: number }, r: Partial<HelperReport> = {}) => {
   const program = 'code' in end ? { program_exit_code: end.code } : { program_signal: end.signal };
   const code = 'code' in end ? end.code : 128 + end.signal;
-  const rep = report({ exit_code: code, status_text: `${STARTED}{ "exit-code": ${code} }\n`, ...program, ...r });
+  const rep = report({ exit_code: code, ...program, ...r });
   return deriveVerdict(rep, programEnd(rep, true), limits);
 };
 
@@ -148,18 +148,15 @@ describe('verdicts', () => {
   });
 
   it('a sandbox that failed before the program started is SE, not RE', () => {
-    const rep = report({ exit_code: 1, status_text: STARTED });
-    expect(deriveVerdict(rep, programEnd(rep, true), limits)).toMatchObject({ result_code: 'SE', result_string: 'the sandbox (bwrap) exited with code 1 before starting the program' });
-    expect(deriveVerdict(report({ error: 'boom' }), {}, limits)).toMatchObject({ result_code: 'SE', result_string: 'sandbox error: boom' });
+    const rep = report({ exit_code: 127, error: 'cannot bind /tmp/usr: Invalid argument' });
+    expect(deriveVerdict(rep, programEnd(rep, true), limits)).toMatchObject({ result_code: 'SE', result_string: 'sandbox error: cannot bind /tmp/usr: Invalid argument' });
   });
 
-  it('an OOM kill is MLE even when it hit the sandbox\'s own processes (no program status, or no start)', () => {
-    const initKilled = report({ exit_code: 137, status_text: `${STARTED}{ "exit-code": 137 }\n`, oom_kill: 1 });
-    expect(deriveVerdict(initKilled, programEnd(initKilled, true), limits)).toMatchObject({ result_code: 'MLE', result_string: 'memory limit exceeded' });
-    const bwrapKilled = report({ signal: 9, status_text: STARTED, oom_kill: 1 });
-    expect(deriveVerdict(bwrapKilled, programEnd(bwrapKilled, true), limits)).toMatchObject({ result_code: 'MLE' });
-    const lost = report({ exit_code: 137, status_text: `${STARTED}{ "exit-code": 137 }\n` });
-    expect(deriveVerdict(lost, programEnd(lost, true), limits)).toMatchObject({ result_code: 'SE', result_string: expect.stringMatching(/init ended without the program's status/) });
+  it('an OOM kill is MLE even when the program\'s status was lost; a lost status without one is SE', () => {
+    const killed = report({ signal: 9, oom_kill: 1 });
+    expect(deriveVerdict(killed, programEnd(killed, true), limits)).toMatchObject({ result_code: 'MLE', result_string: 'memory limit exceeded' });
+    const lost = report({ signal: 9 });
+    expect(deriveVerdict(lost, programEnd(lost, true), limits)).toMatchObject({ result_code: 'SE', result_string: "the sandbox's pid 1 was killed by signal 9 without the program's status" });
   });
 
   it('without a sandbox the signal is the real one', () => {
@@ -221,5 +218,38 @@ describe('compiler choice', () => {
     expect(findCompiler('output-only', 'x.txt')).toBe('output-only');
     expect(() => findCompiler('cobol', 'x.cob')).toThrow(/unknown compiler "cobol"; known compilers: .*default-c/);
     expect(() => findCompiler(undefined, 'x.xyz')).toThrow(/cannot tell the language/);
+  });
+});
+
+describe('interactive verdicts (interactiveVerdict)', () => {
+  const v = (result_code: Verdict['result_code'], extra: Partial<Verdict> = {}): Verdict => ({ result_code, result_string: '', time_used: 10, real_time_used: 20, mem_used: 1000, ...extra });
+  const said = (text: string) => Buffer.from(text);
+  const ok = v('OK');
+  const exited = v('RE', { result_string: 'program exited with code 1', return_code: 1 });
+  const piped = v('RE', { result_string: 'program exited due to signal 13', exit_signal: 13 });
+
+  it('the program\'s own failure (a limit, a signal) wins over whatever the interactor says', () => {
+    expect(interactiveVerdict([v('TLE')], ok, said('OK\n')).verdict.result_code).toBe('TLE');
+    expect(interactiveVerdict([v('RE', { exit_signal: 11 })], piped, said('WRONG\n')).verdict.result_code).toBe('RE');
+    expect(interactiveVerdict([ok, v('MLE')], ok, said('OK\n')).verdict.result_code).toBe('MLE');
+  });
+
+  it('the interactor\'s WRONG wins over a program that exited with an error on the end of its input; its OK does not', () => {
+    expect(interactiveVerdict([exited], ok, said('WRONG\ntoo slow\n')).verdict).toMatchObject({ result_code: 'WA', result_string: 'too slow' });
+    expect(interactiveVerdict([exited], ok, said('OK\n')).verdict).toMatchObject({ result_code: 'RE', return_code: 1 });
+    expect(interactiveVerdict([piped], ok, said('OK\nfine\n50\n'))).toMatchObject({ verdict: { result_code: 'OK', result_string: 'fine' }, percentage: [50, 1] });
+  });
+
+  it('an interactor that failed: TLE when out of time, else SE; by SIGPIPE: the program left early', () => {
+    expect(interactiveVerdict([ok], v('TLE', { result_string: 'time limit exceeded' }), said('')).verdict.result_string).toMatch(/^interactor time limit exceeded/);
+    expect(interactiveVerdict([exited], v('RE', { exit_signal: 11, result_string: 'program exited due to signal 11' }), said('')).verdict).toMatchObject({ result_code: 'SE', result_string: 'interactor: program exited due to signal 11' });
+    expect(interactiveVerdict([ok], piped, said('')).verdict).toMatchObject({ result_code: 'WA', result_string: 'solution exited prematurely' });
+    expect(interactiveVerdict([ok], ok, said('')).verdict).toMatchObject({ result_code: 'SE', result_string: 'the interactor printed no verdict' });
+  });
+
+  it('the figures are the largest of all copies; a bad percentage is SE', () => {
+    const out = interactiveVerdict([v('OK', { time_used: 5 }), v('OK', { time_used: 7, mem_used: 3000 })], ok, said('OK\n'));
+    expect(out.verdict).toMatchObject({ time_used: 7, mem_used: 3000 });
+    expect(interactiveVerdict([ok], ok, said('OK\n\nabc\n')).verdict.result_code).toBe('SE');
   });
 });

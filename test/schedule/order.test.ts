@@ -211,3 +211,23 @@ describe('ClaimPlanner: planClaims prepared once and asked many times', () => {
   });
 });
 
+describe('strict ranks (sioworkersd contest_priority)', () => {
+  it('the highest rank with work takes every pick it can fill, whatever the shares and usage; a lower rank gets only what is left', () => {
+    const owners: OwnerState[] = [
+      { ...idle('contest:a', 1), rank: 10, usage: { value: 1e6, at: NOW } },
+      { ...idle('contest:b', 1000), rank: 0 },
+      { ...idle('contest:c', 1), rank: 10 },
+    ];
+    const picks = planClaims([q('contest:a', 'normal', 3), q('contest:b', 'urgent', 50), q('contest:c', 'nice', 2)], owners, 8, NOW);
+    expect(picks.slice(0, 5).map((p) => p.owner).sort()).toEqual(['contest:a', 'contest:a', 'contest:a', 'contest:c', 'contest:c']);
+    // Within rank 10, fair share: c (no usage) before a (heavy usage), though c's queue is nice.
+    expect(picks[0]!.owner).toBe('contest:c');
+    expect(picks.slice(5).map((p) => p.owner)).toEqual(['contest:b', 'contest:b', 'contest:b']);
+  });
+
+  it('without ranks the order is the same as before (one pass)', () => {
+    const owners = [idle('a', 1), idle('b', 2)];
+    const queues = [q('a', 'normal', 10), q('b', 'normal', 10)];
+    expect(planClaims(queues, owners.map((o) => ({ ...o, rank: 0 })), 9, NOW)).toEqual(planClaims(queues, owners, 9, NOW));
+  });
+});

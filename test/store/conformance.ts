@@ -403,8 +403,44 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       const after = await store.queueSnapshot();
       expect(after.owners.find((o) => o.owner === 'alice')).toMatchObject({ running: 0, usage: 5 });
       await store.setShare('alice', 2);
-      expect((await store.queueSnapshot()).owners.find((o) => o.owner === 'alice')!.share).toBe(2);
+      expect((await store.queueSnapshot()).owners.find((o) => o.owner === 'alice')).toMatchObject({ share: 2, rank: 0 });
       await expect(store.setShare('alice', 0)).rejects.toThrow(/share must be a number above 0/);
+      // A rank is set with a share, and kept by a later share without one.
+      await store.setShare('alice', 3, 10);
+      await store.setShare('alice', 4);
+      expect((await store.queueSnapshot()).owners.find((o) => o.owner === 'alice')).toMatchObject({ share: 4, rank: 10 });
+      await store.setShare('alice', 4, -2);
+      expect((await store.queueSnapshot()).owners.find((o) => o.owner === 'alice')).toMatchObject({ rank: -2 });
+      await expect(store.setShare('alice', 1, 1.5)).rejects.toThrow(/rank must be a whole number/);
+    });
+
+    it('a job submitted while its dependency ends is released, whichever commits first (30 races)', async () => {
+      const w = await worker();
+      for (let i = 0; i < 30; i++) {
+        const [dep] = await store.submit([ping('alice')]);
+        const [u] = await store.claim(w, { picks: [{ pool: 'default', owner: 'alice', class: 'normal', exclusive: false, count: 1 }], freeRamMb: 4096, leaseMs: 10_000 });
+        expect(u!.job).toBe(dep);
+        const [, [next]] = await Promise.all([store.complete([success(u!, null)]), store.submit([ping('alice', { after: [dep], afterAny: true })])]);
+        expect((await store.get(next!))!.status).toBe('Queued');
+        const [again] = await store.claim(w, { picks: [{ pool: 'default', owner: 'alice', class: 'normal', exclusive: false, count: 1 }], freeRamMb: 4096, leaseMs: 10_000 });
+        await store.complete([success(again!, null)]);
+      }
+    });
+
+    it("fair share is keyed by the job's account: its units queue, run and are charged there; the run is still its owner's", async () => {
+      const [a, m] = await store.submit([ping('alice', { account: 'contest:7' }), { ...ping('bob', { account: 'contest:7' }), inputs: [1, 2] }, ping('alice')]);
+      const before = await store.queueSnapshot();
+      expect(before.queues.map((q) => [q.owner, q.queued]).sort()).toEqual([['alice', 1], ['contest:7', 3]]);
+      const w = await worker();
+      const claimed = await store.claim(w, { picks: [{ pool: 'default', owner: 'contest:7', class: 'normal', exclusive: false, count: 3 }], freeRamMb: 4096, leaseMs: 10_000 });
+      expect(claimed.map((u) => [u.job, u.owner, u.account]).sort()).toEqual([[a, 'alice', 'contest:7'], [m, 'bob', 'contest:7'], [m, 'bob', 'contest:7']].sort());
+      expect((await store.queueSnapshot()).owners.find((o) => o.owner === 'contest:7')).toMatchObject({ running: 3 });
+      await store.complete(claimed.map((u) => success(u, null, 2)));
+      // The snapshot lists accounts with work: one more unit under the account shows its usage.
+      await store.submit([ping('bob', { account: 'contest:7' })]);
+      const after = await store.queueSnapshot();
+      expect(after.owners.find((o) => o.owner === 'contest:7')).toMatchObject({ running: 0, usage: 6 });
+      expect(after.owners.find((o) => o.owner === 'alice')).toMatchObject({ usage: 0 });
     });
 
     it("placement: a unit that needs more RAM than is free is skipped; a batch is trimmed to the worker's RAM", async () => {

@@ -23,8 +23,10 @@ export function register(program: Command): void {
         const rows = await service.fairshare(opts.pool === undefined ? undefined : poolName(opts.pool));
         if (opts.json) return printJson(rows);
         if (!rows.length) return void process.stdout.write('no owner has queued or running units\n');
-        const header = ['pool', 'owner', 'share', 'usage (s)', 'factor', 'running', 'queued'];
-        const lines = rows.map((r) => [r.pool, r.owner, String(r.share), r.usage.toFixed(1), r.factor.toFixed(3), String(r.running), String(r.queued)]);
+        // The rank column only where some account has one (sioworkersd's contest_priority).
+        const ranked = rows.some((r) => r.rank);
+        const header = ['pool', 'owner', 'share', 'usage (s)', 'factor', 'running', 'queued', ...(ranked ? ['rank'] : [])];
+        const lines = rows.map((r) => [r.pool, r.owner, String(r.share), r.usage.toFixed(1), r.factor.toFixed(3), String(r.running), String(r.queued), ...(ranked ? [String(r.rank)] : [])]);
         const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
         for (const line of [header, ...lines]) process.stdout.write(`${line.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}\n`);
       }, { write: opts.share.length > 0 });

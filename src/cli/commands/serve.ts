@@ -15,17 +15,18 @@ export function register(program: Command): void {
     .option('--workers <n>', `the embedded worker's concurrency (default: the number of CPUs, ${DEFAULT_WORKERS})`)
     .option('--no-workers', 'no embedded worker (workers run as sluice worker elsewhere)')
     .option('--no-auth', 'no tokens: anyone who reaches the server acts as this machine\'s user (loopback only)')
+    .option('--sioworkersd-port <port>', "also serve sioworkersd's XML-RPC for oioioi on this port (its default is 7889; 0: any free port; docs/sio2.md)")
     .option('--log', 'log every request (JSON lines on stderr)')
     .addHelpText('after', `\nSettings (environment variables):\n${SETTINGS.map((s) => `  ${s.env.padEnd(26)} ${s.meaning} (default: ${s.default})`).join('\n')}\n`)
-    .action(async (opts: { host: string; port: string; workers?: string | boolean; auth: boolean; log?: boolean }) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${opts.port}"`);
+    .action(async (opts: { host: string; port: string; workers?: string | boolean; auth: boolean; log?: boolean; sioworkersdPort?: string }) => {
+      const port = portNumber('--port', opts.port);
+      const sioworkersdPort = opts.sioworkersdPort === undefined ? undefined : portNumber('--sioworkersd-port', opts.sioworkersdPort);
       const workers = workerCount(opts.workers);
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
       const root = localRoot({ write: true, log });
       let server;
       try {
-        server = await serve(root, { host: opts.host, port, workers, noAuth: !opts.auth, log, ...(opts.log ? { logRequests: true } : {}) });
+        server = await serve(root, { host: opts.host, port, workers, noAuth: !opts.auth, log, ...(opts.log ? { logRequests: true } : {}), ...(sioworkersdPort === undefined ? {} : { sioworkersdPort }) });
       } catch (err) {
         await root.close();
         throw err;
@@ -50,6 +51,7 @@ export function register(program: Command): void {
       });
       if (!opts.auth) log('serve: --no-auth: anyone who can reach this address acts as this machine\'s user, an admin (loopback only)');
       log(`serve: pid ${process.pid} (stop with kill -TERM ${process.pid}); ${workers ? `embedded worker, concurrency ${workers}` : 'no embedded worker'}; store ${root.config.store.kind === 'sqlite' ? root.config.store.file : 'postgres'}`);
+      if (server.sioworkersdUrl) log(`serve: sioworkersd's XML-RPC at ${server.sioworkersdUrl} (oioioi's SIOWORKERSD_URL; with tokens: http://NAME:TOKEN@${server.sioworkersdUrl.slice('http://'.length)})`);
       process.stdout.write(`Sluice is serving at ${server.openUrl}\n`);
       await stopped;
       log('serve: stopped');
@@ -62,4 +64,10 @@ function workerCount(given: string | boolean | undefined): number {
   const n = Number(given);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`--workers must be a whole number (0 or --no-workers: none), got "${given}"`);
   return n;
+}
+
+function portNumber(flag: string, text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`${flag} must be a port number (0 to 65535), got "${text}"`);
+  return port;
 }

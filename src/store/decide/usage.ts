@@ -9,7 +9,7 @@ export interface OwnerUse {
 }
 
 /** Owners' usage after finished units: decayed to now, plus the charge; their typical unit length learned (schedule/). */
-export function chargedOwners(stored: OwnerRow[], used: Map<string, OwnerUse>, now: number, halfLifeMs: number): Array<Omit<OwnerRow, 'share'>> {
+export function chargedOwners(stored: OwnerRow[], used: Map<string, OwnerUse>, now: number, halfLifeMs: number): Array<Omit<OwnerRow, 'share' | 'rank'>> {
   const byName = new Map(stored.map((o) => [o.owner, o]));
   return [...used].map(([owner, u]) => {
     const old = byName.get(owner);

@@ -321,9 +321,6 @@ export class PostgresDriver implements Driver {
         if (rows.some((r) => r.after.length)) await c.query(SQL.insertDeps, [batch]);
         if (rows.some((r) => r.notify)) await c.query(SQL.insertNotices, [now, batch]);
       },
-      async lockDependencies(ids) {
-        if (ids.length) await c.query(SQL.lockDependencies, [ids]);
-      },
       async insertGroup(row, now) {
         return ((await c.query(SQL.insertGroup, [row.id, row.name, row.parent, row.owner, now])).rowCount ?? 0) > 0;
       },
@@ -362,15 +359,15 @@ export class PostgresDriver implements Driver {
       },
       async startJobs(units, now) {
         const sorted = [...units].sort((a, b) => (a.job < b.job ? -1 : 1));
-        const rows = (await run(SQL.startJobs, [now, json(sorted), units.map((u) => u.job)])) as Array<{ id: string; environ: Environ }>;
-        return new Map(rows.map((r) => [r.id, r.environ ?? {}]));
+        const rows = (await run(SQL.startJobs, [now, json(sorted), units.map((u) => u.job)])) as Array<{ id: string; environ: Environ; owner: string }>;
+        return new Map(rows.map((r) => [r.id, { environ: r.environ ?? {}, owner: r.owner }]));
       },
       async finishUnits(outcomes, now) {
-        type Row = { id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: boolean; has_owner_row: boolean; share: number; usage: number; usage_at: number; unit_seconds: number | null };
+        type Row = { id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: boolean; has_owner_row: boolean; share: number; usage: number; usage_at: number; unit_seconds: number | null; rank: number };
         const rows = (await run(SQL.finishUnits, [now, json(outcomes)])) as Row[];
         return rows.map((r): FinishedRow => ({
           id: r.id, job: r.job, idx: r.idx, owner: r.owner, attempts: r.attempts, retriesLeft: r.retries_left, abortRequested: r.abort_requested,
-          ownerRow: r.has_owner_row ? { owner: r.owner, share: r.share, usage: r.usage, usageAt: r.usage_at, unitSeconds: r.unit_seconds } : null,
+          ownerRow: r.has_owner_row ? { owner: r.owner, share: r.share, usage: r.usage, usageAt: r.usage_at, unitSeconds: r.unit_seconds, rank: r.rank } : null,
         }));
       },
       async retryUnits(units) {
@@ -409,8 +406,8 @@ export class PostgresDriver implements Driver {
       async writeUsage(rows) {
         await c.query(SQL.writeUsage, [json(rows)]);
       },
-      async setShare(owner, share) {
-        await c.query(SQL.setShare, [owner, share]);
+      async setShare(owner, share, rank) {
+        await c.query(SQL.setShare, [owner, share, rank ?? null]);
       },
       async releaseUnit(unit, token, now) {
         const [row] = (await run(SQL.releaseUnit, [now, unit, token])) as Array<Key & { job: string }>;
@@ -492,6 +489,9 @@ export class PostgresDriver implements Driver {
       async endWaiting(job, status, reason, now) {
         await c.query(SQL.endWaitingUnits, [job]);
         return (await count(SQL.endWaitingJob, [status, now, reason, job])) > 0;
+      },
+      async lockNodes(ids) {
+        await c.query(SQL.lockNodes, [[...ids].sort()]);
       },
       async insertMessage(job, body, now) {
         await c.query(SQL.lockJob, [job]);

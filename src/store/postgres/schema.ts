@@ -198,4 +198,8 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX hidden_node ON hidden (node);
   `,
+  `
+  -- An account's strict rank (see the SQLite schema's migration 8).
+  ALTER TABLE owners ADD COLUMN rank integer NOT NULL DEFAULT 0;
+  `,
 ];

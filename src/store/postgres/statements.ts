@@ -36,7 +36,7 @@ export const SQL = {
                       j.pool, j."afterAny", j.account
                  FROM ${JOB_ROWS} ORDER BY j.ord`,
   insertUnits: `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost, input)
-                SELECT j.id, coalesce(i.ord - 1, 0), j.pool, j.owner, j.class, j.exclusive, j."ramMb",
+                SELECT j.id, coalesce(i.ord - 1, 0), j.pool, coalesce(j.account, j.owner), j.class, j.exclusive, j."ramMb",
                        CASE WHEN j.waiting THEN 'waiting' WHEN j."runAfter" > $1 THEN 'delayed' ELSE 'queued' END, j.priority, $1, j."runAfter", j."maxAttempts",
                        j.retries, j."maxLost", i.value
                   FROM ${JOB_ROWS}
@@ -113,9 +113,10 @@ export const SQL = {
                       (SELECT coalesce(json_agg(q), '[]') FROM (SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0) q) AS queues,
                       (SELECT coalesce(json_agg(r), '[]') FROM (SELECT pool, owner, class, started_at AS "startedAt" FROM units WHERE state = 'running') r) AS running,
                       (SELECT coalesce(json_agg(o), '[]')
-                         FROM (SELECT owner, share, usage, usage_at AS "usageAt", unit_seconds AS "unitSeconds" FROM owners
+                         FROM (SELECT owner, share, usage, usage_at AS "usageAt", unit_seconds AS "unitSeconds", rank FROM owners
                                 WHERE owner IN (SELECT owner FROM queues WHERE queued > 0 UNION SELECT owner FROM units WHERE state = 'running')) o) AS owners`,
-  setShare: `INSERT INTO owners (owner, share) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET share = excluded.share`,
+  /** $3 null keeps the rank an account has (0 for a new one). */
+  setShare: `INSERT INTO owners (owner, share, rank) VALUES ($1, $2, coalesce($3::integer, 0)) ON CONFLICT (owner) DO UPDATE SET share = excluded.share, rank = coalesce($3::integer, owners.rank)`,
   writeUsage: `INSERT INTO owners (owner, usage, usage_at, unit_seconds)
                SELECT o.owner, o.usage, o."usageAt", o."unitSeconds"
                  FROM json_to_recordset($1::json) AS o(owner text, usage double precision, "usageAt" bigint, "unitSeconds" double precision)
@@ -151,7 +152,7 @@ export const SQL = {
                   FROM json_to_recordset($2::json) AS j(job text, attempts integer)
                  WHERE nodes.id = j.job AND nodes.${LIVE}
                 RETURNING 1)
-              SELECT id, environ FROM nodes WHERE id = ANY($3::text[])`,
+              SELECT id, environ, owner FROM nodes WHERE id = ANY($3::text[])`,
 
   // --- finishing
   /** The finished units, each with its owner's fair-share row (for charging, without another round trip). */
@@ -160,7 +161,7 @@ export const SQL = {
                     FROM json_to_recordset($2::json) AS o(unit bigint, token integer, state text, result json, error text)
                    WHERE units.id = o.unit AND units.token = o.token AND units.state = 'running'
                   RETURNING units.id, units.job, units.idx, units.owner, units.attempts, units.retries_left, units.abort_requested)
-                SELECT f.*, w.share, w.usage, w.usage_at, w.unit_seconds, w.owner IS NOT NULL AS has_owner_row
+                SELECT f.*, w.share, w.usage, w.usage_at, w.unit_seconds, w.rank, w.owner IS NOT NULL AS has_owner_row
                   FROM finished f LEFT JOIN owners w ON w.owner = f.owner`,
   retryUnits: `UPDATE units SET state = 'delayed', run_after = r."runAfter", retries_left = retries_left - 1, worker = NULL, token = token + 1
                  FROM json_to_recordset($1::json) AS r(unit bigint, "runAfter" bigint) WHERE units.id = r.unit`,
@@ -244,8 +245,8 @@ export const SQL = {
 
   // --- control messages (the job's row is locked first: two messages at once get 1 and 2)
   lockJob: `SELECT 1 FROM nodes WHERE id = $1 FOR UPDATE`,
-  /** In id order, as jobTallies locks: never two transactions taking the same rows in opposite orders. */
-  lockDependencies: `SELECT 1 FROM nodes WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`,
+  /** Dependencies of a submission, held until it commits (a dependency's end waits for it, or it sees the end). */
+  lockNodes: `SELECT 1 FROM nodes WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`,
   insertMessage: `INSERT INTO messages (job, seq, body, at) SELECT $1, coalesce(max(seq), 0) + 1, $2::json, $3 FROM messages WHERE job = $1 RETURNING seq`,
   pendingMessages: `SELECT u.id AS unit, m.seq, m.body FROM json_to_recordset($1::json) AS j(unit bigint, token integer)
                       JOIN units u ON u.id = j.unit AND u.token = j.token AND u.state = 'running'

@@ -242,8 +242,8 @@ export class SqliteDriver implements Driver {
             pool: r[0], owner: r[1], class: r[2], exclusive: r[3] === 1, queued: r[4], since: r[5],
           })),
           running: (q.runningUnits.all() as Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>).map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at })),
-          owners: (JSON.parse(q.activeOwners.get() as string) as Array<[string, number, number, number, number | null]>).map((o) => ({
-            owner: o[0], share: o[1], usage: o[2], usageAt: o[3], unitSeconds: o[4],
+          owners: (JSON.parse(q.activeOwners.get() as string) as Array<[string, number, number, number, number | null, number]>).map((o) => ({
+            owner: o[0], share: o[1], usage: o[2], usageAt: o[3], unitSeconds: o[4], rank: o[5],
           })),
         }))();
       },
@@ -337,9 +337,6 @@ export class SqliteDriver implements Driver {
         if (rows.some((r) => r.after.length)) q.insertDeps.run({ batch });
         if (rows.some((r) => r.notify)) q.insertNotices.run({ now, batch });
       },
-      async lockDependencies() {
-        // One writer at a time: this transaction holds the whole database already.
-      },
       async insertGroup(row, now) {
         return q.insertGroup.run(row.id, row.name, row.parent, row.owner, now).changes > 0;
       },
@@ -370,21 +367,23 @@ export class SqliteDriver implements Driver {
         q.unclaim.run(unit);
       },
       async startJobs(units, now) {
-        const rows = q.startJobs.all({ now, jobs: json(units) }) as Array<{ id: string; environ: string }>;
-        const environs = new Map<string, Environ>(rows.map((r) => [r.id, JSON.parse(r.environ) as Environ]));
+        const rows = q.startJobs.all({ now, jobs: json(units) }) as Array<{ id: string; environ: string; owner: string }>;
+        const started = new Map(rows.map((r) => [r.id, { environ: JSON.parse(r.environ) as Environ, owner: r.owner }]));
         // A job that ended meanwhile is not marked Running, but its claimed unit still gets its environ.
         for (const u of units) {
-          if (!environs.has(u.job)) environs.set(u.job, JSON.parse((q.getEnviron.get(u.job) as string | undefined) ?? '{}') as Environ);
+          if (started.has(u.job)) continue;
+          const row = q.getEnviron.get(u.job) as { environ: string; owner: string } | undefined;
+          started.set(u.job, { environ: JSON.parse(row?.environ ?? '{}') as Environ, owner: row?.owner ?? '' });
         }
-        return environs;
+        return started;
       },
       async finishUnits(outcomes, now) {
         const rows = q.finishUnits.all({ now, outcomes: json(outcomes) }) as Array<{ id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: number; owner_row: string | null }>;
         return rows.map((r): FinishedRow => {
-          const o = r.owner_row === null ? null : (JSON.parse(r.owner_row) as [number, number, number, number | null]);
+          const o = r.owner_row === null ? null : (JSON.parse(r.owner_row) as [number, number, number, number | null, number]);
           return {
             id: r.id, job: r.job, idx: r.idx, owner: r.owner, attempts: r.attempts, retriesLeft: r.retries_left, abortRequested: r.abort_requested === 1,
-            ownerRow: o && { owner: r.owner, share: o[0], usage: o[1], usageAt: o[2], unitSeconds: o[3] },
+            ownerRow: o && { owner: r.owner, share: o[0], usage: o[1], usageAt: o[2], unitSeconds: o[3], rank: o[4] },
           };
         });
       },
@@ -424,8 +423,8 @@ export class SqliteDriver implements Driver {
       async writeUsage(rows) {
         q.writeUsage.run({ owners: json(rows) });
       },
-      async setShare(owner, share) {
-        q.setShare.run(owner, share);
+      async setShare(owner, share, rank) {
+        q.setShare.run({ owner, share, rank: rank ?? null });
       },
       async releaseUnit(unit, token, now) {
         const row = q.releaseUnit.get(now, unit, token) as (Key & { job: string }) | undefined;
@@ -509,6 +508,9 @@ export class SqliteDriver implements Driver {
       async endWaiting(job, status, reason, now) {
         q.endWaitingUnits.run(job);
         return q.endWaitingJob.run(status, now, reason, job).changes > 0;
+      },
+      async lockNodes() {
+        // One writer at a time: nothing else changes a node while this transaction runs.
       },
       async insertMessage(job, body, now) {
         return q.insertMessage.get({ job, body: json(body), now }) as number;

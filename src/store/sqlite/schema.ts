@@ -255,4 +255,9 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX hidden_node ON hidden (node);
   `,
+  `
+  -- Issue 13 (sioworkersd): an account's strict rank (contest_priority): queued work of a higher
+  -- rank is claimed before any of a lower one; fair share orders the accounts of one rank.
+  ALTER TABLE owners ADD COLUMN rank INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -43,7 +43,7 @@ export function prepare(db: Database.Database) {
     /** One unit per job without inputs; the batch is the one insertJobs takes. */
     insertUnits: p(
       `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost)
-       SELECT j.value ->> 'id', 0, j.value ->> 'pool', j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ramMb',
+       SELECT j.value ->> 'id', 0, j.value ->> 'pool', coalesce(j.value ->> 'account', j.value ->> 'owner'), j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ramMb',
               CASE WHEN j.value ->> 'waiting' THEN 'waiting' WHEN j.value ->> 'runAfter' > :now THEN 'delayed' ELSE 'queued' END, j.value ->> 'priority', :now,
               j.value ->> 'runAfter', j.value ->> 'maxAttempts', j.value ->> 'retries', j.value ->> 'maxLost'
          FROM jsonb_each(:batch) AS j WHERE j.value ->> 'inputs' IS NULL ORDER BY j.key`,
@@ -51,7 +51,7 @@ export function prepare(db: Database.Database) {
     /** One unit per input of each map job in the batch. */
     insertMapUnits: p(
       `INSERT INTO units (job, idx, pool, owner, class, exclusive, ram_mb, state, priority, queued_at, run_after, max_attempts, retries_left, max_lost, input)
-       SELECT j.value ->> 'id', i.key, j.value ->> 'pool', j.value ->> 'owner', j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ramMb',
+       SELECT j.value ->> 'id', i.key, j.value ->> 'pool', coalesce(j.value ->> 'account', j.value ->> 'owner'), j.value ->> 'class', j.value ->> 'exclusive', j.value ->> 'ramMb',
               CASE WHEN j.value ->> 'waiting' THEN 'waiting' WHEN j.value ->> 'runAfter' > :now THEN 'delayed' ELSE 'queued' END, j.value ->> 'priority', :now,
               j.value ->> 'runAfter', j.value ->> 'maxAttempts', j.value ->> 'retries', j.value ->> 'maxLost', json_quote(i.value)
          FROM jsonb_each(:batch) AS j, json_each(j.value -> 'inputs') AS i WHERE j.value ->> 'inputs' IS NOT NULL ORDER BY j.key, i.key`,
@@ -96,7 +96,7 @@ export function prepare(db: Database.Database) {
 
     // --- reading
     getNode: p(`SELECT * FROM nodes WHERE id = ?`),
-    getEnviron: p(`SELECT environ FROM nodes WHERE id = ?`).pluck(),
+    getEnviron: p(`SELECT environ, owner FROM nodes WHERE id = ?`),
     units: p(
       `SELECT id, job, idx, state, input, attempts, lost, worker, run_after, started_at, ended_at, result, error, ram_mb, exclusive
          FROM units WHERE job = ? ORDER BY idx`,
@@ -130,10 +130,11 @@ export function prepare(db: Database.Database) {
     workerLoads: p(`SELECT worker, count(*) AS running, sum(ram_mb) AS ramMb FROM units WHERE state = 'running' GROUP BY worker`),
     /** The owners of the active queues and of the running units. */
     activeOwners: p(
-      `SELECT json_group_array(json_array(owner, share, usage, usage_at, unit_seconds)) FROM owners
+      `SELECT json_group_array(json_array(owner, share, usage, usage_at, unit_seconds, rank)) FROM owners
         WHERE owner IN (SELECT owner FROM queues WHERE queued > 0 UNION SELECT owner FROM units WHERE state = 'running')`,
     ).pluck(),
-    setShare: p(`INSERT INTO owners (owner, share) VALUES (?, ?) ON CONFLICT DO UPDATE SET share = excluded.share`),
+    /** :rank null keeps the rank an account has (0 for a new one). */
+    setShare: p(`INSERT INTO owners (owner, share, rank) VALUES (:owner, :share, coalesce(:rank, 0)) ON CONFLICT DO UPDATE SET share = excluded.share, rank = coalesce(:rank, owners.rank)`),
     /** :owners rows: {owner, usage, usageAt, unitSeconds}, worked out above the driver. */
     writeUsage: p(
       `INSERT INTO owners (owner, usage, usage_at, unit_seconds)
@@ -169,7 +170,7 @@ export function prepare(db: Database.Database) {
               error = CASE WHEN status = 'Queued' THEN NULL ELSE error END
          FROM jsonb_each(:jobs) AS j
         WHERE nodes.id = j.value ->> 'job' AND nodes.${LIVE}
-        RETURNING nodes.id, nodes.environ`,
+        RETURNING nodes.id, nodes.environ, nodes.owner`,
     ),
 
     // --- finishing
@@ -179,7 +180,7 @@ export function prepare(db: Database.Database) {
          FROM jsonb_each(:outcomes) AS j
         WHERE units.id = j.value ->> 'unit' AND units.token = j.value ->> 'token' AND units.state = 'running'
         RETURNING units.id, units.job, units.idx, units.owner, units.attempts, units.retries_left, units.abort_requested,
-                  (SELECT json_array(o.share, o.usage, o.usage_at, o.unit_seconds) FROM owners o WHERE o.owner = units.owner) AS owner_row`,
+                  (SELECT json_array(o.share, o.usage, o.usage_at, o.unit_seconds, o.rank) FROM owners o WHERE o.owner = units.owner) AS owner_row`,
     ),
     retryUnits: p(
       `UPDATE units SET state = 'delayed', run_after = j.value ->> 'runAfter', retries_left = retries_left - 1, worker = NULL, token = token + 1
