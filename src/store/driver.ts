@@ -29,6 +29,8 @@ export interface NodeFilter {
   createdAfter?: number;
   createdBefore?: number;
   after?: { date: number; id: string };
+  /** date, then id, descending */
+  newestFirst?: boolean;
   limit?: number;
 }
 

@@ -182,6 +182,8 @@ export interface JobFilter {
   createdBefore?: number;
   /** only nodes after this one in the list's order (date, then id): a page's cursor */
   after?: { date: number; id: string };
+  /** newest first (date, then id, descending); `after` then continues towards older nodes */
+  newestFirst?: boolean;
   limit?: number;
 }
 

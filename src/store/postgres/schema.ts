@@ -181,4 +181,14 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX hidden_node ON hidden (node);
   `,
+  `
+  -- The dashboard's listings (see the SQLite schema's migration 6): each filter in the listing's order.
+  DROP INDEX nodes_owner;
+  CREATE INDEX nodes_owner ON nodes (owner, type, date_created, id);
+  CREATE INDEX nodes_owner_status ON nodes (owner, status, date_created, id);
+  CREATE INDEX nodes_status ON nodes (status, date_created, id);
+  CREATE INDEX nodes_job_type ON nodes (job_type, date_created, id);
+  DROP INDEX nodes_parent;
+  CREATE INDEX nodes_parent ON nodes (parent, date_created, id);
+  `,
 ];

@@ -252,10 +252,10 @@ export function listNodesSql(filter: NodeFilter): { text: string; values: unknow
   }
   if (filter.createdAfter !== undefined) add((n) => `date_created >= ${n}`, filter.createdAfter);
   if (filter.createdBefore !== undefined) add((n) => `date_created < ${n}`, filter.createdBefore);
-  if (filter.after !== undefined) add((d, i) => `(date_created, id) > (${d}::bigint, ${i}::text)`, filter.after.date, filter.after.id);
+  if (filter.after !== undefined) add((d, i) => `(date_created, id) ${filter.newestFirst ? '<' : '>'} (${d}::bigint, ${i}::text)`, filter.after.date, filter.after.id);
   if (filter.under !== undefined) {
     add((n) => `id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ${n} UNION ALL SELECT c.id FROM nodes c JOIN below b ON c.parent = b.id) SELECT id FROM below)`, filter.under);
   }
   const limit = filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : '';
-  return { text: `SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY date_created, id${limit}`, values };
+  return { text: `SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${filter.newestFirst ? 'date_created DESC, id DESC' : 'date_created, id'}${limit}`, values };
 }

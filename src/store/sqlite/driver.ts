@@ -191,12 +191,12 @@ export class SqliteDriver implements Driver {
         }
         if (filter.createdAfter !== undefined) add('date_created >= ?', filter.createdAfter);
         if (filter.createdBefore !== undefined) add('date_created < ?', filter.createdBefore);
-        if (filter.after !== undefined) add('(date_created, id) > (?, ?)', filter.after.date, filter.after.id);
+        if (filter.after !== undefined) add(`(date_created, id) ${filter.newestFirst ? '<' : '>'} (?, ?)`, filter.after.date, filter.after.id);
         if (filter.under !== undefined) {
           add(`id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ? UNION ALL SELECT n.id FROM nodes n JOIN below b ON n.parent = b.id) SELECT id FROM below)`, filter.under);
         }
         const limit = filter.limit ? `LIMIT ${Math.floor(filter.limit)}` : '';
-        const rows = db.prepare(`SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY date_created, id ${limit}`).all(...args) as NodeRow[];
+        const rows = db.prepare(`SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${filter.newestFirst ? 'date_created DESC, id DESC' : 'date_created, id'} ${limit}`).all(...args) as NodeRow[];
         return rows.map(infoOf);
       },
       async units(job) {

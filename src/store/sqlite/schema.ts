@@ -201,4 +201,17 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX hidden_node ON hidden (node);
   `,
+  `
+  -- Issue 12 (the dashboard): listings newest first in pages that stay fast with a million jobs
+  -- (bench/dashboard.mjs): every filter the Jobs view offers walks an index in the listing's order
+  -- (date, then id) instead of sorting what matched. A user's listing always names its owner.
+  CREATE INDEX nodes_created ON nodes (type, date_created, id);
+  DROP INDEX nodes_owner;
+  CREATE INDEX nodes_owner ON nodes (owner, type, date_created, id);
+  CREATE INDEX nodes_owner_status ON nodes (owner, status, date_created, id);
+  CREATE INDEX nodes_status ON nodes (status, date_created, id);
+  CREATE INDEX nodes_job_type ON nodes (job_type, date_created, id);
+  DROP INDEX nodes_parent;
+  CREATE INDEX nodes_parent ON nodes (parent, date_created, id);
+  `,
 ];

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { sluice, until } from './helpers/cli.js';
+import { SQLITE } from './helpers/backends.js';
+import { api, startServe, type Served } from './helpers/server.js';
+import { freePort } from './helpers/ports.js';
+import { launchChromium, signedIn } from './helpers/browser.js';
+
+/**
+ * The dashboard's live behaviour and its users, in Debian's Chromium against a real `sluice serve`:
+ * a server restart loses and repeats no update, a hidden tab pauses and catches up, a viewer reads
+ * only (and the server refuses what a forged request asks), a user never sees another's jobs.
+ */
+describe('the live dashboard and its users', () => {
+  let browser: Browser;
+  let server: Served;
+  let home: ReturnType<typeof SQLITE.fresh>;
+  let port: number;
+  let page: Page;
+  const call = (method: string, p: string, body?: unknown) => api(server.url, server.token, method, p, body);
+  const rows = (p: Page) => p.locator('table.jobs tbody tr[data-id]');
+  const idsOn = async (p: Page) => Promise.all((await rows(p).all()).map((r) => r.getAttribute('data-id')));
+  const start = async () => {
+    server = await startServe(home.env, ['--workers', '2', '--port', String(port)]);
+  };
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    home = SQLITE.fresh();
+    port = await freePort();
+    await start();
+    ({ page } = await signedIn(browser, server.url, server.token!));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    home?.cleanup();
+  });
+
+  it('a server restart shows a banner, then resumes from the last change: nothing missed, nothing doubled', async () => {
+    const before = await call('POST', '/api/v1/jobs', { jobs: [1, 2, 3].map((i) => ({ environ: { job_type: 'ping', ping: i }, tags: ['restart'], name: `before ${i}` })) });
+    const parked = await call('POST', '/api/v1/jobs', { environ: { job_type: 'ping' }, tags: ['restart'], name: 'parked', pool: 'elsewhere' });
+    await page.goto(`${server.url}/#/jobs?tag=restart`);
+    await until(async () => ((await idsOn(page)).length === 4 ? true : undefined), 10_000, 'the first four jobs');
+    await page.locator('#live-state', { hasText: 'live' }).waitFor();
+    const token = server.token;
+    expect(await server.stop()).toBe(0);
+    await page.locator('#connection-lost').waitFor({ timeout: 10_000 });
+    // While the server is down, the CLI works on the store itself: three new jobs, and an abort.
+    const env = { ...home.env, SLUICE_USER: 'admin' };
+    const during: string[] = [];
+    for (const i of [1, 2, 3]) during.push((await sluice(['submit', '--job-type', 'ping', '--tag', 'restart', '--name', `during ${i}`], env)).stdout.trim());
+    expect((await sluice(['abort', parked.body.id], env)).code).toBe(0);
+    await start();
+    expect(server.token).toBe(token);
+    await page.locator('#connection-lost').waitFor({ state: 'detached', timeout: 15_000 });
+    const all = [...before.body.ids, parked.body.id, ...during];
+    await until(async () => {
+      const statuses = await Promise.all((await rows(page).all()).map(async (r) => `${await r.getAttribute('data-id')}=${await r.getAttribute('data-status')}`));
+      return statuses.length === 7 && statuses.filter((s) => s.endsWith('=Success')).length === 6 ? statuses : undefined;
+    }, 30_000, 'every job, ended, once');
+    const shown = await idsOn(page);
+    expect(new Set(shown).size).toBe(shown.length);
+    expect([...shown].sort()).toEqual([...all].sort());
+    expect(await page.locator(`tr[data-id="${parked.body.id}"]`).getAttribute('data-status')).toBe('Aborted');
+    const counts = await page.evaluate<{ connects: number }>('window.sluiceLive.counts');
+    expect(counts.connects).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a hidden tab stops following, and catches up when shown again', async () => {
+    await page.goto(`${server.url}/#/jobs?tag=hidden`);
+    await page.locator('td.empty').waitFor();
+    await page.locator('#live-state', { hasText: 'live' }).waitFor();
+    // What a browser does when the tab is hidden or shown again (headless Chromium has no tabs to switch).
+    const visibility = (hidden: boolean) =>
+      page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} }); document.dispatchEvent(new Event('visibilitychange'))`);
+    await visibility(true);
+    await page.locator('#live-state', { hasText: 'paused' }).waitFor();
+    const { body } = await call('POST', '/api/v1/jobs', { jobs: [1, 2].map(() => ({ environ: { job_type: 'ping' }, tags: ['hidden'] })) });
+    await call('GET', `/api/v1/jobs/${body.ids[1]}/wait?timeout=30`);
+    await page.waitForTimeout(500);
+    expect(await rows(page).count()).toBe(0);
+    await visibility(false);
+    await until(async () => ((await idsOn(page)).sort().join() === [...body.ids].sort().join() ? true : undefined), 10_000, 'the jobs made while hidden');
+  });
+
+  it('a viewer has no abort button, and the server refuses a forged abort or submit', async () => {
+    const vera = (await call('POST', '/api/v1/users', { name: 'vera', role: 'viewer' })).body.token as string;
+    const { body } = await call('POST', '/api/v1/jobs', { environ: { job_type: 'ping' }, owner: 'vera', name: 'watched', pool: 'elsewhere' });
+    const { context, page: p } = await signedIn(browser, server.url, vera);
+    await p.goto(`${server.url}/#/job/${body.id}`);
+    await p.locator('article[data-status="Queued"]').waitFor();
+    expect(await p.textContent('#me')).toContain('viewer');
+    expect(await p.locator('#abort').count()).toBe(0);
+    expect(await p.locator('#resubmit').count()).toBe(0);
+    expect(await p.locator('#control').count()).toBe(0);
+    // The same requests the buttons would send, made by hand with the viewer's cookie.
+    const forged = await p.evaluate(async (id) => {
+      // (This function runs in the page, with the page's fetch and the viewer's cookie.)
+      const abort = await fetch(`/api/v1/jobs/${id}/abort`, { method: 'POST' });
+      const submit = await fetch('/api/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ environ: { job_type: 'ping' } }) });
+      return [abort.status, submit.status];
+    }, body.id as string);
+    expect(forged).toEqual([403, 403]);
+    expect((await call('GET', `/api/v1/jobs/${body.id}`)).body.status).toBe('Queued');
+    await context.close();
+  });
+
+  it("a user never sees another user's jobs: not in the tree, not in a search, not by id, not live", async () => {
+    const tokens: Record<string, string> = {};
+    for (const name of ['alice', 'bob']) tokens[name] = (await call('POST', '/api/v1/users', { name, role: 'user' })).body.token;
+    const secret = await call('POST', '/api/v1/jobs', { environ: { job_type: 'ping', note: 'shared word' }, owner: 'alice', name: 'alice secret', tags: ['mine'], pool: 'elsewhere' });
+    const own = await call('POST', '/api/v1/jobs', { environ: { job_type: 'ping', note: 'shared word' }, owner: 'bob', name: 'bob own', tags: ['mine'], pool: 'elsewhere' });
+    const bob = await signedIn(browser, server.url, tokens.bob!);
+    const alice = await signedIn(browser, server.url, tokens.alice!);
+    // The tree: bob's root group only.
+    await bob.page.locator(`tr[data-id="${own.body.id}"]`).waitFor();
+    expect(await bob.page.locator('tr.group').allTextContents()).toEqual([expect.stringMatching(/^▾bob\//)]);
+    expect(await bob.page.locator('#filter-owner').count()).toBe(0);
+    // A search for what both environs say.
+    await bob.page.fill('#search', 'shared word');
+    await bob.page.press('#search', 'Enter');
+    await bob.page.locator(`tr[data-id="${own.body.id}"]`).waitFor();
+    expect(await idsOn(bob.page)).toEqual([own.body.id]);
+    // By id: not found, the same as a job that does not exist.
+    await bob.page.goto(`${server.url}/#/job/${secret.body.id}`);
+    await bob.page.locator('p.error', { hasText: 'No job' }).waitFor();
+    // Live: alice's new job comes to alice's page, never to bob's.
+    for (const p of [alice.page, bob.page]) {
+      await p.goto(`${server.url}/#/jobs?tag=mine`);
+      await p.locator('table.jobs[aria-busy="false"] tbody tr[data-id]').first().waitFor();
+      await p.locator('#live-state', { hasText: 'live' }).waitFor();
+    }
+    const fresh = await call('POST', '/api/v1/jobs', { environ: { job_type: 'ping' }, owner: 'alice', name: 'alice later', tags: ['mine'], pool: 'elsewhere' });
+    await alice.page.locator(`tr[data-id="${fresh.body.id}"]`).waitFor({ timeout: 5_000 });
+    await bob.page.waitForTimeout(300);
+    expect(await idsOn(bob.page)).toEqual([own.body.id]);
+    expect(await idsOn(alice.page)).toEqual([fresh.body.id, secret.body.id]);
+    await bob.context.close();
+    await alice.context.close();
+  });
+});

@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { sluice, until } from './helpers/cli.js';
+import { SQLITE } from './helpers/backends.js';
+import { api, startServe, type Served } from './helpers/server.js';
+import { running, processesIn, runsIn } from './helpers/procs.js';
+import { launchChromium, screenshot, signedIn } from './helpers/browser.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * The dashboard (docs/dashboard.md) in Debian's Chromium against a real `sluice serve` on a fresh
+ * store: every view with real data (and its screenshots, light and dark, for the docs), a job from
+ * the CLI coming live, the abort button, the search, the keyboard.
+ */
+describe('the dashboard in a browser', () => {
+  let browser: Browser;
+  let server: Served;
+  let home: ReturnType<typeof SQLITE.fresh>;
+  let units: string;
+  let page: Page;
+  const call = (method: string, p: string, body?: unknown) => api(server.url, server.token, method, p, body);
+  const remote = () => ({ ...home.env, SLUICE_URL: server.url, SLUICE_TOKEN: server.token! });
+  const ids = { map: "", js: "", failed: "", later: "" };
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    home = SQLITE.fresh();
+    units = mkdtempSync(path.join(os.tmpdir(), 'sluice-units-'));
+    server = await startServe({ ...home.env, SLUICE_TMPDIR: units, SLUICE_STREAM_HEARTBEAT: '1s' }, ['--workers', '3']);
+    // Real data for every view: a map job, a js job, a failed system job, a queued job of another owner.
+    const map = await call('POST', '/api/v1/jobs', { environ: { job_type: 'js', cmd: 'return environ.input * 2' }, inputs: [1, 2, 3, 4], name: 'doubling', tags: ['demo'], group: 'admin/analysis' });
+    const js = await call('POST', '/api/v1/jobs', { environ: { job_type: 'js', cmd: 'ctx.progress(1, 1, "done"); return { answer: 42 }' }, name: 'answer', tags: ['demo'], class: 'urgent' });
+    const failed = await call('POST', '/api/v1/jobs', { environ: { job_type: 'system', cmd: 'echo to stdout; echo to stderr >&2; exit 3' }, name: 'fails' });
+    const later = await call('POST', '/api/v1/jobs', { environ: { job_type: 'ping', ping: 1 }, owner: 'carol', name: 'later', pool: 'elsewhere' });
+    Object.assign(ids, { map: map.body.id, js: js.body.id, failed: failed.body.id, later: later.body.id });
+    for (const id of [ids.map, ids.js, ids.failed]) await call('GET', `/api/v1/jobs/${id}/wait?timeout=60`);
+    ({ page } = await signedIn(browser, server.url, server.token!));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    for (const p of units ? processesIn(units) : []) process.kill(p.pid, 'SIGKILL');
+    if (units) rmSync(units, { recursive: true, force: true });
+    home?.cleanup();
+  });
+
+  const row = (id: string) => page.locator(`tr[data-id="${id}"]`);
+
+  it('signs in from the printed URL: the cookie is HttpOnly and the page is the dashboard, its files served by the server', async () => {
+    const cookies = await page.context().cookies();
+    expect(cookies).toEqual([expect.objectContaining({ name: 'sluice_session', httpOnly: true, sameSite: 'Strict' })]);
+    expect(await page.textContent('#me')).toContain('admin');
+    const index = await fetch(`${server.url}/`);
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const scripts = await page.evaluate<string[]>('[...document.scripts].map((s) => s.src)');
+    expect(scripts).toEqual([`${server.url}/assets/app.js`]);
+    // Without the cookie, the page asks for a token, and a wrong one is refused.
+    const anonymous = await browser.newPage();
+    await anonymous.goto(server.url);
+    await anonymous.fill('#token', 'sluice_wrong');
+    await anonymous.click('button[type=submit]');
+    await anonymous.waitForSelector('.signin .error');
+    await anonymous.close();
+  });
+
+  it('shows each view with real data (screenshots light and dark)', async () => {
+    const dark = await signedIn(browser, server.url, server.token!, { colorScheme: 'dark' });
+    const phone = await signedIn(browser, server.url, server.token!, { width: 390 });
+    const shoot = async (name: string, hash: string, ready: (p: Page) => Promise<unknown>) => {
+      for (const [p, suffix] of [[page, 'light'], [dark.page, 'dark']] as const) {
+        await p.goto(`${server.url}/${hash}`);
+        await ready(p);
+        await screenshot(p, `${name}-${suffix}`);
+      }
+    };
+    // Jobs: the tree of groups and jobs with status, progress, times, owner, tags and class.
+    await shoot('jobs', '#/jobs', async (p) => {
+      await p.locator('button[aria-label="Expand analysis"]').click();
+      await p.locator(`tr[data-id="${ids.map}"] [role=progressbar][aria-valuenow="4"]`).waitFor();
+      await p.locator(`tr[data-id="${ids.later}"]`).waitFor();
+    });
+    const js = row(ids.js);
+    expect(await js.getAttribute('data-status')).toBe('Success');
+    expect(await js.textContent()).toMatch(/answer.*Success.*admin.*demo.*urgent.*js/);
+    expect(await page.locator('tr.group').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('admin/'), expect.stringContaining('carol/'), expect.stringContaining('analysis/')]));
+    // A job: verdict-free js map job with units, environ in and out, the timeline.
+    await shoot('job', `#/job/${ids.map}`, (p) => p.locator('#units tbody tr').nth(3).waitFor());
+    expect(await page.locator('#units tbody tr').allTextContents()).toEqual([0, 1, 2, 3].map((i) => expect.stringMatching(new RegExp(`^${i}done1.*${(i + 1) * 2}$`))));
+    expect(await page.locator('#timeline li').first().textContent()).toMatch(/add.*Queued/);
+    expect(await page.locator('#timeline li').last().textContent()).toMatch(/update.*Success.*4\/4/);
+    await page.goto(`${server.url}/#/job/${ids.failed}`);
+    await page.locator('#stdout pre').waitFor();
+    expect(await page.locator('#stdout pre').textContent()).toBe('to stdout\n');
+    expect(await page.locator('#stderr pre').textContent()).toBe('to stderr\n');
+    expect(await page.locator('h1 .status').textContent()).toBe('Failed');
+    // Fair share: carol's queued unit, why it is (not) next, and the usage chart.
+    await shoot('fairshare', '#/fairshare', async (p) => {
+      await p.locator('tr[data-owner="carol"]').waitFor();
+      await p.locator('#usage-chart canvas').waitFor();
+    });
+    expect(await page.locator('tr[data-owner="carol"]').textContent()).toMatch(/^carol1/);
+    // Workers: the embedded worker, its host and pid.
+    await shoot('workers', '#/workers', (p) => p.locator('tr[data-worker]').first().waitFor());
+    expect(await page.locator('tr[data-worker]').first().textContent()).toContain(`${os.hostname()}${server.child.pid}`);
+    expect(await page.locator('tr[data-worker]').first().textContent()).toMatch(/alive\d+ \/ 3/);
+    // Throughput: the jobs above, started and finished, and the queue.
+    await shoot('throughput', '#/throughput', async (p) => {
+      await p.locator('#queued-chart canvas').waitFor();
+      await p.locator('#tp-totals', { hasText: /[1-9]\d* jobs started, [1-9]\d* finished/ }).waitFor();
+    });
+    // A phone's width: the jobs still read, the minor columns go.
+    await phone.page.goto(`${server.url}/#/jobs?tag=demo`);
+    await phone.page.locator(`tr[data-id="${ids.js}"]`).waitFor();
+    expect(await phone.page.locator('th.wide').first().isVisible()).toBe(false);
+    expect(await phone.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await screenshot(phone.page, 'jobs-phone');
+    await dark.context.close();
+    await phone.context.close();
+  });
+
+  it('a job submitted from the CLI appears within a second and its progress bar moves', async () => {
+    await page.goto(`${server.url}/#/jobs?tag=cli`);
+    await page.locator('table.jobs[aria-busy="false"]').waitFor();
+    await page.locator('td.empty').waitFor();
+    const inputs = Array.from({ length: 6 }, (_, i) => i).join('\n');
+    const submitted = await sluice(['submit', '--cmd-type', 'system', '--cmd', 'sleep 0.4', '--inputs', '-', '--tag', 'cli', '--name', 'from the cli'], remote(), inputs);
+    const at = Date.now();
+    expect(submitted.code).toBe(0);
+    const id = submitted.stdout.trim();
+    await row(id).waitFor({ timeout: 5_000 });
+    expect(Date.now() - at).toBeLessThan(1000);
+    const bar = row(id).locator('[role=progressbar]');
+    const seen = new Set<string>();
+    await until(async () => {
+      seen.add((await bar.getAttribute('aria-valuenow'))!);
+      return (await bar.getAttribute('aria-valuenow')) === '6' ? true : undefined;
+    }, 30_000, 'the bar to reach 6 of 6');
+    // It moved through values between (the bar is live, not only right at the end).
+    expect([...seen].filter((v) => v !== '0' && v !== '6').length).toBeGreaterThan(0);
+    expect(await row(id).getAttribute('data-status')).toBe('Success');
+    expect(await page.locator(`tr[data-id="${id}"]`).count()).toBe(1);
+  });
+
+  it("the abort button stops a running system job and kills its process", async () => {
+    const { body } = await call('POST', '/api/v1/jobs', { environ: { job_type: 'system', cmd: 'sleep 313' }, name: 'to abort' });
+    await runsIn(units, 'sleep 313');
+    await page.goto(`${server.url}/#/job/${body.id}`);
+    await page.locator('article[data-status="Running"]').waitFor();
+    await page.locator('#abort').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('article[data-status="Aborted"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#abort').count()).toBe(0);
+    // (The worker's idle js children live in the same folder: only the sleep must go.)
+    await until(() => (running(processesIn(units), 'sleep 313').length === 0 ? true : undefined), 5_000, 'the aborted sleep to be killed');
+    expect((await call('GET', `/api/v1/jobs/${body.id}`)).body.status).toBe('Aborted');
+  });
+
+  it('the search finds a job by a word of its environ, and by its id', async () => {
+    const { body } = await call('POST', '/api/v1/jobs', { environ: { job_type: 'ping', ping: 1, note: 'the haystack hides a zanzibar here' }, name: 'plain name' });
+    await page.goto(`${server.url}/#/jobs`);
+    // The keyboard: / goes to the search.
+    await page.locator('tr.group').first().waitFor();
+    await page.keyboard.press('/');
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('search');
+    await page.keyboard.type('zanzibar');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/q=zanzibar/);
+    await row(body.id).waitFor();
+    expect(await page.locator('table.jobs tbody tr').count()).toBe(1);
+    await page.fill('#search', ids.js);
+    await page.press('#search', 'Enter');
+    await row(ids.js).waitFor();
+    // Escape leaves the field; keys 1-4 switch views.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('3');
+    await page.waitForURL(/#\/workers$/);
+    await page.keyboard.press('1');
+    await page.waitForURL(/#\/jobs$/);
+  });
+});
