@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { sluice, until } from './helpers/cli.js';
-import { SQLITE } from './helpers/backends.js';
+import { BACKENDS, type Backend } from './helpers/backends.js';
 import { api, startServe, type Served } from './helpers/server.js';
 import { freePort } from './helpers/ports.js';
 import { launchChromium, signedIn } from './helpers/browser.js';
@@ -11,10 +11,10 @@ import { launchChromium, signedIn } from './helpers/browser.js';
  * a server restart loses and repeats no update, a hidden tab pauses and catches up, a viewer reads
  * only (and the server refuses what a forged request asks), a user never sees another's jobs.
  */
-describe('the live dashboard and its users', () => {
+describe.each(BACKENDS)('the live dashboard and its users on $name', (backend) => {
   let browser: Browser;
   let server: Served;
-  let home: ReturnType<typeof SQLITE.fresh>;
+  let home: ReturnType<Backend['fresh']>;
   let port: number;
   let page: Page;
   const call = (method: string, p: string, body?: unknown) => api(server.url, server.token, method, p, body);
@@ -26,7 +26,7 @@ describe('the live dashboard and its users', () => {
 
   beforeAll(async () => {
     browser = await launchChromium();
-    home = SQLITE.fresh();
+    home = backend.fresh();
     port = await freePort();
     await start();
     ({ page } = await signedIn(browser, server.url, server.token!));

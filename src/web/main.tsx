@@ -9,7 +9,7 @@ import { JobView } from './views/Job.js';
 import { FairshareView } from './views/Fairshare.js';
 import { WorkersView } from './views/Workers.js';
 import { ThroughputView } from './views/Throughput.js';
-import { parseRoute, useRoute, type Route } from './route.js';
+import { useRoute, type Route } from './route.js';
 
 const VIEWS: Array<{ key: string; path: string; label: string; match: (r: Route) => boolean }> = [
   { key: '1', path: '#/jobs', label: 'Jobs', match: (r) => r.view === 'jobs' || r.view === 'job' },
@@ -37,9 +37,14 @@ function useKeys(setHelp: (f: (v: boolean) => boolean) => void): void {
         location.hash = view.path;
         e.preventDefault();
       } else if (e.key === '/') {
-        if (parseRoute(location.hash).view !== 'jobs') location.hash = '#/jobs';
-        setTimeout(() => document.getElementById('search')?.focus(), 0);
         e.preventDefault();
+        const search = document.getElementById('search');
+        if (search) search.focus();
+        else {
+          // Another view: go to the jobs, and focus their search once it is drawn.
+          location.hash = '#/jobs';
+          requestAnimationFrame(() => setTimeout(() => document.getElementById('search')?.focus(), 0));
+        }
       } else if (e.key === 'j' || e.key === 'k') {
         const rows = [...document.querySelectorAll<HTMLElement>('[data-row-link]')];
         if (!rows.length) return;
