@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { sluice, until } from './helpers/cli.js';
 import { BACKENDS, type Backend } from './helpers/backends.js';
 import { api, startServe, type Served } from './helpers/server.js';
@@ -66,6 +66,63 @@ describe.each(BACKENDS)('the live dashboard and its users on $name', (backend) =
     expect(await page.locator(`tr[data-id="${parked.body.id}"]`).getAttribute('data-status')).toBe('Aborted');
     const counts = await page.evaluate<{ connects: number }>('window.sluiceLive.counts');
     expect(counts.connects).toBeGreaterThanOrEqual(2);
+  });
+
+  /** Holds the answers of requests `matching`: each is read from the server at once (or when let go, with `late`), and handed to the page only when let go. */
+  function hold(p: Page, matching: (url: URL) => boolean, late = false) {
+    let letGo!: () => void;
+    const released = new Promise<void>((resolve) => (letGo = resolve));
+    let seen!: (body: unknown) => void;
+    const read = new Promise<unknown>((resolve) => (seen = resolve));
+    const handler = async (route: Route) => {
+      if (!matching(new URL(route.request().url()))) return route.fallback();
+      if (late) await released;
+      const response = await route.fetch();
+      seen(await response.json());
+      await released;
+      await route.fulfill({ response });
+    };
+    return { handler, read, letGo };
+  }
+  const eventSeq = async (id: string) => (await call('GET', `/api/v1/jobs/${id}/events`)).body.events.at(-1).seq as number;
+
+  it('a change made while a listing is on its way is shown: one the stream has already brought, and one from before the stream started', async () => {
+    // 1. The page follows the stream; the listing of a new filter is read, then a job of it changes
+    //    and the stream brings the change, and only then does the listing reach the page.
+    const x = (await call('POST', '/api/v1/jobs', { environ: { job_type: 'ping' }, tags: ['race'], name: 'raced', pool: 'elsewhere' })).body.id as string;
+    await page.goto(`${server.url}/#/jobs`);
+    await page.locator('#live-state', { hasText: 'live' }).waitFor();
+    const listing = hold(page, (u) => u.searchParams.get('tag') === 'race');
+    await page.route('**/api/v1/jobs?*', listing.handler);
+    await page.goto(`${server.url}/#/jobs?tag=race`);
+    expect(await listing.read).toMatchObject({ jobs: [{ id: x, status: 'Queued' }] });
+    await call('POST', `/api/v1/jobs/${x}/abort`);
+    const aborted = await eventSeq(x);
+    await page.waitForFunction(`window.sluiceLive.last >= ${aborted}`, undefined, { timeout: 10_000 });
+    listing.letGo();
+    await page.locator(`tr[data-id="${x}"][data-status="Aborted"]`).waitFor({ timeout: 5_000 });
+    await page.unroute('**/api/v1/jobs?*', listing.handler);
+
+    // 2. A fresh page: its listing is read, the job changes, and the stream starts after the change
+    //    (it asks the server's last number then); the listing, older, makes it start again from its own.
+    const y = (await call('POST', '/api/v1/jobs', { environ: { job_type: 'ping' }, tags: ['race2'], name: 'raced too', pool: 'elsewhere' })).body.id as string;
+    await page.goto(`${server.url}/#/jobs?tag=race2`);
+    await page.locator(`tr[data-id="${y}"]`).waitFor();
+    const start = hold(page, (u) => u.searchParams.get('limit') === '1' && !u.searchParams.has('tag'), true);
+    const older = hold(page, (u) => u.searchParams.get('tag') === 'race2');
+    await page.route('**/api/v1/jobs?*', start.handler);
+    await page.route('**/api/v1/jobs?*', older.handler);
+    await page.reload();
+    expect(await older.read).toMatchObject({ jobs: [{ id: y, status: 'Queued' }] });
+    await call('POST', `/api/v1/jobs/${y}/abort`);
+    const abortedToo = await eventSeq(y);
+    start.letGo();
+    expect(((await start.read) as { seq: number }).seq).toBeGreaterThanOrEqual(abortedToo);
+    await page.locator('#live-state', { hasText: 'live' }).waitFor();
+    older.letGo();
+    await page.locator(`tr[data-id="${y}"][data-status="Aborted"]`).waitFor({ timeout: 5_000 });
+    await page.unrouteAll();
+    expect(await rows(page).count()).toBe(1);
   });
 
   it('a hidden tab stops following, and catches up when shown again', async () => {

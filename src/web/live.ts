@@ -12,24 +12,38 @@ export type LiveState = 'connecting' | 'open' | 'lost' | 'paused';
 
 type Listener = (change: Change) => void;
 
+/** A view's subscription: what it is shown the changes after (and then the last one it was given). */
+interface Follower {
+  listener: Listener;
+  seen: number;
+}
+
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 4000;
+/** How many of the latest changes are kept for views whose listing comes back after them. */
+const KEEP = 5000;
 
 /**
  * The dashboard's one live connection: the server's resumable event stream (GET /api/v1/events),
  * followed from a sequence number. It never asks for the current state (that is what the views
- * read from the API, each listing saying the sequence number it is as of): it starts at the
- * server's last sequence number and always resumes after the last one it handed on, so that a drop,
- * a server restart or a hidden tab loses no change and repeats none (a change at or below the last
- * number is dropped). While the tab is hidden the stream is closed; it is opened again, from where it
- * was, when the tab is shown. A `resync` (the changes were pruned meanwhile) makes every view reload.
+ * read from the API, each listing saying the sequence number it is as of): each view follows from
+ * the number its data is as of (`follow`), and gets every change after it exactly once. The changes
+ * received lately are kept, so that a view whose listing came back after some of them were received
+ * gets them at once; a view whose data is older than what is kept makes the stream start again from
+ * its number (the other views skip what they already had). A drop, a server restart or a hidden tab
+ * resumes after the last number received, so nothing is lost and nothing repeated. While the tab is
+ * hidden the stream is closed; it is opened again, from where it was, when the tab is shown. A
+ * `resync` (the changes were pruned meanwhile) makes every view read its data anew.
  */
 export class Live {
   private es: EventSource | null = null;
   private seq: number | null = null;
   private retryMs = RETRY_MIN_MS;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly listeners = new Set<Listener>();
+  private readonly followers = new Set<Follower>();
+  /** Every change received after `keptFrom`, oldest first (at most KEEP). */
+  private kept: Change[] = [];
+  private keptFrom: number | null = null;
   private readonly stateListeners = new Set<(s: LiveState) => void>();
   private readonly resyncListeners = new Set<() => void>();
   state: LiveState = 'connecting';
@@ -47,25 +61,42 @@ export class Live {
     return this.seq;
   }
 
-  /** Starts following, from the server's last sequence number (or `from`). */
-  async start(from?: number): Promise<void> {
-    if (from === undefined) {
-      try {
-        from = (await get<Page>('/api/v1/jobs?limit=1')).seq;
-      } catch {
-        this.setState('lost');
-        this.schedule(() => void this.start());
-        return;
-      }
+  /** Starts following, from the server's last sequence number, or from an older one a view's data is as of. */
+  async start(): Promise<void> {
+    let from: number;
+    try {
+      from = (await get<Page>('/api/v1/jobs?limit=1')).seq;
+    } catch {
+      this.setState('lost');
+      this.schedule(() => void this.start());
+      return;
     }
+    for (const f of this.followers) if (f.seen >= 0) from = Math.min(from, f.seen);
     this.seq = from;
+    this.keptFrom = from;
+    this.kept = [];
     if (!document.hidden) this.connect();
     else this.setState('paused');
   }
 
+  /**
+   * Every change after `asOf` (the sequence number the caller's data is as of), each once: those
+   * already received at once, the others as they come.
+   */
+  follow(asOf: number, listener: Listener): () => void {
+    const follower: Follower = { listener, seen: asOf };
+    this.followers.add(follower);
+    if (this.keptFrom !== null && asOf >= this.keptFrom) {
+      for (const c of this.kept) this.hand(follower, c);
+    } else if (this.seq !== null && asOf < this.seq) {
+      this.rewind(asOf);
+    }
+    return () => this.followers.delete(follower);
+  }
+
+  /** Every change from now on. */
   on(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.follow(this.seq ?? -1, listener);
   }
 
   onState(listener: (s: LiveState) => void): () => void {
@@ -76,6 +107,20 @@ export class Live {
   onResync(listener: () => void): () => void {
     this.resyncListeners.add(listener);
     return () => this.resyncListeners.delete(listener);
+  }
+
+  private hand(follower: Follower, change: Change): void {
+    if (change.seq <= follower.seen) return;
+    follower.seen = change.seq;
+    follower.listener(change);
+  }
+
+  /** The stream again from `seq` (a view's data is older than the changes kept). */
+  private rewind(seq: number): void {
+    this.seq = seq;
+    this.keptFrom = seq;
+    this.kept = [];
+    if (this.es) this.connect();
   }
 
   private setState(state: LiveState): void {
@@ -135,7 +180,9 @@ export class Live {
       }
       this.seq = c.seq;
       this.counts.delivered++;
-      for (const l of this.listeners) l(c);
+      this.kept.push(c);
+      if (this.kept.length > KEEP) this.keptFrom = this.kept.shift()!.seq;
+      for (const f of [...this.followers]) this.hand(f, c);
     };
     es.addEventListener('add', change);
     es.addEventListener('update', change);
@@ -144,9 +191,13 @@ export class Live {
       if (this.seq === null || seq > this.seq) this.seq = seq;
     });
     es.addEventListener('resync', () => {
-      // What we missed was pruned: start again from now, and have every view read its data anew.
+      // What we missed was pruned: start again from now, and have every view read its data anew
+      // (each follows again from its new data's number; what the old followers were as of is gone).
       this.close();
       this.seq = null;
+      this.keptFrom = null;
+      this.kept = [];
+      for (const f of this.followers) f.seen = -1;
       for (const l of this.resyncListeners) l();
       void this.start();
     });

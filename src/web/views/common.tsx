@@ -65,8 +65,7 @@ export function useLiveRows(initial: { rows: NodeInfo[]; asOf: number } | null, 
   useEffect(() => {
     setRows(initial?.rows ?? null);
     if (!initial) return;
-    return live.on((c: Change) => {
-      if (c.seq <= initial.asOf) return;
+    return live.follow(initial.asOf, (c: Change) => {
       setRows((rows) => {
         if (!rows) return rows;
         const at = rows.findIndex((r) => r.id === c.id);
