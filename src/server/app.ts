@@ -85,7 +85,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       jobRoutes(api, { maxBatch: options.maxBatch, stopping: options.stopping });
       adminRoutes(api);
       const stats = options.stats;
-      if (stats) api.get('/stats', async () => statsWire(stats.view()));
+      if (stats) api.get('/stats', async (request) => statsWire(stats.view(), (owner) => request.sluice.seesShareOf(owner)));
       eventRoutes(api, { streams: options.streams, heartbeatMs: options.heartbeatMs, paths: ['/events'] });
     },
     { prefix: '/api/v1' },
@@ -137,8 +137,11 @@ async function home(request: FastifyRequest, reply: FastifyReply, auth: Authenti
   return reply.type('text/html; charset=utf-8').send(homePage(who));
 }
 
-/** The charts' data with its times as ISO-8601, as the API sends every time (INTERFACE.md). */
-function statsWire(v: ReturnType<Stats['view']>) {
+/**
+ * The charts' data with its times as ISO-8601, as the API sends every time (INTERFACE.md), and the
+ * usage of the owners the user may see only (as GET /fairshare shows them; the job counts are totals).
+ */
+function statsWire(v: ReturnType<Stats['view']>, sees: (owner: string) => boolean) {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
     ...v,
@@ -146,7 +149,7 @@ function statsWire(v: ReturnType<Stats['view']>) {
     since: iso(v.since),
     tracking_since: iso(v.tracking_since),
     queued: { ...v.queued, at: v.queued.at.map(iso) },
-    usage: { ...v.usage, at: v.usage.at.map(iso) },
+    usage: { ...v.usage, at: v.usage.at.map(iso), by_owner: Object.fromEntries(Object.entries(v.usage.by_owner).filter(([owner]) => sees(owner))) },
   };
 }
 

@@ -53,7 +53,14 @@ export async function serve(root: Root, options: ServeOptions): Promise<RunningS
   const metrics = new Metrics(store, streams, { leaseMs: config.leaseMs });
   // The dashboard's charts (stats.ts) count from the same events as /metrics.
   const built: { service?: Awaited<ReturnType<Root['service']>> } = {};
-  const stats = new Stats({ snapshot: () => store.queueSnapshot(), fairshare: async () => (built.service ? built.service.fairshare() : []) }, options.log);
+  const stats = new Stats(
+    {
+      snapshot: () => store.queueSnapshot(),
+      fairshare: async () => (built.service ? built.service.fairshare() : []),
+      counts: (since, before, stepMs) => store.jobCounts(since, before, stepMs),
+    },
+    options.log,
+  );
   const hub = await root.hub((events) => {
     metrics.onEvents(events);
     stats.onEvents(events);

@@ -1,4 +1,4 @@
-import type { QueueSnapshot, StoreEvent } from '../store/index.js';
+import type { JobCounts, QueueSnapshot, StoreEvent } from '../store/index.js';
 import { TERMINAL } from '../store/index.js';
 import type { FairshareRow } from '../service/index.js';
 
@@ -15,16 +15,18 @@ class Ring {
   private readonly counts = new Map<string, Float64Array>();
   private readonly slotOf = new Float64Array(SLOTS).fill(-1);
 
-  add(klass: string, at: number): void {
+  add(klass: string, at: number, n = 1): void {
     const slot = Math.floor(at / STEP_MS);
     const i = slot % SLOTS;
+    // A slot older than the one the ring now keeps there is out of the window.
+    if (this.slotOf[i]! > slot) return;
     if (this.slotOf[i] !== slot) {
       for (const c of this.counts.values()) c[i] = 0;
       this.slotOf[i] = slot;
     }
     let c = this.counts.get(klass);
     if (!c) this.counts.set(klass, (c = new Float64Array(SLOTS)));
-    c[i]! += 1;
+    c[i]! += n;
   }
 
   /** Oldest first: the SLOTS slots ending with the one of `now`. */
@@ -46,10 +48,12 @@ class Ring {
 
 /**
  * What the dashboard's Throughput and Fair share charts draw (GET /api/v1/stats, docs/dashboard.md):
- * jobs started and finished per class in 10 s slots over the last hour, counted from the event log
- * this server follows (so jobs of every worker and every submitter count), and every 5 s the queue
- * depth per class and each active owner's decayed usage. Kept in memory by this server process:
- * after a restart the charts start again (the store keeps no history of its queue).
+ * jobs started and finished per class in 10 s slots over the last hour, and every 5 s the queue
+ * depth per class and each active owner's decayed usage. The counts are the store's: at start, the
+ * hour before is read from the jobs' dates (indexed); from then on the event log this server follows
+ * counts them (so jobs of every worker and every submitter count, and a restart loses none). The
+ * queue depth and the usage are sampled by this process only: the store keeps no history of them,
+ * so after a restart those two charts start again.
  */
 export class Stats {
   private readonly started = new Ring();
@@ -59,12 +63,17 @@ export class Stats {
   readonly since = Date.now();
 
   constructor(
-    private readonly sources: { snapshot: () => Promise<QueueSnapshot>; fairshare: () => Promise<FairshareRow[]> },
+    private readonly sources: {
+      snapshot: () => Promise<QueueSnapshot>;
+      fairshare: () => Promise<FairshareRow[]>;
+      counts: (since: number, before: number, stepMs: number) => Promise<JobCounts>;
+    },
     private readonly log: (line: string) => void = () => {},
   ) {}
 
-  /** Starts sampling the queue and the usage (and takes one sample at once). */
+  /** Reads the last hour's counts from the store, and starts sampling the queue and the usage (one sample at once). */
   start(): void {
+    void this.backfill();
     void this.sample();
     this.timer = setInterval(() => void this.sample(), SAMPLE_MS);
     this.timer.unref?.();
@@ -76,13 +85,26 @@ export class Stats {
 
   readonly onEvents = (events: StoreEvent[]): void => {
     for (const e of events) {
-      if (e.verb === 'prune' || e.info.type !== 'job') continue;
+      // What happened before this server started is the store's to count (backfill).
+      if (e.verb === 'prune' || e.info.type !== 'job' || e.at < this.since) continue;
       const { status, date_start: start, date_end: end } = e.info;
       // As /metrics counts them: the event written at the start, and the one written at the end.
       if (status === 'Running' && start !== null && e.at === start) this.started.add(e.info.class, e.at);
       if (status && TERMINAL.has(status) && end !== null && e.at === end) this.finished.add(e.info.class, e.at);
     }
   };
+
+  /** The window's slots before this server started, from the jobs' start and end dates. */
+  private async backfill(): Promise<void> {
+    const first = (Math.floor(this.since / STEP_MS) - SLOTS + 1) * STEP_MS;
+    try {
+      const counts = await this.sources.counts(first, this.since, STEP_MS);
+      for (const r of counts.started) this.started.add(r.class, r.slot * STEP_MS, r.n);
+      for (const r of counts.finished) this.finished.add(r.class, r.slot * STEP_MS, r.n);
+    } catch (err) {
+      this.log(`stats: reading the last hour's jobs failed: ${(err as Error).message}`);
+    }
+  }
 
   private async sample(): Promise<void> {
     try {

@@ -207,6 +207,12 @@ export class PostgresDriver implements Driver {
       async workerLoads() {
         return rows<{ worker: string; running: number; ramMb: number }>(SQL.workerLoads);
       },
+      async jobCounts(since, before, step) {
+        const args = [since, before, Math.max(1, Math.floor(step))];
+        type Count = { class: string; slot: number; n: number };
+        const [started, finished] = [await rows<Count>(SQL.jobsStarted, args), await rows<Count>(SQL.jobsFinished, args)];
+        return { started, finished };
+      },
       async runningUnits() {
         return (await rows<{ pool: string; owner: string; class: UnitClass; started_at: number }>(SQL.runningUnits)).map((r) => ({
           pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at,

@@ -86,6 +86,13 @@ export const SQL = {
   activeQueues: `SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0`,
   runningUnits: `SELECT pool, owner, class, started_at FROM units WHERE state = 'running'`,
   workerLoads: `SELECT worker, count(*)::int AS running, sum(ram_mb)::int AS "ramMb" FROM units WHERE state = 'running' GROUP BY worker`,
+  // $1 since, $2 before, $3 step. A job started in the window has ended in it (nodes_ended) or runs now (nodes_status).
+  jobsStarted: `SELECT class, slot::float8 AS slot, count(*)::int AS n FROM (
+                  SELECT class, date_start / $3::bigint AS slot FROM nodes WHERE type = 'job' AND date_end >= $1 AND date_start >= $1 AND date_start < $2
+                  UNION ALL
+                  SELECT class, date_start / $3::bigint AS slot FROM nodes WHERE status = 'Running' AND date_start >= $1 AND date_start < $2
+                ) s GROUP BY class, slot`,
+  jobsFinished: `SELECT class, (date_end / $3::bigint)::float8 AS slot, count(*)::int AS n FROM nodes WHERE type = 'job' AND date_end >= $1 AND date_end < $2 GROUP BY 1, 2`,
   ownerRows: `SELECT owner, share, usage, usage_at, unit_seconds FROM owners WHERE owner = ANY($1::text[])`,
   setShare: `INSERT INTO owners (owner, share) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET share = excluded.share`,
   writeUsage: `INSERT INTO owners (owner, usage, usage_at, unit_seconds)

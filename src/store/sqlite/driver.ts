@@ -226,6 +226,11 @@ export class SqliteDriver implements Driver {
       async workerLoads() {
         return q.workerLoads.all() as Array<{ worker: string; running: number; ramMb: number }>;
       },
+      async jobCounts(since, before, step) {
+        const args = { since, before, step: Math.max(1, Math.floor(step)) };
+        type Count = { class: string; slot: number; n: number };
+        return { started: q.jobsStarted.all(args) as Count[], finished: q.jobsFinished.all(args) as Count[] };
+      },
       async runningUnits() {
         return (q.runningUnits.all() as Array<{ pool: string; owner: string; class: UnitClass; started_at: number }>).map((r) => ({ pool: r.pool, owner: r.owner, class: r.class, startedAt: r.started_at }));
       },

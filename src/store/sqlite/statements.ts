@@ -108,6 +108,16 @@ export function prepare(db: Database.Database) {
     activeQueues: p(`SELECT pool, owner, class, exclusive, queued, since FROM queues WHERE queued > 0`),
     runningUnits: p(`SELECT pool, owner, class, started_at FROM units WHERE state = 'running'`),
     workerLoads: p(`SELECT worker, count(*) AS running, sum(ram_mb) AS ramMb FROM units WHERE state = 'running' GROUP BY worker`),
+    // A job started in the window has ended in it (nodes_ended) or runs now (nodes_status): both indexed.
+    // (Named: without statistics the planner would rather walk every job by type.)
+    jobsStarted: p(
+      `SELECT class, slot, count(*) AS n FROM (
+         SELECT class, CAST(date_start / :step AS INTEGER) AS slot FROM nodes INDEXED BY nodes_ended WHERE type = 'job' AND date_end >= :since AND date_start >= :since AND date_start < :before
+         UNION ALL
+         SELECT class, CAST(date_start / :step AS INTEGER) AS slot FROM nodes WHERE status = 'Running' AND date_start >= :since AND date_start < :before
+       ) GROUP BY class, slot`,
+    ),
+    jobsFinished: p(`SELECT class, CAST(date_end / :step AS INTEGER) AS slot, count(*) AS n FROM nodes INDEXED BY nodes_ended WHERE type = 'job' AND date_end >= :since AND date_end < :before GROUP BY class, slot`),
     ownerRows: p(`SELECT owner, share, usage, usage_at, unit_seconds FROM owners WHERE owner IN (SELECT value FROM json_each(?))`),
     setShare: p(`INSERT INTO owners (owner, share) VALUES (?, ?) ON CONFLICT DO UPDATE SET share = excluded.share`),
     /** :owners rows: {owner, usage, usageAt, unitSeconds}, worked out above the driver. */

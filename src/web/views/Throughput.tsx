@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { get, type Stats } from '../api.js';
 import { usePoll } from '../route.js';
+import { localTime } from '../format.js';
 import { Chart } from './Chart.js';
 import { ErrorLine } from './common.js';
 
@@ -35,7 +36,7 @@ export function ThroughputView() {
       {charts && (
         <>
           <p class="muted" id="tp-totals">
-            Last hour (counted since {new Date(stats!.tracking_since).toLocaleTimeString()}, when this server started, if later): {charts.totals.started} jobs started, {charts.totals.finished} finished.
+            Last hour: {charts.totals.started} jobs started, {charts.totals.finished} finished (counted from the store). The queue depth is sampled by this server, since {localTime(stats!.tracking_since)}.
           </p>
           <div class="charts">
             <Chart id="started-chart" title="Jobs started per second, by class (10 s means)" times={charts.times} series={charts.started} />
