@@ -4,7 +4,7 @@ import { sluice, until } from './helpers/cli.js';
 import { BACKENDS, type Backend } from './helpers/backends.js';
 import { api, startServe, type Served } from './helpers/server.js';
 import { freePort } from './helpers/ports.js';
-import { launchChromium, signedIn } from './helpers/browser.js';
+import { launchChromium, signedIn, waitInPage } from './helpers/browser.js';
 
 /**
  * The dashboard's live behaviour and its users, in Debian's Chromium against a real `sluice serve`:
@@ -98,7 +98,7 @@ describe.each(BACKENDS)('the live dashboard and its users on $name', (backend) =
     expect(await listing.read).toMatchObject({ jobs: [{ id: x, status: 'Queued' }] });
     await call('POST', `/api/v1/jobs/${x}/abort`);
     const aborted = await eventSeq(x);
-    await page.waitForFunction(`window.sluiceLive.last >= ${aborted}`, undefined, { timeout: 10_000 });
+    await waitInPage(page, `window.sluiceLive.last >= ${aborted}`, 10_000);
     listing.letGo();
     await page.locator(`tr[data-id="${x}"][data-status="Aborted"]`).waitFor({ timeout: 5_000 });
     await page.unroute('**/api/v1/jobs?*', listing.handler);

@@ -4,8 +4,9 @@ import { sluice, until } from './helpers/cli.js';
 import { BACKENDS, type Backend } from './helpers/backends.js';
 import { api, startServe, type Served } from './helpers/server.js';
 import { running, processesIn, runsIn } from './helpers/procs.js';
-import { launchChromium, screenshot, signedIn } from './helpers/browser.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { launchChromium, screenshot, signedIn, waitInPage } from './helpers/browser.js';
+import { file, program, requireSandboxTools, scratch } from './sandbox/helpers.js';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -29,6 +30,8 @@ describe.each(BACKENDS)('the dashboard in a browser on $name', (backend) => {
     browser = await launchChromium();
     home = backend.fresh();
     units = mkdtempSync(path.join(os.tmpdir(), 'sluice-units-'));
+    // The sandbox runs programs as another uid, which must be able to pass through the units' folder.
+    chmodSync(units, 0o711);
     server = await startServe({ ...home.env, SLUICE_TMPDIR: units, SLUICE_STREAM_HEARTBEAT: '1s' }, ['--workers', '3']);
     // Real data for every view: a map job, a js job, a failed system job, a queued job of another owner.
     const map = await call('POST', '/api/v1/jobs', { environ: { job_type: 'js', cmd: 'return environ.input * 2' }, inputs: [1, 2, 3, 4], name: 'doubling', tags: ['demo'], group: 'admin/analysis' });
@@ -159,6 +162,55 @@ describe.each(BACKENDS)('the dashboard in a browser on $name', (backend) => {
     expect((await call('GET', `/api/v1/jobs/${body.id}`)).body.status).toBe('Aborted');
   });
 
+  it("a sandboxed exec job's verdict reads as a table: result, checker comment, score, time and memory", async () => {
+    requireSandboxTools();
+    const dir = scratch();
+    const [echo, checker] = await Promise.all([program('echo'), program('chk_compare')]);
+    const environ = {
+      job_type: 'exec', use_filetracker: false, exe_file: echo, chk_file: checker, check_output: true,
+      in_file: file(dir, 'in', '84\n'), hint_file: file(dir, 'hint', '84\n'), exec_time_limit: 2000, exec_mem_limit: 65536,
+    };
+    const { body } = await call('POST', '/api/v1/jobs', { environ, name: 'judged' });
+    const done = await call('GET', `/api/v1/jobs/${body.id}/wait?timeout=60`);
+    expect(done.body.output, done.body.output.result_string).toMatchObject({ result_code: 'OK', result_percentage: [42, 1] });
+    await page.goto(`${server.url}/#/job/${body.id}`);
+    const cell = (key: string) => page.locator(`table.verdict td[data-key="${key}"]`);
+    await cell('result_code').waitFor();
+    expect(await cell('result_code').textContent()).toBe('OK');
+    expect(await cell('result_string').textContent()).toBe('OK');
+    expect(await cell('result_percentage').textContent()).toBe('42 %');
+    expect(await cell('time_used').textContent()).toBe(`${done.body.output.time_used} ms`);
+    expect(await cell('mem_used').textContent()).toBe(`${done.body.output.mem_used} KiB`);
+    expect(await cell('exec_time_limit').textContent()).toBe('2000 ms');
+    expect(await page.locator('table.verdict th').allTextContents()).toEqual(expect.arrayContaining(['Result', 'Comment', 'Score', 'CPU time', 'Wall time', 'Memory']));
+    if (backend.name === 'sqlite') await screenshot(page, 'job-exec-light');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the control button sends a running job a message it reads, and resubmit makes the same job again', async () => {
+    const cmd = 'for await (const m of ctx.messages()) if (m.word) return { heard: m.word };';
+    const { body } = await call('POST', '/api/v1/jobs', { environ: { job_type: 'js', cmd }, name: 'listening', tags: ['ears'], class: 'nice' });
+    await page.goto(`${server.url}/#/job/${body.id}`);
+    await page.locator('article[data-status="Running"]').waitFor({ timeout: 20_000 });
+    await page.click('#control');
+    await page.fill('#control-body', '{not json');
+    await page.click('form.control button[type=submit]');
+    expect(await page.locator('form.control .error').textContent()).toBe('Not JSON.');
+    await page.fill('#control-body', '{"word": "hello"}');
+    await page.click('form.control button[type=submit]');
+    await page.locator('.notice', { hasText: 'Control message 1 sent' }).waitFor();
+    await page.locator('article[data-status="Success"]').waitFor({ timeout: 20_000 });
+    expect((await call('GET', `/api/v1/jobs/${body.id}`)).body.result).toEqual({ heard: 'hello' });
+    // An ended job takes no more messages: no button for it.
+    expect(await page.locator('#control').count()).toBe(0);
+    await page.click('#resubmit');
+    await page.waitForURL((u) => /#\/job\//.test(u.hash) && !u.hash.includes(body.id));
+    const fresh = decodeURIComponent(new URL(page.url()).hash.replace('#/job/', ''));
+    const again = (await call('GET', `/api/v1/jobs/${fresh}`)).body;
+    expect(again).toMatchObject({ name: 'listening', tags: ['ears'], class: 'nice', environ: { job_type: 'js', cmd } });
+    await call('POST', `/api/v1/jobs/${fresh}/abort`);
+  });
+
   it('the search finds a job by a word of its environ, and by its id', async () => {
     const { body } = await call('POST', '/api/v1/jobs', { environ: { job_type: 'ping', ping: 1, note: 'the haystack hides a zanzibar here' }, name: 'plain name' });
     await page.goto(`${server.url}/#/jobs`);
@@ -166,7 +218,7 @@ describe.each(BACKENDS)('the dashboard in a browser on $name', (backend) => {
     await page.locator('tr.group').first().waitFor();
     await page.locator('#search').waitFor();
     await page.keyboard.press('/');
-    await page.waitForFunction("document.activeElement && document.activeElement.id === 'search'", undefined, { timeout: 5_000 });
+    await waitInPage(page, "document.activeElement && document.activeElement.id === 'search'", 5_000);
     await page.keyboard.type('zanzibar');
     await page.keyboard.press('Enter');
     await page.waitForURL(/q=zanzibar/);
@@ -175,11 +227,29 @@ describe.each(BACKENDS)('the dashboard in a browser on $name', (backend) => {
     await page.fill('#search', ids.js);
     await page.press('#search', 'Enter');
     await row(ids.js).waitFor();
-    // Escape leaves the field; keys 1-4 switch views.
+    // Escape leaves the field; keys 1-4 switch views; j and k move between rows, Enter opens one.
     await page.keyboard.press('Escape');
     await page.keyboard.press('3');
     await page.waitForURL(/#\/workers$/);
+    await page.keyboard.press('/');
+    await page.waitForURL(/#\/jobs$/);
+    await waitInPage(page, "document.activeElement && document.activeElement.id === 'search'", 5_000);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('4');
+    await page.waitForURL(/#\/throughput$/);
     await page.keyboard.press('1');
     await page.waitForURL(/#\/jobs$/);
+    await page.goto(`${server.url}/#/jobs?tag=demo`);
+    await row(ids.map).waitFor();
+    const links = await page.locator('[data-row-link]').evaluateAll((els) => els.map((e) => e.getAttribute('href')));
+    expect(links.length).toBeGreaterThanOrEqual(2);
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    await page.keyboard.press('k');
+    await page.keyboard.press('j');
+    expect(await page.evaluate<string | null>("document.activeElement.getAttribute('href')")).toBe(links[1]);
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.hash === links[1]);
+    await page.locator('#job-title').waitFor();
   });
 });

@@ -32,3 +32,15 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: false });
 }
+
+/**
+ * Waits until `expression` is truthy in the page. (Playwright's waitForFunction with a string polls
+ * through an eval, which the dashboard's Content-Security-Policy refuses; page.evaluate does not.)
+ */
+export async function waitInPage(page: Page, expression: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate<unknown>(expression))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression} in the page`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -8,10 +8,15 @@ export interface Series {
 
 const PALETTE = ['#2f7ed8', '#e4572e', '#29a34a', '#a259d9', '#f0a202', '#17a2b8', '#d6336c', '#6c757d'];
 
-/** A line chart (uPlot) of series over time (seconds since the epoch); it follows the page's width and colours. */
-export function Chart({ title, times, series, id, stepped }: { title: string; times: number[]; series: Series[]; id: string; stepped?: boolean }) {
+/**
+ * A line chart (uPlot) of series over time (seconds since the epoch); it follows the page's width and
+ * colours. `span` fixes the time axis (the last hour), so that a chart with few points still reads.
+ */
+export function Chart({ title, times, series, id, stepped, span }: { title: string; times: number[]; series: Series[]; id: string; stepped?: boolean; span?: [number, number] }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const spanRef = useRef(span);
+  spanRef.current = span;
   const shape = `${series.map((s) => s.label).join('\u0000')}|${stepped ? 1 : 0}`;
   const shapeRef = useRef('');
   useEffect(() => {
@@ -40,7 +45,7 @@ export function Chart({ title, times, series, id, stepped }: { title: string; ti
           })),
         ],
         axes: [axis, axis],
-        scales: { x: { time: true } },
+        scales: { x: { time: true, range: (_u, min, max) => spanRef.current ?? [min, max] } },
         legend: { live: false },
       },
       data,

@@ -80,6 +80,7 @@ export function FairshareView() {
       {usage && (
         <Chart
           id="usage-chart"
+          span={[Date.parse(stats!.since) / 1000, Date.parse(stats!.now) / 1000]}
           title="Decayed usage per owner (seconds), sampled by this server"
           times={usage.at.map((t) => Date.parse(t) / 1000)}
           series={Object.entries(usage.by_owner).map(([label, values]) => ({ label, values }))}

@@ -9,7 +9,7 @@ const PAGE = 50;
 const FILTERS = ['status', 'owner', 'tag', 'group', 'type', 'q'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const JOB_TYPES = ['ping', 'system', 'js', 'exec', 'cpp-exec', 'unsafe-exec', 'compile', 'ingen', 'inwer'];
+const JOB_TYPES = ['ping', 'system', 'js', 'exec', 'cpu-exec', 'unsafe-exec', 'compile', 'ingen', 'inwer'];
 
 function filtersOf(params: URLSearchParams): Filters {
   const f: Filters = {};

@@ -18,6 +18,7 @@ export function ThroughputView() {
     const times = Array.from({ length: n }, (_, i) => since + i * step);
     const per = (m: Record<string, number[]>) => Object.entries(m).map(([label, values]) => ({ label, values: values.map((v) => v / step) }));
     return {
+      span: [since, Date.parse(stats.now) / 1000] as [number, number],
       times,
       started: per(stats.started),
       finished: per(stats.finished),
@@ -39,9 +40,9 @@ export function ThroughputView() {
             Last hour: {charts.totals.started} jobs started, {charts.totals.finished} finished (counted from the store). The queue depth is sampled by this server, since {localTime(stats!.tracking_since)}.
           </p>
           <div class="charts">
-            <Chart id="started-chart" title="Jobs started per second, by class (10 s means)" times={charts.times} series={charts.started} />
-            <Chart id="finished-chart" title="Jobs finished per second, by class (10 s means)" times={charts.times} series={charts.finished} />
-            <Chart id="queued-chart" title="Queue depth (units queued), by class" times={charts.qTimes} series={charts.queued} stepped />
+            <Chart id="started-chart" span={charts.span} title="Jobs started per second, by class (10 s means)" times={charts.times} series={charts.started} />
+            <Chart id="finished-chart" span={charts.span} title="Jobs finished per second, by class (10 s means)" times={charts.times} series={charts.finished} />
+            <Chart id="queued-chart" span={charts.span} title="Queue depth (units queued), by class" times={charts.qTimes} series={charts.queued} stepped />
           </div>
         </>
       )}
