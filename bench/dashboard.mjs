@@ -1,14 +1,18 @@
 // The dashboard's listing with a million jobs: GET /api/v1/jobs (newest first, as the dashboard asks)
-// through a real `sluice serve` on a SQLite store holding N jobs (default 1,000,000) of 10 owners in
-// 50 groups, with tags, four job types and a mix of statuses; every filter the Jobs view offers, a
-// first page and a page deep in the list, timed over HTTP. `node bench/dashboard.mjs` prints the
-// markdown section. The store is filled through its API as workers fill it (submit, claim,
-// complete; some units claimed and left running, a few failed) and kept in bench/.work/ for the next run.
+// through a real `sluice serve` on a store holding N jobs (default 1,000,000) of 10 owners in 50
+// groups, with tags, four job types and a mix of statuses; every filter the Jobs view offers, a
+// first page and a page deep in the list, timed over HTTP; on SQLite and on PostgreSQL
+// (BENCH_DASHBOARD_STORES=sqlite,postgres). `node bench/dashboard.mjs` prints the markdown sections.
+// Each store is filled through its API as workers fill it (submit, claim, complete; some units
+// claimed and left running, a few failed) and kept in bench/.work/ for the next run (PostgreSQL's
+// cluster too: it is started there on a free port).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteStore } from '../dist/store/index.js';
+import pg from 'pg';
+import { PostgresStore, SqliteStore } from '../dist/store/index.js';
+import { startPostgres } from './lib/servers.mjs';
 import { fmt, now, summarize } from './lib/stats.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -16,6 +20,7 @@ const BIN = path.join(here, '..', 'dist', 'cli', 'main.js');
 const N = Number(process.env.BENCH_DASHBOARD_JOBS ?? 1_000_000);
 const BATCH = 10_000;
 const RUNS = 15;
+const STORES = (process.env.BENCH_DASHBOARD_STORES ?? 'sqlite,postgres').split(',').filter(Boolean);
 const TYPES = ['ping', 'system', 'js', 'exec'];
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel'];
 
@@ -31,9 +36,8 @@ function jobOf(i) {
   };
 }
 
-async function fill(file) {
+async function fill(store) {
   const t0 = now();
-  const store = new SqliteStore(file);
   for (let done = 0; done < N; done += BATCH) {
     const n = Math.min(BATCH, N - done);
     await store.submit(Array.from({ length: n }, (_, k) => jobOf(done + k)));
@@ -93,58 +97,97 @@ async function time(server, query) {
   return { ...summarize(ms), rows: body.jobs.length };
 }
 
-const work = path.join(here, '.work', `dashboard-${N}`);
-const file = path.join(work, 'sluice.db');
-let fillNote = 'reused from an earlier run';
-if (!existsSync(file)) {
-  rmSync(`${work}.tmp`, { recursive: true, force: true });
-  mkdirSync(`${work}.tmp`, { recursive: true });
-  const ms = await fill(path.join(`${work}.tmp`, 'sluice.db'));
-  renameSync(`${work}.tmp`, work);
-  fillNote = `filled in ${(ms / 1000).toFixed(0)} s`;
-}
-const server = await serve({ ...process.env, SLUICE_HOME: work, SLUICE_STORE: '' });
-try {
-  // A cursor half-way down the list: the page a user reaches after many "older" clicks.
-  const middle = await get(server, `limit=1000&order=newest&q=${encodeURIComponent('job 500000')}`);
-  const cursorAt = middle.jobs.find((j) => j.name === 'job 500000') ?? middle.jobs[0];
-  const firstPage = await get(server, 'order=newest&limit=100');
-  const group = await (await fetch(`${server.url}/api/v1/groups?path=o3/proj-13`, { headers: { authorization: `Bearer ${server.token}` } })).json();
-  const cursor = Buffer.from(JSON.stringify([Date.parse(cursorAt.date_created), cursorAt.id])).toString('base64url');
-  const cases = [
-    ['all jobs, first page', 'order=newest&limit=100'],
-    ['all jobs, a page half-way down (cursor)', `order=newest&limit=100&cursor=${cursor}`],
-    ['next page of the first (cursor)', `order=newest&limit=100&cursor=${firstPage.next}`],
-    ['owner', 'order=newest&limit=100&owner=o3'],
-    ['status Queued', 'order=newest&limit=100&status=Queued'],
-    ['status Failed (0.2 %)', 'order=newest&limit=100&status=Failed'],
-    ['status Running (0.1 %)', 'order=newest&limit=100&status=Running'],
-    ['job type', 'order=newest&limit=100&type=system'],
-    ['tag (5 %)', 'order=newest&limit=100&tag=t7'],
-    ['tag (10 jobs)', 'order=newest&limit=100&tag=rare'],
-    ['group (children, 2 %)', `order=newest&limit=100&group=${group.id}`],
-    ['owner and status', 'order=newest&limit=100&owner=o0&status=Failed'],
-    ['search a common word', 'order=newest&limit=100&q=charlie'],
-    ['search a word of 10 environs', 'order=newest&limit=100&q=needle'],
-  ];
-  const rows = [];
-  for (const [what, query] of cases) {
-    const r = await time(server, query);
-    rows.push(`| ${what} | \`${query.replace(/cursor=[^&]+/, 'cursor=…').replace(/group=[^&]+/, 'group=ID')}\` | ${r.rows} | ${fmt(r.p50)} | ${fmt(r.p90)} |`);
-    process.stderr.write(`dashboard: ${what}: p50 ${fmt(r.p50)} ms\n`);
+/** The SQLite store, filled on the first run: its server's environment and how it was made. */
+async function sqlite() {
+  const work = path.join(here, '.work', `dashboard-${N}`);
+  const file = path.join(work, 'sluice.db');
+  let note = 'reused from an earlier run';
+  if (!existsSync(file)) {
+    rmSync(`${work}.tmp`, { recursive: true, force: true });
+    mkdirSync(`${work}.tmp`, { recursive: true });
+    const ms = await fill(new SqliteStore(path.join(`${work}.tmp`, 'sluice.db')));
+    renameSync(`${work}.tmp`, work);
+    note = `filled in ${(ms / 1000).toFixed(0)} s`;
   }
-  process.stdout.write(
-    [
-      `## Dashboard listing (${N.toLocaleString('en')} jobs, SQLite)`,
+  return { title: 'SQLite', env: { ...process.env, SLUICE_HOME: work, SLUICE_STORE: '' }, note, stop: async () => {} };
+}
+
+/** The PostgreSQL store: a cluster kept in bench/.work/, filled (and analyzed) on the first run. */
+async function postgres() {
+  const work = path.join(here, '.work', `dashboard-pg-${N}`);
+  const server = await startPostgres(work, { keep: true });
+  const filled = path.join(work, 'filled');
+  let note = 'reused from an earlier run';
+  if (!existsSync(filled)) {
+    const client = new pg.Client(server.url);
+    await client.connect();
+    await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public');
+    const ms = await fill(await PostgresStore.open(server.url));
+    // The planner's statistics, as autovacuum would gather them in a while.
+    await client.query('ANALYZE');
+    await client.end();
+    writeFileSync(filled, `${new Date().toISOString()}\n`);
+    note = `filled in ${(ms / 1000).toFixed(0)} s`;
+  }
+  const home = path.join(work, 'home');
+  mkdirSync(home, { recursive: true });
+  return { title: `PostgreSQL ${server.version}`, env: { ...process.env, SLUICE_HOME: home, SLUICE_STORE: server.url }, note, stop: () => server.stop() };
+}
+
+async function measure(target) {
+  const server = await serve(target.env);
+  try {
+    // A cursor half-way down the list: the page a user reaches after many "older" clicks.
+    const middle = await get(server, `limit=1000&order=newest&q=${encodeURIComponent('job 500000')}`);
+    const cursorAt = middle.jobs.find((j) => j.name === 'job 500000') ?? middle.jobs[0];
+    const firstPage = await get(server, 'order=newest&limit=100');
+    const group = await (await fetch(`${server.url}/api/v1/groups?path=o3/proj-13`, { headers: { authorization: `Bearer ${server.token}` } })).json();
+    const cursor = Buffer.from(JSON.stringify([Date.parse(cursorAt.date_created), cursorAt.id])).toString('base64url');
+    const cases = [
+      ['all jobs, first page', 'order=newest&limit=100'],
+      ['all jobs, a page half-way down (cursor)', `order=newest&limit=100&cursor=${cursor}`],
+      ['next page of the first (cursor)', `order=newest&limit=100&cursor=${firstPage.next}`],
+      ['owner', 'order=newest&limit=100&owner=o3'],
+      ['status Queued', 'order=newest&limit=100&status=Queued'],
+      ['status Failed (0.2 %)', 'order=newest&limit=100&status=Failed'],
+      ['status Running (0.1 %)', 'order=newest&limit=100&status=Running'],
+      ['job type', 'order=newest&limit=100&type=system'],
+      ['tag (5 %)', 'order=newest&limit=100&tag=t7'],
+      ['tag (10 jobs)', 'order=newest&limit=100&tag=rare'],
+      ['group (children, 2 %)', `order=newest&limit=100&group=${group.id}`],
+      ['owner and status', 'order=newest&limit=100&owner=o0&status=Failed'],
+      ['search a common word', 'order=newest&limit=100&q=charlie'],
+      ['search a word of 10 environs', 'order=newest&limit=100&q=needle'],
+    ];
+    const rows = [];
+    for (const [what, query] of cases) {
+      const r = await time(server, query);
+      rows.push(`| ${what} | \`${query.replace(/cursor=[^&]+/, 'cursor=…').replace(/group=[^&]+/, 'group=ID')}\` | ${r.rows} | ${fmt(r.p50)} | ${fmt(r.p90)} |`);
+      process.stderr.write(`dashboard (${target.title}): ${what}: p50 ${fmt(r.p50)} ms\n`);
+    }
+    return [
+      `## Dashboard listing (${N.toLocaleString('en')} jobs, ${target.title})`,
       '',
-      `GET /api/v1/jobs over loopback against \`sluice serve --no-workers\`, ${RUNS} runs each, ms (store ${fillNote}).`,
+      `GET /api/v1/jobs over loopback against \`sluice serve --no-workers\`, ${RUNS} runs each, ms (store ${target.note}).`,
       '',
       '| listing | query | rows | p50 | p90 |',
       '|---|---|---:|---:|---:|',
       ...rows,
       '',
-    ].join('\n'),
-  );
-} finally {
-  server.child.kill('SIGTERM');
+    ].join('\n');
+  } finally {
+    server.child.kill('SIGTERM');
+    await new Promise((r) => (server.child.exitCode !== null ? r() : server.child.once('exit', r)));
+  }
 }
+
+const sections = [];
+for (const name of STORES) {
+  const target = name === 'postgres' ? await postgres() : await sqlite();
+  try {
+    sections.push(await measure(target));
+  } finally {
+    await target.stop();
+  }
+}
+process.stdout.write(sections.join('\n'));

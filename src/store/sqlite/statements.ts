@@ -25,6 +25,11 @@ const UNIT_CLAIMED = 'id, job, idx, priority, token, attempts, input, pool, owne
 const QUEUE_KEY = 'pool, owner, class, exclusive, ram_mb';
 const CLAIM_SET = `state = 'running', worker = :worker, token = token + 1, lease_until = :lease, attempts = attempts + 1, started_at = :now`;
 const LIVE = `status IN ('Queued', 'Running')`;
+/**
+ * LIVE for a batch update joined to its JSON rows: the unary + keeps the planner off nodes_status
+ * (which it would walk for every live job, once per row of the batch) and on the primary key.
+ */
+const LIVE_BY_ID = `+nodes.status IN ('Queued', 'Running')`;
 
 export function prepare(db: Database.Database) {
   const p = (sql: string): Statement => db.prepare(sql) as Statement;
@@ -154,7 +159,7 @@ export function prepare(db: Database.Database) {
       `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, :now), attempts = max(attempts, j.value ->> 'attempts'),
               error = CASE WHEN status = 'Queued' THEN NULL ELSE error END
          FROM jsonb_each(:jobs) AS j
-        WHERE nodes.id = j.value ->> 'job' AND nodes.${LIVE}
+        WHERE nodes.id = j.value ->> 'job' AND ${LIVE_BY_ID}
         RETURNING nodes.id, nodes.environ`,
     ),
 
@@ -191,7 +196,7 @@ export function prepare(db: Database.Database) {
           progress = coalesce(j.value -> 'progress', progress),
           error = CASE WHEN j.value ->> 'hasError' THEN j.value ->> 'error' ELSE error END
          FROM jsonb_each(:jobs) AS j
-        WHERE nodes.id = j.value ->> 'id' AND nodes.${LIVE}`,
+        WHERE nodes.id = j.value ->> 'id' AND ${LIVE_BY_ID}`,
     ),
     stopQueuedUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state = 'queued' RETURNING ${QUEUE_KEY}`),
     stopDelayedUnits: p(`UPDATE units SET state = 'aborted' WHERE job = ? AND state = 'delayed'`),
