@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const parts = ['core', 'claim', 'schedule', 'sandbox', 'files', 'jobs', 'prune', 'bridge'];
+const parts = ['core', 'claim', 'schedule', 'sandbox', 'files', 'jobs', 'prune', 'bridge', 'dashboard'];
 const sections = [];
 for (const part of parts) {
   const file = path.join(here, `${part}.mjs`);
