@@ -148,6 +148,23 @@ describe.each(BACKENDS)('the dashboard in a browser on $name', (backend) => {
     expect(await page.locator(`tr[data-id="${id}"]`).count()).toBe(1);
   });
 
+  it("a running map job's page moves: its bar, its units and its timeline, to the end", async () => {
+    const { body } = await call('POST', '/api/v1/jobs', { environ: { job_type: 'system', cmd: 'sleep 0.25' }, inputs: Array.from({ length: 9 }, (_, i) => i), name: 'busy map' });
+    await page.goto(`${server.url}/#/job/${body.id}`);
+    const bar = page.locator('article dl.facts [role=progressbar]');
+    await bar.waitFor();
+    const seen = new Set<string>();
+    await until(async () => {
+      const now = (await bar.getAttribute('aria-valuenow'))!;
+      seen.add(now);
+      return now === '9' ? true : undefined;
+    }, 30_000, 'the bar to reach 9 of 9');
+    expect([...seen].filter((v) => v !== '0' && v !== '9').length).toBeGreaterThan(1);
+    await page.locator('article[data-status="Success"]').waitFor();
+    await until(async () => ((await page.locator('#units tbody tr[data-state="done"]').count()) === 9 ? true : undefined), 10_000, 'every unit done in the table');
+    await page.locator('#timeline li', { hasText: /update.*Success.*9\/9/ }).waitFor({ timeout: 10_000 });
+  });
+
   it("the abort button stops a running system job and kills its process", async () => {
     const { body } = await call('POST', '/api/v1/jobs', { environ: { job_type: 'system', cmd: 'sleep 313' }, name: 'to abort' });
     await runsIn(units, 'sleep 313');
@@ -211,7 +228,7 @@ describe.each(BACKENDS)('the dashboard in a browser on $name', (backend) => {
     await call('POST', `/api/v1/jobs/${fresh}/abort`);
   });
 
-  it('the search finds a job by a word of its environ, and by its id', async () => {
+  it('the search finds a job by a word of its environ, and by its id', { timeout: 60_000 }, async () => {
     const { body } = await call('POST', '/api/v1/jobs', { environ: { job_type: 'ping', ping: 1, note: 'the haystack hides a zanzibar here' }, name: 'plain name' });
     await page.goto(`${server.url}/#/jobs`);
     // The keyboard: / goes to the search.
@@ -222,11 +239,13 @@ describe.each(BACKENDS)('the dashboard in a browser on $name', (backend) => {
     await page.keyboard.type('zanzibar');
     await page.keyboard.press('Enter');
     await page.waitForURL(/q=zanzibar/);
-    await row(body.id).waitFor();
-    expect(await page.locator('table.jobs tbody tr').count()).toBe(1);
+    // (The tree, still there for a moment, shows the job too: wait for the search's list.)
+    const found = page.locator('table[aria-label="Jobs"][aria-busy="false"] tbody tr');
+    await found.first().waitFor();
+    expect(await found.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))).toEqual([body.id]);
     await page.fill('#search', ids.js);
     await page.press('#search', 'Enter');
-    await row(ids.js).waitFor();
+    await page.locator(`table[aria-label="Jobs"] tr[data-id="${ids.js}"]`).waitFor();
     // Escape leaves the field; keys 1-4 switch views; j and k move between rows, Enter opens one.
     await page.keyboard.press('Escape');
     await page.keyboard.press('3');

@@ -9,7 +9,7 @@ import { JobView } from './views/Job.js';
 import { FairshareView } from './views/Fairshare.js';
 import { WorkersView } from './views/Workers.js';
 import { ThroughputView } from './views/Throughput.js';
-import { useRoute, type Route } from './route.js';
+import { parseRoute, useRoute, type Route } from './route.js';
 
 const VIEWS: Array<{ key: string; path: string; label: string; match: (r: Route) => boolean }> = [
   { key: '1', path: '#/jobs', label: 'Jobs', match: (r) => r.view === 'jobs' || r.view === 'job' },
@@ -38,7 +38,7 @@ function useKeys(setHelp: (f: (v: boolean) => boolean) => void): void {
         e.preventDefault();
       } else if (e.key === '/') {
         e.preventDefault();
-        const search = document.getElementById('search');
+        const search = parseRoute(location.hash).view === 'jobs' ? document.getElementById('search') : null;
         if (search) search.focus();
         else {
           // Another view: go to the jobs, and focus their search once it is drawn.

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, call, ENDED, get, type JobRecord, type Me, type StoreEvent, type UnitInfo, type WorkerView } from '../api.js';
+import { ApiError, call, ENDED, get, type JobRecord, type Me, type NodeInfo, type StoreEvent, type UnitInfo, type WorkerView } from '../api.js';
 import { localTime, queuedFor, ranFor, span } from '../format.js';
 import { live } from '../live.js';
 import { useNow } from '../route.js';
@@ -18,6 +18,10 @@ const VERDICT: Array<[string, string, (v: unknown) => string]> = [
   ['exec_mem_limit', 'Memory limit', (v) => `${String(v)} KiB`],
 ];
 
+/** How soon a change of the job has it read again: 250 ms, and 1 ms more per 20 units, up to 5 s. */
+const RELOAD_MS = 250;
+const RELOAD_MAX_MS = 5000;
+
 interface Loaded {
   record: JobRecord;
   units: UnitInfo[];
@@ -31,14 +35,21 @@ export function JobView({ me, id }: { me: Me; id: string }) {
   const [notice, setNotice] = useState<string | null>(null);
   const now = useNow();
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const unitCount = useRef(0);
+  // The last change the stream brought, and how many: a read that was on its way when a change came
+  // keeps that change's status and progress (the read may be older; the next read is already due).
+  const latest = useRef<{ info: NodeInfo; count: number }>({ info: null as unknown as NodeInfo, count: 0 });
   const load = async () => {
+    const before = latest.current.count;
     try {
       const [record, units, events] = await Promise.all([
         get<JobRecord>(`/api/v1/jobs/${id}`),
         get<{ units: UnitInfo[] }>(`/api/v1/jobs/${id}/units`),
         get<{ events: StoreEvent[] }>(`/api/v1/jobs/${id}/events`),
       ]);
-      setData({ record, units: units.units, events: events.events });
+      unitCount.current = units.units.length;
+      const changed = latest.current.count > before;
+      setData({ record: changed ? { ...record, ...latest.current.info } : record, units: units.units, events: events.events });
       setError(null);
     } catch (err) {
       setError(err instanceof ApiError && err.status === 404 ? `No job ${id} (or not yours to see).` : String((err as Error).message));
@@ -51,17 +62,26 @@ export function JobView({ me, id }: { me: Me; id: string }) {
       (w) => setWorkers(new Map([...(w.lost ?? []), ...w.workers].map((x) => [x.id, x]))),
       () => {},
     );
-    // Each change of this job reads it again (at most every 150 ms): record, units and events stay in step.
+    // A change of this job moves its status and progress at once, and has the record, units and
+    // events read again soon after: at most one read waits at a time, so a busy map job's page keeps
+    // moving (a read put off by every change would wait for the job to go quiet), and a big one is
+    // read less often (its units are many).
     const off = live.on((c) => {
       if (c.id !== id) return;
-      clearTimeout(pending.current);
-      pending.current = setTimeout(() => void load(), 150);
+      latest.current = { info: c.info, count: latest.current.count + 1 };
+      setData((d) => (d ? { ...d, record: { ...d.record, ...c.info } } : d));
+      if (pending.current !== undefined) return;
+      pending.current = setTimeout(() => {
+        pending.current = undefined;
+        void load();
+      }, Math.min(RELOAD_MAX_MS, RELOAD_MS + unitCount.current / 20));
     });
     const offResync = live.onResync(() => void load());
     return () => {
       off();
       offResync();
       clearTimeout(pending.current);
+      pending.current = undefined;
     };
   }, [id]);
   if (error) return <ErrorLine error={error} />;
