@@ -79,6 +79,20 @@ describe('sqlite store specifics', () => {
     expect(bad).toEqual([]);
   });
 
+  it('keeps a row per tag of each node, and none of a pruned one', async () => {
+    const file = fresh();
+    const store = new SqliteStore(file);
+    await store.submit([{ owner: 'a', environ: { job_type: 'ping' }, tags: ['x', 'y', 'x'] }, { owner: 'a', environ: { job_type: 'ping' } }]);
+    const raw = new Database(file, { readonly: true });
+    const tags = () => (raw.prepare('SELECT tag FROM node_tags ORDER BY tag').pluck().all() as string[]);
+    expect(tags()).toEqual(['x', 'y']);
+    for (const job of await store.list()) await store.abort(job.id);
+    await store.prune({ olderThanMs: 0 });
+    expect(tags()).toEqual([]);
+    raw.close();
+    await store.close();
+  });
+
   it('uses WAL and records its schema version', async () => {
     const file = fresh();
     const store = new SqliteStore(file);

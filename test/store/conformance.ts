@@ -96,6 +96,34 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(await ids({ newestFirst: true, after: { date: last.date_created, id: last.id }, status: 'Queued', limit: 1 })).toEqual([newest[2]]);
     });
 
+    it('lists by tag in either order and in pages, with the other filters; a job made or pruned comes or goes with its tags', async () => {
+      const made = await store.submit([
+        ping('alice', { tags: ['red', 'red'] }),
+        ping('bob', { tags: ['red', 'blue'] }),
+        ping('alice', { tags: ['reddish'] }),
+        ping('alice', { tags: ['red'], name: 'the needle' }),
+        ping('alice'),
+      ]);
+      const ids = async (filter: Parameters<Store['list']>[0]) => (await store.list({ tag: 'red', ...filter })).map((j) => j.id);
+      expect(await ids({})).toEqual([made[0], made[1], made[3]]);
+      expect(await ids({ newestFirst: true })).toEqual([made[3], made[1], made[0]]);
+      expect(await ids({ owner: 'alice' })).toEqual([made[0], made[3]]);
+      expect(await ids({ text: 'needle' })).toEqual([made[3]]);
+      expect(await ids({ tag: 'blue' })).toEqual([made[1]]);
+      expect(await ids({ tag: 'nothing' })).toEqual([]);
+      const [first] = await store.list({ tag: 'red', newestFirst: true, limit: 1 });
+      expect(await ids({ newestFirst: true, after: { date: first!.date_created, id: first!.id }, limit: 1 })).toEqual([made[1]]);
+      expect(await ids({ after: { date: first!.date_created, id: first!.id } })).toEqual([]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 9, ram_mb: 4096, exclusive: false });
+      const units = await take(store, w, 5);
+      await store.complete(units.map((u) => ({ unit: u.unit, token: u.token, output: ok({ job_type: 'ping' }) })));
+      expect(await ids({ status: 'Success', owner: 'bob' })).toEqual([made[1]]);
+      await store.prune({ olderThanMs: 0 });
+      expect(await ids({})).toEqual([]);
+      const [later] = await store.submit([ping('carol', { tags: ['red'] })]);
+      expect(await ids({})).toEqual([later]);
+    });
+
     it('counts jobs started and ended per class and time slot, for the throughput chart', async () => {
       const t0 = Date.now();
       const [a, b, c] = await store.submit([ping('alice'), ping('alice', { class: 'urgent' }), ping('bob', { class: 'urgent' })]);

@@ -214,4 +214,22 @@ export const MIGRATIONS: string[] = [
   DROP INDEX nodes_parent;
   CREATE INDEX nodes_parent ON nodes (parent, date_created, id);
   `,
+  `
+  -- Issue 12 (the dashboard): the tag filter indexed. Each tag of each node, in the listing's order
+  -- (a listing by tag walks it, newest first, and stops at its page, however few jobs have the tag);
+  -- kept by triggers, as tags never change once a node is made.
+  CREATE TABLE node_tags (
+    tag TEXT NOT NULL,
+    date_created INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (tag, date_created, id)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO node_tags SELECT t.value, n.date_created, n.id FROM nodes n, json_each(n.tags) t WHERE n.tags <> '[]';
+  CREATE TRIGGER node_tags_add AFTER INSERT ON nodes WHEN NEW.tags <> '[]' BEGIN
+    INSERT OR IGNORE INTO node_tags SELECT value, NEW.date_created, NEW.id FROM json_each(NEW.tags);
+  END;
+  CREATE TRIGGER node_tags_remove AFTER DELETE ON nodes WHEN OLD.tags <> '[]' BEGIN
+    DELETE FROM node_tags WHERE tag IN (SELECT value FROM json_each(OLD.tags)) AND date_created = OLD.date_created AND id = OLD.id;
+  END;
+  `,
 ];

@@ -19,6 +19,8 @@ const INFO_JSON = `json_object('id', n.id, 'type', n.type, 'name', n.name, 'pare
 
 export const INFO_COLUMNS =
   'id, type, name, parent, owner, status, status_text, job_type, tags, priority, class, progress, attempts, max_attempts, lost, pool, date_created, date_start, date_end, result, error';
+/** The same, named as columns of `nodes` (for a query that joins another table with an id). */
+export const INFO_COLUMNS_OF_NODES = INFO_COLUMNS.split(', ').map((c) => `nodes.${c}`).join(', ');
 
 const UNIT_CLAIMED = 'id, job, idx, priority, token, attempts, input, pool, owner, class, ram_mb, exclusive';
 /** What names a unit's queue, and what its units need. */
