@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import { startWorker, until } from './helpers/cli.js';
 import { BACKENDS, type Backend } from './helpers/backends.js';
 import { api, startServe, type Served } from './helpers/server.js';
-import { launchChromium, signedIn } from './helpers/browser.js';
+import { launchChromium, screenshot, signedIn } from './helpers/browser.js';
 
 /**
  * What the server gives the dashboard (docs/dashboard.md, "The API it uses"), through plain HTTP
@@ -119,6 +119,7 @@ describe.each(BACKENDS)("the dashboard's API on $name", (backend) => {
     await row.waitFor();
     expect(await row.textContent()).toMatch(/lost3 \/ 3|lost0 \/ 3/);
     expect(await page.locator('tr:not(.lost)[data-worker]').first().textContent()).toContain('alive');
+    if (backend.name === 'sqlite') await screenshot(page, 'workers-lost-light');
     await context.close();
   });
 

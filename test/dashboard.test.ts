@@ -70,7 +70,7 @@ describe.each(BACKENDS)('the dashboard in a browser on $name', (backend) => {
     await anonymous.close();
   });
 
-  it('shows each view with real data (screenshots light and dark)', async () => {
+  it('shows each view with real data (screenshots light and dark)', { timeout: 60_000 }, async () => {
     const dark = await signedIn(browser, server.url, server.token!, { colorScheme: 'dark' });
     const phone = await signedIn(browser, server.url, server.token!, { width: 390 });
     const shoot = async (name: string, hash: string, ready: (p: Page) => Promise<unknown>) => {
@@ -104,6 +104,8 @@ describe.each(BACKENDS)('the dashboard in a browser on $name', (backend) => {
     await shoot('fairshare', '#/fairshare', async (p) => {
       await p.locator('tr[data-owner="carol"]').waitFor();
       await p.locator('#usage-chart canvas').waitFor();
+      // The server samples the usage every 5 s: wait for a sample with carol's queued unit in it.
+      await p.locator('#usage-chart [role=img][aria-label*="carol"]').waitFor({ timeout: 15_000 });
     });
     expect(await page.locator('tr[data-owner="carol"]').textContent()).toMatch(/^carol1/);
     // Workers: the embedded worker, its host and pid.
