@@ -269,6 +269,14 @@ function FlatList({ filters }: { filters: Filters }) {
   );
 }
 
+/** An owner's root group as a row: what the tree shows of it (its name, its owner, how many jobs). */
+function rootGroup(id: string, owner: string, jobs: number): NodeInfo {
+  return {
+    id, type: 'group', name: owner, parent: null, owner, status: null, status_text: `${jobs} job${jobs === 1 ? '' : 's'}`, job_type: null, tags: [],
+    priority: 0, class: 'normal', progress: null, attempts: 0, max_attempts: 0, lost: 0, context: 'default', date_created: '', date_start: null, date_end: null, result: null, error: null,
+  };
+}
+
 /** The tree of groups and jobs: each owner's root group (everyone's for an admin), opened a page at a time. */
 function Tree({ me }: { me: Me }) {
   const [roots, setRoots] = useState<NodeInfo[] | null>(null);
@@ -277,18 +285,18 @@ function Tree({ me }: { me: Me }) {
   const now = useNow();
   useEffect(() => live.onResync(() => setReload((n) => n + 1)), []);
   useEffect(() => {
-    (async () => {
-      const { owners } = await get<{ owners: Array<{ owner: string; group: string | null }> }>('/api/v1/owners');
-      const groups = await Promise.all(owners.filter((o) => o.group).map((o) => get<NodeInfo>(`/api/v1/jobs/${o.group}`)));
-      setRoots(groups);
-    })().catch((err) => setError(err instanceof ApiError ? err.message : String(err)));
+    // One call for every owner's root group (named after its owner), however many owners there are.
+    get<{ owners: Array<{ owner: string; group: string | null; jobs: number }> }>('/api/v1/owners').then(
+      ({ owners }) => setRoots(owners.filter((o) => o.group).map((o) => rootGroup(o.group!, o.owner, o.jobs))),
+      (err) => setError(err instanceof ApiError ? err.message : String(err)),
+    );
   }, [reload]);
   // A first job makes its owner's root group: it comes live too.
   useEffect(
     () =>
       live.on((c) => {
         if (c.info.type === 'group' && c.info.parent === null && (me.role === 'admin' || c.info.owner === me.name)) {
-          setRoots((r) => (r && !r.some((g) => g.id === c.id) ? [...r, c.info] : r));
+          setRoots((r) => (r && !r.some((g) => g.id === c.id) ? [...r, rootGroup(c.id, c.info.owner, 0)] : r));
         }
       }),
     [],
