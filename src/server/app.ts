@@ -137,19 +137,28 @@ async function home(request: FastifyRequest, reply: FastifyReply, auth: Authenti
   return reply.type('text/html; charset=utf-8').send(homePage(who));
 }
 
+/** How many owners' usage the chart gets: those with the most usage last sampled (more lines would not read). */
+const CHARTED_OWNERS = 10;
+
 /**
  * The charts' data with its times as ISO-8601, as the API sends every time (INTERFACE.md), and the
- * usage of the owners the user may see only (as GET /fairshare shows them; the job counts are totals).
+ * usage of the owners the user may see only (as GET /fairshare shows them; the job counts are
+ * totals), the CHARTED_OWNERS most used.
  */
 function statsWire(v: ReturnType<Stats['view']>, sees: (owner: string) => boolean) {
   const iso = (ms: number) => new Date(ms).toISOString();
+  const last = (values: Array<number | null>) => values.findLast((x) => x !== null) ?? 0;
+  const owners = Object.entries(v.usage.by_owner)
+    .filter(([owner]) => sees(owner))
+    .sort(([, a], [, b]) => last(b) - last(a))
+    .slice(0, CHARTED_OWNERS);
   return {
     ...v,
     now: iso(v.now),
     since: iso(v.since),
     tracking_since: iso(v.tracking_since),
     queued: { ...v.queued, at: v.queued.at.map(iso) },
-    usage: { ...v.usage, at: v.usage.at.map(iso), by_owner: Object.fromEntries(Object.entries(v.usage.by_owner).filter(([owner]) => sees(owner))) },
+    usage: { ...v.usage, at: v.usage.at.map(iso), by_owner: Object.fromEntries(owners) },
   };
 }
 

@@ -110,7 +110,7 @@ export const OPENAPI = {
       }),
     },
     '/stats': {
-      get: op("The dashboard's charts: jobs started and finished per class in 10 s slots over the last hour (the store's counts), queue depth per class and decayed usage per owner every 5 s (sampled by this server since it started; your own usage unless you are an admin)", {
+      get: op("The dashboard's charts: jobs started and finished per class in 10 s slots over the last hour (the store's counts), queue depth per class and decayed usage per owner every 5 s (sampled by this server since it started; the 10 most used owners; your own usage unless you are an admin)", {
         responses: { 200: json({ type: 'object', properties: { now: TIME, since: TIME, tracking_since: TIME, step_ms: { type: 'integer' }, started: { type: 'object' }, finished: { type: 'object' }, queued: { type: 'object' }, usage: { type: 'object' } } }), ...errors(401) },
       }),
     },

@@ -9,6 +9,8 @@ const SAMPLE_MS = 5_000;
 const SLOTS = WINDOW_MS / STEP_MS;
 const SAMPLES = WINDOW_MS / SAMPLE_MS;
 const CLASSES = ['nice', 'normal', 'urgent'];
+/** Each sample keeps the usage of this many owners, the most used first (a bound on memory with thousands of owners). */
+const SAMPLED_OWNERS = 200;
 
 /** Counts per class in STEP_MS slots of a ring that covers the last WINDOW_MS. */
 class Ring {
@@ -111,7 +113,8 @@ export class Stats {
       const [snapshot, rows] = await Promise.all([this.sources.snapshot(), this.sources.fairshare()]);
       const queued: Record<string, number> = Object.fromEntries(CLASSES.map((c) => [c, 0]));
       for (const q of snapshot.queues) queued[q.class] = (queued[q.class] ?? 0) + q.queued;
-      const usage = Object.fromEntries(rows.map((r) => [r.owner, r.usage]));
+      const top = [...rows].sort((a, b) => b.usage - a.usage).slice(0, SAMPLED_OWNERS);
+      const usage = Object.fromEntries(top.map((r) => [r.owner, r.usage]));
       this.samples.push({ at: Date.now(), queued, usage });
       while (this.samples.length > SAMPLES) this.samples.shift();
     } catch (err) {
