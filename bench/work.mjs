@@ -159,7 +159,7 @@ async function postgres(server) {
 }
 
 export async function measure() {
-  const server = await startPostgres({ autovacuum: false });
+  const server = await startPostgres(undefined, { autovacuum: false });
   try {
     const detail = process.env.BENCH_WORK_DETAIL;
     const out = { sqlite: await sqlite() };

@@ -10,7 +10,7 @@ function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const full = path.join(dir, name);
     if (statSync(full).isDirectory()) return sources(full);
-    return name.endsWith('.ts') ? [full] : [];
+    return /\.tsx?$/.test(name) ? [full] : [];
   });
 }
 
@@ -28,5 +28,18 @@ describe('layering', () => {
       }
     }
     expect(upward).toEqual([]);
+  });
+
+  it('the browser code (web/) imports nothing of the other layers but types', () => {
+    const reaching: string[] = [];
+    for (const file of sources(path.join(SRC, 'web'))) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/^\s*(import|export)\s+(type\s+)?[^'"]*?from\s*'(\.{1,2}\/[^']+)'|import\s*\(\s*'(\.{1,2}\/[^']+)'/gm)) {
+        const target = m[3] ?? m[4]!;
+        const layer = path.relative(SRC, path.resolve(path.dirname(file), target)).split(path.sep)[0]!;
+        if (layer !== 'web' && !m[2]) reaching.push(`${path.relative(SRC, file)} imports ${target} (${layer}) for more than its types`);
+      }
+    }
+    expect(sources(path.join(SRC, 'web')).length).toBeGreaterThan(0);
+    expect(reaching).toEqual([]);
   });
 });

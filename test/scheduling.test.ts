@@ -81,14 +81,15 @@ describe.each(BACKENDS)('map jobs, retries and delays through the CLI on $name',
     const { env } = home();
     const asked = Date.now();
     const id = (await sluice(['submit', '--delay', '4s', '--job-type', 'ping'], env)).stdout.trim();
+    // Asked before a worker starts: under load a worker's start alone can take the four seconds.
+    const early = await sluice(['jobs', '--summary'], env);
+    // Local time in moi's layout, as every human output prints times.
+    expect(early.stdout).toMatch(new RegExp(`id: ${id}\\tstatus: Queued\\twaiting: delayed until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\n`));
     const w = await startWorker(env, []);
     cleanups.push(async () => {
       w.kill('SIGKILL');
       await exited(w);
     });
-    const early = await sluice(['jobs', '--summary'], env);
-    // Local time in moi's layout, as every human output prints times.
-    expect(early.stdout).toMatch(new RegExp(`id: ${id}\\tstatus: Queued\\twaiting: delayed until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\n`));
     const done = await sluice(['wait', id, '--timeout', '10', '--json'], env);
     const record = JSON.parse(done.stdout);
     // JSON carries UTC ISO-8601.

@@ -38,7 +38,7 @@ describe('postgres store specifics', () => {
       // A job as the previous schema kept it: its node and its queued unit, counted in its queue.
       await client.query(`SET search_path TO "${schema}"`);
       await client.query(`INSERT INTO nodes (id, type, name, owner, date_created) VALUES ('g', 'group', 'old', 'old', 1)`);
-      await client.query(`INSERT INTO nodes (id, type, name, parent, owner, status, job_type, date_created, environ, units_total) VALUES ('j', 'job', 'old-ping', 'g', 'old', 'Queued', 'ping', 1, '{"job_type":"ping","ping":5}', 1)`);
+      await client.query(`INSERT INTO nodes (id, type, name, parent, owner, status, job_type, tags, date_created, environ, units_total) VALUES ('j', 'job', 'old-ping', 'g', 'old', 'Queued', 'ping', '["kept", "kept"]', 1, '{"job_type":"ping","ping":5}', 1)`);
       await client.query(`INSERT INTO units (job, owner, state, queued_at, max_attempts) VALUES ('j', 'old', 'queued', 1, 1)`);
       await client.query(`INSERT INTO queues (pool, owner, class, exclusive, queued, since) VALUES ('default', 'old', 'normal', false, 1, 1)`);
     } finally {
@@ -46,6 +46,7 @@ describe('postgres store specifics', () => {
     }
     const store = await PostgresStore.open(url, { schema });
     expect(await store.get('j')).toMatchObject({ status: 'Queued', context: 'default', environ: { ping: 5 } });
+    expect((await store.list({ tag: 'kept' })).map((n) => n.id)).toEqual(['j']);
     const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 1, ram_mb: 1024, exclusive: false });
     const [u] = await store.claim(w, { picks: [{ pool: 'default', owner: 'old', class: 'normal', exclusive: false, count: 1 }], freeRamMb: 1024, leaseMs: 10_000 });
     expect(u).toMatchObject({ job: 'j', environ: { ping: 5 } });

@@ -1,6 +1,6 @@
 // Starts throwaway servers on loopback for benchmarks; each stops with its `stop()`.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,30 +53,41 @@ export async function startRedis() {
   };
 }
 
-/**
- * A throwaway PostgreSQL cluster (Debian's binaries; stock settings, fsync on) on a free loopback
- * port. `autovacuum: false` for counting work (bench/work.mjs): its writes would be counted too.
- */
-export async function startPostgres(options = {}) {
+function postgresBin() {
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? execFileSync('ls', [root], { encoding: 'utf8' }).split('\n').filter((v) => v && existsSync(path.join(root, v, 'bin', 'initdb'))) : [];
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a)) : [];
   if (!versions.length) throw new Error('the benchmark needs PostgreSQL: apt-get install postgresql');
-  const bin = path.join(root, versions.sort((a, b) => Number(b) - Number(a))[0], 'bin');
-  const asRoot = process.getuid?.() === 0;
-  const run = (cmd, args) => (asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'pipe' }) : execFileSync(path.join(bin, cmd), args, { stdio: 'pipe' }));
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-pg-'));
-  if (asRoot) execFileSync('chown', ['postgres', dir]);
+  return { bin: path.join(root, versions[0], 'bin'), version: versions[0] };
+}
+
+/**
+ * A PostgreSQL cluster on a free loopback port (Debian's binaries, no system service), its data in
+ * `dir` (made by initdb when new, kept when `keep`, so that a large benchmark store is filled once).
+ * `autovacuum: false` for counting work (bench/work.mjs): its writes would be counted too.
+ */
+export async function startPostgres(dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-pg-')), { keep = false, autovacuum = true } = {}) {
+  const { bin, version } = postgresBin();
+  const root = process.getuid?.() === 0;
+  // initdb refuses to run as root: the cluster belongs to the postgres user the package made.
+  const run = (cmd, args) => {
+    const [c, a] = root ? ['runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args]] : [path.join(bin, cmd), args];
+    execFileSync(c, a, { stdio: ['ignore', 'ignore', 'pipe'] });
+  };
+  mkdirSync(dir, { recursive: true });
+  if (root) {
+    chmodSync(dir, 0o777);
+    execFileSync('chown', ['postgres', dir]);
+  }
   const data = path.join(dir, 'data');
+  if (!existsSync(path.join(data, 'PG_VERSION'))) run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
   const port = await freePort();
-  run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
-  run('pg_ctl', ['-D', data, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200${options.autovacuum === false ? ' -c autovacuum=off' : ''}`, '-l', path.join(dir, 'log'), '-w', 'start']);
-  const version = execFileSync(path.join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).match(/\d+\.\d+/)?.[0];
+  run('pg_ctl', ['-D', data, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200${autovacuum ? '' : ' -c autovacuum=off'}`, '-l', path.join(dir, 'log'), '-w', 'start']);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     version,
     async stop() {
       run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
-      rmSync(dir, { recursive: true, force: true });
+      if (!keep) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -12,13 +12,17 @@ import { eventRoutes } from './sse.js';
 import { moiRoutes } from './moi.js';
 import { homePage } from './home.js';
 import { endIdleConnectionsOnClose } from './connections.js';
+import { assetRoutes, loadDashboard, sendAsset } from './web.js';
 import { OPENAPI } from './openapi.js';
 import type { Metrics } from './metrics.js';
 import type { Streams } from './streams.js';
+import type { Stats } from './stats.js';
 
 export interface AppOptions {
   service: LocalService;
   metrics: Metrics;
+  /** the dashboard's charts (GET /api/v1/stats) */
+  stats?: Stats;
   streams: Streams;
   /** the blobs served under /files (the filetracker protocol) */
   files: FileStorage;
@@ -72,7 +76,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
   app.get('/openapi.json', async () => OPENAPI);
-  app.get('/', (request, reply) => home(request, reply, auth, options));
+  const dashboard = loadDashboard();
+  if (dashboard) assetRoutes(app, dashboard);
+  app.get('/', (request, reply) => home(request, reply, auth, options, dashboard?.get('index.html')));
+  // Signing out forgets the session cookie (the token itself stays valid: `sluice users token` revokes it).
+  app.post('/signout', (_request, reply) => reply.header('set-cookie', `${sessionCookie('', options.publicUrl.startsWith('https:'))}; Max-Age=0`).code(204).send());
 
   await app.register(
     async (api) => {
@@ -81,6 +89,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       jobRoutes(api, { maxBatch: options.maxBatch, stopping: options.stopping });
       adminRoutes(api);
       workerRoutes(api, { stopping: options.stopping });
+      const stats = options.stats;
+      if (stats) api.get('/stats', async (request) => statsWire(stats.view(), (owner) => request.sluice.seesShareOf(owner)));
       eventRoutes(api, { streams: options.streams, heartbeatMs: options.heartbeatMs, paths: ['/events'], stopping: options.stopping });
     },
     { prefix: '/api/v1' },
@@ -105,16 +115,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
+/** What the dashboard's page may load and call: this server only (no CDN, no inline script). */
+const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
 /**
- * `/`: the dashboard's place (the next issue). `/?token=T` signs the browser in (an HttpOnly,
- * SameSite=Strict session cookie) and redirects to `/`, so the printed URL is the whole setup.
+ * `/`: the dashboard (docs/dashboard.md), which signs in by itself. `/?token=T` signs the browser in
+ * (an HttpOnly, SameSite=Strict session cookie) and redirects to `/`, so the printed URL is the
+ * whole setup. Without a built dashboard, a small page says who is signed in and where the API is.
  */
-async function home(request: FastifyRequest, reply: FastifyReply, auth: Authenticator, options: AppOptions): Promise<FastifyReply> {
+async function home(request: FastifyRequest, reply: FastifyReply, auth: Authenticator, options: AppOptions, page?: Parameters<typeof sendAsset>[2]): Promise<FastifyReply> {
   const fromQuery = (request.query as Record<string, unknown>).token;
   if (typeof fromQuery === 'string' && fromQuery) {
     await auth.principal(request);
     return reply.code(303).header('set-cookie', sessionCookie(fromQuery, options.publicUrl.startsWith('https:'))).header('location', '/').send();
   }
+  if (page) return sendAsset(request, reply.header('content-security-policy', DASHBOARD_CSP).header('x-frame-options', 'DENY'), page);
   let who: string | null = null;
   if (options.noAuth || tokenOf(request)) {
     try {
@@ -125,6 +140,31 @@ async function home(request: FastifyRequest, reply: FastifyReply, auth: Authenti
     }
   }
   return reply.type('text/html; charset=utf-8').send(homePage(who));
+}
+
+/** How many owners' usage the chart gets: those with the most usage last sampled (more lines would not read). */
+const CHARTED_OWNERS = 10;
+
+/**
+ * The charts' data with its times as ISO-8601, as the API sends every time (INTERFACE.md), and the
+ * usage of the owners the user may see only (as GET /fairshare shows them; the job counts are
+ * totals), the CHARTED_OWNERS most used.
+ */
+function statsWire(v: ReturnType<Stats['view']>, sees: (owner: string) => boolean) {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const last = (values: Array<number | null>) => values.findLast((x) => x !== null) ?? 0;
+  const owners = Object.entries(v.usage.by_owner)
+    .filter(([owner]) => sees(owner))
+    .sort(([, a], [, b]) => last(b) - last(a))
+    .slice(0, CHARTED_OWNERS);
+  return {
+    ...v,
+    now: iso(v.now),
+    since: iso(v.since),
+    tracking_since: iso(v.tracking_since),
+    queued: { ...v.queued, at: v.queued.at.map(iso) },
+    usage: { ...v.usage, at: v.usage.at.map(iso), by_owner: Object.fromEntries(owners) },
+  };
 }
 
 /** CORS for the configured origins only (SLUICE_CORS_ORIGINS); without them no browser on another site may call the API. */

@@ -41,6 +41,7 @@ const LIST_PARAMS = [
   query('created_before', 'made before this time', TIME),
   query('limit', 'nodes per page, 1-1000 (default 100)', { type: 'integer' }),
   query('cursor', '"next" of the previous page'),
+  query('order', 'oldest first (default) or newest first; a cursor continues in the order it was given in', { type: 'string', enum: ['oldest', 'newest'] }),
 ];
 
 export const OPENAPI = {
@@ -56,7 +57,10 @@ export const OPENAPI = {
       }),
       get: op('List jobs (and groups) by date, in pages', {
         parameters: LIST_PARAMS,
-        responses: { 200: json({ type: 'object', properties: { jobs: { type: 'array', items: ref('Info') }, next: { type: ['string', 'null'] } } }), ...errors(400, 401, 403, 404) },
+        responses: {
+          200: json({ type: 'object', properties: { jobs: { type: 'array', items: ref('Info') }, next: { type: ['string', 'null'] }, seq: { type: 'integer', description: 'the event log\'s sequence number read before the listing: follow /events?since=seq to miss no change of it' } } }),
+          ...errors(400, 401, 403, 404),
+        },
       }),
     },
     '/jobs/{id}': { get: op('A job\'s record (or a group\'s info), with "waiting" for a queued job', { parameters: [idParam], responses: { 200: json(ref('Record')), ...errors(401, 404) } }) },
@@ -100,7 +104,16 @@ export const OPENAPI = {
     },
     '/me': { get: op('Who you are signed in as', { responses: { 200: json(ref('Principal')), ...errors(401) } }) },
     '/owners': { get: op('Owners with their root group and job count (sluice users)', { responses: { 200: json({ type: 'object', properties: { owners: { type: 'array', items: { type: 'object' } } } }), ...errors(401) } }) },
-    '/workers': { get: op('Live workers (sluice workers)', { responses: { 200: json({ type: 'object', properties: { workers: { type: 'array', items: ref('Worker') } } }), ...errors(401) } }) },
+    '/workers': {
+      get: op('Live workers (sluice workers), and those lost (no heartbeat within the lease) in the last hour', {
+        responses: { 200: json({ type: 'object', properties: { workers: { type: 'array', items: ref('Worker') }, lost: { type: 'array', items: ref('Worker') } } }), ...errors(401) },
+      }),
+    },
+    '/stats': {
+      get: op("The dashboard's charts: jobs started and finished per class in 10 s slots over the last hour (the store's counts), queue depth per class and decayed usage per owner every 5 s (sampled by this server since it started; the 10 most used owners; your own usage unless you are an admin)", {
+        responses: { 200: json({ type: 'object', properties: { now: TIME, since: TIME, tracking_since: TIME, step_ms: { type: 'integer' }, started: { type: 'object' }, finished: { type: 'object' }, queued: { type: 'object' }, usage: { type: 'object' } } }), ...errors(401) },
+      }),
+    },
     '/fairshare': { get: op('The fair-share table per worker pool (yours unless you are an admin)', { parameters: [query('pool', 'only this pool')], responses: { 200: json({ type: 'object', properties: { owners: { type: 'array', items: ref('Fairshare') } } }), ...errors(401) } }) },
     '/fairshare/{name}': {
       put: op("Set an owner's share (admin)", {
@@ -183,7 +196,7 @@ export const OPENAPI = {
       Principal: { type: 'object', properties: { name: { type: 'string' }, role: ref('Role'), accounts: { type: 'array', items: { type: 'string' } } } },
       User: { type: 'object', properties: { name: { type: 'string' }, role: ref('Role'), email: { type: ['string', 'null'] }, accounts: { type: 'array', items: { type: 'string' } }, created_at: TIME } },
       Worker: { type: 'object', properties: { id: { type: 'string' }, host: { type: 'string' }, pid: { type: 'integer' }, pools: { type: 'array', items: { type: 'string' } }, concurrency: { type: 'integer' }, ram_mb: { type: 'integer' }, ram_used_mb: { type: 'integer' }, exclusive: { type: 'boolean' }, running: { type: 'integer' }, heartbeat_at: TIME } },
-      Fairshare: { type: 'object', properties: { pool: { type: 'string' }, owner: { type: 'string' }, share: { type: 'number' }, usage: { type: 'number' }, factor: { type: 'number' }, running: { type: 'integer' }, queued: { type: 'integer' }, rank: { type: 'integer' } } },
+      Fairshare: { type: 'object', properties: { pool: { type: 'string' }, owner: { type: 'string' }, share: { type: 'number' }, usage: { type: 'number' }, factor: { type: 'number' }, running: { type: 'integer' }, queued: { type: 'integer' }, rank: { type: 'integer' }, next: { type: ['object', 'null'], description: "the owner's queue first in the fair-share order: pool, class, waited_ms, score = weight × factor × age_bonus" } } },
     },
   },
 } as const;

@@ -10,6 +10,7 @@ import { adminToken } from './adminToken.js';
 import { CallbackSender } from './callbacks.js';
 import { Metrics } from './metrics.js';
 import { Streams } from './streams.js';
+import { Stats } from './stats.js';
 import type { Root } from './root.js';
 
 export interface ServeOptions {
@@ -56,14 +57,30 @@ export async function serve(root: Root, options: ServeOptions): Promise<RunningS
   const store = await root.store();
   const streams = new Streams(config.server.maxStreamsPerUser);
   const metrics = new Metrics(store, streams, { leaseMs: config.leaseMs });
-  const hub = await root.hub(metrics.onEvents);
-  const service = await root.service({ hub });
+  // The dashboard's charts (stats.ts) count from the same events as /metrics.
+  const built: { service?: Awaited<ReturnType<Root['service']>> } = {};
+  const stats = new Stats(
+    {
+      snapshot: () => store.queueSnapshot(),
+      fairshare: async () => (built.service ? built.service.fairshare() : []),
+      counts: (since, before, stepMs) => store.jobCounts(since, before, stepMs),
+    },
+    options.log,
+  );
+  const hub = await root.hub((events) => {
+    metrics.onEvents(events);
+    stats.onEvents(events);
+  });
+  const service = (built.service = await root.service({ hub }));
+  stats.start();
+  root.own(() => stats.close());
   const files = new FileStorage(config.files.root);
   root.own(() => files.close());
   const stopping = new AbortController();
   const app = await buildApp({
     service,
     metrics,
+    stats,
     streams,
     files,
     noAuth: options.noAuth,

@@ -144,6 +144,17 @@ export class LocalService implements Service, LocalExtension {
     return workers.map((w) => ({ ...w, running: load.get(w.id)?.running ?? 0, ram_used_mb: load.get(w.id)?.ramMb ?? 0 }));
   }
 
+  /** Workers whose heartbeat stopped within the last `withinMs` (lost: killed, or cut off), most recent first. */
+  async lostWorkers(withinMs: number): Promise<WorkerView[]> {
+    const [recent, loads] = await Promise.all([this.store.liveWorkers(withinMs), this.store.workerLoads()]);
+    const aliveSince = Date.now() - this.leaseMs;
+    const load = new Map(loads.map((l) => [l.worker, l]));
+    return recent
+      .filter((w) => w.heartbeat_at < aliveSince)
+      .sort((a, b) => b.heartbeat_at - a.heartbeat_at)
+      .map((w) => ({ ...w, running: load.get(w.id)?.running ?? 0, ram_used_mb: load.get(w.id)?.ramMb ?? 0 }));
+  }
+
   /** Locally there is no sign-in: this machine's user, who may do everything (INTERFACE.md: trusted, and the store's keeper). */
   async whoami(): Promise<Principal> {
     return { name: this.defaultOwner, role: 'admin', accounts: [] };

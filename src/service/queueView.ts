@@ -1,7 +1,7 @@
 import { formatLocalTime } from '../environ/index.js';
 import type { NodeInfo, QueueSnapshot, Store } from '../store/index.js';
 import { TERMINAL } from '../store/index.js';
-import { decayed, ownerFactors, score, whyImpossible, type Policy } from '../schedule/index.js';
+import { CLASS_WEIGHT, decayed, ownerFactors, score, whyImpossible, type Policy } from '../schedule/index.js';
 import { ownerStates } from '../worker/plan.js';
 import type { FairshareRow } from './types.js';
 
@@ -17,6 +17,15 @@ export function fairshareRows(snapshot: QueueSnapshot, now: number, policy: Poli
   const factors = ownerFactors(states, now, policy);
   const queued = new Map<string, number>();
   for (const q of snapshot.queues) queued.set(q.owner, (queued.get(q.owner) ?? 0) + q.queued);
+  // Each owner's best queue: what the claim order takes first of theirs, and why (schedule/order.ts's score).
+  const next = new Map<string, NonNullable<FairshareRow['next']>>();
+  for (const q of snapshot.queues) {
+    if (q.queued <= 0) continue;
+    const s = score(q, factors.get(q.owner) ?? 1, now, policy);
+    if ((next.get(q.owner)?.score ?? -1) >= s) continue;
+    const age = now - q.since;
+    next.set(q.owner, { pool: q.pool, class: q.class, waited_ms: Math.max(0, age), score: s, weight: CLASS_WEIGHT[q.class], age_bonus: age > 0 ? 1 + age / policy.ageMs : 1 });
+  }
   return states
     .map((o, i) => ({
       owner: o.owner,
@@ -26,6 +35,7 @@ export function fairshareRows(snapshot: QueueSnapshot, now: number, policy: Poli
       running: snapshot.owners[i]!.running,
       queued: queued.get(o.owner) ?? 0,
       rank: o.rank ?? 0,
+      next: next.get(o.owner) ?? null,
     }))
     // As the planner serves them: by rank, then by factor.
     .sort((a, b) => b.rank - a.rank || b.factor - a.factor || a.owner.localeCompare(b.owner));

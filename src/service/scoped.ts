@@ -99,7 +99,12 @@ export class ScopedService implements Service {
 
   async fairshare(pool?: string): Promise<FairshareRow[]> {
     const rows = await this.inner.fairshare(pool);
-    return this.admin ? rows : rows.filter((r) => r.owner === this.principal.name);
+    return rows.filter((r) => this.seesShareOf(r.owner));
+  }
+
+  /** Whether an owner's fair-share figures (usage, factor, queue) are the user's to see: their own; an admin's, everyone's. */
+  seesShareOf(owner: string): boolean {
+    return this.admin || owner === this.principal.name;
   }
 
   async setShare(owner: string, share: number): Promise<void> {

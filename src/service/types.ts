@@ -19,6 +19,12 @@ export interface FairshareRow {
   queued: number;
   /** strict rank (sioworkersd's contest_priority; default 0): a higher one is served first */
   rank: number;
+  /**
+   * The owner's queue that comes first in the fair-share order (its pool and class, how long its
+   * oldest unit has waited), with its score and what the score is made of: class weight × factor × age bonus. Null
+   * when nothing of the owner's is queued.
+   */
+  next: { pool: string; class: string; waited_ms: number; score: number; weight: number; age_bonus: number } | null;
 }
 
 /**

@@ -10,7 +10,7 @@
  * jsonb_to_recordset).
  */
 import type { Environ } from '../environ/index.js';
-import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UnitSummary, UserInfo, WorkerInfo } from './types.js';
+import type { Delivery, JobCounts, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UnitSummary, UserInfo, WorkerInfo } from './types.js';
 
 /**
  * What a listing asks for, every field optional: the store's `JobFilter`. `text` matches name, tags
@@ -29,6 +29,8 @@ export interface NodeFilter {
   createdAfter?: number;
   createdBefore?: number;
   after?: { date: number; id: string };
+  /** date, then id, descending */
+  newestFirst?: boolean;
   limit?: number;
 }
 
@@ -298,6 +300,8 @@ export interface ReadTx {
   }>;
   /** Running units and the RAM they take, per worker. */
   workerLoads(): Promise<Array<{ worker: string; running: number; ramMb: number }>>;
+  /** Jobs started and ended in [since, before), counted per class and slot (time / stepMs, floored). */
+  jobCounts(since: number, before: number, stepMs: number): Promise<JobCounts>;
   findGroup(parent: string | null, name: string): Promise<{ id: string; owner: string } | undefined>;
   /** Ended jobs whose time is up: ended before now − keepMs, or before now − their own keep. */
   expiredJobs(now: number, keepMs: number, limit: number): Promise<string[]>;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Report } from '../environ/index.js';
 import { ConflictError, NotFoundError, UsageError } from '../environ/index.js';
 import type {
-  ClaimedUnit, ClaimRequest, CompleteAndClaimAnswer, HeartbeatAnswer, JobFilter, JobRecord, JobStatus, NewJob, NodeInfo, OutboxItem, PruneReport, QueueSnapshot,
+  ClaimedUnit, ClaimRequest, CompleteAndClaimAnswer, HeartbeatAnswer, JobCounts, JobFilter, JobRecord, JobStatus, NewJob, NodeInfo, OutboxItem, PruneReport, QueueSnapshot,
   Role, Store, StoreEvent, StoreOptions, UnitInfo, UnitMessage, UnitOutcome, UserInfo, WorkerInfo,
 } from './types.js';
 import { ROLES, TERMINAL } from './types.js';
@@ -279,6 +279,10 @@ export class DriverStore implements Store {
 
   workerLoads(): Promise<Array<{ worker: string; running: number; ramMb: number }>> {
     return this.driver.read.workerLoads();
+  }
+
+  jobCounts(since: number, before: number, stepMs: number): Promise<JobCounts> {
+    return this.driver.read.jobCounts(since, before, stepMs);
   }
 
   abortRequests(worker: string): Promise<number[]> {

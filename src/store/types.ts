@@ -174,6 +174,12 @@ export interface NewJob {
   account?: string;
 }
 
+/** Jobs started and ended per class and time slot (slot = time / step, floored): the dashboard's throughput. */
+export interface JobCounts {
+  started: Array<{ class: string; slot: number; n: number }>;
+  finished: Array<{ class: string; slot: number; n: number }>;
+}
+
 export interface JobFilter {
   owner?: string;
   status?: JobStatus;
@@ -193,6 +199,8 @@ export interface JobFilter {
   createdBefore?: number;
   /** only nodes after this one in the list's order (date, then id): a page's cursor */
   after?: { date: number; id: string };
+  /** newest first (date, then id, descending); `after` then continues towards older nodes */
+  newestFirst?: boolean;
   limit?: number;
 }
 
@@ -341,6 +349,12 @@ export interface Store {
   liveWorkers(withinMs: number): Promise<WorkerInfo[]>;
   /** Running units and the RAM they take (MiB), per worker id. */
   workerLoads(): Promise<Array<{ worker: string; running: number; ramMb: number }>>;
+  /**
+   * Jobs started and jobs ended in [since, before), per class and slot of stepMs (slot = time /
+   * stepMs, floored): what the dashboard's throughput chart starts from. A job counts as started
+   * when it has ended since, or runs now (a job sent back to the queue by a lost worker is not).
+   */
+  jobCounts(since: number, before: number, stepMs: number): Promise<JobCounts>;
   /** Running units of this worker whose job was aborted (a cheap read, for prompt kills). */
   abortRequests(worker: string): Promise<number[]>;
   /** The queues and owners the fair-share planner ranks (of these pools only, when named). */

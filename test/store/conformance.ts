@@ -84,6 +84,69 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       expect(await ids({ after: { date: all[2]!.date_created, id: all[2]!.id } })).toEqual([]);
     });
 
+    it('lists newest first, and its pages go on towards older nodes', async () => {
+      const made = await store.submit([ping('alice', { name: 'a' }), ping('alice', { name: 'b' }), ping('bob', { name: 'c' }), ping('alice', { name: 'd' })]);
+      const ids = async (filter: Parameters<Store['list']>[0]) => (await store.list({ type: 'job', ...filter })).map((j) => j.id);
+      const newest = [...made].reverse();
+      expect(await ids({ newestFirst: true })).toEqual(newest);
+      expect(await ids({ newestFirst: true, owner: 'alice' })).toEqual(newest.filter((id) => id !== made[2]));
+      const first = await store.list({ type: 'job', newestFirst: true, limit: 2 });
+      const last = first.at(-1)!;
+      expect(await ids({ newestFirst: true, after: { date: last.date_created, id: last.id } })).toEqual(newest.slice(2));
+      expect(await ids({ newestFirst: true, after: { date: last.date_created, id: last.id }, status: 'Queued', limit: 1 })).toEqual([newest[2]]);
+    });
+
+    it('lists by tag in either order and in pages, with the other filters; a job made or pruned comes or goes with its tags', async () => {
+      const made = await store.submit([
+        ping('alice', { tags: ['red', 'red'] }),
+        ping('bob', { tags: ['red', 'blue'] }),
+        ping('alice', { tags: ['reddish'] }),
+        ping('alice', { tags: ['red'], name: 'the needle' }),
+        ping('alice'),
+      ]);
+      const ids = async (filter: Parameters<Store['list']>[0]) => (await store.list({ tag: 'red', ...filter })).map((j) => j.id);
+      expect(await ids({})).toEqual([made[0], made[1], made[3]]);
+      expect(await ids({ newestFirst: true })).toEqual([made[3], made[1], made[0]]);
+      expect(await ids({ owner: 'alice' })).toEqual([made[0], made[3]]);
+      expect(await ids({ text: 'needle' })).toEqual([made[3]]);
+      expect(await ids({ tag: 'blue' })).toEqual([made[1]]);
+      expect(await ids({ tag: 'nothing' })).toEqual([]);
+      const [first] = await store.list({ tag: 'red', newestFirst: true, limit: 1 });
+      expect(await ids({ newestFirst: true, after: { date: first!.date_created, id: first!.id }, limit: 1 })).toEqual([made[1]]);
+      expect(await ids({ after: { date: first!.date_created, id: first!.id } })).toEqual([]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 9, ram_mb: 4096, exclusive: false });
+      const units = await take(store, w, 5);
+      await store.complete(units.map((u) => ({ unit: u.unit, token: u.token, output: ok({ job_type: 'ping' }) })));
+      expect(await ids({ status: 'Success', owner: 'bob' })).toEqual([made[1]]);
+      await store.prune({ olderThanMs: 0 });
+      expect(await ids({})).toEqual([]);
+      const [later] = await store.submit([ping('carol', { tags: ['red'] })]);
+      expect(await ids({})).toEqual([later]);
+    });
+
+    it('counts jobs started and ended per class and time slot, for the throughput chart', async () => {
+      const t0 = Date.now();
+      const [a, b, c] = await store.submit([ping('alice'), ping('alice', { class: 'urgent' }), ping('bob', { class: 'urgent' })]);
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 4, ram_mb: 4096, exclusive: false });
+      const units = await take(store, w, 3);
+      const unitOf = async (id: string) => units.find((u) => u.job === id)!;
+      await store.complete([{ unit: (await unitOf(a!)).unit, token: (await unitOf(a!)).token, output: ok({ job_type: 'ping' }) }]);
+      await store.complete([{ unit: (await unitOf(b!)).unit, token: (await unitOf(b!)).token, output: ok({ job_type: 'ping' }) }]);
+      // c is still running; a queued job has not started.
+      await store.submit([ping('carol')]);
+      const t1 = Date.now() + 1;
+      const sum = (rows: Array<{ class: string; n: number }>) => Object.fromEntries(['normal', 'urgent'].map((k) => [k, rows.filter((r) => r.class === k).reduce((x, r) => x + r.n, 0)]));
+      const counts = await store.jobCounts(t0, t1, 10_000);
+      expect(sum(counts.started)).toEqual({ normal: 1, urgent: 2 });
+      expect(sum(counts.finished)).toEqual({ normal: 1, urgent: 1 });
+      const started = (await store.get(c!))!.date_start!;
+      expect(counts.started).toContainEqual({ class: 'urgent', slot: Math.floor(started / 10_000), n: expect.any(Number) });
+      for (const r of [...counts.started, ...counts.finished]) expect(Number.isInteger(r.slot) && r.slot >= Math.floor(t0 / 10_000) && r.slot <= Math.floor(t1 / 10_000)).toBe(true);
+      // The window's ends: nothing before it, nothing from its end on.
+      expect(await store.jobCounts(t1, t1 + 60_000, 10_000)).toEqual({ started: [], finished: [] });
+      expect(await store.jobCounts(t0 - 60_000, t0, 10_000)).toEqual({ started: [], finished: [] });
+    });
+
     it("a node's own events, a job's account, each user's hidden nodes, and what each worker runs", async () => {
       const [a, b] = await store.submit([ping('alice', { account: 'contest:7' }), ping('alice')]);
       await store.abort(a!);

@@ -5,13 +5,17 @@ import { toWire, type UserPatch } from '../../service/index.js';
 
 type Name = { Params: { name: string } };
 
+/** How long a worker that stopped heartbeating is still listed, as lost. */
+const LOST_WITHIN_MS = 3_600_000;
+
 /** Who is asking, the owners, workers, fair share, pruning and the users of the server (admins change them). */
 export function adminRoutes(app: FastifyInstance): void {
   app.get('/me', async (request) => request.sluice.whoami());
 
   app.get('/owners', async (request) => ({ owners: await request.sluice.users() }));
 
-  app.get('/workers', async (request) => ({ workers: toWire(await request.sluice.workers()) }));
+  // Beside the live workers, those lost within the last hour (the dashboard marks them).
+  app.get('/workers', async (request) => ({ workers: toWire(await request.sluice.workers()), lost: toWire(await request.sluice.inner.lostWorkers(LOST_WITHIN_MS)) }));
 
   app.get<{ Querystring: { pool?: string } }>('/fairshare', async (request) => {
     const pool = request.query.pool;

@@ -27,11 +27,14 @@ export function jobRoutes(app: FastifyInstance, options: { maxBatch: number; sto
     const q = new Query(request.query as Record<string, unknown>);
     const limit = q.number('limit', 1, MAX_PAGE, true) ?? PAGE;
     const cursor = q.text('cursor');
+    const newestFirst = q.oneOf('order', ['oldest', 'newest'] as const) === 'newest';
     const filter = await listFilter(request.sluice, q);
-    const nodes = await request.sluice.list({ ...filter, ...(cursor ? { after: decodeCursor(cursor) } : {}), limit: limit + 1 });
+    // Read before the listing: a client that follows the stream from `seq` misses no change of what it lists.
+    const seq = await request.sluice.inner.lastSeq();
+    const nodes = await request.sluice.list({ ...filter, ...(cursor ? { after: decodeCursor(cursor) } : {}), ...(newestFirst ? { newestFirst } : {}), limit: limit + 1 });
     const page = nodes.slice(0, limit);
     const last = page[page.length - 1];
-    return { jobs: toWire(page), next: nodes.length > limit && last ? encodeCursor({ date: last.date_created, id: last.id }) : null };
+    return { jobs: toWire(page), next: nodes.length > limit && last ? encodeCursor({ date: last.date_created, id: last.id }) : null, seq };
   });
 
   app.get<Id>('/jobs/:id', async (request) => {

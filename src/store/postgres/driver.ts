@@ -204,6 +204,12 @@ export class PostgresDriver implements Driver {
       async queueState(now) {
         return (await rows<Awaited<ReturnType<ReadTx['queueState']>>>(SQL.queueState, [now]))[0]!;
       },
+      async jobCounts(since, before, step) {
+        const args = [since, before, Math.max(1, Math.floor(step))];
+        type Count = { class: string; slot: number; n: number };
+        const [started, finished] = [await rows<Count>(SQL.jobsStarted, args), await rows<Count>(SQL.jobsFinished, args)];
+        return { started, finished };
+      },
       async findGroup(parent, name) {
         return (await rows<{ id: string; owner: string }>(SQL.findGroup, [parent ?? '', name]))[0];
       },

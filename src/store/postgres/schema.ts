@@ -202,4 +202,40 @@ export const MIGRATIONS: string[] = [
   -- An account's strict rank (see the SQLite schema's migration 8).
   ALTER TABLE owners ADD COLUMN rank integer NOT NULL DEFAULT 0;
   `,
+  `
+  -- The dashboard's listings (see the SQLite schema's migration 6): each filter in the listing's order.
+  DROP INDEX nodes_owner;
+  CREATE INDEX nodes_owner ON nodes (owner, type, date_created, id);
+  CREATE INDEX nodes_owner_status ON nodes (owner, status, date_created, id);
+  CREATE INDEX nodes_status ON nodes (status, date_created, id);
+  CREATE INDEX nodes_job_type ON nodes (job_type, date_created, id);
+  DROP INDEX nodes_parent;
+  CREATE INDEX nodes_parent ON nodes (parent, date_created, id);
+  `,
+  `
+  -- The tag filter indexed (see the SQLite schema's migration 7): each tag of each node in the
+  -- listing's order, kept by statement triggers (one insert or delete per statement, not per row;
+  -- they find node_tags in the schema they were made in, whatever the caller's search_path).
+  CREATE TABLE node_tags (
+    tag text NOT NULL,
+    date_created bigint NOT NULL,
+    id text NOT NULL,
+    PRIMARY KEY (tag, date_created, id)
+  );
+  INSERT INTO node_tags SELECT DISTINCT t.tag, n.date_created, n.id FROM nodes n, jsonb_array_elements_text(n.tags) AS t(tag) WHERE n.tags <> '[]';
+  CREATE FUNCTION node_tags_add() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+  BEGIN
+    INSERT INTO node_tags SELECT DISTINCT t.tag, n.date_created, n.id FROM added n, jsonb_array_elements_text(n.tags) AS t(tag) WHERE n.tags <> '[]'
+      ON CONFLICT DO NOTHING;
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION node_tags_remove() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+  BEGIN
+    DELETE FROM node_tags k USING removed n, jsonb_array_elements_text(n.tags) AS t(tag)
+      WHERE n.tags <> '[]' AND k.tag = t.tag AND k.date_created = n.date_created AND k.id = n.id;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER node_tags_add AFTER INSERT ON nodes REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION node_tags_add();
+  CREATE TRIGGER node_tags_remove AFTER DELETE ON nodes REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION node_tags_remove();
+  `,
 ];

@@ -16,6 +16,8 @@ const INFO_JSON = `json_build_object('id', n.id, 'type', n.type, 'name', n.name,
 
 export const INFO_COLUMNS =
   'id, type, name, parent, owner, status, status_text, job_type, tags, priority, class, progress, attempts, max_attempts, lost, pool, date_created, date_start, date_end, result, error';
+/** The same, named as columns of `nodes` (for a query that joins another table with an id). */
+export const INFO_COLUMNS_OF_NODES = INFO_COLUMNS.split(', ').map((c) => `nodes.${c}`).join(', ');
 
 const UNIT_CLAIMED = 'units.id, units.job, units.idx, units.priority, units.token, units.attempts, units.input, units.pool, units.owner, units.class, units.ram_mb, units.exclusive';
 const QUEUE_KEY = 'pool, owner, class, exclusive, ram_mb';
@@ -117,6 +119,13 @@ export const SQL = {
                                 WHERE owner IN (SELECT owner FROM queues WHERE queued > 0 UNION SELECT owner FROM units WHERE state = 'running')) o) AS owners`,
   /** $3 null keeps the rank an account has (0 for a new one). */
   setShare: `INSERT INTO owners (owner, share, rank) VALUES ($1, $2, coalesce($3::integer, 0)) ON CONFLICT (owner) DO UPDATE SET share = excluded.share, rank = coalesce($3::integer, owners.rank)`,
+  // $1 since, $2 before, $3 step. A job started in the window has ended in it (nodes_ended) or runs now (nodes_status).
+  jobsStarted: `SELECT class, slot::float8 AS slot, count(*)::int AS n FROM (
+                  SELECT class, date_start / $3::bigint AS slot FROM nodes WHERE type = 'job' AND date_end >= $1 AND date_start >= $1 AND date_start < $2
+                  UNION ALL
+                  SELECT class, date_start / $3::bigint AS slot FROM nodes WHERE status = 'Running' AND date_start >= $1 AND date_start < $2
+                ) s GROUP BY class, slot`,
+  jobsFinished: `SELECT class, (date_end / $3::bigint)::float8 AS slot, count(*)::int AS n FROM nodes WHERE type = 'job' AND date_end >= $1 AND date_end < $2 GROUP BY 1, 2`,
   writeUsage: `INSERT INTO owners (owner, usage, usage_at, unit_seconds)
                SELECT o.owner, o.usage, o."usageAt", o."unitSeconds"
                  FROM json_to_recordset($1::json) AS o(owner text, usage double precision, "usageAt" bigint, "unitSeconds" double precision)
@@ -279,33 +288,44 @@ export const SQL = {
   realQueueCounts: `SELECT pool, owner, class, exclusive, count(*)::integer AS queued FROM units WHERE state = 'queued' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
 };
 
-/** listNodes' query: the filters as clauses with numbered parameters. */
+/**
+ * listNodes' query: the filters as clauses with numbered parameters. With a tag, the listing walks
+ * that tag's rows of node_tags in the listing's order (no index of nodes serves a tag) and looks each
+ * node up by its key. The text search filters, behind a fence (OFFSET 0), what the other filters
+ * select in the listing's order: the planner cannot estimate how many rows a word matches and,
+ * guessing very few, would read and sort every job for a page that the first few hundred rows in
+ * index order fill (a common word of a million jobs: 1.5 s without the fence, 12 ms behind it; a
+ * rare word reads every job either way, bench/dashboard.mjs).
+ */
 export function listNodesSql(filter: NodeFilter): { text: string; values: unknown[] } {
   const where: string[] = [];
   const values: unknown[] = [];
-  const add = (clause: (...n: string[]) => string, ...given: unknown[]) => {
-    const names = given.map((value) => {
-      values.push(value);
-      return `$${values.length}`;
-    });
-    where.push(clause(...names));
+  const param = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
   };
+  const add = (clause: (...n: string[]) => string, ...given: unknown[]) => where.push(clause(...given.map(param)));
+  const tagged = filter.tag !== undefined;
+  const key = tagged ? 't' : 'nodes';
+  if (tagged) add((n) => `t.tag = ${n}`, filter.tag);
   const type = filter.type ?? 'job';
-  if (type !== 'any') add((n) => `type = ${n}`, type);
-  if (filter.owner !== undefined) add((n) => `owner = ${n}`, filter.owner);
-  if (filter.status !== undefined) add((n) => `status = ${n}`, filter.status);
-  if (filter.parent !== undefined) add((n) => `parent = ${n}`, filter.parent);
-  if (filter.jobType !== undefined) add((n) => `job_type = ${n}`, filter.jobType);
-  if (filter.tag !== undefined) add((n) => `tags @> jsonb_build_array(${n}::text)`, filter.tag);
-  if (filter.text !== undefined) {
-    add((n) => `(name ILIKE ${n} ESCAPE '\\' OR tags::text ILIKE ${n} ESCAPE '\\' OR coalesce(environ::text, '') ILIKE ${n} ESCAPE '\\')`, containsPattern(filter.text));
-  }
-  if (filter.createdAfter !== undefined) add((n) => `date_created >= ${n}`, filter.createdAfter);
-  if (filter.createdBefore !== undefined) add((n) => `date_created < ${n}`, filter.createdBefore);
-  if (filter.after !== undefined) add((d, i) => `(date_created, id) > (${d}::bigint, ${i}::text)`, filter.after.date, filter.after.id);
+  if (type !== 'any') add((n) => `nodes.type = ${n}`, type);
+  if (filter.owner !== undefined) add((n) => `nodes.owner = ${n}`, filter.owner);
+  if (filter.status !== undefined) add((n) => `nodes.status = ${n}`, filter.status);
+  if (filter.parent !== undefined) add((n) => `nodes.parent = ${n}`, filter.parent);
+  if (filter.jobType !== undefined) add((n) => `nodes.job_type = ${n}`, filter.jobType);
+  if (filter.createdAfter !== undefined) add((n) => `${key}.date_created >= ${n}`, filter.createdAfter);
+  if (filter.createdBefore !== undefined) add((n) => `${key}.date_created < ${n}`, filter.createdBefore);
+  if (filter.after !== undefined) add((d, i) => `(${key}.date_created, ${key}.id) ${filter.newestFirst ? '<' : '>'} (${d}::bigint, ${i}::text)`, filter.after.date, filter.after.id);
   if (filter.under !== undefined) {
-    add((n) => `id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ${n} UNION ALL SELECT c.id FROM nodes c JOIN below b ON c.parent = b.id) SELECT id FROM below)`, filter.under);
+    add((n) => `nodes.id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ${n} UNION ALL SELECT c.id FROM nodes c JOIN below b ON c.parent = b.id) SELECT id FROM below)`, filter.under);
   }
+  const order = (of: string) => ` ORDER BY ${filter.newestFirst ? `${of}.date_created DESC, ${of}.id DESC` : `${of}.date_created, ${of}.id`}`;
   const limit = filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : '';
-  return { text: `SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY date_created, id${limit}`, values };
+  const from = tagged ? 'node_tags t JOIN nodes ON nodes.id = t.id' : 'nodes';
+  const selected = `FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${order(key)}`;
+  if (filter.text === undefined) return { text: `SELECT ${INFO_COLUMNS_OF_NODES} ${selected}${limit}`, values };
+  const n = param(containsPattern(filter.text));
+  const text = `(name ILIKE ${n} ESCAPE '\\' OR tags::text ILIKE ${n} ESCAPE '\\' OR coalesce(environ::text, '') ILIKE ${n} ESCAPE '\\')`;
+  return { text: `SELECT ${INFO_COLUMNS} FROM (SELECT ${INFO_COLUMNS_OF_NODES}, nodes.environ ${selected} OFFSET 0) AS nodes WHERE ${text}${order('nodes')}${limit}`, values };
 }

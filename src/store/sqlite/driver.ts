@@ -6,7 +6,7 @@ import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, 
 import { infoOf, recordOf, type NodeRow } from '../info.js';
 import { containsPattern } from '../rules.js';
 import { MIGRATIONS } from './schema.js';
-import { INFO_COLUMNS, prepare, type Statements } from './statements.js';
+import { INFO_COLUMNS_OF_NODES, prepare, type Statements } from './statements.js';
 import { SqliteWatcher } from './notifier.js';
 import { explainSqliteError } from './errors.js';
 import { Checkpointer, FALLBACK_PAGES } from './checkpointer.js';
@@ -192,25 +192,31 @@ export class SqliteDriver implements Driver {
           where.push(clause);
           args.push(...values);
         };
+        // With a tag, the listing walks that tag's rows of node_tags in the listing's order (it is
+        // the one filter an index of nodes cannot serve), and looks each node up by its key.
+        const tagged = filter.tag !== undefined;
+        const key = tagged ? 't' : 'nodes';
+        if (tagged) add('t.tag = ?', filter.tag);
         const type = filter.type ?? 'job';
-        if (type !== 'any') add('type = ?', type);
-        if (filter.owner !== undefined) add('owner = ?', filter.owner);
-        if (filter.status !== undefined) add('status = ?', filter.status);
-        if (filter.parent !== undefined) add('parent = ?', filter.parent);
-        if (filter.jobType !== undefined) add('job_type = ?', filter.jobType);
-        if (filter.tag !== undefined) add('EXISTS (SELECT 1 FROM json_each(nodes.tags) WHERE value = ?)', filter.tag);
+        if (type !== 'any') add('nodes.type = ?', type);
+        if (filter.owner !== undefined) add('nodes.owner = ?', filter.owner);
+        if (filter.status !== undefined) add('nodes.status = ?', filter.status);
+        if (filter.parent !== undefined) add('nodes.parent = ?', filter.parent);
+        if (filter.jobType !== undefined) add('nodes.job_type = ?', filter.jobType);
         if (filter.text !== undefined) {
           const like = containsPattern(filter.text);
-          add(`(name LIKE ? ESCAPE '\\' OR tags LIKE ? ESCAPE '\\' OR coalesce(environ, '') LIKE ? ESCAPE '\\')`, like, like, like);
+          add(`(nodes.name LIKE ? ESCAPE '\\' OR nodes.tags LIKE ? ESCAPE '\\' OR coalesce(nodes.environ, '') LIKE ? ESCAPE '\\')`, like, like, like);
         }
-        if (filter.createdAfter !== undefined) add('date_created >= ?', filter.createdAfter);
-        if (filter.createdBefore !== undefined) add('date_created < ?', filter.createdBefore);
-        if (filter.after !== undefined) add('(date_created, id) > (?, ?)', filter.after.date, filter.after.id);
+        if (filter.createdAfter !== undefined) add(`${key}.date_created >= ?`, filter.createdAfter);
+        if (filter.createdBefore !== undefined) add(`${key}.date_created < ?`, filter.createdBefore);
+        if (filter.after !== undefined) add(`(${key}.date_created, ${key}.id) ${filter.newestFirst ? '<' : '>'} (?, ?)`, filter.after.date, filter.after.id);
         if (filter.under !== undefined) {
-          add(`id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ? UNION ALL SELECT n.id FROM nodes n JOIN below b ON n.parent = b.id) SELECT id FROM below)`, filter.under);
+          add(`nodes.id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ? UNION ALL SELECT n.id FROM nodes n JOIN below b ON n.parent = b.id) SELECT id FROM below)`, filter.under);
         }
         const limit = filter.limit ? `LIMIT ${Math.floor(filter.limit)}` : '';
-        const rows = db.prepare(`SELECT ${INFO_COLUMNS} FROM nodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY date_created, id ${limit}`).all(...args) as NodeRow[];
+        const from = tagged ? 'node_tags t CROSS JOIN nodes ON nodes.id = t.id' : 'nodes';
+        const order = filter.newestFirst ? `${key}.date_created DESC, ${key}.id DESC` : `${key}.date_created, ${key}.id`;
+        const rows = db.prepare(`SELECT ${INFO_COLUMNS_OF_NODES} FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} ${limit}`).all(...args) as NodeRow[];
         return rows.map(infoOf);
       },
       async units(job) {
@@ -246,6 +252,11 @@ export class SqliteDriver implements Driver {
             owner: o[0], share: o[1], usage: o[2], usageAt: o[3], unitSeconds: o[4], rank: o[5],
           })),
         }))();
+      },
+      async jobCounts(since, before, step) {
+        const args = { since, before, step: Math.max(1, Math.floor(step)) };
+        type Count = { class: string; slot: number; n: number };
+        return { started: q.jobsStarted.all(args) as Count[], finished: q.jobsFinished.all(args) as Count[] };
       },
       async findGroup(parent, name) {
         return q.findGroup.get(parent ?? '', name) as { id: string; owner: string } | undefined;

@@ -19,12 +19,19 @@ const INFO_JSON = `json_object('id', n.id, 'type', n.type, 'name', n.name, 'pare
 
 export const INFO_COLUMNS =
   'id, type, name, parent, owner, status, status_text, job_type, tags, priority, class, progress, attempts, max_attempts, lost, pool, date_created, date_start, date_end, result, error';
+/** The same, named as columns of `nodes` (for a query that joins another table with an id). */
+export const INFO_COLUMNS_OF_NODES = INFO_COLUMNS.split(', ').map((c) => `nodes.${c}`).join(', ');
 
 const UNIT_CLAIMED = 'id, job, idx, priority, token, attempts, input, pool, owner, class, ram_mb, exclusive';
 /** What names a unit's queue, and what its units need. */
 const QUEUE_KEY = 'pool, owner, class, exclusive, ram_mb';
 const CLAIM_SET = `state = 'running', worker = :worker, token = token + 1, lease_until = :lease, attempts = attempts + 1, started_at = :now`;
 const LIVE = `status IN ('Queued', 'Running')`;
+/**
+ * LIVE for a batch update joined to its JSON rows: the unary + keeps the planner off nodes_status
+ * (which it would walk for every live job, once per row of the batch) and on the primary key.
+ */
+const LIVE_BY_ID = `+nodes.status IN ('Queued', 'Running')`;
 
 export function prepare(db: Database.Database) {
   const p = (sql: string): Statement => db.prepare(sql) as Statement;
@@ -135,6 +142,16 @@ export function prepare(db: Database.Database) {
     ).pluck(),
     /** :rank null keeps the rank an account has (0 for a new one). */
     setShare: p(`INSERT INTO owners (owner, share, rank) VALUES (:owner, :share, coalesce(:rank, 0)) ON CONFLICT DO UPDATE SET share = excluded.share, rank = coalesce(:rank, owners.rank)`),
+    // A job started in the window has ended in it (nodes_ended) or runs now (nodes_status): both indexed.
+    // (Named: without statistics the planner would rather walk every job by type.)
+    jobsStarted: p(
+      `SELECT class, slot, count(*) AS n FROM (
+         SELECT class, CAST(date_start / :step AS INTEGER) AS slot FROM nodes INDEXED BY nodes_ended WHERE type = 'job' AND date_end >= :since AND date_start >= :since AND date_start < :before
+         UNION ALL
+         SELECT class, CAST(date_start / :step AS INTEGER) AS slot FROM nodes WHERE status = 'Running' AND date_start >= :since AND date_start < :before
+       ) GROUP BY class, slot`,
+    ),
+    jobsFinished: p(`SELECT class, CAST(date_end / :step AS INTEGER) AS slot, count(*) AS n FROM nodes INDEXED BY nodes_ended WHERE type = 'job' AND date_end >= :since AND date_end < :before GROUP BY class, slot`),
     /** :owners rows: {owner, usage, usageAt, unitSeconds}, worked out above the driver. */
     writeUsage: p(
       `INSERT INTO owners (owner, usage, usage_at, unit_seconds)
@@ -169,7 +186,7 @@ export function prepare(db: Database.Database) {
       `UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, :now), attempts = max(attempts, j.value ->> 'attempts'),
               error = CASE WHEN status = 'Queued' THEN NULL ELSE error END
          FROM jsonb_each(:jobs) AS j
-        WHERE nodes.id = j.value ->> 'job' AND nodes.${LIVE}
+        WHERE nodes.id = j.value ->> 'job' AND ${LIVE_BY_ID}
         RETURNING nodes.id, nodes.environ, nodes.owner`,
     ),
 
@@ -210,7 +227,7 @@ export function prepare(db: Database.Database) {
           progress = coalesce(j.value -> 'progress', progress),
           error = CASE WHEN j.value ->> 'hasError' THEN j.value ->> 'error' ELSE error END
          FROM jsonb_each(:jobs) AS j
-        WHERE nodes.id = j.value ->> 'id' AND nodes.${LIVE}
+        WHERE nodes.id = j.value ->> 'id' AND ${LIVE_BY_ID}
         RETURNING nodes.id, nodes.status NOT IN ('Queued', 'Running')
                   AND (EXISTS (SELECT 1 FROM outbox o WHERE o.job = nodes.id AND o.state = 'waiting') OR EXISTS (SELECT 1 FROM deps d WHERE d.dep = nodes.id)) AS followed`,
     ),
