@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const parts = ['core', 'postgres', 'claim', 'schedule', 'sandbox', 'judge', 'files', 'jobs', 'prune', 'bridge'];
+const parts = ['core', 'postgres', 'claim', 'schedule', 'sandbox', 'judge', 'files', 'jobs', 'prune', 'bridge', 'server'];
 const sections = [];
 for (const part of parts) {
   const file = path.join(here, `${part}.mjs`);

@@ -11,6 +11,7 @@ import { workerRoutes } from './routes/worker.js';
 import { eventRoutes } from './sse.js';
 import { moiRoutes } from './moi.js';
 import { homePage } from './home.js';
+import { endIdleConnectionsOnClose } from './connections.js';
 import { OPENAPI } from './openapi.js';
 import type { Metrics } from './metrics.js';
 import type { Streams } from './streams.js';
@@ -51,6 +52,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Idle keep-alive connections must not hold a stopping server open; streams end by themselves.
     forceCloseConnections: 'idle',
   });
+  const endIdle = endIdleConnectionsOnClose(app.server);
+  app.addHook('preClose', async () => endIdle());
   const policy = new AccessPolicy(options.safeJobs);
   const auth = new Authenticator({ service: options.service, policy, noAuth: options.noAuth, failuresPerMinute: options.authFailuresPerMinute, onFailure: options.metrics.onAuthFailure });
   jsonErrors(app, options.metrics.onStoreError);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { NotFoundError } from '../environ/index.js';
+import { NotFoundError, RateLimitedError, UnavailableError } from '../environ/index.js';
 import type { NodeInfo } from '../store/index.js';
 import { TERMINAL } from '../store/index.js';
 import { moiInfo } from '../bridge/index.js';
@@ -18,7 +18,9 @@ type Verb = 'get' | 'add' | 'update' | 'remove';
  *   node) or `{"update": info}`, one frame per node, as moi's Group forwards its channels;
  * - `{"get": []}` answers `{"get": info}` for each of the user's nodes; `{"get": [ID, ...]}` for
  *   each id and, for a group, everything below it (ids that are not there are skipped, as moi does);
- *   a group asked for (an admin may ask for anyone's) joins the view with its descendants;
+ *   a node asked for (an admin may ask for anyone's) joins the view, a group with its descendants;
+ * - `{"add": [ID, ...]}` (moi's Group takes it from a client too) is `get` answered as `add`, and
+ *   brings removed nodes back into this socket's view (not into the user's other sockets);
  * - `{"remove": [ID, ...]}` takes the nodes, and the descendants of a group, out of the user's view,
  *   answering `{"remove": info}` for each; as moi's SREM from the children sets, this lasts across
  *   the user's sockets (their records stay);
@@ -32,6 +34,8 @@ type Verb = 'get' | 'add' | 'update' | 'remove';
 export function moiRoutes(app: FastifyInstance, options: { streams: Streams }): void {
   app.get('/moi-ws/', { websocket: true }, (socket: WebSocket, request: FastifyRequest) => {
     void new MoiSocket(socket, request.sluice, options.streams).run().catch((err) => {
+      // Too many streams, or a stopping server: "try again later" (1013), with the reason.
+      if (err instanceof RateLimitedError || err instanceof UnavailableError) return socket.close(1013, err.message.slice(0, 120));
       request.log.error(err);
       socket.close(1011, 'internal error');
     });
@@ -39,7 +43,7 @@ export function moiRoutes(app: FastifyInstance, options: { streams: Streams }): 
 }
 
 class MoiSocket {
-  /** groups asked for by `get` (their subtrees are in view beside the user's own nodes) */
+  /** nodes asked for by `get` or `add` (with groups' subtrees, in view beside the user's own nodes) */
   private readonly watched = new Set<string>();
   /** nodes taken out of the view, with everything below them */
   private readonly removed = new Set<string>();
@@ -59,17 +63,25 @@ class MoiSocket {
 
   async run(): Promise<void> {
     const me = this.service.principal.name;
-    const release = this.streams.add(me, 'ws', () => this.socket.close(1001, 'the server is stopping'));
+    const release = this.streams.add(me, 'ws', () => {
+      this.stop.abort();
+      this.socket.close(1001, 'the server is stopping');
+    });
     this.socket.once('close', () => {
       this.stop.abort();
       release();
     });
-    for (const id of await this.service.hidden()) this.removed.add(id);
-    const since = await this.service.inner.lastSeq();
+    // Listening at once (moi.js sends its get as soon as the socket opens); messages wait for the view to be read.
+    const ready = (async () => {
+      for (const id of await this.service.hidden()) this.removed.add(id);
+      return this.service.inner.lastSeq();
+    })();
+    this.queue = ready.then(() => undefined);
     this.socket.on('message', (data, isBinary) => {
       if (isBinary) return;
       this.queue = this.queue.then(() => this.onMessage(String(data))).catch((err) => this.send({ error: (err as Error).message }));
     });
+    const since = await ready;
     // Everything an admin may see goes by; the view picks what this socket shows.
     const admin = this.service.principal.role === 'admin';
     const items = await this.service.openStream({ type: 'any', ...(admin ? {} : { owner: me }) }, { since, signal: this.stop.signal });
@@ -89,7 +101,7 @@ class MoiSocket {
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return this.send({ error: 'a message is an object: {"get": [...]}, {"remove": [...]} or {"close": null}' });
     if ('close' in payload) return void this.socket.close(1000);
     for (const [verb, args] of Object.entries(payload)) {
-      if (verb !== 'get' && verb !== 'remove') {
+      if (verb !== 'get' && verb !== 'add' && verb !== 'remove') {
         this.send({ error: `unknown action: ${verb}` });
         continue;
       }
@@ -98,26 +110,36 @@ class MoiSocket {
         continue;
       }
       const ids = args.filter((a): a is string => typeof a === 'string');
-      if (verb === 'get') await this.get(ids);
-      else await this.remove(ids);
+      if (verb === 'remove') await this.remove(ids);
+      else await this.get(ids, verb);
     }
   }
 
-  /** moi's `_action_get`: the nodes asked for (all of the user's for []), groups expanded to their descendants. */
-  private async get(ids: string[]): Promise<void> {
+  /**
+   * moi's `_action_get`: the nodes asked for (all of the user's for []), groups expanded to their
+   * descendants. moi's `_action_add` (a client may send `add` too) is the same read after listening
+   * to each id: the node, and what is below it, comes back into this socket's view even if it was
+   * removed (as moi subscribes again without putting it back in the children sets), answered `add`.
+   */
+  private async get(ids: string[], verb: 'get' | 'add'): Promise<void> {
     const at = await this.service.inner.lastSeq();
     if (!ids.length) {
+      if (verb === 'add') return;
       const mine = await this.service.list({ type: 'any', owner: this.service.principal.name });
-      for (const info of this.visible(mine)) this.emit('get', info, at);
+      for (const info of this.visible(mine)) this.emit('get', info, at, true);
       return;
     }
     for (const id of new Set(ids)) {
       const node = await this.node(id);
-      if (!node || this.removed.has(id)) continue;
-      this.emit('get', node, at);
-      if (node.type !== 'group') continue;
+      if (!node) continue;
+      if (verb === 'add') this.removed.delete(id);
+      else if (this.removed.has(id)) continue;
       this.watched.add(id);
-      for (const info of this.visible(await this.service.list({ type: 'any', under: id }))) this.emit('get', info, at);
+      this.emit(verb, node, at, true);
+      if (node.type !== 'group') continue;
+      const below = await this.service.list({ type: 'any', under: id });
+      if (verb === 'add') for (const n of below) this.removed.delete(n.id);
+      for (const info of this.visible(below)) this.emit(verb, info, at, true);
     }
   }
 
@@ -181,10 +203,10 @@ class MoiSocket {
 
   /**
    * Sends a node's state; a change is dropped when what was sent of the node is as new, or its end
-   * was sent already. A `get` is an answer and always goes (moi's list adds a row only for get or add).
+   * was sent already. An answer (to `get` or `add`) always goes: moi's list adds a row only for get or add.
    */
-  private emit(verb: Verb, info: NodeInfo, seq: number): void {
-    if (verb !== 'get' && (this.ended.has(info.id) || (this.sentAt.get(info.id) ?? -1) >= seq)) return;
+  private emit(verb: Verb, info: NodeInfo, seq: number, answer = false): void {
+    if (!answer && (this.ended.has(info.id) || (this.sentAt.get(info.id) ?? -1) >= seq)) return;
     this.sentAt.set(info.id, Math.max(seq, this.sentAt.get(info.id) ?? -1));
     if (info.type === 'job' && info.status && TERMINAL.has(info.status)) this.ended.add(info.id);
     this.frame(verb, info);

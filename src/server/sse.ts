@@ -8,11 +8,21 @@ import type { Streams } from './streams.js';
 const STATUSES: JobStatus[] = ['Queued', 'Waiting', 'Running', 'Success', 'Failed', 'Aborted'];
 /** A client this far behind (bytes not yet taken by its socket) is cut off: it comes back with Last-Event-ID and replays from the store. */
 const MAX_BACKLOG = 8 << 20;
+/**
+ * A client's writes are at most this often: a quiet stream sends each change at once, a busy one
+ * gathers the changes of this window into one write (with a thousand watchers, one system call
+ * per client per store commit was most of the server's time; bench/server.mjs).
+ */
+const FLUSH_MS = 10;
 /** How soon a browser's EventSource reconnects after a drop. */
 const RETRY_MS = 1000;
 
-/** One frame per item, made once however many clients send it (items of a hub's events are shared). */
-const frames = new WeakMap<StreamItem, string>();
+/**
+ * One frame per item, made and UTF-8 encoded once however many clients send it (items of a hub's
+ * events are shared): with a thousand watchers, encoding each frame per client was a large part
+ * of the server's time (bench/server.mjs).
+ */
+const frames = new WeakMap<StreamItem, Buffer>();
 
 /**
  * The SSE frame of an item. Changes and the `sync` that ends the current state carry `id:` (their
@@ -20,15 +30,17 @@ const frames = new WeakMap<StreamItem, string>();
  * The current state (`get`) and `resync` carry none, so a drop in the middle of them leaves the
  * client's last id where it was and the server sends them whole again.
  */
-export function frameOf(item: StreamItem): string {
+export function frameOf(item: StreamItem): Buffer {
   let frame = frames.get(item);
   if (frame === undefined) {
     const id = item.verb === 'get' || item.verb === 'resync' ? '' : `id: ${item.seq}\n`;
-    frame = `${id}event: ${item.verb}\ndata: ${JSON.stringify(toWire(item))}\n\n`;
+    frame = Buffer.from(`${id}event: ${item.verb}\ndata: ${JSON.stringify(toWire(item))}\n\n`);
     frames.set(item, frame);
   }
   return frame;
 }
+
+const HEARTBEAT = Buffer.from(': heartbeat\n\n');
 
 /**
  * GET /api/v1/events (and /events): the resumable event stream (docs/api.md). The current state
@@ -68,24 +80,29 @@ async function follow(request: FastifyRequest, reply: FastifyReply, options: { s
     'x-accel-buffering': 'no',
   });
   res.write(`retry: ${RETRY_MS}\n\n`);
-  // Frames of one turn of the event loop go out in one write.
-  let pending = '';
+  // Frames gathered (FLUSH_MS) go out in one system call: corked, one writev of the shared buffers.
+  let pending: Buffer[] = [];
   let scheduled = false;
+  let flushed = 0;
   const flush = () => {
     scheduled = false;
-    if (!pending || res.destroyed) return;
-    res.write(pending);
-    pending = '';
+    if (!pending.length || res.destroyed) return;
+    flushed = Date.now();
+    res.cork();
+    for (const frame of pending) res.write(frame);
+    res.uncork();
+    pending = [];
     if (res.writableLength > MAX_BACKLOG) stop.abort();
   };
-  const send = (text: string) => {
-    pending += text;
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+  const send = (frame: Buffer) => {
+    pending.push(frame);
+    if (scheduled) return;
+    scheduled = true;
+    const wait = flushed + FLUSH_MS - Date.now();
+    if (wait > 0) setTimeout(flush, wait);
+    else setImmediate(flush);
   };
-  const heartbeat = setInterval(() => send(': heartbeat\n\n'), options.heartbeatMs);
+  const heartbeat = setInterval(() => send(HEARTBEAT), options.heartbeatMs);
   res.once('close', () => stop.abort());
   try {
     for await (const item of items) send(frameOf(item));

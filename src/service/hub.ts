@@ -1,3 +1,4 @@
+import { UnavailableError } from '../environ/index.js';
 import type { Store, StoreEvent } from '../store/index.js';
 
 /** Events kept in memory for followers (about 0.5 KiB each). */
@@ -51,6 +52,8 @@ export class EventHub {
    * or `signal` fires first.
    */
   async after(seq: number, limit: number, timeoutMs: number, signal?: AbortSignal): Promise<StoreEvent[]> {
+    // A follower left behind by a closed hub must end, not spin.
+    if (this.stop.signal.aborted) throw new UnavailableError('the event stream has stopped (the server is stopping)');
     if (seq < this.from) return this.store.eventsAfter(seq, limit);
     if (seq >= this.seq) await this.next(timeoutMs, signal);
     if (seq < this.from) return this.store.eventsAfter(seq, limit);
