@@ -124,6 +124,10 @@ describe.each(BACKENDS)('sioworkersd for oioioi on $name', (backend) => {
     expect(answer).toMatchObject({ 'workers_jobs.extra_args': { k: 1 }, 'workers_jobs.results': { p: { pong: 'x', result: 'SUCCESS' } } });
     // As an older oioioi sends it: a struct, not a JSON string.
     expect(await client('call', rpc, 'sync_run_group', 'struct:{"workers_jobs": {"p": {"job_type": "ping", "ping": 2}}}')).toMatchObject({ 'workers_jobs.results': { p: { pong: 2 } } });
+    // A job that raised (an exec without its program): the group's error in sioworkersd's words, the others' results kept.
+    const raised = await client('call', rpc, 'sync_run_group', JSON.stringify({ workers_jobs: { ok: { job_type: 'ping', ping: 1 }, bad: { job_type: 'exec' } } }));
+    expect(raised['workers_jobs.results']).toEqual({ ok: expect.objectContaining({ pong: 1 }) });
+    expect(raised.error).toMatchObject({ message: expect.stringMatching(/^Some tasks in a group failed\.\n\nException: .*exe_file/s), traceback: expect.any(String) });
     const big = await client('call', rpc, 'sync_run_group', JSON.stringify({ workers_jobs: { huge: { job_type: 'exec', exec_mem_limit: 64 * 1024 * 1024 } } }));
     expect(big).toMatchObject({ 'workers_jobs.results': {}, error: { message: expect.stringMatching(/^Task huge \(exec\) needs 65536 MiB of RAM; the largest worker offers \d+ MiB$/) } });
     const workers = await client('call', rpc, 'get_workers');
