@@ -142,9 +142,9 @@ describe.each(BACKENDS)('users and roles on $name', (backend) => {
     expect(cookie).toMatch(/^sluice_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/);
     const session = cookie.split(';')[0]!;
     const page = await fetch(`${server.url}/`, { headers: { cookie: session } });
-    // The dashboard's page; who it is signed in as it asks /api/v1/me with the same cookie.
+    // The dashboard's page (docs/dashboard.md), which asks the API who is signed in.
     expect(page.status).toBe(200);
-    expect(await page.text()).toMatch(/^<!doctype html>/i);
+    expect(await page.text()).toContain('<script type="module" src="/assets/app.js"></script>');
     expect((await api(server.url, null, 'GET', '/api/v1/me', undefined, { cookie: session })).body.name).toBe('admin');
     expect((await fetch(`${server.url}/?token=sluice_wrong`, { redirect: 'manual' })).status).toBe(401);
     // moi's WebSocket takes the cookie or ?token=, and refuses neither-nor.

@@ -29,6 +29,20 @@ describe('postgres store specifics', () => {
     await Promise.all(stores.map((s) => s.close()));
   });
 
+  it('searches text in index order both on its own and inside a transaction, which it leaves as it was', async () => {
+    const store = await PostgresStore.open(url, { schema: freshSchema() });
+    const [a, , c] = await store.submit([1, 2, 3].map((i) => ({ owner: 'x', environ: { job_type: 'ping', note: i === 2 ? 'hay' : 'needle' } })));
+    const filter = { text: 'needle', newestFirst: true };
+    expect((await store.driver.read.listNodes(filter)).map((n) => n.id)).toEqual([c, a]);
+    const inside = await store.driver.snapshot(async (tx) => {
+      const found = (await tx.listNodes(filter)).map((n) => n.id);
+      // The rest of the transaction sorts again: an unfiltered listing in another order is still answered.
+      return [found, (await tx.listNodes({ newestFirst: false, limit: 1 })).map((n) => n.id)];
+    });
+    expect(inside).toEqual([[c, a], [a]]);
+    await store.close();
+  });
+
   it('upgrades a database made by the previous schema, its jobs kept', async () => {
     const schema = freshSchema();
     const client = new pg.Client(url);

@@ -12,6 +12,9 @@ import { Listener } from './listener.js';
 import { connectionOptions } from './url.js';
 
 type Queryable = pg.Pool | pg.PoolClient;
+/** Sorting priced out, and no parallel workers (whose start costs more than a page read in index order). */
+const IN_INDEX_ORDER = 'SET LOCAL enable_sort = off; SET LOCAL max_parallel_workers_per_gather = 0';
+const DEFAULT_ORDER = 'SET LOCAL enable_sort TO DEFAULT; SET LOCAL max_parallel_workers_per_gather TO DEFAULT';
 type Key = { pool: string; owner: string; class: UnitClass; exclusive: boolean; ram_mb: number };
 type Claimed = { id: number; job: string; idx: number; priority: number; token: number; attempts: number; input: unknown } & Key;
 
@@ -177,6 +180,43 @@ export class PostgresDriver implements Driver {
       }
     };
     const gapResolved = (seq: number, xmin: bigint) => this.gapResolved(c, seq, xmin);
+    const where = this.where;
+    /**
+     * A query in the listing's order with sorting priced out (IN_INDEX_ORDER). For the text search: the planner
+     * cannot estimate how many rows a word matches and, guessing few, would read and sort every job
+     * for a page that the first few hundred rows in index order fill (a common word of a million
+     * jobs: 1.1-1.5 s sorted, 12 ms in index order; a rare word reads every job either way). SET
+     * LOCAL holds for one transaction: the query's own, or the one it runs in (then set back).
+     */
+    const inIndexOrder = async <R>(text: string, values: unknown[]): Promise<R[]> => {
+      try {
+        if (!(c instanceof pg.Pool)) {
+          await c.query(IN_INDEX_ORDER);
+          try {
+            return (await c.query(text, values)).rows as R[];
+          } finally {
+            await c.query(DEFAULT_ORDER);
+          }
+        }
+        const client = await c.connect();
+        let failed: unknown;
+        try {
+          await client.query('BEGIN READ ONLY');
+          await client.query(IN_INDEX_ORDER);
+          const result = (await client.query(text, values)).rows as R[];
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          failed = err;
+          await client.query('ROLLBACK').catch(() => {});
+          throw err;
+        } finally {
+          client.release(failed !== undefined && isConnectionError(failed));
+        }
+      } catch (err) {
+        throw explainPgError(err, where);
+      }
+    };
     return {
       async getNode(id) {
         const [row] = await rows<Record<string, unknown>>(SQL.getNode, [id]);
@@ -184,7 +224,8 @@ export class PostgresDriver implements Driver {
       },
       async listNodes(filter) {
         const { text, values } = listNodesSql(filter);
-        return (await rows<Record<string, unknown>>(text, values)).map(infoOf);
+        const read = filter.text === undefined ? rows : inIndexOrder;
+        return (await read<Record<string, unknown>>(text, values)).map(infoOf);
       },
       async units(job) {
         return rows<UnitInfo>(SQL.units, [job]);

@@ -289,22 +289,20 @@ export const SQL = {
 };
 
 /**
- * listNodes' query: the filters as clauses with numbered parameters. With a tag, the listing walks
- * that tag's rows of node_tags in the listing's order (no index of nodes serves a tag) and looks each
- * node up by its key. The text search filters, behind a fence (OFFSET 0), what the other filters
- * select in the listing's order: the planner cannot estimate how many rows a word matches and,
- * guessing very few, would read and sort every job for a page that the first few hundred rows in
- * index order fill (a common word of a million jobs: 1.5 s without the fence, 12 ms behind it; a
- * rare word reads every job either way, bench/dashboard.mjs).
+ * listNodes' query: the filters as clauses with numbered parameters, in the listing's order. With a
+ * tag, the listing walks that tag's rows of node_tags in that order (no index of nodes serves a tag)
+ * and looks each node up by its key. (A text search runs with sorting priced out: driver.ts.)
  */
 export function listNodesSql(filter: NodeFilter): { text: string; values: unknown[] } {
   const where: string[] = [];
   const values: unknown[] = [];
-  const param = (value: unknown) => {
-    values.push(value);
-    return `$${values.length}`;
+  const add = (clause: (...n: string[]) => string, ...given: unknown[]) => {
+    const names = given.map((value) => {
+      values.push(value);
+      return `$${values.length}`;
+    });
+    where.push(clause(...names));
   };
-  const add = (clause: (...n: string[]) => string, ...given: unknown[]) => where.push(clause(...given.map(param)));
   const tagged = filter.tag !== undefined;
   const key = tagged ? 't' : 'nodes';
   if (tagged) add((n) => `t.tag = ${n}`, filter.tag);
@@ -314,18 +312,17 @@ export function listNodesSql(filter: NodeFilter): { text: string; values: unknow
   if (filter.status !== undefined) add((n) => `nodes.status = ${n}`, filter.status);
   if (filter.parent !== undefined) add((n) => `nodes.parent = ${n}`, filter.parent);
   if (filter.jobType !== undefined) add((n) => `nodes.job_type = ${n}`, filter.jobType);
+  if (filter.text !== undefined) {
+    add((n) => `(nodes.name ILIKE ${n} ESCAPE '\\' OR nodes.tags::text ILIKE ${n} ESCAPE '\\' OR coalesce(nodes.environ::text, '') ILIKE ${n} ESCAPE '\\')`, containsPattern(filter.text));
+  }
   if (filter.createdAfter !== undefined) add((n) => `${key}.date_created >= ${n}`, filter.createdAfter);
   if (filter.createdBefore !== undefined) add((n) => `${key}.date_created < ${n}`, filter.createdBefore);
   if (filter.after !== undefined) add((d, i) => `(${key}.date_created, ${key}.id) ${filter.newestFirst ? '<' : '>'} (${d}::bigint, ${i}::text)`, filter.after.date, filter.after.id);
   if (filter.under !== undefined) {
     add((n) => `nodes.id IN (WITH RECURSIVE below(id) AS (SELECT id FROM nodes WHERE parent = ${n} UNION ALL SELECT c.id FROM nodes c JOIN below b ON c.parent = b.id) SELECT id FROM below)`, filter.under);
   }
-  const order = (of: string) => ` ORDER BY ${filter.newestFirst ? `${of}.date_created DESC, ${of}.id DESC` : `${of}.date_created, ${of}.id`}`;
+  const order = filter.newestFirst ? `${key}.date_created DESC, ${key}.id DESC` : `${key}.date_created, ${key}.id`;
   const limit = filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : '';
   const from = tagged ? 'node_tags t JOIN nodes ON nodes.id = t.id' : 'nodes';
-  const selected = `FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${order(key)}`;
-  if (filter.text === undefined) return { text: `SELECT ${INFO_COLUMNS_OF_NODES} ${selected}${limit}`, values };
-  const n = param(containsPattern(filter.text));
-  const text = `(name ILIKE ${n} ESCAPE '\\' OR tags::text ILIKE ${n} ESCAPE '\\' OR coalesce(environ::text, '') ILIKE ${n} ESCAPE '\\')`;
-  return { text: `SELECT ${INFO_COLUMNS} FROM (SELECT ${INFO_COLUMNS_OF_NODES}, nodes.environ ${selected} OFFSET 0) AS nodes WHERE ${text}${order('nodes')}${limit}`, values };
+  return { text: `SELECT ${INFO_COLUMNS_OF_NODES} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}${limit}`, values };
 }
