@@ -186,7 +186,7 @@ export async function main() {
     row(`graphile-worker ${gw}, localQueue + completeJobBatchDelay 0`, r.graphileBatch),
     row(`BullMQ ${bq} on Redis`, r.bullmq),
     '',
-    `Processing, Sluice (1 worker) against: BullMQ ${ratio(r.sluice, r.bullmq)}× (goal ≥ 1), graphile-worker ${ratio(r.sluice, r.graphile)}× (goal ≥ 5), graphile-worker batching ${ratio(r.sluice, r.graphileBatch)}× (goal > 1); four workers ${ratio(r.sluice, r.sluice4)}× one. Latency p50 ${fmt(r.sluice.latency.p50, 2)} ms against graphile-worker's ${fmt(r.graphile.latency.p50, 2)} ms (goal: no worse).`,
+    `Processing, Sluice (1 worker) against: BullMQ ${ratio(r.sluice, r.bullmq)}× (goal ≥ 1), graphile-worker ${ratio(r.sluice, r.graphile)}× (goal ≥ 5), graphile-worker batching ${ratio(r.sluice, r.graphileBatch)}× (goal > 1); four workers ${ratio(r.sluice4, r.sluice)}× one. Latency p50 ${fmt(r.sluice.latency.p50, 2)} ms against graphile-worker's ${fmt(r.graphile.latency.p50, 2)} ms (goal: no worse).`,
     '',
   ].join('\n');
 }
