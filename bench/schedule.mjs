@@ -3,7 +3,7 @@
 // about fairness. Pure CPU, no servers. Build first (`npx tsc -p tsconfig.build.json`), then
 // `node bench/schedule.mjs` prints the markdown section.
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_POLICY, ownerFactors, planClaims, PRIORITY_CLASSES, simulate } from '../dist/schedule/index.js';
+import { ClaimPlanner, DEFAULT_POLICY, ownerFactors, planClaims, PRIORITY_CLASSES, simulate } from '../dist/schedule/index.js';
 import { fmt, summarize } from './lib/stats.mjs';
 
 const HOUR = 3_600_000;
@@ -65,6 +65,11 @@ function planningRows() {
       const t = time(() => planClaims(snap.queues, snap.owners, n, NOW, DEFAULT_POLICY));
       rows.push(`| ${fmt(owners)} | ${fmt(snap.queues.length)} | ${n} | ${fmt(t.p50, 1)} | ${fmt(t.p99, 1)} | ${fmt(t.n)} |`);
     }
+    // What a worker pays per claim cycle: the planner prepared once per snapshot, then asked.
+    const planner = new ClaimPlanner(snap.queues, snap.owners, NOW, DEFAULT_POLICY);
+    let call = 0;
+    const asked = time(() => planner.plan(50, NOW + ++call));
+    rows.push(`| ${fmt(owners)} | ${fmt(snap.queues.length)} | 50, prepared planner | ${fmt(asked.p50, 1)} | ${fmt(asked.p99, 1)} | ${fmt(asked.n)} |`);
     const f = time(() => ownerFactors(snap.owners, NOW, DEFAULT_POLICY));
     rows.push(`| ${fmt(owners)} | (ownerFactors alone) | – | ${fmt(f.p50, 1)} | ${fmt(f.p99, 1)} | ${fmt(f.n)} |`);
   }
@@ -143,7 +148,7 @@ export async function main() {
   return [
     '## Schedule: planning claims, and the policy in simulation',
     '',
-    `\`planClaims\` over a snapshot of N active owners, each with a nice, a normal and an urgent queue (${fmt(QUEUED_TOTAL)} units queued in all), shares 1–4, random decayed usage, some running; n = picks per call. Microseconds per call, one core, Node ${process.versions.node}.`,
+    `\`planClaims\` over a snapshot of N active owners, each with a nice, a normal and an urgent queue (${fmt(QUEUED_TOTAL)} units queued in all), shares 1–4, random decayed usage, some running; n = picks per call. Microseconds per call, one core, Node ${process.versions.node}. "Prepared planner": a \`ClaimPlanner\` prepared once over the snapshot and asked again and again (a worker prepares one per snapshot read and asks it at every claim cycle), the time of one call.`,
     '',
     '| owners | queues | n | p50 (µs) | p99 (µs) | calls |',
     '|---|---|---|---|---|---|',

@@ -5,6 +5,8 @@ import { storeConformance } from './store/conformance.js';
 import { freshSchema } from './helpers/postgres.js';
 import { MIGRATIONS } from '../src/store/postgres/schema.js';
 import { migrate } from '../src/store/postgres/migrate.js';
+import { SQL } from '../src/store/postgres/statements.js';
+import { take } from './store/conformance.js';
 
 const url = inject('pgUrl');
 
@@ -66,5 +68,42 @@ describe('postgres store specifics', () => {
     expect(u).toMatchObject({ job: 'j', environ: { ping: 5 } });
     expect(await store.control('j', 'hello')).toEqual({ seq: 1 });
     await store.close();
+  });
+
+  it('a claim cycle looks its rows up by key even before any ANALYZE (right after a bulk submission)', async () => {
+    const schema = freshSchema();
+    const store = await PostgresStore.open(url, { schema });
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      for (let i = 0; i < 5; i++) await store.submit(Array.from({ length: 1000 }, (_, n) => ({ owner: 'a', environ: { job_type: 'x', n } })));
+      const w = await store.registerWorker({ host: 'h', pid: 1, concurrency: 50, ram_mb: 1024, exclusive: false });
+      const units = await take(store, w, 50);
+      await client.query(`SET search_path TO "${schema}"`);
+      // As the store's own connections plan (postgres/driver.ts).
+      await client.query('SET random_page_cost = 1.1');
+      const jobs = units.map((u) => u.job);
+      const outcomes = JSON.stringify(units.map((u) => ({ unit: u.unit, token: u.token, state: 'done', result: null, error: null })));
+      const updates = JSON.stringify(jobs.map((id) => ({ id, status: 'Success', unitsDone: 1, unitsFailed: 0, dateEnd: 1, hasOutput: false, hasResult: false, hasError: false })));
+      const plans: Record<string, [string, unknown[]]> = {
+        startJobs: [SQL.startJobs, [1, JSON.stringify(jobs.map((job) => ({ job, attempts: 1 }))), jobs]],
+        finishUnits: [SQL.finishUnits, [1, outcomes, units.map((u) => u.unit)]],
+        jobTallies: [SQL.jobTallies, [jobs]],
+        updateJobs: [SQL.updateJobs, [updates, jobs]],
+        appendEvents: [SQL.appendEvents, ['k', 'c', 'i', jobs, jobs.map(() => 'update'), jobs.map(() => 1)]],
+      };
+      for (const [name, [text, values]] of Object.entries(plans)) {
+        await client.query('BEGIN');
+        const plan = (await client.query(`EXPLAIN ${text}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
+        await client.query('ROLLBACK');
+        // A scan of a whole table, or of the running units' index with every finished unit's dead entry
+        // in it, costs per row of the table (jobTallies counts running units of map jobs only).
+        expect(plan, name).not.toMatch(/Seq Scan on (nodes|units)/);
+        if (name !== 'jobTallies') expect(plan, name).not.toMatch(/units_running/);
+      }
+    } finally {
+      await client.end();
+      await store.close();
+    }
   });
 });

@@ -5,6 +5,7 @@ import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, R
 import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
 import { ChangeCounter } from '../changes.js';
 import { DEFAULT_POOL } from '../info.js';
+import { query } from './prepared.js';
 import { explainPgError } from './errors.js';
 import { ident, migrate } from './migrate.js';
 import { listNodesSql, SQL } from './statements.js';
@@ -69,7 +70,10 @@ export class PostgresDriver implements Driver {
     const { config, schema: fromUrl, where } = connectionOptions(url);
     const schema = options.schema ?? fromUrl ?? 'public';
     const channel = `sluice_${schema}`.slice(0, 63);
-    const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, types: TYPES, options: `-c search_path=${ident(schema)}` });
+    // random_page_cost as for data in memory or on SSD (the default, 4, is for spinning disks): the
+    // claim cycle's statements look up a few dozen rows by key, and at the default the planner took
+    // a scan of a table of a few thousand rows for cheaper (test/store.postgres.test.ts, docs/design.md).
+    const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, types: TYPES, options: `-c search_path=${ident(schema)} -c random_page_cost=1.1` });
     // An idle client that loses its server (a restart) must not crash the process: the next query reconnects.
     pool.on('error', () => {});
     let version: string;
@@ -174,7 +178,7 @@ export class PostgresDriver implements Driver {
   private readTx(c: Queryable): ReadTx {
     const rows = async <R>(text: string, values: unknown[] = []): Promise<R[]> => {
       try {
-        return (await c.query(text, values)).rows as R[];
+        return (await query(c, text, values)).rows as R[];
       } catch (err) {
         throw explainPgError(err, this.where);
       }
@@ -334,7 +338,7 @@ export class PostgresDriver implements Driver {
   private async gapResolved(c: Queryable, seq: number, xmin: bigint): Promise<boolean> {
     const seen = this.gaps.get(seq);
     if (seen === undefined) {
-      const { rows } = await c.query<{ xmax: string }>(SQL.xmax);
+      const { rows } = await query<{ xmax: string }>(c, SQL.xmax);
       this.gaps.set(seq, BigInt(rows[0]!.xmax));
       if (this.gaps.size > 10_000) this.gaps.delete(this.gaps.keys().next().value!);
       return false;
@@ -345,14 +349,14 @@ export class PostgresDriver implements Driver {
   }
 
   private writeTx(c: pg.PoolClient, state: { notify: boolean; notified: boolean; eventsLocked: boolean }): WriteTx {
-    const run = async (text: string, values: unknown[] = []) => (await c.query(text, values)).rows as Array<Record<string, unknown>>;
-    const count = async (text: string, values: unknown[]) => (await c.query(text, values)).rowCount ?? 0;
+    const run = async (text: string, values: unknown[] = []) => (await query(c, text, values)).rows as Array<Record<string, unknown>>;
+    const count = async (text: string, values: unknown[]) => (await query(c, text, values)).rowCount ?? 0;
     const eventsKey = `sluice-events:${this.schema}`;
     const { channel } = this.listener;
     const instance = this.instance;
     const lockEvents = async () => {
       if (state.eventsLocked) return;
-      await c.query(SQL.eventsLock, [eventsKey]);
+      await query(c, SQL.eventsLock, [eventsKey]);
       state.eventsLocked = true;
     };
     return {
@@ -362,19 +366,19 @@ export class PostgresDriver implements Driver {
       },
       async insertJobs(rows, now) {
         const batch = json(rows.map((r, i) => ({ ...r, ord: i })));
-        await c.query(SQL.insertJobs, [now, batch]);
-        await c.query(SQL.insertUnits, [now, batch]);
-        if (rows.some((r) => r.callbackUrl)) await c.query(SQL.insertCallbacks, [now, batch]);
-        if (rows.some((r) => r.after.length)) await c.query(SQL.insertDeps, [batch]);
-        if (rows.some((r) => r.notify)) await c.query(SQL.insertNotices, [now, batch]);
+        await query(c, SQL.insertJobs, [now, batch]);
+        await query(c, SQL.insertUnits, [now, batch]);
+        if (rows.some((r) => r.callbackUrl)) await query(c, SQL.insertCallbacks, [now, batch]);
+        if (rows.some((r) => r.after.length)) await query(c, SQL.insertDeps, [batch]);
+        if (rows.some((r) => r.notify)) await query(c, SQL.insertNotices, [now, batch]);
       },
       async insertGroup(row, now) {
-        return ((await c.query(SQL.insertGroup, [row.id, row.name, row.parent, row.owner, now])).rowCount ?? 0) > 0;
+        return ((await query(c, SQL.insertGroup, [row.id, row.name, row.parent, row.owner, now])).rowCount ?? 0) > 0;
       },
       async appendEvents(events) {
         if (!events.length) return;
         // The lock and the NOTIFY travel with the rows (NOTIFY is delivered at commit, so sending it now is the same).
-        await c.query(SQL.appendEvents, [
+        await query(c, SQL.appendEvents, [
           eventsKey, channel, instance, events.map((e) => e.id), events.map((e) => e.verb), events.map((e) => e.at),
         ]);
         state.eventsLocked = true;
@@ -383,10 +387,10 @@ export class PostgresDriver implements Driver {
       },
       async appendPruneEvent(through, jobs, now) {
         await lockEvents();
-        await c.query(SQL.appendPruneEvent, [now, json({ through, jobs })]);
+        await query(c, SQL.appendPruneEvent, [now, json({ through, jobs })]);
       },
       async queueDelta(deltas, now, served) {
-        if (deltas.length) await c.query(SQL.queueDelta, [now, served, json(deltas)]);
+        if (deltas.length) await query(c, SQL.queueDelta, [now, served, json(deltas)]);
       },
       async promoteDue(now) {
         return ((await run(SQL.promoteDue, [now])) as Key[]).map(key);
@@ -402,7 +406,7 @@ export class PostgresDriver implements Driver {
         return ((await run(SQL.claimJobUnits, [worker, leaseUntil, now, job, n])) as Claimed[]).map(claimed).sort((a, b) => a.idx - b.idx);
       },
       async unclaim(unit) {
-        await c.query(SQL.unclaim, [unit]);
+        await query(c, SQL.unclaim, [unit]);
       },
       async startJobs(units, now) {
         const sorted = [...units].sort((a, b) => (a.job < b.job ? -1 : 1));
@@ -411,17 +415,17 @@ export class PostgresDriver implements Driver {
       },
       async finishUnits(outcomes, now) {
         type Row = { id: number; job: string; idx: number; owner: string; attempts: number; retries_left: number; abort_requested: boolean; has_owner_row: boolean; share: number; usage: number; usage_at: number; unit_seconds: number | null; rank: number };
-        const rows = (await run(SQL.finishUnits, [now, json(outcomes)])) as Row[];
+        const rows = (await run(SQL.finishUnits, [now, json(outcomes), outcomes.map((o) => o.unit)])) as Row[];
         return rows.map((r): FinishedRow => ({
           id: r.id, job: r.job, idx: r.idx, owner: r.owner, attempts: r.attempts, retriesLeft: r.retries_left, abortRequested: r.abort_requested,
           ownerRow: r.has_owner_row ? { owner: r.owner, share: r.share, usage: r.usage, usageAt: r.usage_at, unitSeconds: r.unit_seconds, rank: r.rank } : null,
         }));
       },
       async retryUnits(units) {
-        await c.query(SQL.retryUnits, [json(units.map((u) => ({ unit: u.unit, runAfter: u.runAfter })))]);
+        await query(c, SQL.retryUnits, [json(units.map((u) => ({ unit: u.unit, runAfter: u.runAfter })))]);
       },
       async noteRetry(job, text) {
-        await c.query(SQL.noteRetry, [text, job]);
+        await query(c, SQL.noteRetry, [text, job]);
       },
       async jobTallies(jobs) {
         // Locked, in id order: two workers finishing units of one map job take turns, and never deadlock on it.
@@ -437,31 +441,31 @@ export class PostgresDriver implements Driver {
       async updateJobs(updates) {
         if (!updates.length) return [];
         const rows = updates.map((u) => ({ ...u, hasOutput: 'output' in u, hasResult: 'result' in u, hasError: 'error' in u }));
-        return ((await run(SQL.updateJobs, [json(rows)])) as Array<{ id: string }>).map((r) => r.id);
+        return ((await run(SQL.updateJobs, [json(rows), rows.map((r) => r.id)])) as Array<{ id: string }>).map((r) => r.id);
       },
       async stopWaitingUnits(job) {
         const stopped = ((await run(SQL.stopQueuedUnits, [job])) as Key[]).map(key);
-        await c.query(SQL.stopDelayedUnits, [job]);
+        await query(c, SQL.stopDelayedUnits, [job]);
         return stopped;
       },
       async flagRunningUnits(job) {
-        await c.query(SQL.flagRunningUnits, [job]);
+        await query(c, SQL.flagRunningUnits, [job]);
       },
       async setAborted(job, reason, now) {
         return (await count(SQL.setAborted, [now, reason, job])) > 0;
       },
       async writeUsage(rows) {
-        await c.query(SQL.writeUsage, [json(rows)]);
+        await query(c, SQL.writeUsage, [json(rows)]);
       },
       async setShare(owner, share, rank) {
-        await c.query(SQL.setShare, [owner, share, rank ?? null]);
+        await query(c, SQL.setShare, [owner, share, rank ?? null]);
       },
       async releaseUnit(unit, token, now) {
         const [row] = (await run(SQL.releaseUnit, [now, unit, token])) as Array<Key & { job: string }>;
         return row ? { ...key(row), job: row.job } : undefined;
       },
       async requeueJob(job) {
-        await c.query(SQL.requeueJob, [job]);
+        await query(c, SQL.requeueJob, [job]);
       },
       async setProgress(unit, token, progress) {
         return ((await run(SQL.setProgress, [json(progress), unit, token]))[0]?.id as string | undefined) ?? undefined;
@@ -475,7 +479,7 @@ export class PostgresDriver implements Driver {
         );
       },
       async abortUnit(unit) {
-        await c.query(SQL.abortUnit, [unit]);
+        await query(c, SQL.abortUnit, [unit]);
       },
       async requeueLostUnit(unit, now) {
         return key(((await run(SQL.requeueLostUnit, [now, unit])) as Key[])[0]!);
@@ -484,7 +488,7 @@ export class PostgresDriver implements Driver {
         return (await run(SQL.failLostUnit, [reason, now, unit]))[0]!.idx as number;
       },
       async noteLost(job) {
-        await c.query(SQL.noteLost, [job]);
+        await query(c, SQL.noteLost, [job]);
       },
       async unplaceableCandidates(ramMb, exclusive) {
         const rows = [...(await run(SQL.tooBig, [ramMb])), ...(exclusive ? await run(SQL.exclusiveQueued) : [])] as Array<{ job: string; ram_mb: number; exclusive: boolean; pool: string }>;
@@ -500,19 +504,19 @@ export class PostgresDriver implements Driver {
         return (await count(SQL.clearNote, [job])) > 0;
       },
       async insertWorker(w) {
-        await c.query(SQL.insertWorker, [w.id, w.host, w.pid, w.concurrency, w.ram_mb, w.exclusive, w.started_at, w.heartbeat_at, json(w.pools), json(w.labels)]);
+        await query(c, SQL.insertWorker, [w.id, w.host, w.pid, w.concurrency, w.ram_mb, w.exclusive, w.started_at, w.heartbeat_at, json(w.pools), json(w.labels)]);
       },
       async deleteWorker(id) {
-        await c.query(SQL.deleteWorker, [id]);
+        await query(c, SQL.deleteWorker, [id]);
       },
       async heartbeat(worker, units, leaseUntil, now) {
-        await c.query(SQL.touchWorker, [now, worker]);
+        await query(c, SQL.touchWorker, [now, worker]);
         return ((await run(SQL.extendLeases, [leaseUntil, worker, units])) as Array<{ id: number; abort_requested: boolean }>).map((r) => ({ id: r.id, abortRequested: r.abort_requested }));
       },
       async deleteJobs(ids) {
-        await c.query(SQL.deleteUnitsOf, [ids]);
-        await c.query(SQL.deleteDepsOf, [ids]);
-        await c.query(SQL.unhideNodes, [ids]);
+        await query(c, SQL.deleteUnitsOf, [ids]);
+        await query(c, SQL.deleteDepsOf, [ids]);
+        await query(c, SQL.unhideNodes, [ids]);
         return (await run(SQL.deleteNodes, [ids])).map((r) => (r.parent as string | null) ?? null);
       },
       async deleteGroupIfEmpty(id) {
@@ -527,40 +531,40 @@ export class PostgresDriver implements Driver {
         return count(SQL.deleteEventsThrough, [seq, limit]);
       },
       async setMeta(name, value) {
-        await c.query(SQL.setMeta, [name, value]);
+        await query(c, SQL.setMeta, [name, value]);
       },
       async releaseWaiting(job, environ, now) {
-        await c.query(SQL.releaseJob, [json(environ), job]);
+        await query(c, SQL.releaseJob, [json(environ), job]);
         return ((await run(SQL.releaseUnits, [now, job])) as Key[]).map(key);
       },
       async endWaiting(job, status, reason, now) {
-        await c.query(SQL.endWaitingUnits, [job]);
+        await query(c, SQL.endWaitingUnits, [job]);
         return (await count(SQL.endWaitingJob, [status, now, reason, job])) > 0;
       },
       async lockNodes(ids) {
         await c.query(SQL.lockNodes, [[...ids].sort()]);
       },
       async insertMessage(job, body, now) {
-        await c.query(SQL.lockJob, [job]);
+        await query(c, SQL.lockJob, [job]);
         return (await run(SQL.insertMessage, [job, json(body), now]))[0]!.seq as number;
       },
       async advanceMessages(units) {
-        await c.query(SQL.advanceMessages, [json(units)]);
+        await query(c, SQL.advanceMessages, [json(units)]);
       },
       async outboxDue(jobs, now) {
-        await c.query(SQL.outboxDue, [now, jobs]);
+        await query(c, SQL.outboxDue, [now, jobs]);
       },
       async claimOutbox(kind, limit, leaseUntil, dueBy, now) {
         return (await run(SQL.claimOutbox, [kind, leaseUntil, now, limit, dueBy])) as unknown as OutboxItem[];
       },
       async finishOutbox(id, state, error, nextAt, now, sentFor) {
-        await c.query(SQL.finishOutbox, [id, state, error, nextAt, now, sentFor]);
+        await query(c, SQL.finishOutbox, [id, state, error, nextAt, now, sentFor]);
       },
       async postponeOutbox(id, nextAt) {
-        await c.query(SQL.postponeOutbox, [id, nextAt]);
+        await query(c, SQL.postponeOutbox, [id, nextAt]);
       },
       async insertUser(user, now) {
-        await c.query(SQL.insertUser, [user.name, user.role, user.email, json(user.accounts), user.tokenHash, now]);
+        await query(c, SQL.insertUser, [user.name, user.role, user.email, json(user.accounts), user.tokenHash, now]);
       },
       async updateUser(name, patch) {
         const sets: string[] = [];

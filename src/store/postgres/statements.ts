@@ -75,7 +75,8 @@ export const SQL = {
                       told AS MATERIALIZED (SELECT pg_notify($2, $3))
                  INSERT INTO events (at, verb, node, owner, info)
                  SELECT e.at, e.verb, n.id, n.owner, ${INFO_JSON}
-                   FROM locked, told, unnest($4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS e(id, verb, at, ord) JOIN nodes n ON n.id = e.id
+                   FROM locked, told, unnest($4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS e(id, verb, at, ord)
+                   CROSS JOIN LATERAL (SELECT * FROM nodes WHERE nodes.id = e.id) n
                   ORDER BY e.ord`,
   appendPruneEvent: `INSERT INTO events (at, verb, node, owner, info) VALUES ($1, 'prune', '', '', $2::json)`,
   /** Events after a seq, and the snapshot's xmin: which transactions have all ended (for gaps). */
@@ -132,6 +133,14 @@ export const SQL = {
                 ORDER BY 1
                ON CONFLICT (owner) DO UPDATE SET usage = excluded.usage, usage_at = excluded.usage_at, unit_seconds = excluded.unit_seconds`,
 
+    // The hot statements join a batch to a large table. Their plans must not depend on statistics:
+  // right after a bulk submission (before autovacuum's first ANALYZE) the planner took nodes for a
+  // few dozen rows and scanned all of them, re-read the batch's JSON once per row, and found
+  // running units through units_running and its dead entries; 20,000 jobs ran at 1,900 jobs/s
+  // (bench/postgres.mjs). So: the batch's ids also as = ANY(array) (looked up by key), the batch
+  // read once (a MATERIALIZED CTE; a function scan is read again per row of a nested loop), rows looked up per event (LATERAL), and
+  // coalesce(state, '') where only the primary key should be used.
+
   // --- claiming
   // The rows to take are picked once, in a MATERIALIZED CTE: a SKIP LOCKED subquery that the planner
   // re-runs (inside IN, or in a join) can pick other rows each time and take more than its LIMIT.
@@ -155,20 +164,22 @@ export const SQL = {
                   RETURNING ${UNIT_CLAIMED}`,
   unclaim: `UPDATE units SET state = 'queued', worker = NULL, lease_until = NULL, attempts = attempts - 1, token = token + 1 WHERE id = $1`,
   /** Marks the jobs Running and answers every one's environ (a job that ended meanwhile is not marked, but answered). */
-  startJobs: `WITH started AS (
+  startJobs: `WITH j AS MATERIALIZED (SELECT * FROM json_to_recordset($2::json) AS j(job text, attempts integer)),
+              started AS (
                 UPDATE nodes SET status = 'Running', date_start = coalesce(date_start, $1), attempts = greatest(nodes.attempts, j.attempts),
                        error = CASE WHEN nodes.status = 'Queued' THEN NULL ELSE nodes.error END
-                  FROM json_to_recordset($2::json) AS j(job text, attempts integer)
-                 WHERE nodes.id = j.job AND nodes.${LIVE}
+                  FROM j
+                 WHERE nodes.id = j.job AND nodes.id = ANY($3::text[]) AND nodes.${LIVE}
                 RETURNING 1)
               SELECT id, environ, owner FROM nodes WHERE id = ANY($3::text[])`,
 
   // --- finishing
   /** The finished units, each with its owner's fair-share row (for charging, without another round trip). */
-  finishUnits: `WITH finished AS (
+  finishUnits: `WITH o AS MATERIALIZED (SELECT * FROM json_to_recordset($2::json) AS o(unit bigint, token integer, state text, result json, error text)),
+                finished AS (
                   UPDATE units SET state = o.state, lease_until = NULL, ended_at = $1, result = o.result, error = o.error
-                    FROM json_to_recordset($2::json) AS o(unit bigint, token integer, state text, result json, error text)
-                   WHERE units.id = o.unit AND units.token = o.token AND units.state = 'running'
+                    FROM o
+                   WHERE units.id = o.unit AND units.id = ANY($3::bigint[]) AND units.token = o.token AND coalesce(units.state, '') = 'running'
                   RETURNING units.id, units.job, units.idx, units.owner, units.attempts, units.retries_left, units.abort_requested)
                 SELECT f.*, w.share, w.usage, w.usage_at, w.unit_seconds, w.rank, w.owner IS NOT NULL AS has_owner_row
                   FROM finished f LEFT JOIN owners w ON w.owner = f.owner`,
@@ -178,7 +189,7 @@ export const SQL = {
                      status = CASE WHEN status = 'Running' AND NOT EXISTS (SELECT 1 FROM units WHERE job = nodes.id AND state = 'running') THEN 'Queued' ELSE status END
                WHERE id = $2 AND ${LIVE}`,
   jobTallies: `SELECT n.id, n.status, n.map, n.fail_fast, n.units_total, n.units_done, n.units_failed,
-                      (SELECT count(*) FROM units u WHERE u.job = n.id AND u.state = 'running')::integer AS units_running
+                      CASE WHEN n.map THEN (SELECT count(*) FROM units u WHERE u.job = n.id AND u.state = 'running')::integer ELSE 0 END AS units_running
                  FROM nodes n WHERE n.id = ANY($1::text[])
                   FOR UPDATE OF n`,
   unitOutcomes: `SELECT job, idx, state, result, error FROM units WHERE job = ANY($1::text[]) ORDER BY job, idx`,
@@ -187,7 +198,9 @@ export const SQL = {
    * item, a job that runs after it). The statement's snapshot is taken after jobTallies locked the
    * jobs, so a submission that waits for one of them and committed before is seen.
    */
-  updateJobs: `WITH updated AS (
+  updateJobs: `WITH u AS MATERIALIZED (SELECT * FROM json_to_recordset($1::json) AS u(id text, status text, "unitsDone" integer, "unitsFailed" integer, "dateEnd" bigint,
+                        "hasOutput" boolean, output json, "hasResult" boolean, result json, "unitOutcomes" json, progress jsonb, "hasError" boolean, error text)),
+              updated AS (
                 UPDATE nodes SET
                     status = u.status, units_done = u."unitsDone", units_failed = u."unitsFailed",
                     date_end = coalesce(u."dateEnd", nodes.date_end),
@@ -196,9 +209,8 @@ export const SQL = {
                     unit_outcomes = coalesce(u."unitOutcomes", nodes.unit_outcomes),
                     progress = coalesce(u.progress, nodes.progress),
                     error = CASE WHEN u."hasError" THEN u.error ELSE nodes.error END
-                   FROM json_to_recordset($1::json) AS u(id text, status text, "unitsDone" integer, "unitsFailed" integer, "dateEnd" bigint,
-                        "hasOutput" boolean, output json, "hasResult" boolean, result json, "unitOutcomes" json, progress jsonb, "hasError" boolean, error text)
-                  WHERE nodes.id = u.id AND nodes.${LIVE}
+                   FROM u
+                  WHERE nodes.id = u.id AND nodes.id = ANY($2::text[]) AND nodes.${LIVE}
                 RETURNING nodes.id, u."dateEnd" IS NOT NULL AS ended)
               SELECT id FROM updated
                WHERE ended AND (EXISTS (SELECT 1 FROM outbox o WHERE o.job = updated.id AND o.state = 'waiting') OR EXISTS (SELECT 1 FROM deps d WHERE d.dep = updated.id))`,

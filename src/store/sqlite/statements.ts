@@ -207,9 +207,10 @@ export function prepare(db: Database.Database) {
       `UPDATE nodes SET error = ?, status = CASE WHEN status = 'Running' AND NOT EXISTS (SELECT 1 FROM units WHERE job = nodes.id AND state = 'running') THEN 'Queued' ELSE status END
         WHERE id = ? AND ${LIVE}`,
     ),
+    /** units_running is read for map jobs only: a one-unit job's count is never used (decide/jobs.ts). */
     jobTallies: p(
       `SELECT n.id, n.status, n.map, n.fail_fast, n.units_total, n.units_done, n.units_failed,
-              (SELECT count(*) FROM units u WHERE u.job = n.id AND u.state = 'running') AS units_running
+              CASE WHEN n.map THEN (SELECT count(*) FROM units u WHERE u.job = n.id AND u.state = 'running') ELSE 0 END AS units_running
          FROM json_each(?) AS j JOIN nodes n ON n.id = j.value`,
     ),
     unitOutcomes: p(`SELECT job, idx, state, result, error FROM units WHERE job IN (SELECT value FROM json_each(?)) ORDER BY job, idx`),
