@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { EXIT, SluiceError, UsageError } from '../../environ/index.js';
 import { runBridge } from '../../bridge/index.js';
 import { cliConfig, serverOptions, withSluice, type RemoteFlags } from '../service.js';
@@ -24,6 +23,8 @@ export function register(program: Command): void {
       process.on('SIGTERM', () => onSignal('SIGTERM'));
       // A write while disconnected must fail at once, not be queued: after an outage the bridge first
       // reads its place again, since a Redis that restarted without persistence holds nothing.
+      // Loaded here, not at start-up: every command of the CLI would pay ~35 ms for it.
+      const { Redis } = await import('ioredis');
       const redis = new Redis(url.toString(), { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: (times) => Math.min(times * 100, 1000) });
       // Reported by the bridge, once per outage, not by ioredis per retry; the last one says why a connect failed.
       let lastError: Error | undefined;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg, pgModule } from './pgModule.js';
 import type { Environ } from '../../environ/index.js';
 import type { ClaimedRow, Driver, ExpiredRow, FinishedRow, JobTally, QueueKey, ReadTx, UnitOutcomeRow, WriteTx } from '../driver.js';
 import type { Delivery, JobStatus, NodeInfo, OutboxItem, StoreEvent, UnitClass, UnitInfo, UserInfo, WorkerInfo } from '../types.js';
@@ -21,7 +22,7 @@ type Claimed = { id: number; job: string; idx: number; priority: number; token: 
 
 /** bigint comes back as a Number (ms times, ids and counts all fit in 2^53). */
 const TYPES = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pgModule().types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
 };
 
 const key = (r: Key): QueueKey & { ramMb: number } => ({ pool: r.pool, owner: r.owner, class: r.class, exclusive: r.exclusive, ramMb: r.ram_mb });
@@ -73,7 +74,8 @@ export class PostgresDriver implements Driver {
     // random_page_cost as for data in memory or on SSD (the default, 4, is for spinning disks): the
     // claim cycle's statements look up a few dozen rows by key, and at the default the planner took
     // a scan of a table of a few thousand rows for cheaper (test/store.postgres.test.ts, docs/design.md).
-    const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, types: TYPES, options: `-c search_path=${ident(schema)} -c random_page_cost=1.1` });
+    const { Pool } = await loadPg();
+    const pool = new Pool({ ...config, max: options.poolSize ?? 10, types: TYPES, options: `-c search_path=${ident(schema)} -c random_page_cost=1.1` });
     // An idle client that loses its server (a restart) must not crash the process: the next query reconnects.
     pool.on('error', () => {});
     let version: string;
@@ -194,7 +196,7 @@ export class PostgresDriver implements Driver {
      */
     const inIndexOrder = async <R>(text: string, values: unknown[]): Promise<R[]> => {
       try {
-        if (!(c instanceof pg.Pool)) {
+        if (!(c instanceof pgModule().Pool)) {
           await c.query(IN_INDEX_ORDER);
           try {
             return (await c.query(text, values)).rows as R[];

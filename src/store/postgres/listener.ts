@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from './pgModule.js';
 
 /** How long the listener waits before it reconnects, doubling up to RECONNECT_MAX_MS. */
 const RECONNECT_MS = 100;
@@ -23,7 +24,7 @@ export class Listener {
   ) {}
 
   async start(): Promise<void> {
-    const client = new pg.Client(this.config);
+    const client = new (pgModule().Client)(this.config);
     client.on('notification', (m) => this.onNotify(m.payload ?? ''));
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
