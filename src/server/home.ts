@@ -1,4 +1,4 @@
-/** The page at `/` until the dashboard comes (the next issue): who is signed in, and where things are. */
+/** The page at `/` when the dashboard is not built (no `dist/web`): who is signed in, and where things are. */
 export function homePage(who: string | null): string {
   const body = who
     ? `<p>Signed in as <b>${escape(who)}</b>.</p>
