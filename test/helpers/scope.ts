@@ -38,7 +38,14 @@ export function testScope(backend: Backend = SQLITE) {
     unitsDir(): string {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-units-'));
       cleanups.push(() => {
-        for (const p of processesIn(dir)) process.kill(p.pid, 'SIGKILL');
+        for (const p of processesIn(dir)) {
+          try {
+            process.kill(p.pid, 'SIGKILL');
+          } catch (err) {
+            // Listed, then gone by itself before the kill: nothing left to do.
+            if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+          }
+        }
         rmSync(dir, { recursive: true, force: true });
       });
       return dir;
