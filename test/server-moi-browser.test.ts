@@ -16,6 +16,8 @@ import { api, startServe, type Served } from './helpers/server.js';
  */
 const MOI_DIR = process.env.SLUICE_TEST_MOI_DIR;
 const haveMoi = !!MOI_DIR && existsSync(path.join(MOI_DIR, 'moi.js')) && existsSync(path.join(MOI_DIR, 'moi_list.js'));
+// Not silent: moi's code is not ours to commit, so CI cannot have it; say what is skipped and why.
+if (!haveMoi) process.stderr.write("server-moi-browser: moi's own moi.js/moi_list.js test skipped: set SLUICE_TEST_MOI_DIR to a folder with them (moi/support_files)\n");
 
 /** A js job that runs until a control message says stop, so that a page sees it Running first. */
 const HOLD = "for await (const m of ctx.messages()) { if (m.stop) return 'done'; }";
