@@ -1,9 +1,9 @@
 import os from 'node:os';
-import type { AddressInfo } from 'node:net';
-import { explainListenError, isLoopback, UsageError } from '../environ/index.js';
+import { isLoopback, UsageError } from '../environ/index.js';
 import { FileStorage } from '../files/index.js';
 import { AccessPolicy, configuredMailer, startPruning } from '../service/index.js';
 import { buildApp } from './app.js';
+import { listen } from './listen.js';
 import { Authenticator } from './auth.js';
 import { startSioworkersd } from './sioworkersd/index.js';
 import { adminToken } from './adminToken.js';
@@ -94,14 +94,7 @@ export async function serve(root: Root, options: ServeOptions): Promise<RunningS
     stopping: stopping.signal,
     ...(options.logRequests ? { logRequests: true } : {}),
   });
-  try {
-    await app.listen({ host: options.host, port: options.port });
-  } catch (err) {
-    await app.close().catch(() => {});
-    throw explainListenError(err, options.host, options.port);
-  }
-  const port = (app.server.address() as AddressInfo).port;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  const { url, port } = await listen(app, options.host, options.port);
   service.setPublicUrl(`${config.server.publicUrl ?? url}/api/v1/jobs`);
   const token = options.noAuth ? null : await adminToken(service, config.home);
   // Jobs whose environ names no file store use this server's (the embedded worker signs in as the admin).

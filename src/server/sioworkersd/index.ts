@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import type { FastifyRequest } from 'fastify';
-import { explainListenError } from '../../environ/index.js';
 import type { AccessPolicy, LocalService, Principal } from '../../service/index.js';
 import { tokenOf, type Authenticator } from '../auth.js';
+import { listen } from '../listen.js';
 import { SioworkersdGroups } from './groups.js';
 import { queueText, sioWorkers } from './views.js';
 import { xmlRpcRoutes } from './xmlrpc.js';
@@ -59,15 +58,8 @@ export async function startSioworkersd(options: SioworkersdOptions): Promise<Sio
       request.sioClient = await options.auth.principal(request, basicPassword(request) ?? tokenOf(request));
     },
   );
-  try {
-    await app.listen({ host: options.host, port: options.port });
-  } catch (err) {
-    await app.close().catch(() => {});
-    throw explainListenError(err, options.host, options.port);
-  }
-  const port = (app.server.address() as AddressInfo).port;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`;
-  return { url, port, close: () => app.close() };
+  const { url, port } = await listen(app, options.host, options.port);
+  return { url: `${url}/`, port, close: () => app.close() };
 }
 
 /** The password of HTTP Basic credentials (the token; the name is not checked: the token says who it is). */
