@@ -83,15 +83,8 @@ export interface WorkerView {
   ram_used_mb: number;
 }
 
-export interface FairshareRow {
-  owner: string;
-  share: number;
-  usage: number;
-  factor: number;
-  running: number;
-  queued: number;
-  next: { pool: string; class: string; waited_ms: number; score: number; weight: number; age_bonus: number } | null;
-}
+/** The service's own row (no dates in it, so the wire form is the same): one definition, no drift. */
+export type { FairshareRow } from '../service/types.js';
 
 export interface Stats {
   now: string;
